@@ -1,0 +1,66 @@
+"""gitblobts: git-backed, time-indexed blob storage.
+
+Each blob is a file in a git repository, named by its nanosecond UTC time plus 128 random
+bits, and blobs come back by time range. See :class:`Store`.
+"""
+
+import logging
+from importlib.metadata import PackageNotFoundError, version
+
+from gitblobts.core.blob import Blob, BlobRef
+from gitblobts.core.errors import (
+    ArgumentError,
+    BlobTooLargeError,
+    BlobTypeError,
+    ConfigError,
+    ConflictError,
+    CorruptBlobError,
+    CryptoKeyError,
+    GitBlobTSError,
+    InvalidKeyError,
+    KeyRequiredError,
+    PluginError,
+    RepositoryError,
+    TimeError,
+    UnknownPluginError,
+    WrongKeyError,
+)
+from gitblobts.core.hookspecs import hookimpl
+from gitblobts.core.keys import generate_key
+from gitblobts.core.plugins import Plugins, load_plugins
+from gitblobts.core.store import Store
+from gitblobts.core.timestamps import Nanoseconds
+
+try:
+    __version__ = version("gitblobts")
+except PackageNotFoundError:  # pragma: no cover - running from an uninstalled tree
+    __version__ = "0+unknown"
+
+logging.getLogger(__name__).addHandler(logging.NullHandler())
+
+__all__ = [
+    "ArgumentError",
+    "Blob",
+    "BlobRef",
+    "BlobTooLargeError",
+    "BlobTypeError",
+    "ConfigError",
+    "ConflictError",
+    "CorruptBlobError",
+    "CryptoKeyError",
+    "GitBlobTSError",
+    "InvalidKeyError",
+    "KeyRequiredError",
+    "Nanoseconds",
+    "PluginError",
+    "Plugins",
+    "RepositoryError",
+    "Store",
+    "TimeError",
+    "UnknownPluginError",
+    "WrongKeyError",
+    "__version__",
+    "generate_key",
+    "hookimpl",
+    "load_plugins",
+]

@@ -1,0 +1,116 @@
+"""The backend contract: git plumbing, and nothing more.
+
+A backend is a class with a ``name`` (``backend='dulwich'``), constructed with the path of an
+existing repository (its working tree or, for a bare repository, its git directory). It
+writes objects, reads trees and blobs, and moves a ref only if the ref still points where
+the caller thinks (compare-and-swap). The :class:`~gitblobts.Store` is the porcelain built on
+these verbs: it never touches repository files itself.
+
+Object ids are lowercase hexadecimal strings; refs are full names (``refs/heads/main``);
+paths are ``/``-separated and relative to the repository root.
+
+Errors: a backend raises :class:`~gitblobts.core.errors.RepositoryError` (or a subclass) for
+repository problems. Anything else it raises is wrapped by core.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import ClassVar
+
+FILE_MODE = 0o100644
+"""The mode of every file the store writes."""
+
+
+@dataclass(frozen=True, slots=True)
+class TreeEntry:
+    """One entry of a git tree."""
+
+    name: str
+    oid: str
+    mode: int
+
+    @property
+    def is_folder(self) -> bool:
+        """Whether the entry is a tree (a folder)."""
+        return self.mode == 0o040000
+
+    @property
+    def is_file(self) -> bool:
+        """Whether the entry is a regular, non-executable or executable file."""
+        return self.mode in (0o100644, 0o100755)
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    """Who a commit is by: ``name <email>``."""
+
+    name: str
+    email: str
+
+    def __str__(self) -> str:
+        return f"{self.name} <{self.email}>"
+
+
+class Backend(abc.ABC):
+    """Git plumbing for one repository; see the module docstring for the contract."""
+
+    name: ClassVar[str]
+
+    @abc.abstractmethod
+    def __init__(self, path: str) -> None:
+        """Open the existing repository at ``path``; raise ``RepositoryError`` if there is
+        none."""
+
+    @property
+    @abc.abstractmethod
+    def is_bare(self) -> bool:
+        """Whether the repository has no working tree."""
+
+    @abc.abstractmethod
+    def head_branch(self) -> str | None:
+        """The branch ``HEAD`` points at (``refs/heads/...``, born or not), ``None`` if
+        ``HEAD`` is detached."""
+
+    @abc.abstractmethod
+    def resolve(self, ref: str) -> str | None:
+        """The commit id ``ref`` points at, ``None`` if the ref does not exist."""
+
+    @abc.abstractmethod
+    def list_folder(self, commit: str, folder: str) -> list[TreeEntry]:
+        """The entries of ``folder`` in ``commit``'s tree; ``[]`` if there is no such folder."""
+
+    @abc.abstractmethod
+    def read_blobs(self, oids: Iterable[str]) -> Iterator[bytes]:
+        """The contents of the blobs ``oids``, in order, lazily."""
+
+    @abc.abstractmethod
+    def write_blobs(self, contents: Iterable[bytes]) -> list[str]:
+        """Store blob objects, consuming ``contents`` as it goes (it may be a long
+        generator), and return their ids in order. Objects need not be reachable yet."""
+
+    @abc.abstractmethod
+    def write_commit(
+        self,
+        parent: str | None,
+        files: Mapping[str, str],
+        message: str,
+        author: Identity | None = None,
+    ) -> str:
+        """Write a commit whose tree is ``parent``'s tree plus ``files`` (path to blob id), and
+        return its id. Only the changed paths of the tree are rebuilt. No ref moves."""
+
+    @abc.abstractmethod
+    def compare_and_swap(self, ref: str, old: str | None, new: str) -> bool:
+        """Point ``ref`` at ``new`` if it points at ``old`` (``None``: if it does not exist).
+        Return whether it did; ``False`` also when another writer holds the ref's lock."""
+
+    @abc.abstractmethod
+    def check_out(self, files: Mapping[str, str]) -> None:
+        """After the checked-out branch gained ``files`` (path to blob id), bring the working
+        tree and index in step: write the files, add them to the index. Non-bare only."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook with a no-op default
+        """Release processes, files and caches. The backend is unusable afterwards."""

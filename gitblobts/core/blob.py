@@ -1,0 +1,44 @@
+"""What the store hands back: :class:`BlobRef` for an added blob, :class:`Blob` for a read one."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from gitblobts.core import timestamps
+
+
+@dataclass(frozen=True, slots=True)
+class BlobRef:
+    """Where and when a blob is stored."""
+
+    timestamp_ns: int
+    """Exact UTC time in nanoseconds since the Unix epoch."""
+    path: str
+    """The file's path in the repository."""
+
+    @property
+    def timestamp(self) -> float:
+        """UTC time in seconds since the Unix epoch (as ``time.time()``)."""
+        return timestamps.to_seconds(self.timestamp_ns)
+
+    @property
+    def datetime(self) -> dt.datetime:
+        """The time as an aware UTC datetime (microsecond precision)."""
+        return timestamps.to_datetime(self.timestamp_ns)
+
+    @property
+    def iso(self) -> str:
+        """The time as RFC 3339 UTC text with nanoseconds."""
+        return timestamps.format_iso(self.timestamp_ns)
+
+
+@dataclass(frozen=True, slots=True)
+class Blob(BlobRef):
+    """A blob read from the store: its bytes, time and path."""
+
+    blob: bytes
+    """The blob's bytes, as they were added."""
+
+    def __repr__(self) -> str:
+        return f"Blob(timestamp={self.iso!r}, size={len(self.blob)}, path={self.path!r})"

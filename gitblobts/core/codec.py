@@ -1,0 +1,43 @@
+"""The codec contract: how a blob's bytes are compressed into a stored file and back.
+
+A codec is a class with
+
+- ``name``: the identifier users pass (``compression='zstd'``) and the store configuration
+  records;
+- ``extension``: the suffix its files carry (``zst``), the one its standard command-line tool
+  expects, or ``""`` when the stored bytes are the blob itself. The extension is written into
+  every file name, so a reader finds the codec from the file alone;
+- ``encode(data) -> bytes`` and ``decode(data, max_size=...) -> bytes``, with
+  ``decode(encode(x)) == x`` for all bytes ``x``.
+
+Compatibility rule: a name and an extension mean one byte format forever. Two codecs may share
+neither. ``decode`` must refuse to produce more than ``max_size`` bytes by raising
+:class:`~gitblobts.core.errors.BlobTooLargeError`-compatible ``ValueError`` (see
+:class:`DecodedTooLarge`), and must raise ``ValueError`` for input it cannot decode; core names
+the file in the error it raises.
+"""
+
+from __future__ import annotations
+
+import abc
+from typing import ClassVar
+
+
+class DecodedTooLarge(ValueError):
+    """Raised by :meth:`Codec.decode` when the output would exceed ``max_size``."""
+
+
+class Codec(abc.ABC):
+    """Compression codec; see the module docstring for the contract."""
+
+    name: ClassVar[str]
+    extension: ClassVar[str]
+
+    @abc.abstractmethod
+    def encode(self, data: bytes) -> bytes:
+        """Return ``data`` compressed."""
+
+    @abc.abstractmethod
+    def decode(self, data: bytes, *, max_size: int) -> bytes:
+        """Return ``data`` decompressed; raise ``ValueError`` if it is not valid, and
+        :class:`DecodedTooLarge` if it would exceed ``max_size`` bytes."""

@@ -1,0 +1,83 @@
+"""The store configuration file, ``.gitblobts.json``, committed at the repository root.
+
+It records what a store was created with, so that opening it needs no options::
+
+    {
+      "cipher": "aes256gcm",
+      "codec": "zstd",
+      "format": "gitblobts",
+      "key_check": "5f0c1e...",
+      "layout": "hourly",
+      "version": 2
+    }
+
+``codec`` and ``cipher`` are defaults for new blobs only: every file names its own codec and
+cipher. ``cipher`` is ``null`` for a store created without a key. ``key_check`` is a one-way
+fingerprint of the key (:func:`gitblobts.core.keys.key_check`), so a wrong key is reported
+when the store is opened; the key itself is never recorded.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from gitblobts.core.errors import ConfigError
+from gitblobts.core.naming import FORMAT_VERSION
+
+CONFIG_PATH = ".gitblobts.json"
+FORMAT_NAME = "gitblobts"
+_FIELDS = {"format", "version", "layout", "codec", "cipher", "key_check"}
+
+
+@dataclass(frozen=True)
+class StoreConfig:
+    """What a store was created with."""
+
+    layout: str
+    codec: str
+    cipher: str | None = None
+    key_check: str | None = None
+    version: int = FORMAT_VERSION
+    format: str = FORMAT_NAME
+
+    def to_bytes(self) -> bytes:
+        """The file's content: sorted, indented JSON."""
+        return (json.dumps(asdict(self), indent=2, sort_keys=True) + "\n").encode("utf-8")
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> StoreConfig:
+        """Parse the file's content; raises :class:`ConfigError` naming the problem."""
+        try:
+            document: Any = json.loads(data.decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as error:
+            raise ConfigError(f"{CONFIG_PATH} is not valid JSON: {error}") from None
+        if not isinstance(document, dict):
+            raise ConfigError(f"{CONFIG_PATH} must hold a JSON object")
+        if document.get("format") != FORMAT_NAME:
+            raise ConfigError(f"{CONFIG_PATH}: 'format' must be {FORMAT_NAME!r}")
+        version = document.get("version")
+        if type(version) is not int or version < 1:
+            raise ConfigError(f"{CONFIG_PATH}: 'version' must be a positive integer")
+        if version > FORMAT_VERSION:
+            raise ConfigError(
+                f"{CONFIG_PATH}: format version {version} was written by a newer gitblobts; "
+                f"this one reads up to version {FORMAT_VERSION}: upgrade gitblobts"
+            )
+        unknown = set(document) - _FIELDS
+        if unknown:
+            raise ConfigError(f"{CONFIG_PATH}: unknown field(s) {sorted(unknown)}")
+        for field in ("layout", "codec"):
+            if not isinstance(document.get(field), str) or not document[field]:
+                raise ConfigError(f"{CONFIG_PATH}: {field!r} must be a non-empty string")
+        for field in ("cipher", "key_check"):
+            if document.get(field) is not None and not isinstance(document[field], str):
+                raise ConfigError(f"{CONFIG_PATH}: {field!r} must be a string or null")
+        return cls(
+            layout=document["layout"],
+            codec=document["codec"],
+            cipher=document.get("cipher"),
+            key_check=document.get("key_check"),
+            version=version,
+        )

@@ -1,0 +1,84 @@
+"""The exception hierarchy: every error gitblobts raises is a :class:`GitBlobTSError`.
+
+Errors name what caused them (the path, the value, the plugin name) and, where it helps,
+what to do. Subclasses also derive from the matching built-in exception (``TypeError``,
+``ValueError``, ``LookupError``) so that generic handlers keep working.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+
+class GitBlobTSError(Exception):
+    """Base class of every error raised by gitblobts."""
+
+
+class BlobTypeError(GitBlobTSError, TypeError):
+    """A blob is not bytes-like (bytes, bytearray or memoryview)."""
+
+
+class ArgumentError(GitBlobTSError, ValueError):
+    """An argument is malformed, e.g. ``addblobs`` got unequal numbers of blobs and times."""
+
+
+class TimeError(GitBlobTSError, ValueError):
+    """A time could not be understood: an unparseable string, a non-finite number, an
+    unsupported type, or a time outside the supported years 0001-9999 (UTC)."""
+
+
+class PluginError(GitBlobTSError):
+    """A plugin could not be loaded or misbehaved."""
+
+
+class UnknownPluginError(PluginError, LookupError):
+    """A codec, cipher, layout, backend or time parser name that no installed plugin provides."""
+
+    def __init__(self, kind: str, name: str, available: Iterable[str]) -> None:
+        self.kind = kind
+        self.name = name
+        self.available = sorted(available)
+        names = ", ".join(repr(n) for n in self.available) or "none"
+        super().__init__(f"no {kind} named {name!r} is installed; installed {kind}s: {names}")
+
+
+class CryptoKeyError(GitBlobTSError, ValueError):
+    """Base of the errors about encryption keys."""
+
+
+class InvalidKeyError(CryptoKeyError):
+    """A key is not in the form :func:`gitblobts.generate_key` returns."""
+
+
+class KeyRequiredError(CryptoKeyError):
+    """An operation needs a key and none was given."""
+
+
+class WrongKeyError(CryptoKeyError):
+    """The key does not match the key the store was created with."""
+
+
+class CorruptBlobError(GitBlobTSError):
+    """A stored file cannot be turned back into its blob: tampered with, truncated,
+    encrypted with another key, or not in the format its name claims."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        self.path = path
+        self.reason = reason
+        super().__init__(f"{path}: {reason}")
+
+
+class BlobTooLargeError(CorruptBlobError):
+    """A stored file decompresses to more than the configured size limit."""
+
+
+class ConfigError(GitBlobTSError, ValueError):
+    """The store configuration file is invalid, or conflicts with the options given."""
+
+
+class RepositoryError(GitBlobTSError):
+    """The git repository is missing, unreadable, locked or otherwise unusable."""
+
+
+class ConflictError(RepositoryError):
+    """The branch kept moving under us: compare-and-swap failed on every retry."""

@@ -1,0 +1,65 @@
+"""Encryption keys: making them, reading them, and checking one against a store.
+
+A key is 32 random bytes written as URL-safe base64 (44 characters), the form the seed's
+``generate_key`` returned, so every key made for gitblobts 0.0.7 still works. Ciphers get the
+32 raw bytes and derive what they need from them.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hmac
+import os
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+from gitblobts.core.errors import InvalidKeyError
+
+KEY_BYTES = 32
+_KEY_CHECK_INFO = b"gitblobts/key-check/v1"
+
+
+def generate_key() -> bytes:
+    """Return a new random key, which every built-in cipher accepts. Keep it safe: without it
+    encrypted blobs cannot be read."""
+    return base64.urlsafe_b64encode(os.urandom(KEY_BYTES))
+
+
+def decode_key(key: bytes | str) -> bytes:
+    """The 32 raw bytes of ``key``; raises :class:`InvalidKeyError` (never showing the key)."""
+    if isinstance(key, str):
+        try:
+            key = key.encode("ascii")
+        except UnicodeEncodeError:
+            raise InvalidKeyError("the key is not URL-safe base64 text") from None
+    if not isinstance(key, (bytes, bytearray)):
+        raise InvalidKeyError(
+            f"the key must be bytes or str from generate_key(), not {type(key).__name__}"
+        )
+    try:
+        raw = base64.urlsafe_b64decode(bytes(key).strip())
+    except (binascii.Error, ValueError):
+        raise InvalidKeyError("the key is not URL-safe base64 text") from None
+    if len(raw) != KEY_BYTES:
+        raise InvalidKeyError(
+            f"the key decodes to {len(raw)} bytes; a key is {KEY_BYTES} bytes in URL-safe "
+            "base64, as generate_key() returns"
+        )
+    return raw
+
+
+def derive(raw_key: bytes, info: bytes, salt: bytes | None = None, length: int = 32) -> bytes:
+    """A subkey of ``raw_key`` for one purpose (``info``), by HKDF-SHA256."""
+    return HKDF(algorithm=hashes.SHA256(), length=length, salt=salt, info=info).derive(raw_key)
+
+
+def key_check(raw_key: bytes) -> str:
+    """A one-way fingerprint of ``raw_key`` that a store records to recognise a wrong key."""
+    return derive(raw_key, _KEY_CHECK_INFO, length=16).hex()
+
+
+def matches(raw_key: bytes, recorded: str) -> bool:
+    """Whether ``raw_key`` is the key whose :func:`key_check` is ``recorded``."""
+    return hmac.compare_digest(key_check(raw_key), recorded)

@@ -1,0 +1,53 @@
+"""The layout contract: which folder of the repository a blob's file goes in, and which
+folders a time range has to read.
+
+A layout is a class with
+
+- ``name``: the identifier users pass (``layout='hourly'``) and the store configuration
+  records. A store keeps one layout for life;
+- ``folder(timestamp_ns) -> str``: the folder, relative to the repository root and without
+  leading or trailing slashes (``""`` for the root), that holds blobs of that time;
+- ``folders(tree, start_ns, end_ns, descending) -> Iterator[str]``: every existing folder that
+  may hold blobs with ``start_ns <= time <= end_ns``, in ascending time order (descending if
+  asked). It lists folders through ``tree`` so that a range query reads only what can
+  overlap the range. Core lists the files of each folder, parses their names, and orders
+  and filters them; a layout only prunes.
+
+Folders must partition time into consecutive intervals: every blob of a folder yielded
+earlier in ascending order is older than every blob of a folder yielded later.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Iterator
+from typing import ClassVar, Protocol
+
+
+class FolderLister(Protocol):
+    """Read access to the folder structure of the commit being queried."""
+
+    def subfolders(self, folder: str) -> list[str]:
+        """Names of the folders directly inside ``folder`` (``""`` is the root); ``[]`` if
+        ``folder`` does not exist."""
+
+
+class Layout(abc.ABC):
+    """Placement of blob files in folders; see the module docstring for the contract."""
+
+    name: ClassVar[str]
+
+    @abc.abstractmethod
+    def folder(self, timestamp_ns: int) -> str:
+        """The folder that holds blobs of ``timestamp_ns``."""
+
+    @abc.abstractmethod
+    def folders(
+        self, tree: FolderLister, start_ns: int, end_ns: int, *, descending: bool = False
+    ) -> Iterator[str]:
+        """Existing folders that may hold blobs in ``[start_ns, end_ns]``, in time order."""
+
+    def path(self, timestamp_ns: int, filename: str) -> str:
+        """The repository path of a blob file."""
+        folder = self.folder(timestamp_ns)
+        return f"{folder}/{filename}" if folder else filename

@@ -1,0 +1,195 @@
+"""Time handling: every time gitblobts meets becomes an exact integer of UTC nanoseconds.
+
+Accepted forms (:data:`TimeLike`): ``None`` (now); ``int``, ``float``, ``Decimal`` or
+``Fraction`` epoch seconds, negative and fractional too; :class:`Nanoseconds`, an exact
+integer of epoch nanoseconds; ``time.struct_time``; ``datetime.datetime`` (naive means local
+time) and its subclasses such as pendulum's; ``datetime.date`` (local midnight); and strings,
+which go through the installed time parsers (see :class:`TimeParser`).
+
+Supported instants run from 0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999999999Z, the
+years a four-digit file name can spell.
+"""
+
+from __future__ import annotations
+
+import abc
+import calendar
+import datetime as dt
+import math
+import numbers
+import time
+from collections.abc import Callable
+from decimal import Decimal
+from fractions import Fraction
+from typing import ClassVar, TypeAlias
+
+from gitblobts.core.errors import TimeError
+
+NS_PER_SECOND = 1_000_000_000
+_NS_PER_DAY = 86_400 * NS_PER_SECOND
+_EPOCH_ORDINAL = dt.date(1970, 1, 1).toordinal()
+_UTC_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+
+MIN_NS = (dt.date.min.toordinal() - _EPOCH_ORDINAL) * _NS_PER_DAY
+"""0001-01-01T00:00:00Z in epoch nanoseconds."""
+MAX_NS = (dt.date.max.toordinal() - _EPOCH_ORDINAL + 1) * _NS_PER_DAY - 1
+"""9999-12-31T23:59:59.999999999Z in epoch nanoseconds."""
+
+
+class Nanoseconds(int):
+    """An exact integer count of nanoseconds since 1970-01-01T00:00:00Z.
+
+    Plain ``int`` times mean seconds (as ``time.time()`` does); wrap an integer in
+    ``Nanoseconds`` to say it counts nanoseconds: ``Nanoseconds(time.time_ns())``.
+    """
+
+
+TimeLike: TypeAlias = (
+    "int | float | Decimal | Fraction | Nanoseconds | time.struct_time | "
+    "dt.datetime | dt.date | str | None"
+)
+
+
+class TimeParser(abc.ABC):
+    """A named parser of time strings, provided through ``gitblobts_register_time_parsers``.
+
+    ``parse`` returns epoch nanoseconds, or ``None`` when it does not understand the text
+    (the next parser is then asked). ``now_ns`` is the instant relative expressions such as
+    ``'2 hours ago'`` count from; it is the same for both ends of one query.
+    """
+
+    name: ClassVar[str]
+
+    @abc.abstractmethod
+    def parse(self, text: str, now_ns: int) -> int | None:
+        """Return ``text`` as epoch nanoseconds, or ``None`` if it is not understood."""
+
+
+def check_range(ns: int, original: object) -> int:
+    """Return ``ns`` if it lies in the supported years, else raise :class:`TimeError`."""
+    if not MIN_NS <= ns <= MAX_NS:
+        raise TimeError(f"time {original!r} is outside the supported years 0001-9999 (UTC)")
+    return ns
+
+
+def _seconds_to_ns(seconds: int | Fraction) -> int:
+    """Round exact seconds to the nearest nanosecond, halves to even."""
+    return round(seconds * NS_PER_SECOND)
+
+
+def _datetime_to_ns(value: dt.datetime) -> int:
+    if value.tzinfo is None or value.utcoffset() is None:
+        try:
+            value = value.astimezone()  # naive means local time
+        except (OverflowError, ValueError, OSError) as error:
+            raise TimeError(f"time {value!r} cannot be placed in the local time zone") from error
+    delta = value - _UTC_EPOCH
+    return (delta.days * 86_400 + delta.seconds) * NS_PER_SECOND + delta.microseconds * 1_000
+
+
+def to_ns(
+    value: object,
+    *,
+    now_ns: int | None = None,
+    parse_text: Callable[[str, int], int] | None = None,
+) -> int:
+    """Convert ``value`` (see :data:`TimeLike`) to epoch nanoseconds, exactly.
+
+    ``now_ns`` is the present (``time.time_ns()`` if omitted); ``parse_text(text, now_ns)``
+    handles strings. Raises :class:`TimeError` naming the value when it cannot.
+    """
+    if value is None:
+        return time.time_ns() if now_ns is None else now_ns
+    if isinstance(value, Nanoseconds):
+        return check_range(int(value), value)
+    if isinstance(value, bool):
+        raise TimeError(f"time {value!r} is a bool, not a time")
+    if isinstance(value, int):
+        return check_range(value * NS_PER_SECOND, value)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise TimeError(f"time {value!r} is not a finite number")
+        return check_range(_seconds_to_ns(Fraction(value)), value)
+    if isinstance(value, (Decimal, Fraction)) or (
+        isinstance(value, numbers.Rational) and not isinstance(value, numbers.Integral)
+    ):
+        if isinstance(value, Decimal) and not value.is_finite():
+            raise TimeError(f"time {value!r} is not a finite number")
+        return check_range(_seconds_to_ns(Fraction(value)), value)
+    if isinstance(value, time.struct_time):
+        return check_range(_struct_time_to_ns(value), value)
+    if isinstance(value, dt.datetime):
+        return check_range(_datetime_to_ns(value), value)
+    if isinstance(value, dt.date):
+        return check_range(_datetime_to_ns(dt.datetime.combine(value, dt.time())), value)
+    if isinstance(value, str):
+        if parse_text is None:
+            raise TimeError(f"time {value!r}: no time parser is available for strings")
+        ns = parse_text(value, time.time_ns() if now_ns is None else now_ns)
+        return check_range(ns, value)
+    raise TimeError(
+        f"time {value!r} has unsupported type {type(value).__name__}; use epoch seconds, "
+        "Nanoseconds, a datetime, a struct_time or a string"
+    )
+
+
+def _struct_time_to_ns(value: time.struct_time) -> int:
+    offset = value.tm_gmtoff
+    try:
+        # Without a recorded offset, a struct_time is local time.
+        seconds = int(time.mktime(value)) if offset is None else calendar.timegm(value) - offset
+    except (OverflowError, ValueError) as error:
+        raise TimeError(f"time {value!r} cannot be converted: {error}") from error
+    return seconds * NS_PER_SECOND
+
+
+def is_open_bound(value: object) -> bool:
+    """Whether a range bound means "no limit": ``None``, NaN or an infinity."""
+    if value is None:
+        return True
+    if isinstance(value, float):
+        return not math.isfinite(value)
+    if isinstance(value, Decimal):
+        return not value.is_finite()
+    return False
+
+
+def utc_fields(ns: int) -> tuple[int, int, int, int, int, int, int]:
+    """Split epoch nanoseconds into UTC (year, month, day, hour, minute, second, nanosecond)."""
+    days, ns_of_day = divmod(ns, _NS_PER_DAY)
+    date = dt.date.fromordinal(_EPOCH_ORDINAL + days)
+    seconds, nanosecond = divmod(ns_of_day, NS_PER_SECOND)
+    hour, rest = divmod(seconds, 3600)
+    minute, second = divmod(rest, 60)
+    return date.year, date.month, date.day, hour, minute, second, nanosecond
+
+
+def from_utc_fields(
+    year: int, month: int, day: int, hour: int, minute: int, second: int, nanosecond: int
+) -> int:
+    """The inverse of :func:`utc_fields`; raises ``ValueError`` for an impossible date."""
+    if not (0 <= hour < 24 and 0 <= minute < 60 and 0 <= second < 60):
+        raise ValueError("time of day out of range")
+    if not 0 <= nanosecond < NS_PER_SECOND:
+        raise ValueError("nanosecond out of range")
+    days = dt.date(year, month, day).toordinal() - _EPOCH_ORDINAL
+    return days * _NS_PER_DAY + (hour * 3600 + minute * 60 + second) * NS_PER_SECOND + nanosecond
+
+
+def format_iso(ns: int) -> str:
+    """Epoch nanoseconds as RFC 3339 UTC text with nine fractional digits."""
+    year, month, day, hour, minute, second, nanosecond = utc_fields(ns)
+    return (
+        f"{year:04d}-{month:02d}-{day:02d}T{hour:02d}:{minute:02d}:{second:02d}.{nanosecond:09d}Z"
+    )
+
+
+def to_datetime(ns: int) -> dt.datetime:
+    """Epoch nanoseconds as an aware UTC datetime (truncated to microseconds)."""
+    micros = ns // 1_000
+    return _UTC_EPOCH + dt.timedelta(microseconds=micros)
+
+
+def to_seconds(ns: int) -> float:
+    """Epoch nanoseconds as float seconds, correctly rounded."""
+    return ns / NS_PER_SECOND
