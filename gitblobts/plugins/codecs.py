@@ -1,0 +1,319 @@
+"""The built-in codecs: none, gzip, bz2, lzma (xz) and zstd.
+
+Each compressed format is the one its standard command-line tool reads (``gzip -d``,
+``bzip2 -d``, ``xz -d``, ``zstd -d``), and each decoder accepts what that tool accepts: several
+gzip members, bz2 or xz streams, or zstd frames one after another. Anything else, trailing
+bytes included, is refused with ``ValueError``.
+
+Decoding streams, so that a small file claiming to hold a huge blob (a "zip bomb") is refused
+with :class:`~gitblobts.core.codec.DecodedTooLarge` after producing at most ``max_size`` bytes
+and a bounded overshoot, never after allocating what it claims.
+"""
+
+from __future__ import annotations
+
+import bz2
+import lzma
+import re
+import struct
+import zlib
+from collections.abc import Callable
+from typing import Protocol
+
+import zstandard
+
+from gitblobts.core.codec import Codec, DecodedTooLarge
+from gitblobts.core.hookspecs import hookimpl
+
+_INPUT_CHUNK = 1 << 20
+"""Most compressed bytes handed to a decompressor at once."""
+_OUTPUT_CHUNK = 1 << 24
+"""Most decompressed bytes asked of a decompressor at once."""
+
+
+class _Output:
+    """Decompressed pieces that refuse to grow past ``max_size`` bytes."""
+
+    def __init__(self, max_size: int) -> None:
+        self._max_size = max_size
+        self._size = 0
+        self._pieces: list[bytes] = []
+
+    @property
+    def room(self) -> int:
+        """How many more bytes fit."""
+        return self._max_size - self._size
+
+    @property
+    def request(self) -> int:
+        """How many bytes to ask of a decompressor: enough to see whether it overflows."""
+        return min(self.room + 1, _OUTPUT_CHUNK)
+
+    def add(self, piece: bytes) -> None:
+        """Append ``piece``; raise :class:`DecodedTooLarge` if it does not fit."""
+        self._size += len(piece)
+        if self._size > self._max_size:
+            raise DecodedTooLarge(f"decompresses to more than {self._max_size} bytes")
+        if piece:
+            self._pieces.append(piece)
+
+    def value(self) -> bytes:
+        return b"".join(self._pieces)
+
+
+class _Decompressor(Protocol):
+    """One compressed stream's decoder, as :class:`bz2.BZ2Decompressor` and
+    :class:`lzma.LZMADecompressor` are: bounded output, and input it keeps until asked."""
+
+    @property
+    def eof(self) -> bool: ...
+
+    @property
+    def needs_input(self) -> bool: ...
+
+    @property
+    def unused_data(self) -> bytes: ...
+
+    def decompress(self, data: bytes | memoryview, max_length: int, /) -> bytes: ...
+
+
+class _GzipMember:
+    """One gzip member, decoded by zlib behind the interface of :class:`_Decompressor`."""
+
+    def __init__(self) -> None:
+        self._inflate = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+        self.needs_input = True
+
+    @property
+    def eof(self) -> bool:
+        return self._inflate.eof
+
+    @property
+    def unused_data(self) -> bytes:
+        return self._inflate.unused_data
+
+    def decompress(self, data: bytes | memoryview, max_length: int, /) -> bytes:
+        piece = self._inflate.decompress(data or self._inflate.unconsumed_tail, max_length)
+        self.needs_input = not self._inflate.unconsumed_tail and len(piece) < max_length
+        return piece
+
+
+def _decode_streams(
+    data: bytes,
+    max_size: int,
+    new_stream: Callable[[], _Decompressor],
+    after_stream: Callable[[memoryview, int], int] = lambda _, position: position,
+) -> bytes:
+    """Decode the streams ``data`` holds back to back, each with a new decoder.
+
+    ``after_stream`` gets the position after a stream and returns where the next one starts
+    (to skip padding the format allows there).
+    """
+    view = memoryview(data)
+    if not view:
+        raise ValueError("empty input: a compressed file holds at least one stream")
+    output = _Output(max_size)
+    position = 0
+    while position < len(view):
+        stream = new_stream()
+        while not stream.eof:
+            chunk = view[position : position + _INPUT_CHUNK] if stream.needs_input else view[:0]
+            position += len(chunk)
+            piece = stream.decompress(chunk, output.request)
+            output.add(piece)
+            if not piece and not stream.eof and position == len(view):
+                raise ValueError("truncated: the data ends inside a stream")
+        position = after_stream(view, position - len(stream.unused_data))
+    return output.value()
+
+
+class NoneCodec(Codec):
+    """No compression: the stored file is the blob itself."""
+
+    name = "none"
+    extension = ""
+
+    def encode(self, data: bytes) -> bytes:
+        return data if type(data) is bytes else bytes(data)
+
+    def decode(self, data: bytes, *, max_size: int) -> bytes:
+        if len(data) > max_size:
+            raise DecodedTooLarge(f"is {len(data)} bytes, more than {max_size}")
+        return data if type(data) is bytes else bytes(data)
+
+
+_GZIP_HEADER = bytes((0x1F, 0x8B, 8, 0, 0, 0, 0, 0, 0, 255))
+"""A gzip member header with no name, no time and an unknown OS, so that the same blob always
+compresses to the same bytes (CPython's own header differs between versions)."""
+
+
+class GzipCodec(Codec):
+    """gzip (RFC 1952) at level 6, as ``gzip`` writes by default, without name or time."""
+
+    name = "gzip"
+    extension = "gz"
+
+    def encode(self, data: bytes) -> bytes:
+        deflate = zlib.compressobj(6, zlib.DEFLATED, -zlib.MAX_WBITS)
+        body = deflate.compress(data)
+        trailer = struct.pack("<II", zlib.crc32(data), len(data) & 0xFFFFFFFF)
+        return b"".join((_GZIP_HEADER, body, deflate.flush(), trailer))
+
+    def decode(self, data: bytes, *, max_size: int) -> bytes:
+        try:
+            return _decode_streams(data, max_size, _GzipMember)
+        except zlib.error as error:
+            raise ValueError(f"not valid gzip data: {error}") from None
+
+
+class Bz2Codec(Codec):
+    """bzip2 at level 9, as ``bzip2`` writes by default."""
+
+    name = "bz2"
+    extension = "bz2"
+
+    def encode(self, data: bytes) -> bytes:
+        return bz2.compress(data, 9)
+
+    def decode(self, data: bytes, *, max_size: int) -> bytes:
+        try:
+            return _decode_streams(data, max_size, bz2.BZ2Decompressor)
+        except (OSError, EOFError) as error:
+            raise ValueError(f"not valid bzip2 data: {error}") from None
+
+
+_XZ_MEMORY = 1 << 27
+"""Decoder memory every ``xz`` preset fits in (``-9e`` needs 65 MiB); more is allowed only up
+to ``max_size``, so that a header cannot make the decoder reserve a huge dictionary."""
+_XZ_MEMORY_CEILING = 1 << 31
+"""Decoder memory the largest xz dictionary (1.5 GiB) fits in."""
+_XZ_PADDING = re.compile(rb"\0*")
+
+
+def _skip_xz_padding(view: memoryview, position: int) -> int:
+    """The position after the stream padding (zero bytes, a multiple of four) at
+    ``position``."""
+    match = _XZ_PADDING.match(view, position)
+    end = match.end() if match else position
+    if (end - position) % 4:
+        raise ValueError("xz stream padding is not a multiple of four bytes")
+    return end
+
+
+class LzmaCodec(Codec):
+    """xz (LZMA2 in the ``.xz`` container, CRC64 check) at preset 6, as ``xz`` writes by
+    default."""
+
+    name = "lzma"
+    extension = "xz"
+
+    def encode(self, data: bytes) -> bytes:
+        return lzma.compress(data, format=lzma.FORMAT_XZ, check=lzma.CHECK_CRC64, preset=6)
+
+    def decode(self, data: bytes, *, max_size: int) -> bytes:
+        memory = min(max(max_size, _XZ_MEMORY), _XZ_MEMORY_CEILING)
+        try:
+            return _decode_streams(
+                data,
+                max_size,
+                lambda: lzma.LZMADecompressor(lzma.FORMAT_XZ, memlimit=memory),
+                _skip_xz_padding,
+            )
+        except (lzma.LZMAError, EOFError) as error:
+            raise ValueError(f"not valid xz data: {error}") from None
+
+
+_ZSTD_MAGIC = 0xFD2FB528
+_ZSTD_SKIPPABLE_MAGIC = 0x184D2A50
+"""Skippable frames have magic numbers ``0x184D2A50`` to ``0x184D2A5F``."""
+_ZSTD_WINDOW_FLOOR = 1 << 23
+"""Window every ``zstd`` level from 1 to 19 fits in; larger windows (``--long``,
+``--ultra``) are accepted up to ``max_size``, and at most to :data:`_ZSTD_WINDOW_CEILING`."""
+_ZSTD_WINDOW_CEILING = 1 << 27
+"""The largest window ``zstd -d`` accepts without ``--memory``."""
+_ZSTD_RAW, _ZSTD_RLE, _ZSTD_COMPRESSED = 0, 1, 2
+
+
+class ZstdCodec(Codec):
+    """Zstandard (RFC 8878) at level 3, as ``zstd`` writes by default, with the content size
+    and a checksum in the frame header.
+
+    Decoding walks the frames' block headers itself, because zstd cannot be asked for a
+    bounded amount of output and then tell whether a frame ended: it feeds whole blocks,
+    only as many as can decode to the room left (a compressed block decodes to at most
+    128 KiB), and so overshoots ``max_size`` by at most one block.
+    """
+
+    name = "zstd"
+    extension = "zst"
+
+    def encode(self, data: bytes) -> bytes:
+        compressor = zstandard.ZstdCompressor(level=3, write_content_size=True, write_checksum=True)
+        return compressor.compress(data)
+
+    def decode(self, data: bytes, *, max_size: int) -> bytes:
+        view = memoryview(data)
+        if not view:
+            raise ValueError("empty input: a zstd file holds at least one frame")
+        window = min(max(max_size, _ZSTD_WINDOW_FLOOR), _ZSTD_WINDOW_CEILING)
+        decompressor = zstandard.ZstdDecompressor(max_window_size=window)
+        output = _Output(max_size)
+        position = 0
+        try:
+            while position < len(view):
+                position = _decode_zstd_frame(decompressor, view, position, output)
+        except zstandard.ZstdError as error:
+            raise ValueError(f"not valid zstd data: {error}") from None
+        return output.value()
+
+
+def _decode_zstd_frame(
+    decompressor: zstandard.ZstdDecompressor, view: memoryview, start: int, output: _Output
+) -> int:
+    """Decode the frame at ``start`` into ``output``; return where the next frame starts."""
+    magic = _read_le(view, start, 4)
+    if magic & 0xFFFFFFF0 == _ZSTD_SKIPPABLE_MAGIC:
+        end = start + 8 + _read_le(view, start + 4, 4)
+        if end > len(view):
+            raise ValueError("truncated: the data ends inside a skippable frame")
+        return end
+    if magic != _ZSTD_MAGIC:
+        raise ValueError(f"no zstd frame at byte {start}")
+    frame = decompressor.decompressobj()
+    fed = start
+    cursor = start + zstandard.frame_header_size(view[start:])
+    worst = 0
+    last = False
+    while not last:
+        header = _read_le(view, cursor, 3)
+        last, kind, size = bool(header & 1), (header >> 1) & 3, header >> 3
+        if kind > _ZSTD_COMPRESSED:
+            raise ValueError(f"reserved zstd block type at byte {cursor}")
+        block_worst = zstandard.BLOCKSIZE_MAX if kind == _ZSTD_COMPRESSED else size
+        if worst and worst + block_worst > output.room:
+            output.add(frame.decompress(view[fed:cursor]))
+            fed, worst = cursor, 0
+        worst += block_worst
+        cursor += 3 + (1 if kind == _ZSTD_RLE else size)
+    if zstandard.get_frame_parameters(view[start:]).has_checksum:
+        cursor += 4
+    if cursor > len(view):
+        raise ValueError("truncated: the data ends inside a zstd frame")
+    output.add(frame.decompress(view[fed:cursor]))
+    if not frame.eof or frame.unused_data:
+        raise ValueError(f"malformed zstd frame at byte {start}")
+    return cursor
+
+
+def _read_le(view: memoryview, position: int, size: int) -> int:
+    """The little-endian unsigned integer of ``size`` bytes at ``position``."""
+    if position + size > len(view):
+        raise ValueError("truncated: the data ends inside a zstd frame")
+    return int.from_bytes(view[position : position + size], "little")
+
+
+@hookimpl
+def gitblobts_register_codecs(register: Callable[[type[Codec]], None]) -> None:
+    """Register the built-in codecs."""
+    for codec in (NoneCodec, GzipCodec, Bz2Codec, LzmaCodec, ZstdCodec):
+        register(codec)

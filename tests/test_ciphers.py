@@ -1,0 +1,199 @@
+"""The built-in ciphers: round trips, refusals, the aes256gcm file format, and fernet files
+as gitblobts 0.0.7 wrote them."""
+
+from __future__ import annotations
+
+import base64
+import os
+
+import pytest
+from cryptography.fernet import Fernet
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from gitblobts.core.cipher import Cipher, DecryptionFailed
+from gitblobts.core.errors import InvalidKeyError
+from gitblobts.core.plugins import load_plugins
+
+PLUGINS = load_plugins(only=())
+NAMES = ["aes256gcm", "fernet"]
+KEY = os.urandom(32)
+OTHER_KEY = os.urandom(32)
+CONTEXT = b"20260124T061500.123456789Z-k3j4h5"
+MESSAGE = b"a short secret blob"
+
+
+def cipher(name: str, key: bytes = KEY) -> Cipher:
+    return PLUGINS.ciphers.get(name)(key)
+
+
+def key_forms(key: bytes) -> list[str]:
+    """The ways a key could leak into text: raw, hex, base64 and URL-safe base64."""
+    return [
+        repr(key),
+        key.hex(),
+        base64.b64encode(key).decode(),
+        base64.urlsafe_b64encode(key).decode(),
+    ]
+
+
+def failure(name: str, data: bytes, context: bytes = CONTEXT) -> DecryptionFailed:
+    with pytest.raises(DecryptionFailed) as raised:
+        cipher(name).decrypt(data, context)
+    return raised.value
+
+
+def test_the_two_built_in_ciphers_are_registered() -> None:
+    assert set(PLUGINS.ciphers.names()) == {"aes256gcm", "fernet"}
+
+
+@pytest.mark.parametrize("name", NAMES)
+@given(data=st.binary(max_size=2000), context=st.binary(max_size=64))
+@settings(max_examples=50, deadline=None)
+def test_decrypt_reverses_encrypt_for_any_bytes_and_context(
+    name: str, data: bytes, context: bytes
+) -> None:
+    assert cipher(name).decrypt(cipher(name).encrypt(data, context), context) == data
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_the_empty_blob_round_trips(name: str) -> None:
+    assert cipher(name).decrypt(cipher(name).encrypt(b"", CONTEXT), CONTEXT) == b""
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_a_large_blob_round_trips(name: str) -> None:
+    data = os.urandom(3_000_000)
+    assert cipher(name).decrypt(cipher(name).encrypt(data, CONTEXT), CONTEXT) == data
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_encrypting_the_same_blob_twice_gives_different_files(name: str) -> None:
+    assert cipher(name).encrypt(MESSAGE, CONTEXT) != cipher(name).encrypt(MESSAGE, CONTEXT)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_a_wrong_key_fails_to_decrypt(name: str) -> None:
+    encrypted = cipher(name).encrypt(MESSAGE, CONTEXT)
+    with pytest.raises(DecryptionFailed):
+        cipher(name, OTHER_KEY).decrypt(encrypted, CONTEXT)
+
+
+def test_aes256gcm_refuses_a_file_moved_to_another_context() -> None:
+    encrypted = cipher("aes256gcm").encrypt(MESSAGE, CONTEXT)
+    with pytest.raises(DecryptionFailed):
+        cipher("aes256gcm").decrypt(encrypted, CONTEXT + b"x")
+
+
+def test_fernet_cannot_bind_the_context_and_ignores_it() -> None:
+    encrypted = cipher("fernet").encrypt(MESSAGE, CONTEXT)
+    assert cipher("fernet").decrypt(encrypted, b"another blob") == MESSAGE
+
+
+def test_aes256gcm_refuses_every_flipped_bit() -> None:
+    encrypted = cipher("aes256gcm").encrypt(MESSAGE, CONTEXT)
+    for bit in range(len(encrypted) * 8):
+        tampered = bytearray(encrypted)
+        tampered[bit // 8] ^= 1 << (bit % 8)
+        failure("aes256gcm", bytes(tampered))
+
+
+def test_fernet_never_returns_anything_but_the_plaintext_after_a_flipped_bit() -> None:
+    # The last base64 character carries padding bits that decoders ignore; flipping one
+    # changes the text, not the token, which still decrypts to the original.
+    encrypted = cipher("fernet").encrypt(MESSAGE, CONTEXT)
+    refused = 0
+    for bit in range(len(encrypted) * 8):
+        tampered = bytearray(encrypted)
+        tampered[bit // 8] ^= 1 << (bit % 8)
+        try:
+            assert cipher("fernet").decrypt(bytes(tampered), CONTEXT) == MESSAGE
+        except DecryptionFailed:
+            refused += 1
+    assert refused >= len(encrypted) * 8 - 8
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_every_truncation_fails_to_decrypt(name: str) -> None:
+    encrypted = cipher(name).encrypt(MESSAGE, CONTEXT)
+    for length in range(len(encrypted)):
+        failure(name, encrypted[:length])
+
+
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("data", [b"", b"\x01", b"garbage" * 20, bytes(200)])
+def test_garbage_fails_to_decrypt(name: str, data: bytes) -> None:
+    failure(name, data)
+
+
+@pytest.mark.parametrize("name", NAMES)
+@given(data=st.binary(max_size=300))
+@settings(max_examples=100, deadline=None)
+def test_arbitrary_input_raises_decryption_failed(name: str, data: bytes) -> None:
+    failure(name, data)
+
+
+def test_aes256gcm_refuses_an_unknown_format_version() -> None:
+    encrypted = cipher("aes256gcm").encrypt(MESSAGE, CONTEXT)
+    assert "version 2" in str(failure("aes256gcm", b"\x02" + encrypted[1:]))
+
+
+def test_aes256gcm_files_are_version_salt_nonce_ciphertext_and_tag() -> None:
+    encrypted = cipher("aes256gcm").encrypt(MESSAGE, CONTEXT)
+    version, salt, nonce, sealed = encrypted[0], encrypted[1:17], encrypted[17:29], encrypted[29:]
+    assert version == 1
+    assert len(sealed) == len(MESSAGE) + 16
+    file_key = HKDF(
+        algorithm=hashes.SHA256(), length=32, salt=salt, info=b"gitblobts/aes256gcm/v1"
+    ).derive(KEY)
+    assert AESGCM(file_key).decrypt(nonce, sealed, CONTEXT) == MESSAGE
+
+
+def test_fernet_files_decrypt_with_plain_fernet_as_in_gitblobts_0_0_7() -> None:
+    key = Fernet.generate_key()
+    raw = base64.urlsafe_b64decode(key)
+    assert Fernet(key).decrypt(cipher("fernet", raw).encrypt(MESSAGE, CONTEXT)) == MESSAGE
+
+
+def test_plain_fernet_tokens_from_gitblobts_0_0_7_decrypt() -> None:
+    key = Fernet.generate_key()
+    raw = base64.urlsafe_b64decode(key)
+    assert cipher("fernet", raw).decrypt(Fernet(key).encrypt(MESSAGE), CONTEXT) == MESSAGE
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_the_key_is_not_in_the_repr(name: str) -> None:
+    text = repr(cipher(name))
+    assert name in text
+    for form in key_forms(KEY):
+        assert form not in text
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_the_key_is_not_in_decryption_errors(name: str) -> None:
+    encrypted = cipher(name).encrypt(MESSAGE, CONTEXT)
+    errors = [
+        failure(name, encrypted[:5]),
+        failure(name, b"\x09" + encrypted[1:]),
+        failure(name, encrypted[:-1] + bytes((encrypted[-1] ^ 0x40,))),
+    ]
+    with pytest.raises(DecryptionFailed) as wrong_key:
+        cipher(name, OTHER_KEY).decrypt(encrypted, CONTEXT)
+    errors.append(wrong_key.value)
+    for error in errors:
+        for form in key_forms(KEY) + key_forms(OTHER_KEY):
+            assert form not in str(error)
+            assert form not in repr(error)
+
+
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("key", [b"", bytes(31), bytes(33), "k" * 32], ids=["0", "31", "33", "str"])
+def test_a_key_that_is_not_32_raw_bytes_is_refused_without_showing_it(
+    name: str, key: bytes
+) -> None:
+    with pytest.raises(InvalidKeyError) as raised:
+        PLUGINS.ciphers.get(name)(key)
+    assert repr(key) not in str(raised.value)
