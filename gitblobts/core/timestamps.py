@@ -77,14 +77,26 @@ def _seconds_to_ns(seconds: int | Fraction) -> int:
     return round(seconds * NS_PER_SECOND)
 
 
+_NS_PER_400_YEARS = 146_097 * _NS_PER_DAY  # the Gregorian calendar repeats every 400 years
+
+
 def _datetime_to_ns(value: dt.datetime) -> int:
+    cycles = 0
     if value.tzinfo is None or value.utcoffset() is None:
+        # Naive means local time. astimezone() looks a day either side, which fails in
+        # years 1 and 9999: convert the same time 400 years inwards (so far out, the local
+        # zone's rules repeat with the calendar), then move it back.
+        cycles = 1 if value.year == 1 else -1 if value.year == 9999 else 0
         try:
-            value = value.astimezone()  # naive means local time
+            value = value.replace(year=value.year + 400 * cycles).astimezone()
         except (OverflowError, ValueError, OSError) as error:
             raise TimeError(f"time {value!r} cannot be placed in the local time zone") from error
     delta = value - _UTC_EPOCH
-    return (delta.days * 86_400 + delta.seconds) * NS_PER_SECOND + delta.microseconds * 1_000
+    return (
+        (delta.days * 86_400 + delta.seconds) * NS_PER_SECOND
+        + delta.microseconds * 1_000
+        - cycles * _NS_PER_400_YEARS
+    )
 
 
 def to_ns(
