@@ -108,8 +108,20 @@ class Store:
             self._branch = self._resolve_branch(branch)
             self._config = self._read_config(self._backend.resolve(self._branch))
         self._layout = self._choose_layout(layout)
-        self._codec = self._codec_named(compression or self._default("codec"))
-        self._cipher, self._write_refusal = self._choose_cipher(cipher)
+        self._write_refusal: GitBlobTSError | None = None
+        try:
+            self._codec = self._codec_named(compression or self._default("codec"))
+            self._cipher, self._write_refusal = self._choose_cipher(cipher)
+        except UnknownPluginError as error:
+            if compression is not None or cipher is not None:
+                raise
+            # The store's own default is not installed here: reading still works, adding
+            # must say why it cannot.
+            self._codec, self._cipher = self._codec_named("none"), None
+            self._write_refusal = ConfigError(
+                f"{self._path}: cannot add with the store's defaults: {error}; pass "
+                "compression= (and cipher=) to choose installed ones"
+            )
         self._check_key()
         self._pipeline = Pipeline(self._plugins)
         self._codecs: dict[str, Codec] = {self._codec.extension: self._codec}
@@ -157,7 +169,7 @@ class Store:
     def _codec_named(self, name: str) -> Codec:
         return self._plugins.codecs.get(name)()
 
-    def _choose_cipher(self, cipher: str | None) -> tuple[Cipher | None, str | None]:
+    def _choose_cipher(self, cipher: str | None) -> tuple[Cipher | None, GitBlobTSError | None]:
         """The cipher for new blobs, and why adding is refused (if it is)."""
         if cipher == NO_CIPHER:
             return None, None
@@ -166,7 +178,7 @@ class Store:
             if cipher is not None:
                 raise KeyRequiredError(f"cipher {cipher!r} needs a key; pass key=")
             if configured is not None:
-                return None, (
+                return None, KeyRequiredError(
                     f"{self._path}: the store encrypts new blobs with {configured!r}; pass its "
                     f"key, or cipher={NO_CIPHER!r} to add unencrypted blobs"
                 )
@@ -228,7 +240,7 @@ class Store:
         ``blobs`` one to one. Either may be a long iterator: blobs are written as they come.
         Nothing is committed unless every blob is."""
         if self._write_refusal is not None:
-            raise KeyRequiredError(self._write_refusal)
+            raise self._write_refusal
         if isinstance(blobs, Sequence):
             for position, blob in enumerate(blobs):
                 _check_bytes_like(blob, position)

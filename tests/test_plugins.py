@@ -1,0 +1,148 @@
+"""Plugins: loading, registration, and taking part in the pipeline."""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Callable, Generator
+from pathlib import Path
+
+import pytest
+
+import gitblobts
+from gitblobts import PluginError, Store, UnknownPluginError, load_plugins
+from gitblobts.core.codec import Codec
+from gitblobts.core.pipeline import BlobContext
+from gitblobts.core.plugins import PLUGINS_ENV, default_plugins
+
+BUILTIN_PLUGINS = {"codecs", "ciphers", "layouts", "dulwich", "pendulum"}
+
+
+class DeflateCodec(Codec):
+    """A third-party codec: raw zlib."""
+
+    name = "deflate"
+    extension = "zz"
+
+    def encode(self, data: bytes) -> bytes:
+        return zlib.compress(data)
+
+    def decode(self, data: bytes, *, max_size: int) -> bytes:
+        return zlib.decompress(data)
+
+
+class DeflatePlugin:
+    @gitblobts.hookimpl
+    def gitblobts_register_codecs(self, register: Callable[[type[Codec]], None]) -> None:
+        register(DeflateCodec)
+
+
+def test_built_in_plugins_load_from_the_entry_point_group() -> None:
+    plugins = load_plugins(only=())
+    assert set(plugins.plugin_names()) == BUILTIN_PLUGINS
+    assert plugins.codecs.names() == ["none", "gzip", "bz2", "lzma", "zstd"]
+    assert set(plugins.ciphers.names()) == {"aes256gcm", "fernet"}
+    assert plugins.layouts.names() == ["flat", "hourly"]
+    assert "dulwich" in plugins.backends.names()
+    assert plugins.provided_by("codecs") == {"codec": ["none", "gzip", "bz2", "lzma", "zstd"]}
+
+
+def test_the_environment_variable_limits_third_party_plugins(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv(PLUGINS_ENV, "")
+    assert set(default_plugins().plugin_names()) == BUILTIN_PLUGINS
+
+
+def test_asking_for_a_plugin_that_is_not_installed_names_the_installed_ones() -> None:
+    with pytest.raises(UnknownPluginError, match="no plugin named 'missing'"):
+        load_plugins(only=["missing"])
+
+
+def test_a_third_party_codec_is_used_and_named_in_its_files(repo: Path) -> None:
+    plugins = load_plugins(only=(), extra=[DeflatePlugin()])
+    store = Store(repo, compression="deflate", plugins=plugins)
+    ref = store.addblob(b"deflated" * 100)
+
+    assert ref.path.endswith(".v2.zz")
+    assert [b.blob for b in store.getblobs()] == [b"deflated" * 100]
+
+
+def test_reading_a_file_whose_codec_is_not_installed_names_file_and_codecs(repo: Path) -> None:
+    plugins = load_plugins(only=(), extra=[DeflatePlugin()])
+    ref = Store(repo, compression="deflate", plugins=plugins).addblob(b"x")
+
+    with pytest.raises(UnknownPluginError, match=f"'zz' of {ref.path}"):
+        list(Store(repo, plugins=load_plugins(only=())).getblobs())
+
+
+def test_two_plugins_may_not_provide_the_same_name() -> None:
+    class OtherDeflate(DeflateCodec):
+        extension = "zz2"
+
+    class Again:
+        @gitblobts.hookimpl
+        def gitblobts_register_codecs(self, register: Callable[[type[Codec]], None]) -> None:
+            register(OtherDeflate)
+
+    with pytest.raises(PluginError, match="'deflate' is provided by both"):
+        load_plugins(only=(), extra=[DeflatePlugin(), Again()])
+
+
+def test_a_plugin_must_register_classes_of_the_right_kind() -> None:
+    class Wrong:
+        @gitblobts.hookimpl
+        def gitblobts_register_codecs(self, register: Callable[[type], None]) -> None:
+            register(str)
+
+    with pytest.raises(PluginError, match="not a subclass"):
+        load_plugins(only=(), extra=[Wrong()])
+
+
+def test_a_wrapper_observes_a_stage(repo: Path) -> None:
+    sizes: list[tuple[int, int]] = []
+
+    class Observer:
+        @gitblobts.hookimpl(wrapper=True)
+        def gitblobts_compress(
+            self, blob: BlobContext, data: bytes
+        ) -> Generator[None, bytes, bytes]:
+            compressed = yield
+            sizes.append((len(data), len(compressed)))
+            return compressed
+
+    store = Store(repo, compression="gzip", plugins=load_plugins(only=(), extra=[Observer()]))
+    store.addblob(b"a" * 1000)
+
+    assert len(sizes) == 1
+    assert sizes[0][0] == 1000
+    assert sizes[0][1] < 100
+    assert [b.blob for b in store.getblobs()] == [b"a" * 1000]
+
+
+def test_a_plugin_can_take_a_stage_over(repo: Path) -> None:
+    class Upper:
+        @gitblobts.hookimpl
+        def gitblobts_encode(self, blob: BlobContext, data: bytes) -> bytes:
+            return data.upper()
+
+    store = Store(repo, plugins=load_plugins(only=(), extra=[Upper()]))
+    store.addblob(b"shout")
+
+    assert [b.blob for b in store.getblobs()] == [b"SHOUT"]
+
+
+def test_a_commit_hook_sees_each_batch(repo: Path) -> None:
+    commits: list[tuple[int, str]] = []
+
+    class Watcher:
+        @gitblobts.hookimpl(wrapper=True)
+        def gitblobts_commit(self, commit: object) -> Generator[None, str, str]:
+            commit_id = yield
+            commits.append((len(commit.files), commit_id))  # type: ignore[attr-defined]
+            return commit_id
+
+    store = Store(repo, plugins=load_plugins(only=(), extra=[Watcher()]))
+    store.addblobs([b"a", b"b"])
+    store.addblob(b"c")
+
+    assert [count for count, _ in commits] == [2, 1]
