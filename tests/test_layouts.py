@@ -6,6 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from gitblobts import load_plugins
+from gitblobts.core.layout import Layout
 from gitblobts.core.timestamps import MAX_NS, MIN_NS, from_utc_fields
 
 HOUR = 3600 * 10**9
@@ -28,8 +29,11 @@ class RecordingTree:
         return sorted(self.children.get(folder, ()))
 
 
-def layout(name: str):  # type: ignore[no-untyped-def]
-    return load_plugins(only=()).layouts.get(name)()
+PLUGINS = load_plugins(only=())
+
+
+def layout(name: str) -> Layout:
+    return PLUGINS.layouts.get(name)()
 
 
 def test_hourly_places_blobs_in_utc_hour_folders() -> None:

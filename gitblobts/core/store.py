@@ -19,6 +19,7 @@ import math
 import os
 import random
 import time
+import weakref
 from collections.abc import Iterable, Iterator, Sequence
 from decimal import Decimal
 from types import TracebackType
@@ -105,6 +106,10 @@ class Store:
         backend_class = self._plugins.backends.get(backend or DEFAULT_BACKEND)
         with self._repository_errors("open"):
             self._backend: Backend = backend_class(self._path)
+        # Close the backend when the store is collected or the interpreter exits, before
+        # module teardown makes that noisy.
+        self._finalizer = weakref.finalize(self, self._backend.close)
+        with self._repository_errors("open"):
             self._branch = self._resolve_branch(branch)
             self._config = self._read_config(self._backend.resolve(self._branch))
         self._layout = self._choose_layout(layout)
@@ -422,8 +427,8 @@ class Store:
     # Lifetime
 
     def close(self) -> None:
-        """Release the backend's resources."""
-        self._backend.close()
+        """Release the backend's resources. Closing twice is harmless."""
+        self._finalizer()
 
     def __enter__(self) -> Store:
         return self
