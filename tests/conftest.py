@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -114,3 +115,21 @@ def repo_kind(request: pytest.FixtureRequest) -> str:
 def repo(new_repo: Callable[[str], Path]) -> Path:
     """A non-bare repository with one commit and no remote."""
     return new_repo("non-bare")
+
+
+@pytest.fixture
+def local_zone() -> Iterator[Callable[[str], None]]:
+    """Set the local time zone: UTC until the test names another. Restored afterwards."""
+    saved = os.environ.get("TZ")
+
+    def use(name: str) -> None:
+        os.environ["TZ"] = name
+        time.tzset()
+
+    use("UTC")
+    yield use
+    if saved is None:
+        os.environ.pop("TZ", None)
+    else:
+        os.environ["TZ"] = saved
+    time.tzset()

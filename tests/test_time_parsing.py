@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import datetime as dt
 import email.utils
-import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
 from hypothesis import given
@@ -41,22 +40,7 @@ NOW = utc(2031, 5, 13, 6, 15, 0, 123_456_789)
 Parse = Callable[[str], int]
 
 
-@pytest.fixture(autouse=True)
-def local_zone() -> Iterator[Callable[[str], None]]:
-    """Set the local time zone: UTC until the test names another. Restored afterwards."""
-    saved = os.environ.get("TZ")
-
-    def use(name: str) -> None:
-        os.environ["TZ"] = name
-        time.tzset()
-
-    use("UTC")
-    yield use
-    if saved is None:
-        os.environ.pop("TZ", None)
-    else:
-        os.environ["TZ"] = saved
-    time.tzset()
+pytestmark = pytest.mark.usefixtures("local_zone")
 
 
 @pytest.fixture(scope="module")

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from decimal import Decimal
 from fractions import Fraction
 from zoneinfo import ZoneInfo
@@ -42,22 +41,7 @@ def utc(
     return from_utc_fields(year, month, day, hour, minute, second, ns)
 
 
-@pytest.fixture(autouse=True)
-def local_zone() -> Iterator[Callable[[str], None]]:
-    """Set the local time zone: UTC until the test names another. Restored afterwards."""
-    saved = os.environ.get("TZ")
-
-    def use(name: str) -> None:
-        os.environ["TZ"] = name
-        time.tzset()
-
-    use("UTC")
-    yield use
-    if saved is None:
-        os.environ.pop("TZ", None)
-    else:
-        os.environ["TZ"] = saved
-    time.tzset()
+pytestmark = pytest.mark.usefixtures("local_zone")
 
 
 # None and numbers
