@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+pytest.register_assert_rewrite("gitservers")
+
 REPO_KINDS = ("bare", "bare-with-history", "non-bare", "empty")
 """bare: ``git init --bare``, no commits. bare-with-history: a bare clone of a repository
 with commits. non-bare: a working tree with a commit (README.md, .gitattributes). empty: a

@@ -112,5 +112,53 @@ class Backend(abc.ABC):
         """After the checked-out branch gained ``files`` (path to blob id), bring the working
         tree and index in step: write the files, add them to the index. Non-bare only."""
 
+    # Remotes. Remote names are those of the repository's configuration (``origin``);
+    # ``remote_ref`` is the full ref on the remote (``refs/heads/main``). Unreachable remotes
+    # raise RemoteError; a refusal other than "the remote has moved on" raises
+    # PushRejectedError.
+
+    @abc.abstractmethod
+    def remotes(self) -> list[str]:
+        """Names of the configured remotes."""
+
+    @abc.abstractmethod
+    def upstream(self, branch: str) -> tuple[str, str] | None:
+        """The ``(remote, remote_ref)`` that ``branch`` tracks, if configured."""
+
+    @abc.abstractmethod
+    def set_upstream(self, branch: str, remote: str, remote_ref: str) -> None:
+        """Make ``branch`` track ``remote_ref`` of ``remote``."""
+
+    @abc.abstractmethod
+    def fetch(self, remote: str, remote_ref: str) -> str | None:
+        """Fetch ``remote_ref`` from ``remote`` (objects and remote-tracking ref); return the
+        commit it points at there, ``None`` if the remote has no such ref."""
+
+    @abc.abstractmethod
+    def push(self, remote: str, commit: str, remote_ref: str, expected: str | None) -> bool:
+        """Point ``remote_ref`` of ``remote`` at ``commit`` if it still points at
+        ``expected`` (``None``: absent). Return ``False`` if the remote has moved on."""
+
+    @abc.abstractmethod
+    def tracking(self, remote: str, remote_ref: str) -> str | None:
+        """What ``remote_ref`` of ``remote`` pointed at when last fetched or pushed."""
+
+    @abc.abstractmethod
+    def merge_base(self, a: str, b: str) -> str | None:
+        """The best common ancestor of commits ``a`` and ``b``, if any."""
+
+    @abc.abstractmethod
+    def first_parent_chain(self, tip: str, stop: str | None) -> list[str]:
+        """Commits from ``tip`` back along first parents until ``stop`` (excluded; ``None``:
+        to the root), oldest first."""
+
+    @abc.abstractmethod
+    def commit_info(self, commit: str) -> tuple[str | None, str]:
+        """A commit's first parent (``None`` for a root commit) and message."""
+
+    @abc.abstractmethod
+    def added_files(self, base: str | None, tip: str) -> dict[str, str]:
+        """Files (path to blob id) in ``tip``'s tree that ``base``'s tree lacks."""
+
     def close(self) -> None:  # noqa: B027 - optional hook with a no-op default
         """Release processes, files and caches. The backend is unusable afterwards."""

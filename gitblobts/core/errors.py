@@ -82,3 +82,13 @@ class RepositoryError(GitBlobTSError):
 
 class ConflictError(RepositoryError):
     """The branch kept moving under us: compare-and-swap failed on every retry."""
+
+
+class RemoteError(RepositoryError):
+    """A remote could not be reached, or refused what was sent. Local commits stay, to be
+    pushed later."""
+
+
+class PushRejectedError(RemoteError):
+    """The remote refused the push for a reason other than having moved on (a hook, a
+    permission, a protected branch)."""

@@ -39,6 +39,7 @@ from gitblobts.core.errors import (
     CorruptBlobError,
     GitBlobTSError,
     KeyRequiredError,
+    RemoteError,
     RepositoryError,
     UnknownPluginError,
     WrongKeyError,
@@ -61,6 +62,7 @@ NO_CIPHER = "none"
 DEFAULT_MAX_BLOB_SIZE = 4 << 30
 """Largest decompressed blob a read accepts, so a small file cannot expand without bound."""
 _COMMIT_ATTEMPTS = 64
+_PUSH_ATTEMPTS = 12
 
 
 class Store:
@@ -80,6 +82,10 @@ class Store:
     ``backend``: git plumbing to use (default ``'dulwich'``).
     ``max_blob_size``: largest decompressed size a read accepts.
     ``plugins``: a :class:`~gitblobts.core.plugins.Plugins` to use instead of the installed set.
+    ``remote``: the remote to push to and pull from (default: the branch's upstream, else
+    ``origin`` if there is one). ``push``: push after every add (default ``True``; each add
+    can override it). ``strict``: raise :class:`~gitblobts.RemoteError` when that push fails,
+    instead of keeping the commits for a later :meth:`push`.
     """
 
     def __init__(
@@ -94,7 +100,13 @@ class Store:
         backend: str | None = None,
         max_blob_size: int = DEFAULT_MAX_BLOB_SIZE,
         plugins: Plugins | None = None,
+        remote: str | None = None,
+        push: bool = True,
+        strict: bool = False,
     ) -> None:
+        self._remote_name = remote
+        self._push_after_add = push
+        self._strict = strict
         self._plugins = plugins if plugins is not None else default_plugins()
         self._path = os.fspath(path)
         if not os.path.isdir(self._path):
@@ -234,16 +246,24 @@ class Store:
 
     # Adding
 
-    def addblob(self, blob: BytesLike, timestamp: object = None) -> BlobRef:
-        """Add one blob, at ``timestamp`` (default: now), in one commit. Returns where it is."""
-        return self.addblobs([blob], [timestamp])[0]
+    def addblob(
+        self, blob: BytesLike, timestamp: object = None, *, push: bool | None = None
+    ) -> BlobRef:
+        """Add one blob, at ``timestamp`` (default: now), in one commit. Returns where it is.
+        ``push``: push to the remote afterwards (default: the store's ``push`` setting)."""
+        return self.addblobs([blob], [timestamp], push=push)[0]
 
     def addblobs(
-        self, blobs: Iterable[BytesLike], timestamps: Iterable[object] | None = None
+        self,
+        blobs: Iterable[BytesLike],
+        timestamps: Iterable[object] | None = None,
+        *,
+        push: bool | None = None,
     ) -> list[BlobRef]:
         """Add blobs in one commit; ``timestamps`` (default: now, as each is added) pairs with
         ``blobs`` one to one. Either may be a long iterator: blobs are written as they come.
-        Nothing is committed unless every blob is."""
+        Nothing is committed unless every blob is. Then push, as :meth:`addblob` says; if
+        the remote cannot be reached the blobs stay committed locally (see ``strict``)."""
         if self._write_refusal is not None:
             raise self._write_refusal
         if isinstance(blobs, Sequence):
@@ -273,7 +293,10 @@ class Store:
         files = {context.path: oid for context, oid in zip(contexts, oids, strict=True)}
         message = _commit_message(contexts)
         self._pipeline.commit(CommitContext(files, message, self._commit_files))
-        return [BlobRef(context.timestamp_ns, context.path) for context in contexts]
+        refs = [BlobRef(context.timestamp_ns, context.path) for context in contexts]
+        if self._push_after_add if push is None else push:
+            self._publish()
+        return refs
 
     def _new_config(self) -> StoreConfig:
         return StoreConfig(
@@ -330,7 +353,7 @@ class Store:
         leave that end open. Blobs of equal time come in a stable order. The query reads the
         branch as it is when called.
 
-        ``pull``: fetch from the remote first (with no remote, there is nothing to fetch).
+        ``pull``: :meth:`pull` from the remote first (with no remote, there is nothing to pull).
         """
         now_ns = time.time_ns()
         start = self._bound(start_time, now_ns, open_value=-math.inf)
@@ -338,7 +361,7 @@ class Store:
         descending = start > end
         low, high = (end, start) if descending else (start, end)
         if pull:
-            self._pull()
+            self.pull()
         with self._repository_errors("read"):
             head = self._backend.resolve(self._branch)
         return self._iter_blobs(head, low, high, descending)
@@ -421,8 +444,122 @@ class Store:
 
     # Remotes
 
-    def _pull(self) -> None:
-        log.debug("%s: no remote support yet; nothing to pull", self._path)
+    def _target(self) -> tuple[str, str] | None:
+        """The ``(remote, remote_ref)`` the branch is published to, if it has a remote."""
+        upstream = self._backend.upstream(self._branch)
+        if self._remote_name is not None:
+            if upstream is not None and upstream[0] == self._remote_name:
+                return upstream
+            return self._remote_name, self._branch
+        if upstream is not None:
+            return upstream
+        return ("origin", self._branch) if "origin" in self._backend.remotes() else None
+
+    def _publish(self) -> None:
+        """Push after an add: a failure keeps the commits for later, unless strict."""
+        try:
+            with self._repository_errors("push from"):
+                if self._target() is None:
+                    return
+            self.push()
+        except RemoteError as error:
+            if self._strict:
+                raise
+            log.warning("%s: blobs committed locally but not pushed: %s", self._path, error)
+
+    def push(self) -> None:
+        """Deliver the branch's commits to the remote. If another writer pushed meanwhile,
+        fetch, put our commits on top of theirs (blob paths never collide, so the union is
+        always right), and push again, with bounded, jittered retries. Raises
+        :class:`~gitblobts.RemoteError` if the remote cannot be reached or keeps moving; the
+        commits stay, to be pushed later."""
+        with self._repository_errors("push from"):
+            target = self._require_target()
+            remote, remote_ref = target
+            delay = 0.05
+            for _ in range(_PUSH_ATTEMPTS):
+                local = self._backend.resolve(self._branch)
+                if local is None:
+                    return
+                theirs = self._backend.fetch(remote, remote_ref)
+                if theirs == local:
+                    break
+                if theirs is not None and self._backend.merge_base(theirs, local) != theirs:
+                    rebased = self._rebase(theirs, local)
+                    if rebased is None or rebased == theirs:
+                        continue  # the branch moved under us, or there is nothing of ours
+                    local = rebased
+                if self._backend.push(remote, local, remote_ref, expected=theirs):
+                    break
+                time.sleep(delay * (0.5 + random.random()))  # jitter, not secrecy
+                delay = min(delay * 2, 2.0)
+            else:
+                raise RemoteError(
+                    f"{self._path}: {remote} kept moving; gave up pushing after "
+                    f"{_PUSH_ATTEMPTS} attempts; the commits stay here, push again later"
+                )
+            if self._backend.upstream(self._branch) is None:
+                self._backend.set_upstream(self._branch, remote, remote_ref)
+
+    def pull(self) -> None:
+        """Bring the remote's blobs into the branch: fast-forward, or put local commits not yet
+        pushed on top of the remote's. With no remote, there is nothing to do."""
+        with self._repository_errors("pull into"):
+            target = self._target()
+            if target is None:
+                return
+            for _ in range(_COMMIT_ATTEMPTS):
+                local = self._backend.resolve(self._branch)
+                theirs = self._backend.fetch(*target)
+                if theirs is None or theirs == local:
+                    return
+                if local is not None and self._backend.merge_base(theirs, local) == theirs:
+                    return  # we are ahead: nothing to take
+                if self._rebase(theirs, local) is not None:
+                    return
+            raise ConflictError(f"{self._path}: {self._branch} kept moving while pulling")
+
+    @property
+    def unpushed(self) -> int:
+        """How many commits of the branch the remote did not have when last seen."""
+        with self._repository_errors("inspect"):
+            local = self._backend.resolve(self._branch)
+            target = self._target()
+            if local is None or target is None:
+                return 0
+            theirs = self._backend.tracking(*target)
+            base = self._backend.merge_base(local, theirs) if theirs is not None else None
+            return len(self._backend.first_parent_chain(local, base))
+
+    def _require_target(self) -> tuple[str, str]:
+        target = self._target()
+        if target is None:
+            raise RemoteError(
+                f"{self._path}: the branch has no remote to push to; add one (git remote add "
+                "origin URL) or pass remote="
+            )
+        return target
+
+    def _rebase(self, theirs: str, local: str | None) -> str | None:
+        """Move the branch from ``local`` to ``theirs`` plus our commits replayed on top, by
+        compare-and-swap; return the new tip, or ``None`` if the branch moved meanwhile."""
+        new = theirs
+        if local is not None:
+            base = self._backend.merge_base(theirs, local)
+            their_config = self._read_config(theirs)
+            for commit in self._backend.first_parent_chain(local, base):
+                parent, message = self._backend.commit_info(commit)
+                files = self._backend.added_files(parent, commit)
+                if their_config is not None:
+                    files.pop(CONFIG_PATH, None)  # the store already has its configuration
+                if files:
+                    new = self._backend.write_commit(new, files, message)
+        if not self._backend.compare_and_swap(self._branch, local, new):
+            return None
+        self._config = self._config or self._read_config(new)
+        if self._is_checked_out():
+            self._backend.check_out(self._backend.added_files(local, new))
+        return new
 
     # Lifetime
 

@@ -14,10 +14,13 @@ import stat
 import time
 from collections import OrderedDict, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Set as AbstractSet
 from typing import BinaryIO
 
-from dulwich.errors import NotGitRepository
+from dulwich.client import GitClient, get_transport_and_path
+from dulwich.errors import GitProtocolError, NotGitRepository
 from dulwich.file import FileLocked
+from dulwich.graph import find_merge_base
 from dulwich.index import (
     ConflictedIndexEntry,
     IndexChecksumReader,
@@ -30,12 +33,14 @@ from dulwich.index import (
     write_index_dict,
 )
 from dulwich.objects import Blob, Commit, ObjectID, ShaFile, Tree
+from dulwich.pack import UnpackedObject
 from dulwich.refs import Ref
 from dulwich.repo import Repo
 
 from gitblobts.core.backend import FILE_MODE, Backend, Identity, TreeEntry
-from gitblobts.core.errors import RepositoryError
+from gitblobts.core.errors import PushRejectedError, RemoteError, RepositoryError
 from gitblobts.core.hookspecs import hookimpl
+from gitblobts.core.redaction import redact
 
 _FOLDER_MODE = stat.S_IFDIR
 _PACK_BYTES = 64 << 20
@@ -288,6 +293,157 @@ class DulwichBackend(Backend):
             )
         return entries, version, extensions
 
+    # Remotes
+
+    def remotes(self) -> list[str]:
+        config = self._repo.get_config()
+        return [
+            section[1].decode("utf-8", "surrogateescape")
+            for section in config.sections()
+            if len(section) == 2 and section[0] == b"remote"
+        ]
+
+    def upstream(self, branch: str) -> tuple[str, str] | None:
+        section = (b"branch", _short(branch).encode())
+        config = self._repo.get_config()
+        try:
+            remote = config.get(section, b"remote").decode()
+            merge = config.get(section, b"merge").decode()
+        except KeyError:
+            return None
+        return remote, merge
+
+    def set_upstream(self, branch: str, remote: str, remote_ref: str) -> None:
+        config = self._repo.get_config()
+        section = (b"branch", _short(branch).encode())
+        config.set(section, b"remote", remote.encode())
+        config.set(section, b"merge", remote_ref.encode())
+        config.write_to_path()
+
+    def _url(self, remote: str) -> str:
+        try:
+            url: bytes = self._repo.get_config().get((b"remote", remote.encode()), b"url")
+        except KeyError:
+            raise RemoteError(f"{self._path}: no remote named {remote!r}") from None
+        return url.decode("utf-8", "surrogateescape")
+
+    def _client(self, url: str) -> tuple[GitClient, str]:
+        """A transport for ``url``; ssh runs ``GIT_SSH_COMMAND`` (or ``GIT_SSH``) as git does."""
+        ssh_command = os.environ.get("GIT_SSH_COMMAND") or os.environ.get("GIT_SSH")
+        config = self._repo.get_config_stack()
+        return get_transport_and_path(url, config=config, ssh_command=ssh_command or None)
+
+    def fetch(self, remote: str, remote_ref: str) -> str | None:
+        url = self._url(remote)
+        client, path = self._client(url)
+
+        def wants(refs: Mapping[Ref, ObjectID], depth: int | None = None) -> list[ObjectID]:
+            oid = refs.get(Ref(remote_ref.encode()))
+            return [oid] if oid is not None and oid not in self._store else []
+
+        try:
+            result = client.fetch(path, self._repo, determine_wants=wants)
+        except (OSError, GitProtocolError) as error:
+            raise RemoteError(
+                f"cannot fetch from {remote} ({redact(url)}): {redact(str(error))}"
+            ) from None
+        oid = (result.refs or {}).get(Ref(remote_ref.encode()))
+        if oid is None:
+            return None
+        self._set_tracking(remote, remote_ref, oid)
+        return str(oid.decode("ascii"))
+
+    def push(self, remote: str, commit: str, remote_ref: str, expected: str | None) -> bool:
+        url = self._url(remote)
+        client, path = self._client(url)
+        ref = Ref(remote_ref.encode())
+        moved = False
+
+        def update_refs(refs: dict[Ref, ObjectID]) -> dict[Ref, ObjectID]:
+            nonlocal moved
+            current = refs.get(ref)
+            if (current.decode("ascii") if current is not None else None) != expected:
+                moved = True
+                return {}
+            return {ref: ObjectID(commit.encode())}
+
+        def pack_data(
+            have: AbstractSet[ObjectID],
+            want: AbstractSet[ObjectID],
+            *,
+            ofs_delta: bool = False,
+            progress: Callable[[bytes], None] | None = None,
+        ) -> tuple[int, Iterator[UnpackedObject]]:
+            return self._repo.generate_pack_data(set(have), set(want), ofs_delta=ofs_delta)
+
+        try:
+            result = client.send_pack(path.encode(), update_refs, generate_pack_data=pack_data)
+        except (OSError, GitProtocolError) as error:
+            message = redact(str(error))
+            if "declined" in message or "rejected" in message or "denied" in message:
+                raise PushRejectedError(
+                    f"{remote} ({redact(url)}) refused the push: {message}"
+                ) from None
+            raise RemoteError(f"cannot push to {remote} ({redact(url)}): {message}") from None
+        if moved:
+            return False
+        status = (result.ref_status or {}).get(ref)
+        if status is not None:
+            if any(word in status for word in ("non-fast-forward", "fetch first", "stale")):
+                return False
+            raise PushRejectedError(f"{remote} ({redact(url)}) refused the push: {redact(status)}")
+        self._set_tracking(remote, remote_ref, ObjectID(commit.encode()))
+        return True
+
+    def _set_tracking(self, remote: str, remote_ref: str, oid: ObjectID) -> None:
+        self._repo.refs[Ref(_tracking_ref(remote, remote_ref).encode())] = oid
+
+    def tracking(self, remote: str, remote_ref: str) -> str | None:
+        return self.resolve(_tracking_ref(remote, remote_ref))
+
+    # History
+
+    def merge_base(self, a: str, b: str) -> str | None:
+        bases = find_merge_base(self._repo, [ObjectID(a.encode()), ObjectID(b.encode())])
+        return bases[0].decode("ascii") if bases else None
+
+    def first_parent_chain(self, tip: str, stop: str | None) -> list[str]:
+        chain: list[str] = []
+        commit: str | None = tip
+        while commit is not None and commit != stop:
+            chain.append(commit)
+            commit, _ = self.commit_info(commit)
+        chain.reverse()
+        return chain
+
+    def commit_info(self, commit: str) -> tuple[str | None, str]:
+        obj = self._store[ObjectID(commit.encode())]
+        if not isinstance(obj, Commit):
+            raise RepositoryError(f"object {commit} is not a commit")
+        parent = obj.parents[0].decode("ascii") if obj.parents else None
+        return parent, obj.message.decode("utf-8", "replace")
+
+    def added_files(self, base: str | None, tip: str) -> dict[str, str]:
+        added: dict[str, str] = {}
+        base_tree = self._commit_tree(base) if base is not None else None
+        self._diff(base_tree, self._commit_tree(tip), "", added)
+        return added
+
+    def _diff(self, base: bytes | None, tip: bytes, prefix: str, added: dict[str, str]) -> None:
+        if base == tip:
+            return
+        before = {} if base is None else {n: (m, o) for n, m, o in self._tree(base).iteritems()}
+        for name, mode, oid in self._tree(tip).iteritems():
+            old = before.get(name)
+            if old == (mode, oid):
+                continue
+            path = prefix + name.decode("utf-8", "surrogateescape")
+            if mode == _FOLDER_MODE:
+                old_tree = old[1] if old is not None and old[0] == _FOLDER_MODE else None
+                self._diff(old_tree, oid, path + "/", added)
+            else:
+                added[path] = oid.decode("ascii")
+
     def close(self) -> None:
         self._trees.clear()
         self._repo.close()
@@ -318,6 +474,14 @@ def _locked(lock_path: str) -> Iterator[BinaryIO]:
         os.unlink(lock_path)
         raise
     lock.close()
+
+
+def _short(branch: str) -> str:
+    return branch.removeprefix("refs/heads/")
+
+
+def _tracking_ref(remote: str, remote_ref: str) -> str:
+    return f"refs/remotes/{remote}/{_short(remote_ref)}"
 
 
 def _local_utc_offset(when: int) -> int:
