@@ -5,7 +5,8 @@ one directory (``root``):
 
 * :class:`GitDaemon`: ``git daemon`` (``git://``), with push enabled.
 * :class:`HttpGitServer`: smart HTTP, ``git http-backend`` behind nginx and fcgiwrap
-  (``http://``), with push enabled and optional basic authentication.
+  (``http://``, or ``https://`` with ``tls=True`` and a generated self-signed certificate),
+  with push enabled and optional basic authentication.
 * :class:`SshGitServer`: an sshd of its own with generated host and client keys
   (``ssh://``); clients need :attr:`SshGitServer.git_ssh_command` as ``GIT_SSH_COMMAND``
   (:meth:`SshGitServer.client_env` gives it).
@@ -21,7 +22,8 @@ Helpers: :func:`make_bare_repo` (a bare repository every server can serve and ac
 pushes into), :func:`make_rejecting` / :func:`make_accepting` (a pre-receive hook that
 rejects every push, and its removal), :func:`require` (skip, or fail under ``CI=true``,
 when a needed program is missing), and pytest fixtures (:func:`git_server_root`,
-:func:`git_daemon`, :func:`http_git_server`, :func:`ssh_git_server` and the parametrized
+:func:`git_daemon`, :func:`http_git_server`, :func:`https_git_server`,
+:func:`ssh_git_server` and the parametrized
 :func:`git_server`) that a test module or conftest can use with
 ``pytest_plugins = ["gitservers"]``.
 
@@ -39,6 +41,7 @@ import shlex
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import tempfile
 import time
@@ -64,6 +67,7 @@ __all__ = [
     "git_server",
     "git_server_root",
     "http_git_server",
+    "https_git_server",
     "make_accepting",
     "make_bare_repo",
     "make_rejecting",
@@ -264,7 +268,7 @@ class GitServer:
     """
 
     scheme = ""
-    """URL scheme of the transport: ``git``, ``http`` or ``ssh``."""
+    """URL scheme of the transport: ``git``, ``http``, ``https`` or ``ssh``."""
 
     commands: tuple[str, ...] = ("git",)
     """Programs the server needs; pass them to :func:`require`."""
@@ -544,34 +548,63 @@ class HttpGitServer(GitServer):
     htpasswd file in nginx's ``{PLAIN}`` scheme); :meth:`url_with_credentials` gives a
     URL carrying them. Requests larger than ``http.postBuffer`` arrive chunked; nginx
     buffers them and passes their length on, so large pushes work.
+
+    With ``tls=True`` nginx serves HTTPS (``https://`` URLs) with a self-signed P-256
+    certificate for ``IP:127.0.0.1``, generated into the state directory at the first
+    start and kept across restarts. :attr:`ca_file` is that certificate; the git command
+    trusts it through ``GIT_SSL_CAINFO`` (:meth:`client_env`), dulwich through the git
+    config ``http.sslCAInfo``.
     """
 
     scheme = "http"
     commands = ("git", "nginx", "fcgiwrap")
 
     def __init__(
-        self, root: Path, port: int | None = None, auth: tuple[str, str] | None = None
+        self,
+        root: Path,
+        port: int | None = None,
+        auth: tuple[str, str] | None = None,
+        tls: bool = False,
     ) -> None:
-        """Serve ``root``; require basic authentication with ``auth`` when given."""
+        """Serve ``root``; require basic authentication with ``auth``; HTTPS with ``tls``."""
         super().__init__(root, port)
         if any(char in str(self.root) for char in '"$\\\n'):
             raise ValueError(f"root {self.root} has characters nginx.conf cannot quote")
         if auth is not None and (":" in auth[0] or not auth[0] or "\n" in "".join(auth)):
             raise ValueError("auth user must be non-empty, without ':' or newlines")
         self.auth = auth
+        self.tls = tls
+        if tls:
+            self.scheme = "https"
 
     def url(self, name: str) -> str:
-        """``http://127.0.0.1:PORT/name``, without credentials."""
-        return f"http://{LOOPBACK}:{self.port}/{name}"
+        """``http(s)://127.0.0.1:PORT/name``, without credentials."""
+        return f"{self.scheme}://{LOOPBACK}:{self.port}/{name}"
 
     def url_with_credentials(self, name: str) -> str:
-        """``http://USER:PASSWORD@127.0.0.1:PORT/name`` (percent-encoded credentials)."""
+        """``http(s)://USER:PASSWORD@127.0.0.1:PORT/name`` (percent-encoded credentials)."""
         if self.auth is None:
             raise ServerError("HttpGitServer was created without auth")
         from urllib.parse import quote
 
         user, password = (quote(part, safe="") for part in self.auth)
-        return f"http://{user}:{password}@{LOOPBACK}:{self.port}/{name}"
+        return f"{self.scheme}://{user}:{password}@{LOOPBACK}:{self.port}/{name}"
+
+    @property
+    def ca_file(self) -> Path:
+        """The self-signed certificate (PEM) a client must trust; only with ``tls=True``."""
+        if not self.tls:
+            raise ServerError("HttpGitServer was created without tls")
+        return self.state_dir / "tls-cert.pem"
+
+    @property
+    def _key_file(self) -> Path:
+        """The certificate's private key (PEM, unencrypted, mode 0600)."""
+        return self.state_dir / "tls-key.pem"
+
+    def client_env(self) -> dict[str, str]:
+        """With ``tls``, ``GIT_SSL_CAINFO`` (the git command's CA bundle); else nothing."""
+        return {"GIT_SSL_CAINFO": str(self.ca_file)} if self.tls else {}
 
     @property
     def _socket(self) -> Path:
@@ -579,7 +612,7 @@ class HttpGitServer(GitServer):
         return self.state_dir / "fcgiwrap.sock"
 
     def _prepare(self) -> None:
-        """nginx temp directories and, with auth, the htpasswd file."""
+        """nginx temp directories; with auth, the htpasswd file; with tls, the certificate."""
         for sub in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"):
             (self.state_dir / "temp" / sub).mkdir(parents=True)
         if self.auth is not None:
@@ -587,6 +620,70 @@ class HttpGitServer(GitServer):
             htpasswd = self.state_dir / "htpasswd"
             htpasswd.write_text(f"{user}:{{PLAIN}}{password}\n")
             htpasswd.chmod(0o600)
+        if self.tls:
+            self._make_certificate()
+
+    def _make_certificate(self) -> None:
+        """A self-signed P-256 certificate for IP:127.0.0.1, valid for two days.
+
+        Like ``openssl req -x509``: ``CA:TRUE`` with key identifiers and key usage, so
+        OpenSSL (git's libcurl, Python's ssl and urllib3) accepts it as its own trust anchor,
+        also under ``VERIFY_X509_STRICT`` (Python 3.13's default); the subjectAltName is
+        what hostname checking matches.
+        """
+        import datetime
+        import ipaddress
+
+        from cryptography import x509
+        from cryptography.hazmat.primitives import hashes, serialization
+        from cryptography.hazmat.primitives.asymmetric import ec
+        from cryptography.x509.oid import NameOID
+
+        key = ec.generate_private_key(ec.SECP256R1())
+        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, LOOPBACK)])
+        now = datetime.datetime.now(datetime.timezone.utc)
+        cert = (
+            x509.CertificateBuilder()
+            .subject_name(name)
+            .issuer_name(name)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(minutes=5))
+            .not_valid_after(now + datetime.timedelta(days=2))
+            .add_extension(
+                x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address(LOOPBACK))]),
+                critical=False,
+            )
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .add_extension(
+                x509.KeyUsage(
+                    digital_signature=True,
+                    content_commitment=False,
+                    key_encipherment=False,
+                    data_encipherment=False,
+                    key_agreement=False,
+                    key_cert_sign=True,
+                    crl_sign=False,
+                    encipher_only=False,
+                    decipher_only=False,
+                ),
+                critical=True,
+            )
+            .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), False)
+            .add_extension(
+                x509.AuthorityKeyIdentifier.from_issuer_public_key(key.public_key()), False
+            )
+            .sign(key, hashes.SHA256())
+        )
+        self._key_file.write_bytes(
+            key.private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            )
+        )
+        self._key_file.chmod(0o600)
+        self.ca_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
 
     def _nginx_conf(self) -> str:
         """The nginx configuration for the current port."""
@@ -607,6 +704,13 @@ class HttpGitServer(GitServer):
             auth = (
                 'auth_basic "gitblobts test server";\n'
                 f"            auth_basic_user_file {state}/htpasswd;"
+            )
+        listen = f"{LOOPBACK}:{self.port}"
+        if self.tls:
+            listen = (
+                f"{listen} ssl;\n"
+                f"        ssl_certificate {self.ca_file};\n"
+                f"        ssl_certificate_key {self._key_file}"
             )
         search_path = os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin")
         params = {
@@ -632,6 +736,8 @@ class HttpGitServer(GitServer):
         for name in ("HOME", "GIT_CONFIG_NOSYSTEM", "GIT_CONFIG_GLOBAL"):
             if name in os.environ:
                 params[name] = os.environ[name]
+        if self.tls:
+            params["HTTPS"] = "on"
         param_lines = "\n".join(
             f'            fastcgi_param {name} "{value}";' for name, value in params.items()
         )
@@ -658,7 +764,7 @@ http {{
     default_type application/octet-stream;
 
     server {{
-        listen {LOOPBACK}:{self.port};
+        listen {listen};
         server_name localhost;
 
         location / {{
@@ -684,11 +790,20 @@ http {{
             return True
 
     def _ready(self) -> bool:
-        """Whether the port answers HTTP (so it is nginx, not some other listener)."""
+        """Whether the port answers HTTP (so it is nginx, not some other listener).
+
+        With ``tls`` the request goes over TLS, verified against :attr:`ca_file`, so the
+        certificate nginx presents is checked too.
+        """
         try:
-            with socket.create_connection((LOOPBACK, self.port), timeout=1.0) as sock:
-                sock.sendall(b"HEAD / HTTP/1.0\r\nHost: localhost\r\n\r\n")
-                return sock.recv(16).startswith(b"HTTP/")
+            with socket.create_connection((LOOPBACK, self.port), timeout=1.0) as raw:
+                sock = raw
+                if self.tls:
+                    context = ssl.create_default_context(cafile=str(self.ca_file))
+                    sock = context.wrap_socket(raw, server_hostname=LOOPBACK)
+                with sock:
+                    sock.sendall(b"HEAD / HTTP/1.0\r\nHost: localhost\r\n\r\n")
+                    return sock.recv(16).startswith(b"HTTP/")
         except OSError:
             return False
 
@@ -876,6 +991,18 @@ def git_daemon(git_server_root: Path) -> Iterator[GitDaemon]:
 def http_git_server(git_server_root: Path) -> Iterator[HttpGitServer]:
     """A running :class:`HttpGitServer` (no auth) serving ``git_server_root``."""
     yield from _serve(HttpGitServer, git_server_root)
+
+
+@pytest.fixture
+def https_git_server(git_server_root: Path) -> Iterator[HttpGitServer]:
+    """A running :class:`HttpGitServer` with ``tls=True`` (no auth) serving ``git_server_root``.
+
+    Clients need ``server.client_env()`` (``GIT_SSL_CAINFO``) for the git command and the
+    git config ``http.sslCAInfo`` set to ``server.ca_file`` for dulwich.
+    """
+    require(*HttpGitServer.commands)
+    with HttpGitServer(git_server_root, tls=True) as server:
+        yield server
 
 
 @pytest.fixture

@@ -221,3 +221,27 @@ def test_push_without_a_remote_says_how_to_add_one(repo: Path) -> None:
     store.addblob(b"local only")  # nothing to push to: fine
     with pytest.raises(RemoteError, match="git remote add"):
         store.push()
+
+
+def test_smart_https_with_a_trusted_certificate(
+    https_git_server: HttpGitServer, git_server_root: Path, tmp_path: Path
+) -> None:
+    served = make_bare_repo(git_server_root, "blobs.git")
+    url = https_git_server.url("blobs.git")
+    assert url.startswith("https://")
+    saved = dict(os.environ)
+    os.environ.update(https_git_server.client_env())  # GIT_SSL_CAINFO for the git command
+    try:
+        first = clone(url, tmp_path / "first")
+        second = clone(url, tmp_path / "second")
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    for path in (first, second):  # dulwich trusts what the repository's config says
+        git(path, "config", "http.sslCAInfo", str(https_git_server.ca_file))
+
+    ref = Store(first).addblob(b"over tls")
+
+    assert server_blobs(served) == [ref.path]
+    assert [b.blob for b in Store(second).getblobs(pull=True)] == [b"over tls"]
+    assert_fsck_clean(served)
