@@ -55,6 +55,8 @@ log = logging.getLogger("gitblobts")
 BytesLike: TypeAlias = "bytes | bytearray | memoryview"
 
 DEFAULT_BACKEND = "dulwich"
+BACKEND_ENV = "GITBLOBTS_BACKEND"
+"""Environment variable naming the backend stores use when ``backend=`` is not given."""
 DEFAULT_LAYOUT = "hourly"
 DEFAULT_CODEC = "zstd"
 DEFAULT_CIPHER = "aes256gcm"
@@ -79,7 +81,7 @@ class Store:
     ``'aes256gcm'``); ``'none'`` writes unencrypted blobs even with a key.
     ``layout``: folder layout of a new store (``'hourly'`` or ``'flat'``); fixed for life.
     ``branch``: the branch holding the blobs (default: the checked-out one).
-    ``backend``: git plumbing to use (default ``'dulwich'``).
+    ``backend``: git plumbing to use (default: ``$GITBLOBTS_BACKEND``, else ``'dulwich'``).
     ``max_blob_size``: largest decompressed size a read accepts.
     ``plugins``: a :class:`~gitblobts.core.plugins.Plugins` to use instead of the installed set.
     ``remote``: the remote to push to and pull from (default: the branch's upstream, else
@@ -115,7 +117,8 @@ class Store:
             raise ArgumentError(f"max_blob_size must be >= 0, not {max_blob_size!r}")
         self._max_blob_size = max_blob_size
         self._raw_key = keys.decode_key(key) if key is not None else None
-        backend_class = self._plugins.backends.get(backend or DEFAULT_BACKEND)
+        backend_name = backend or os.environ.get(BACKEND_ENV) or DEFAULT_BACKEND
+        backend_class = self._plugins.backends.get(backend_name)
         with self._repository_errors("open"):
             self._backend: Backend = backend_class(self._path)
         # Close the backend when the store is collected or the interpreter exits, before
