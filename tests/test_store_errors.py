@@ -95,7 +95,7 @@ def test_an_unknown_codec_lists_the_installed_ones(repo: Path) -> None:
 
 @pytest.mark.parametrize(
     ("option", "value", "kind"),
-    [("cipher", "rot13", "cipher"), ("layout", "daily", "layout"), ("backend", "svn", "backend")],
+    [("cipher", "rot13", "cipher"), ("layout", "weekly", "layout"), ("backend", "svn", "backend")],
 )
 def test_unknown_plugin_names_are_reported_by_kind(
     repo: Path, option: str, value: str, kind: str

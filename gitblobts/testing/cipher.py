@@ -1,0 +1,123 @@
+"""The cipher contract, as tests: see :mod:`gitblobts.core.cipher`."""
+
+from __future__ import annotations
+
+import base64
+import os
+from typing import ClassVar
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from gitblobts.core.cipher import Cipher, DecryptionFailed
+from gitblobts.testing._shared import NAME, examples
+
+KEY_BYTES = 32
+CONTEXT = b"20261124T061500.123456789Z_k5vq2xw7m3a4b6c7d2e3f4g5h6"
+"""A blob identity, as core passes it."""
+
+
+def _spellings(key: bytes) -> list[str]:
+    """The ways a key could leak into text."""
+    return [
+        repr(key),
+        key.hex(),
+        base64.urlsafe_b64encode(key).decode(),
+        base64.b64encode(key).decode(),
+    ]
+
+
+class CipherContract:
+    """Tests every cipher must pass. Set ``cipher_class``, and declare what it does not
+    promise: ``binds_context = False`` if a file decrypts under another context;
+    ``deterministic = True`` if equal plaintexts encrypt equally;
+    ``tamper_tolerant_tail_bytes = N`` if flipping bits of the last ``N`` bytes may go
+    unnoticed (as with the padding bits of base64 text)."""
+
+    cipher_class: ClassVar[type[Cipher]]
+    binds_context: ClassVar[bool] = True
+    deterministic: ClassVar[bool] = False
+    tamper_tolerant_tail_bytes: ClassVar[int] = 0
+
+    @pytest.fixture
+    def key(self) -> bytes:
+        """Fresh random key bytes."""
+        return os.urandom(KEY_BYTES)
+
+    @pytest.fixture
+    def cipher(self, key: bytes) -> Cipher:
+        """The cipher under test, with ``key``."""
+        return self.cipher_class(key)
+
+    def test_name_is_lowercase_letters_digits_dashes_and_underscores(self) -> None:
+        assert isinstance(self.cipher_class.name, str)
+        assert NAME.fullmatch(self.cipher_class.name)
+
+    @examples(50)
+    @given(data=st.binary(max_size=4096), context=st.binary(max_size=64))
+    def test_decrypt_inverts_encrypt(self, data: bytes, context: bytes) -> None:
+        cipher = self.cipher_class(os.urandom(KEY_BYTES))
+        assert cipher.decrypt(cipher.encrypt(data, context), context) == data
+
+    @pytest.mark.parametrize("size", [0, 1 << 20])
+    def test_empty_and_mebibyte_plaintexts_round_trip(self, cipher: Cipher, size: int) -> None:
+        data = os.urandom(size)
+        assert cipher.decrypt(cipher.encrypt(data, CONTEXT), CONTEXT) == data
+
+    def test_another_instance_with_the_same_key_decrypts(self, key: bytes) -> None:
+        sealed = self.cipher_class(key).encrypt(b"secret", CONTEXT)
+        assert self.cipher_class(key).decrypt(sealed, CONTEXT) == b"secret"
+
+    def test_a_wrong_key_raises_decryption_failed(self, cipher: Cipher) -> None:
+        sealed = cipher.encrypt(b"secret", CONTEXT)
+        with pytest.raises(DecryptionFailed):
+            self.cipher_class(os.urandom(KEY_BYTES)).decrypt(sealed, CONTEXT)
+
+    def test_a_wrong_context_raises_decryption_failed(self, cipher: Cipher) -> None:
+        if not self.binds_context:
+            pytest.skip("the cipher declares binds_context = False")
+        sealed = cipher.encrypt(b"secret", CONTEXT)
+        with pytest.raises(DecryptionFailed):
+            cipher.decrypt(sealed, CONTEXT.replace(b"k5", b"k6"))
+
+    @examples(100)
+    @given(data=st.binary(max_size=256), position=st.floats(0, 1, exclude_max=True))
+    def test_flipping_a_bit_raises_decryption_failed(self, data: bytes, position: float) -> None:
+        cipher = self.cipher_class(os.urandom(KEY_BYTES))
+        sealed = bytearray(cipher.encrypt(data, CONTEXT))
+        checked = len(sealed) - self.tamper_tolerant_tail_bytes
+        bit = int(checked * 8 * position)
+        sealed[bit // 8] ^= 1 << (bit % 8)
+        with pytest.raises(DecryptionFailed):
+            cipher.decrypt(bytes(sealed), CONTEXT)
+
+    @examples(50)
+    @given(data=st.binary(max_size=256), cut=st.floats(0, 1, exclude_max=True))
+    def test_truncation_raises_decryption_failed(self, data: bytes, cut: float) -> None:
+        cipher = self.cipher_class(os.urandom(KEY_BYTES))
+        sealed = cipher.encrypt(data, CONTEXT)
+        with pytest.raises(DecryptionFailed):
+            cipher.decrypt(sealed[: int(len(sealed) * cut)], CONTEXT)
+
+    @examples(100)
+    @given(data=st.binary(max_size=256))
+    def test_arbitrary_bytes_raise_decryption_failed(self, data: bytes) -> None:
+        with pytest.raises(DecryptionFailed):
+            self.cipher_class(os.urandom(KEY_BYTES)).decrypt(data, CONTEXT)
+
+    def test_two_encryptions_of_the_same_plaintext_differ(self, cipher: Cipher) -> None:
+        if self.deterministic:
+            pytest.skip("the cipher declares deterministic = True")
+        assert cipher.encrypt(b"same", CONTEXT) != cipher.encrypt(b"same", CONTEXT)
+
+    def test_the_key_is_not_in_the_repr(self, cipher: Cipher, key: bytes) -> None:
+        text = repr(cipher) + str(cipher)
+        assert not any(spelling in text for spelling in _spellings(key))
+
+    def test_the_key_is_not_in_error_messages(self, cipher: Cipher, key: bytes) -> None:
+        sealed = self.cipher_class(os.urandom(KEY_BYTES)).encrypt(b"secret", CONTEXT)
+        with pytest.raises(DecryptionFailed) as raised:
+            cipher.decrypt(sealed, CONTEXT)
+        text = str(raised.value) + repr(raised.value)
+        assert not any(spelling in text for spelling in _spellings(key))

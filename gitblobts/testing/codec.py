@@ -1,0 +1,90 @@
+"""The codec contract, as tests: see :mod:`gitblobts.core.codec`."""
+
+from __future__ import annotations
+
+import os
+from typing import ClassVar
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from gitblobts.core.codec import Codec, DecodedTooLarge
+from gitblobts.testing._shared import NAME, examples
+
+MIB = 1 << 20
+_LIMIT = 64 * MIB
+
+
+class CodecContract:
+    """Tests every codec must pass. Set ``codec_class``; set ``detects_truncation = False`` if
+    a cut-short encoding can be valid input (as for a codec that stores bytes unchanged)."""
+
+    codec_class: ClassVar[type[Codec]]
+    detects_truncation: ClassVar[bool] = True
+
+    @pytest.fixture
+    def codec(self) -> Codec:
+        """A fresh instance of the codec under test."""
+        return self.codec_class()
+
+    def test_name_is_lowercase_letters_digits_dashes_and_underscores(self) -> None:
+        assert isinstance(self.codec_class.name, str)
+        assert NAME.fullmatch(self.codec_class.name)
+
+    def test_extension_is_empty_or_lowercase_letters_digits_dashes_and_underscores(
+        self,
+    ) -> None:
+        extension = self.codec_class.extension
+        assert isinstance(extension, str)
+        assert extension == "" or NAME.fullmatch(extension)
+
+    @examples(50)
+    @given(data=st.binary(max_size=4096))
+    def test_decode_inverts_encode(self, data: bytes) -> None:
+        codec = self.codec_class()
+        assert codec.decode(codec.encode(data), max_size=_LIMIT) == data
+
+    def test_the_empty_blob_round_trips(self, codec: Codec) -> None:
+        assert codec.decode(codec.encode(b""), max_size=0) == b""
+
+    def test_a_mebibyte_of_random_and_repetitive_bytes_round_trips(self, codec: Codec) -> None:
+        data = os.urandom(MIB // 2) + b"gitblobts " * (MIB // 20)
+        assert codec.decode(codec.encode(data), max_size=_LIMIT) == data
+
+    @examples(100)
+    @given(data=st.binary(max_size=512))
+    def test_decoding_arbitrary_bytes_returns_bytes_or_raises_value_error(
+        self, data: bytes
+    ) -> None:
+        try:
+            decoded = self.codec_class().decode(data, max_size=MIB)
+        except ValueError:  # DecodedTooLarge is one
+            return
+        assert isinstance(decoded, bytes)
+
+    @examples(50)
+    @given(data=st.binary(min_size=1, max_size=2048), cut=st.floats(0, 1, exclude_max=True))
+    def test_decoding_a_truncated_encoding_raises_value_error(
+        self, data: bytes, cut: float
+    ) -> None:
+        if not self.detects_truncation:
+            pytest.skip("the codec declares detects_truncation = False")
+        codec = self.codec_class()
+        encoded = codec.encode(data)
+        with pytest.raises(ValueError):  # noqa: PT011 - the contract's exception
+            codec.decode(encoded[: int(len(encoded) * cut)], max_size=_LIMIT)
+
+    def test_decoding_more_than_max_size_raises_decoded_too_large(self, codec: Codec) -> None:
+        encoded = codec.encode(bytes(10_000_000))
+        with pytest.raises(DecodedTooLarge):
+            codec.decode(encoded, max_size=MIB)
+
+    def test_decoding_exactly_max_size_is_allowed(self, codec: Codec) -> None:
+        data = os.urandom(1000) + bytes(MIB - 1000)
+        assert codec.decode(codec.encode(data), max_size=len(data)) == data
+
+    def test_decoding_one_byte_over_max_size_raises_decoded_too_large(self, codec: Codec) -> None:
+        data = os.urandom(1000) + bytes(MIB - 1000)
+        with pytest.raises(DecodedTooLarge):
+            codec.decode(codec.encode(data), max_size=len(data) - 1)
