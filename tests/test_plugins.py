@@ -14,7 +14,7 @@ from gitblobts.core.codec import Codec
 from gitblobts.core.pipeline import BlobContext
 from gitblobts.core.plugins import PLUGINS_ENV, default_plugins
 
-BUILTIN_PLUGINS = {"codecs", "ciphers", "layouts", "dulwich", "pendulum"}
+BUILTIN_PLUGINS = {"codecs", "ciphers", "layouts", "dulwich", "git", "pendulum"}
 
 
 class DeflateCodec(Codec):

@@ -224,7 +224,10 @@ def test_push_without_a_remote_says_how_to_add_one(repo: Path) -> None:
 
 
 def test_smart_https_with_a_trusted_certificate(
-    https_git_server: HttpGitServer, git_server_root: Path, tmp_path: Path
+    https_git_server: HttpGitServer,
+    git_server_root: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     served = make_bare_repo(git_server_root, "blobs.git")
     url = https_git_server.url("blobs.git")
@@ -237,8 +240,9 @@ def test_smart_https_with_a_trusted_certificate(
     finally:
         os.environ.clear()
         os.environ.update(saved)
-    for path in (first, second):  # dulwich trusts what the repository's config says
+    for path in (first, second):  # both backends trust what the repository's config says
         git(path, "config", "http.sslCAInfo", str(https_git_server.ca_file))
+    monkeypatch.delenv("GIT_SSL_CAINFO", raising=False)  # it would override the config
 
     ref = Store(first).addblob(b"over tls")
 

@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from gitblobts.core.errors import TimeError
 from gitblobts.core.timestamps import MAX_NS, MIN_NS, TimeParser, format_iso
 from gitblobts.testing._shared import NAME, examples
 
@@ -34,15 +35,27 @@ class TimeParserContract:
 
     @examples(300)
     @given(text=st.text(max_size=300))
-    def test_any_text_gives_an_int_or_none_without_raising(self, text: str) -> None:
-        result = self.parser_class().parse(text, NOW_NS)
+    def test_any_text_gives_an_int_none_or_a_time_error(self, text: str) -> None:
+        # A parser may understand a text whose time lies outside the supported years; it
+        # says so with gitblobts' own TimeError, never anything else.
+        try:
+            result = self.parser_class().parse(text, NOW_NS)
+        except TimeError:
+            return
         assert result is None or (isinstance(result, int) and not isinstance(result, bool))
 
     @examples(50)
     @given(text=st.text(max_size=60))
     def test_the_same_text_and_present_give_the_same_result(self, text: str) -> None:
         parser = self.parser_class()
-        assert parser.parse(text, NOW_NS) == parser.parse(text, NOW_NS)
+
+        def outcome() -> int | str | None:
+            try:
+                return parser.parse(text, NOW_NS)
+            except TimeError as error:
+                return str(error)
+
+        assert outcome() == outcome()
 
     @examples(200)
     @given(ns=st.integers(MIN_NS, MAX_NS))
