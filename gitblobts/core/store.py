@@ -462,9 +462,9 @@ class Store:
         """Push after an add: a failure keeps the commits for later, unless strict."""
         try:
             with self._repository_errors("push from"):
-                if self._target() is None:
-                    return
-            self.push()
+                target = self._target()
+                if target is not None:
+                    self._push_to(*target)
         except RemoteError as error:
             if self._strict:
                 raise
@@ -477,32 +477,34 @@ class Store:
         :class:`~gitblobts.RemoteError` if the remote cannot be reached or keeps moving; the
         commits stay, to be pushed later."""
         with self._repository_errors("push from"):
-            target = self._require_target()
-            remote, remote_ref = target
-            delay = 0.05
-            for _ in range(_PUSH_ATTEMPTS):
-                local = self._backend.resolve(self._branch)
-                if local is None:
-                    return
-                theirs = self._backend.fetch(remote, remote_ref)
-                if theirs == local:
-                    break
-                if theirs is not None and self._backend.merge_base(theirs, local) != theirs:
-                    rebased = self._rebase(theirs, local)
-                    if rebased is None or rebased == theirs:
-                        continue  # the branch moved under us, or there is nothing of ours
-                    local = rebased
-                if self._backend.push(remote, local, remote_ref, expected=theirs):
-                    break
-                time.sleep(delay * (0.5 + random.random()))  # jitter, not secrecy
-                delay = min(delay * 2, 2.0)
-            else:
-                raise RemoteError(
-                    f"{self._path}: {remote} kept moving; gave up pushing after "
-                    f"{_PUSH_ATTEMPTS} attempts; the commits stay here, push again later"
-                )
-            if self._backend.upstream(self._branch) is None:
-                self._backend.set_upstream(self._branch, remote, remote_ref)
+            self._push_to(*self._require_target())
+
+    def _push_to(self, remote: str, remote_ref: str) -> None:
+        """:meth:`push` to ``remote_ref`` of ``remote``."""
+        delay = 0.05
+        for _ in range(_PUSH_ATTEMPTS):
+            local = self._backend.resolve(self._branch)
+            if local is None:
+                return
+            theirs = self._backend.fetch(remote, remote_ref)
+            if theirs == local:
+                break
+            if theirs is not None and self._backend.merge_base(theirs, local) != theirs:
+                rebased = self._rebase(theirs, local)
+                if rebased is None or rebased == theirs:
+                    continue  # the branch moved under us, or there is nothing of ours
+                local = rebased
+            if self._backend.push(remote, local, remote_ref, expected=theirs):
+                break
+            time.sleep(delay * (0.5 + random.random()))  # jitter, not secrecy
+            delay = min(delay * 2, 2.0)
+        else:
+            raise RemoteError(
+                f"{self._path}: {remote} kept moving; gave up pushing after "
+                f"{_PUSH_ATTEMPTS} attempts; the commits stay here, push again later"
+            )
+        if self._backend.upstream(self._branch) is None:
+            self._backend.set_upstream(self._branch, remote, remote_ref)
 
     def pull(self) -> None:
         """Bring the remote's blobs into the branch: fast-forward, or put local commits not yet
