@@ -240,3 +240,44 @@ def test_status_stays_clean_when_attributes_convert_line_endings(
     assert git(path, "diff-files", "--name-only") == ""
     assert (path / refs[0].path).read_bytes() == b"line one\r\nline two\r\n"
     assert [b.blob for b in store.getblobs()] == [b"line one\nline two\n", b"more\n"]
+
+
+@pytest.mark.parametrize("packed", [False, True], ids=["loose", "packed"])
+@pytest.mark.parametrize("name", BACKENDS)
+def test_list_files_lists_the_files_list_folder_lists(
+    tmp_path: Path, name: str, packed: bool
+) -> None:
+    path = tmp_path / "repo.git"  # not fsck-clean: a tree below is as old tools wrote some
+    git(tmp_path, "init", "--quiet", "--bare", str(path))
+    blob = git(path, "hash-object", "-w", "--stdin", input=b"content").strip()
+    other = git(path, "hash-object", "-w", "--stdin", input=b"other").strip()
+    inner = git(path, "mktree", input=f"100644 blob {blob}\tleaf\n".encode()).strip()
+    # A mode with a leading zero, as old tools wrote some.
+    raw = b"100644 leaf\0" + bytes.fromhex(other) + b"0100644 zero\0" + bytes.fromhex(blob)
+    odd = git(path, "hash-object", "-t", "tree", "--literally", "-w", "--stdin", input=raw)
+    entries = [
+        f"100644 blob {blob}\tplain",
+        f"100755 blob {other}\texecutable",
+        f"120000 blob {other}\tlink",
+        f"160000 commit {'1' * 40}\tsubmodule",
+        f"040000 tree {inner}\tfolder",
+        f"040000 tree {odd.strip()}\todd",
+        f"100644 blob {other}\tnon-ascii \u00e9",
+    ]
+    root = git(path, "mktree", input=("\n".join(entries) + "\n").encode()).strip()
+    commit = git(path, "commit-tree", root, "-m", "mixed").strip()
+    if packed:
+        git(path, "update-ref", "refs/heads/main", commit)
+        git(path, "repack", "-a", "-d", "-q")
+    store = Store(path, backend=name)
+    backend = store._backend
+    for folder in ("", "folder", "odd", "missing", "plain"):
+        expected = [(e.name, e.oid) for e in backend.list_folder(commit, folder) if e.is_file]
+        assert sorted(backend.list_files(commit, folder)) == sorted(expected)
+    assert sorted(backend.list_files(commit, "")) == [
+        ("executable", other),
+        ("non-ascii \u00e9", other),
+        ("plain", blob),
+    ]
+    assert sorted(backend.list_files(commit, "odd")) == [("leaf", other), ("zero", blob)]
+    store.close()

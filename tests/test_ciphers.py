@@ -14,6 +14,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from gitblobts.core import keys
 from gitblobts.core.cipher import Cipher, DecryptionFailed
 from gitblobts.core.errors import InvalidKeyError
 from gitblobts.core.plugins import load_plugins
@@ -197,3 +198,16 @@ def test_a_key_that_is_not_32_raw_bytes_is_refused_without_showing_it(
     with pytest.raises(InvalidKeyError) as raised:
         PLUGINS.ciphers.get(name)(key)
     assert repr(key) not in str(raised.value)
+
+
+@given(
+    key=st.binary(min_size=32, max_size=32),
+    info=st.binary(max_size=80),
+    salt=st.none() | st.binary(max_size=130),
+    length=st.sampled_from([1, 16, 31, 32, 33, 64, 100, 255 * 32]),
+)
+def test_keys_are_derived_by_hkdf_sha256(
+    key: bytes, info: bytes, salt: bytes | None, length: int
+) -> None:
+    expected = HKDF(algorithm=hashes.SHA256(), length=length, salt=salt, info=info).derive(key)
+    assert keys.derive(key, info, salt=salt, length=length) == expected

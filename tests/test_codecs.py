@@ -286,3 +286,63 @@ def test_decode_accepts_any_max_size_an_int_can_hold(name: str) -> None:
     stored = codec(name).encode(MESSAGE)
     assert codec(name).decode(stored, max_size=2**63 - 1) == MESSAGE
     assert codec(name).decode(stored, max_size=2**80) == MESSAGE
+
+
+def _zstd_frame(
+    content_size: int | None, window_log: int, block: bytes, checksum: int = 0
+) -> bytes:
+    """A zstd frame with one last raw block, written field by field (RFC 8878): the content
+    size field (2 bytes) if ``content_size`` is given, a window descriptor, no dictionary."""
+    flags = (0x40 if content_size is not None else 0) | (0x04 if checksum else 0)
+    header = b"\x28\xb5\x2f\xfd" + bytes((flags, (window_log - 10) << 3))
+    if content_size is not None:
+        header += struct.pack("<H", content_size - 256)
+    body = (1 | len(block) << 3).to_bytes(3, "little") + block
+    return header + body + (struct.pack("<I", checksum) if checksum else b"")
+
+
+def test_a_zstd_frame_is_decoded_whatever_its_window_below_the_limit() -> None:
+    block = bytes(range(256)) * 2
+    assert codec("zstd").decode(_zstd_frame(512, 22, block), max_size=MiB) == block
+    assert codec("zstd").decode(_zstd_frame(None, 22, block), max_size=MiB) == block
+
+
+def test_a_zstd_frame_declaring_a_window_larger_than_its_size_needs_only_its_size() -> None:
+    # libzstd bounds the window by the declared content size, as zstd -d does.
+    frame = _zstd_frame(300, 26, bytes(300))  # a 64 MiB window for 300 bytes
+    assert codec("zstd").decode(frame, max_size=MiB) == bytes(300)
+    with pytest.raises(DecodedTooLarge):
+        codec("zstd").decode(frame, max_size=299)
+
+
+@pytest.mark.parametrize("declared", [299, 301, 1000])
+def test_a_zstd_frame_declaring_another_size_than_it_holds_is_refused(declared: int) -> None:
+    with pytest.raises(ValueError):  # noqa: PT011
+        codec("zstd").decode(_zstd_frame(declared, 20, bytes(300)), max_size=MiB)
+
+
+def test_a_zstd_frame_declaring_no_content_is_read_to_its_end() -> None:
+    empty = codec("zstd").encode(b"")
+    assert codec("zstd").decode(empty, max_size=MiB) == b""
+    for damaged in (empty + b"x", empty[:-1], empty[:-4] + bytes(4)):
+        with pytest.raises(ValueError):  # noqa: PT011
+            codec("zstd").decode(damaged, max_size=MiB)
+
+
+def test_a_zstd_frame_with_a_wrong_checksum_is_refused() -> None:
+    stored = bytearray(codec("zstd").encode(MESSAGE))
+    stored[-1] ^= 1
+    with pytest.raises(ValueError, match="zstd"):
+        codec("zstd").decode(bytes(stored), max_size=MiB)
+
+
+def test_zstd_decodes_in_many_threads_at_once() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    shared = codec("zstd")
+    blobs = [os.urandom(n) * 3 for n in range(1, 200)]
+    stored = [shared.encode(blob) for blob in blobs]
+    with ThreadPoolExecutor(8) as pool:
+        for _ in range(5):
+            decoded = list(pool.map(lambda data: shared.decode(data, max_size=MiB), stored))
+            assert decoded == blobs

@@ -45,7 +45,7 @@ class TestAes256GcmCipher(CipherContract):
 class TestFernetCipher(CipherContract):
     cipher_class = PLUGINS.ciphers.get("fernet")
     binds_context = False  # fernet has no associated data
-    tamper_tolerant_tail_bytes = 2  # the unused low bits of the last base64 characters
+    tamper_tolerant_tail_bytes = 3  # up to two "=" and the unused low bits of the character before
 
 
 class TestFlatLayout(LayoutContract):
@@ -55,6 +55,10 @@ class TestFlatLayout(LayoutContract):
 class TestHourlyLayout(LayoutContract):
     layout_class = PLUGINS.layouts.get("hourly")
     sorts_by_name = True
+
+
+class TestV1Layout(LayoutContract):
+    layout_class = PLUGINS.layouts.get("v1")
 
 
 class TestDulwichBackend(BackendContract):

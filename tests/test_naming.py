@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from hypothesis import given
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from gitblobts.core import naming
+from gitblobts.core import naming, timestamps
 from gitblobts.core.timestamps import MAX_NS, MIN_NS
 
 times = st.integers(min_value=MIN_NS, max_value=MAX_NS)
@@ -63,3 +63,64 @@ def test_the_format_version_is_read_from_the_name() -> None:
     name = naming.parse("20231114T221320.123456789Z_" + "a" * 26 + ".v3.zst")
     assert name is not None
     assert name.version == 3
+
+
+def _reference_parse(filename: str) -> naming.BlobName | None:
+    """The grammar, as one regular expression, read by its groups: the reference that the
+    faster parse must agree with."""
+    match = naming._NAME.fullmatch(filename)
+    if match is None:
+        return None
+    date, clock = match["date"], match["time"]
+    try:
+        ns = timestamps.from_utc_fields(
+            int(date[:4]), int(date[4:6]), int(date[6:]),
+            int(clock[:2]), int(clock[2:4]), int(clock[4:]), int(match["nanos"]),
+        )  # fmt: skip
+    except ValueError:
+        return None
+    suffixes = tuple(match["suffixes"].split(".")[1:])
+    return naming.BlobName(ns, match["nonce"], int(match["version"]), suffixes)
+
+
+def _digits(count: int) -> st.SearchStrategy[str]:
+    """``count`` digits, mostly ASCII, sometimes Arabic-Indic (which ``\\d`` matches)."""
+    return st.text("0123456789", min_size=count, max_size=count) | st.text(
+        "0123456789٠١٢٣", min_size=count, max_size=count
+    )
+
+
+def _field(edges: list[int], width: int) -> st.SearchStrategy[str]:
+    """A zero-padded number of ``width`` digits, often one of ``edges``."""
+    number = st.sampled_from(edges) | st.integers(0, 10**width - 1)
+    return number.map(lambda n: str(n).zfill(width))
+
+
+_DAY, _SECOND = [0, 1, 2, 12, 13, 28, 29, 30, 31, 32, 99], [0, 1, 23, 24, 58, 59, 60, 61, 99]
+_DATES = st.tuples(_field([0, 1, 1970, 2024, 2100, 9999], 4), _field(_DAY, 2), _field(_DAY, 2))
+_CLOCKS = st.tuples(_field(_SECOND, 2), _field(_SECOND, 2), _field(_SECOND, 2))
+
+
+_B32 = "abcdefghijklmnopqrstuvwxyz234567"
+_TAILS = [".v2", ".v2.zst", ".v3.gz.aes256gcm", ".v10.x_y-z", ".v0", ".v2.", ".v2.Z", ".v2.zst."]
+
+
+@given(
+    date=st.dates().map(lambda d: f"{d:%Y%m%d}") | _DATES.map("".join) | _digits(8),
+    clock=st.times().map(lambda t: f"{t:%H%M%S}") | _CLOCKS.map("".join) | _digits(6),
+    nanos=_digits(9),
+    nonce=st.text(_B32, min_size=26, max_size=26) | st.text(_B32 + "189", min_size=25, max_size=27),
+    tail=st.sampled_from(_TAILS),
+)
+@example(date="20240229", clock="235959", nanos="999999999", nonce="a" * 26, tail=".v2")
+@example(date="20230229", clock="000000", nanos="000000000", nonce="a" * 26, tail=".v2")
+@example(date="99991231", clock="240000", nanos="000000000", nonce="a" * 26, tail=".v2")
+@example(date="00010101", clock="005960", nanos="000000000", nonce="a" * 26, tail=".v2")
+@example(date="19700101", clock="006000", nanos="000000000", nonce="a" * 26, tail=".v2")
+@example(date="٢٠٢٣0101", clock="٢٣٥٩٥٩", nanos="٠" * 9, nonce="a" * 26, tail=".v2.zst")
+@settings(max_examples=300)
+def test_parse_reads_exactly_the_grammar(
+    date: str, clock: str, nanos: str, nonce: str, tail: str
+) -> None:
+    filename = f"{date}T{clock}.{nanos}Z_{nonce}{tail}"
+    assert naming.parse(filename) == _reference_parse(filename)

@@ -82,12 +82,19 @@ class Backend(abc.ABC):
     def list_folder(self, commit: str, folder: str) -> list[TreeEntry]:
         """The entries of ``folder`` in ``commit``'s tree; ``[]`` if there is no such folder."""
 
+    def list_files(self, commit: str, folder: str) -> list[tuple[str, str]]:
+        """``(name, object id)`` of the files (:attr:`TreeEntry.is_file`) of ``folder`` in
+        ``commit``'s tree, as :meth:`list_folder` lists them. Reads call this once per folder
+        and then once per name, so a backend may override it to skip making entries."""
+        entries = self.list_folder(commit, folder)
+        return [(entry.name, entry.oid) for entry in entries if entry.is_file]
+
     @abc.abstractmethod
     def read_blobs(self, oids: Iterable[str]) -> Iterator[bytes]:
         """The contents of the blobs ``oids``, in order, lazily."""
 
     @abc.abstractmethod
-    def write_blobs(self, contents: Iterable[bytes]) -> list[str]:
+    def write_blobs(self, contents: Iterable[bytes | bytearray]) -> list[str]:
         """Store blob objects, consuming ``contents`` as it goes (it may be a long
         generator), and return their ids in order. Objects need not be reachable yet."""
 
@@ -98,9 +105,14 @@ class Backend(abc.ABC):
         files: Mapping[str, str],
         message: str,
         author: Identity | None = None,
+        *,
+        remove: Iterable[str] = (),
     ) -> str:
-        """Write a commit whose tree is ``parent``'s tree plus ``files`` (path to blob id), and
-        return its id. Only the changed paths of the tree are rebuilt. No ref moves."""
+        """Write a commit whose tree is ``parent``'s tree plus ``files`` (path to blob id)
+        minus the files at the paths ``remove``, and return its id. Only the changed paths
+        of the tree are rebuilt; folders left empty go. A different file at a path of
+        ``files``, or no file at a path of ``remove``, raises ``RepositoryError``. No ref
+        moves. (Only :meth:`gitblobts.Store.migrate` removes files.)"""
 
     @abc.abstractmethod
     def compare_and_swap(self, ref: str, old: str | None, new: str) -> bool:
@@ -108,9 +120,11 @@ class Backend(abc.ABC):
         Return whether it did; ``False`` also when another writer holds the ref's lock."""
 
     @abc.abstractmethod
-    def check_out(self, files: Mapping[str, str]) -> None:
-        """After the checked-out branch gained ``files`` (path to blob id), bring the working
-        tree and index in step: write the files, add them to the index. Non-bare only."""
+    def check_out(self, files: Mapping[str, str], removed: Iterable[str] = ()) -> None:
+        """After the checked-out branch gained ``files`` (path to blob id) and lost the files
+        at the paths ``removed``, bring the working tree and index in step: write the files
+        and add them to the index, delete the removed ones from both (and the folders they
+        leave empty). Non-bare only."""
 
     # Remotes. Remote names are those of the repository's configuration (``origin``);
     # ``remote_ref`` is the full ref on the remote (``refs/heads/main``). Unreachable remotes

@@ -10,7 +10,9 @@ A cipher is a class with
   ``decrypt(encrypt(x, c), c) == x``. ``context`` is the blob's identity (its time and random
   part, as ASCII); an authenticated cipher binds it, so that a file renamed to another time
   fails to decrypt. ``decrypt`` raises :class:`DecryptionFailed` on a wrong key, tampering or
-  truncation, never returns garbage, and core names the file in the error it raises.
+  truncation, never returns garbage, and core names the file in the error it raises;
+- optionally ``encrypt_pieces(pieces, context)``, ``encrypt`` of the joined pieces consuming
+  them as they come, which core uses for large blobs.
 
 Compatibility rule: a name means one byte format forever. Cipher names and codec extensions
 share the file-name suffix space, so a cipher name may not equal any codec extension.
@@ -19,6 +21,7 @@ share the file-name suffix space, so a cipher name may not equal any codec exten
 from __future__ import annotations
 
 import abc
+from collections.abc import Iterable
 from typing import ClassVar
 
 
@@ -38,6 +41,12 @@ class Cipher(abc.ABC):
     @abc.abstractmethod
     def encrypt(self, data: bytes, context: bytes) -> bytes:
         """Return ``data`` encrypted, bound to ``context`` where the cipher can."""
+
+    def encrypt_pieces(self, pieces: Iterable[bytes], context: bytes) -> bytes | bytearray:
+        """``encrypt(b"".join(pieces), context)``, consuming ``pieces`` as they come. A cipher
+        that can encrypt incrementally overrides this, so that a large blob is never held
+        whole both compressed and encrypted. The default joins, then encrypts."""
+        return self.encrypt(b"".join(pieces), context)
 
     @abc.abstractmethod
     def decrypt(self, data: bytes, context: bytes) -> bytes:

@@ -8,7 +8,9 @@ A codec is a class with
   expects, or ``""`` when the stored bytes are the blob itself. The extension is written into
   every file name, so a reader finds the codec from the file alone;
 - ``encode(data) -> bytes`` and ``decode(data, max_size=...) -> bytes``, with
-  ``decode(encode(x)) == x`` for all bytes ``x``.
+  ``decode(encode(x)) == x`` for all bytes ``x``;
+- optionally ``encode_pieces(data)``, the encoding in pieces, which core uses for large blobs
+  so that their compressed form is never held whole beside their encrypted form.
 
 Compatibility rule: a name and an extension mean one byte format forever. Two codecs may share
 neither. ``decode`` must refuse to produce more than ``max_size`` bytes by raising
@@ -20,6 +22,7 @@ the file in the error it raises.
 from __future__ import annotations
 
 import abc
+from collections.abc import Iterator
 from typing import ClassVar
 
 
@@ -36,6 +39,12 @@ class Codec(abc.ABC):
     @abc.abstractmethod
     def encode(self, data: bytes) -> bytes:
         """Return ``data`` compressed."""
+
+    def encode_pieces(self, data: bytes) -> Iterator[bytes]:
+        """``encode(data)``, in pieces. A codec that can compress incrementally overrides
+        this, so that a large blob's compressed form is never held whole next to its
+        encrypted form. The default yields one piece."""
+        yield self.encode(data)
 
     @abc.abstractmethod
     def decode(self, data: bytes, *, max_size: int) -> bytes:

@@ -17,10 +17,10 @@ decrypt.
 
 from __future__ import annotations
 
-import base64
+import functools
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from gitblobts.core import timestamps
 
@@ -30,6 +30,8 @@ _NAME = re.compile(
     r"(?P<date>\d{8})T(?P<time>\d{6})\.(?P<nanos>\d{9})Z_(?P<nonce>[a-z2-7]{26})"
     r"\.v(?P<version>[1-9][0-9]*)(?P<suffixes>(?:\.[a-z0-9][a-z0-9_-]*)*)"
 )
+"""The grammar of a name (``\\d`` is any Unicode decimal digit, as ``str.isdecimal``
+takes it). :func:`parse` checks it field by field, which costs a fraction."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,15 +42,15 @@ class BlobName:
     nonce: str
     version: int = FORMAT_VERSION
     suffixes: tuple[str, ...] = ()
+    known_identity: str | None = field(default=None, repr=False, compare=False)
+    """The identity, when whoever made the name had it at hand (it is asked for often)."""
 
     @property
     def identity(self) -> str:
         """``<time>_<random>``: unique per blob, and the context ciphers bind."""
-        year, month, day, hour, minute, second, nanos = timestamps.utc_fields(self.timestamp_ns)
-        return (
-            f"{year:04d}{month:02d}{day:02d}T{hour:02d}{minute:02d}{second:02d}"
-            f".{nanos:09d}Z_{self.nonce}"
-        )
+        if self.known_identity is not None:
+            return self.known_identity
+        return _identity(self.timestamp_ns, self.nonce)
 
     def __str__(self) -> str:
         suffixes = "".join(f".{suffix}" for suffix in self.suffixes)
@@ -56,27 +58,102 @@ class BlobName:
 
 
 def new_nonce() -> str:
-    """128 random bits as 26 lowercase base32 characters."""
-    return base64.b32encode(os.urandom(16)).decode("ascii")[:26].lower()
+    """128 random bits as 26 lowercase base32 characters: what ``base32(16 random bytes)``
+    begins with, drawn directly (the last character carries 3 bits)."""
+    raw = os.urandom(26)
+    return (raw[:25].translate(_FIVE_BITS) + raw[25:].translate(_THREE_BITS)).decode("ascii")
+
+
+_BASE32 = b"abcdefghijklmnopqrstuvwxyz234567"
+_FIVE_BITS = bytes(_BASE32[byte & 31] for byte in range(256))
+_THREE_BITS = bytes(_BASE32[(byte & 7) << 2] for byte in range(256))
+
+
+def _identity(timestamp_ns: int, nonce: str) -> str:
+    seconds, nanos = divmod(timestamp_ns, timestamps.NS_PER_SECOND)
+    hours, second_of_hour = divmod(seconds, 3600)
+    minute, second = divmod(second_of_hour, 60)
+    return f"{_hour_text(hours)}{minute:02d}{second:02d}.{nanos:09d}Z_{nonce}"
+
+
+@functools.lru_cache(maxsize=1024)
+def _hour_text(hours: int) -> str:
+    """``YYYYMMDDThh`` of the hour ``hours`` after the epoch."""
+    year, month, day, hour, *_ = timestamps.utc_fields(hours * 3600 * timestamps.NS_PER_SECOND)
+    return f"{year:04d}{month:02d}{day:02d}T{hour:02d}"
 
 
 def new_name(timestamp_ns: int, suffixes: tuple[str, ...]) -> BlobName:
     """A fresh name for a blob at ``timestamp_ns`` whose file carries ``suffixes``."""
-    return BlobName(timestamp_ns, new_nonce(), FORMAT_VERSION, suffixes)
+    nonce = new_nonce()
+    return BlobName(timestamp_ns, nonce, FORMAT_VERSION, suffixes, _identity(timestamp_ns, nonce))
 
 
 def parse(filename: str) -> BlobName | None:
     """Parse a file name (no folders); ``None`` if it is not a blob name."""
-    match = _NAME.fullmatch(filename)
-    if match is None:
+    # Exactly what _NAME matches, checked in parts: every field before the version has a
+    # fixed width. The hour and the tail (version and suffixes) are shared by many names,
+    # so each is checked once and remembered.
+    if len(filename) < _SHORTEST or _MIDDLE.fullmatch(filename, 11, 53) is None:
         return None
-    date, clock = match["date"], match["time"]
+    hour_ns = _HOURS.get(filename[:11])
+    if hour_ns is None:
+        hour_ns = _new_hour(filename[:11])
+        if hour_ns is None:
+            return None
+    seconds = _SECONDS_OF_HOUR.get(filename[11:15])
+    if seconds is None:  # not a time of the hour, or spelled in other digits than ASCII
+        minute, second = divmod(int(filename[11:15]), 100)
+        if minute >= 60 or second >= 60:
+            return None
+        seconds = minute * 60 + second
+    tail = _TAILS.get(filename[53:])
+    if tail is None:
+        tail = _new_tail(filename[53:])
+        if tail is None:
+            return None
+    ns = hour_ns + seconds * timestamps.NS_PER_SECOND + int(filename[16:25])
+    return BlobName(ns, filename[27:53], tail[0], tail[1], filename[:53])
+
+
+_SHORTEST = len("YYYYMMDDThhmmss.nnnnnnnnnZ_") + 26 + len(".v1")
+_SECONDS_OF_HOUR = {f"{s // 60:02d}{s % 60:02d}": s for s in range(3600)}
+"""``mmss`` to seconds since the hour."""
+_HOUR = re.compile(r"\d{8}T\d{2}")
+_MIDDLE = re.compile(r"\d{4}\.\d{9}Z_[a-z2-7]{26}")
+"""Minutes, seconds, nanoseconds and the random part."""
+_TAIL = re.compile(r"\.v([1-9][0-9]*)((?:\.[a-z0-9][a-z0-9_-]*)*)")
+_HOURS: dict[str, int] = {}
+"""``YYYYMMDDThh`` to epoch nanoseconds, for the hours names were parsed in."""
+_TAILS: dict[str, tuple[int, tuple[str, ...]]] = {}
+"""``.v<version>[.<suffix>]...`` to the version and the suffixes, for tails parsed before."""
+_REMEMBERED = 4096
+
+
+def _new_hour(text: str) -> int | None:
+    """``YYYYMMDDThh`` as epoch nanoseconds, remembered; ``None`` if it is no such hour."""
+    if _HOUR.fullmatch(text) is None:
+        return None
     try:
         ns = timestamps.from_utc_fields(
-            int(date[:4]), int(date[4:6]), int(date[6:]),
-            int(clock[:2]), int(clock[2:4]), int(clock[4:]), int(match["nanos"]),
-        )  # fmt: skip
+            int(text[:4]), int(text[4:6]), int(text[6:8]), int(text[9:11]), 0, 0, 0
+        )
     except ValueError:
         return None
-    suffixes = tuple(match["suffixes"].split(".")[1:])
-    return BlobName(ns, match["nonce"], int(match["version"]), suffixes)
+    if len(_HOURS) >= _REMEMBERED:
+        _HOURS.clear()
+    _HOURS[text] = ns
+    return ns
+
+
+def _new_tail(text: str) -> tuple[int, tuple[str, ...]] | None:
+    """``.v<version>[.<suffix>]...`` as the version and the suffixes, remembered; ``None``
+    if it is not a tail of a blob name."""
+    match = _TAIL.fullmatch(text)
+    if match is None:
+        return None
+    tail = int(match[1]), tuple(match[2].split(".")[1:])
+    if len(_TAILS) >= _REMEMBERED:
+        _TAILS.clear()
+    _TAILS[text] = tail
+    return tail

@@ -59,6 +59,10 @@ class CommitContext:
     """Room for plugins to pass information between their hooks."""
 
 
+STREAM_THRESHOLD = 8 << 20
+"""Blobs at least this large are compressed and encrypted piece by piece."""
+
+
 class CoreStages:
     """Core's implementation of every stage, called after any plugin's."""
 
@@ -109,11 +113,11 @@ class Pipeline:
     def __init__(self, plugins: Plugins) -> None:
         hook = plugins.hook
 
+        def is_core(name: str) -> bool:
+            return all(impl.plugin is CORE_STAGES for impl in getattr(hook, name).get_hookimpls())
+
         def stage(name: str) -> Callable[..., Any]:
-            caller = getattr(hook, name)
-            if all(impl.plugin is CORE_STAGES for impl in caller.get_hookimpls()):
-                return getattr(CORE_STAGES, name)  # type: ignore[no-any-return]
-            return caller  # type: ignore[no-any-return]
+            return getattr(CORE_STAGES if is_core(name) else hook, name)  # type: ignore[no-any-return]
 
         self._encode = stage("gitblobts_encode")
         self._compress = stage("gitblobts_compress")
@@ -123,18 +127,31 @@ class Pipeline:
         self._decrypt = stage("gitblobts_decrypt")
         self._decompress = stage("gitblobts_decompress")
         self._decode = stage("gitblobts_decode")
+        # Core's decrypt without a cipher, and core's decode, hand the data back as it is;
+        # core's decompress is the codec's decode.
+        self._core_decrypt = is_core("gitblobts_decrypt")
+        self._core_decompress = is_core("gitblobts_decompress")
+        self._core_seal = is_core("gitblobts_compress") and is_core("gitblobts_encrypt")
+        self._core_decode = is_core("gitblobts_decode")
 
-    def write(self, blob: BlobContext, data: bytes) -> bytes:
+    def write(self, blob: BlobContext, data: bytes) -> bytes | bytearray:
         """Run encode, compress, encrypt and place; set ``blob.path``; return the file's
         bytes."""
         data = _stage_result("encode", self._encode(blob=blob, data=data))
-        data = _stage_result("compress", self._compress(blob=blob, data=data))
-        data = _stage_result("encrypt", self._encrypt(blob=blob, data=data))
+        stored: bytes | bytearray
+        if self._core_seal and blob.cipher is not None and len(data) >= STREAM_THRESHOLD:
+            # A large blob through core's own stages: compressed and encrypted piece by
+            # piece, so that memory holds the blob and its stored file, not a third copy.
+            context = blob.name.identity.encode("ascii")
+            stored = blob.cipher.encrypt_pieces(blob.codec.encode_pieces(data), context)
+        else:
+            data = _stage_result("compress", self._compress(blob=blob, data=data))
+            stored = _stored_result(self._encrypt(blob=blob, data=data))
         path = self._place(blob=blob)
         if not isinstance(path, str) or not path:
             raise PluginError(f"the place stage returned {path!r}, not a repository path")
         blob.path = path
-        return data
+        return stored
 
     def commit(self, commit: CommitContext) -> str:
         """Run the commit stage; return the new commit id."""
@@ -146,16 +163,22 @@ class Pipeline:
     def read(self, blob: BlobContext, data: bytes) -> bytes:
         """Run decrypt, decompress and decode on a stored file's bytes. Failures become
         :class:`CorruptBlobError` naming ``blob.path``."""
+        if blob.cipher is not None or not self._core_decrypt:
+            try:
+                data = self._decrypt(blob=blob, data=data)
+            except DecryptionFailed as error:
+                raise CorruptBlobError(
+                    blob.path,
+                    f"cannot decrypt with {blob.cipher!r}: wrong key, or tampered or "
+                    f"truncated file ({error})",
+                ) from None
+        if type(data) is not bytes:
+            data = _stage_result("decrypt", data)
         try:
-            data = _stage_result("decrypt", self._decrypt(blob=blob, data=data))
-        except DecryptionFailed as error:
-            raise CorruptBlobError(
-                blob.path,
-                f"cannot decrypt with {blob.cipher!r}: wrong key, or tampered or "
-                f"truncated file ({error})",
-            ) from None
-        try:
-            data = _stage_result("decompress", self._decompress(blob=blob, data=data))
+            if self._core_decompress:
+                data = blob.codec.decode(data, max_size=blob.max_size)
+            else:
+                data = self._decompress(blob=blob, data=data)
         except DecodedTooLarge as error:
             raise BlobTooLargeError(blob.path, str(error)) from None
         except GitBlobTSError:
@@ -164,7 +187,19 @@ class Pipeline:
             raise CorruptBlobError(
                 blob.path, f"cannot decompress with codec {blob.codec.name!r}: {error!r}"
             ) from None
+        if type(data) is not bytes:
+            data = _stage_result("decompress", data)
+        if self._core_decode:
+            return data
         return _stage_result("decode", self._decode(blob=blob, data=data))
+
+
+def _stored_result(value: object) -> bytes | bytearray:
+    """What the encrypt stage returned, as the stored file's bytes (a bytearray, as a large
+    encrypted file comes, is kept rather than copied)."""
+    if isinstance(value, (bytes, bytearray)):
+        return value
+    return _stage_result("encrypt", value)
 
 
 def _stage_result(stage: str, value: object) -> bytes:

@@ -5,16 +5,22 @@ from __future__ import annotations
 
 import base64
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from cryptography.exceptions import InvalidTag
 from cryptography.fernet import Fernet
+from cryptography.hazmat.primitives.ciphers import Cipher as _AesCipher
+from cryptography.hazmat.primitives.ciphers import algorithms, modes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from gitblobts.core.cipher import Cipher, DecryptionFailed
 from gitblobts.core.errors import InvalidKeyError
 from gitblobts.core.hookspecs import hookimpl
 from gitblobts.core.keys import KEY_BYTES, derive
+
+_ONE_CALL_LIMIT = 1 << 30
+"""Larger inputs are encrypted and decrypted a piece at a time: one AES-GCM call takes at
+most 2 GiB."""
 
 
 def _check_key(key: bytes) -> bytes:
@@ -57,10 +63,31 @@ class Aes256GcmCipher(Cipher):
         return AESGCM(derive(self._key, self.INFO, salt=salt))
 
     def encrypt(self, data: bytes, context: bytes) -> bytes:
+        if len(data) > _ONE_CALL_LIMIT:
+            return bytes(self.encrypt_pieces([data], context))
         salt = os.urandom(self.SALT_BYTES)
         nonce = os.urandom(self.NONCE_BYTES)
         sealed = self._file_key(salt).encrypt(nonce, data, context)
         return b"".join((bytes((self.VERSION,)), salt, nonce, sealed))
+
+    def encrypt_pieces(self, pieces: Iterable[bytes], context: bytes) -> bytearray:
+        # The same bytes as encrypt, built up in one growing buffer (large buffers grow in
+        # place), with no limit on the size.
+        salt = os.urandom(self.SALT_BYTES)
+        nonce = os.urandom(self.NONCE_BYTES)
+        key = derive(self._key, self.INFO, salt=salt)
+        encryptor = _AesCipher(algorithms.AES(key), modes.GCM(nonce)).encryptor()
+        encryptor.authenticate_additional_data(context)
+        out = bytearray((self.VERSION,))
+        out += salt
+        out += nonce
+        for piece in pieces:
+            view = memoryview(piece)
+            for start in range(0, len(view), _ONE_CALL_LIMIT):
+                out += encryptor.update(view[start : start + _ONE_CALL_LIMIT])
+        out += encryptor.finalize()
+        out += encryptor.tag
+        return out
 
     def decrypt(self, data: bytes, context: bytes) -> bytes:
         if len(data) < self._HEADER_BYTES + self.TAG_BYTES:
@@ -74,11 +101,28 @@ class Aes256GcmCipher(Cipher):
         salt = bytes(view[1 : 1 + self.SALT_BYTES])
         nonce = bytes(view[1 + self.SALT_BYTES : self._HEADER_BYTES])
         try:
+            if len(view) > _ONE_CALL_LIMIT:
+                return self._decrypt_pieces(salt, nonce, view[self._HEADER_BYTES :], context)
             return self._file_key(salt).decrypt(nonce, view[self._HEADER_BYTES :], context)
         except (InvalidTag, ValueError, OverflowError, TypeError):
             raise DecryptionFailed(
                 f"{self.name}: not authentic under this key and context"
             ) from None
+
+    def _decrypt_pieces(
+        self, salt: bytes, nonce: bytes, sealed: memoryview, context: bytes
+    ) -> bytes:
+        """Decrypt a file too large for one call, a piece at a time; nothing is returned
+        unless the tag verifies."""
+        body, tag = sealed[: -self.TAG_BYTES], bytes(sealed[-self.TAG_BYTES :])
+        key = derive(self._key, self.INFO, salt=salt)
+        decryptor = _AesCipher(algorithms.AES(key), modes.GCM(nonce, tag)).decryptor()
+        decryptor.authenticate_additional_data(context)
+        out = bytearray()
+        for start in range(0, len(body), _ONE_CALL_LIMIT):
+            out += decryptor.update(body[start : start + _ONE_CALL_LIMIT])
+        out += decryptor.finalize()
+        return bytes(out)
 
 
 class FernetCipher(Cipher):

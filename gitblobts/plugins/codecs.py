@@ -16,8 +16,9 @@ import bz2
 import lzma
 import re
 import struct
+import threading
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Protocol
 
 import zstandard
@@ -224,6 +225,9 @@ class LzmaCodec(Codec):
 
 
 _ZSTD_MAGIC = 0xFD2FB528
+_ZSTD_MAGIC_BYTES = _ZSTD_MAGIC.to_bytes(4, "little")
+_ZSTD_SINGLE_SEGMENT = 0x20
+"""The frame header descriptor's flag for a frame whose window is its content size."""
 _ZSTD_SKIPPABLE_MAGIC = 0x184D2A50
 """Skippable frames have magic numbers ``0x184D2A50`` to ``0x184D2A5F``."""
 _ZSTD_WINDOW_FLOOR = 1 << 23
@@ -232,6 +236,8 @@ _ZSTD_WINDOW_FLOOR = 1 << 23
 _ZSTD_WINDOW_CEILING = 1 << 27
 """The largest window ``zstd -d`` accepts without ``--memory``."""
 _ZSTD_RAW, _ZSTD_RLE, _ZSTD_COMPRESSED = 0, 1, 2
+_PIECE = 1 << 20
+"""Input fed to an incremental compressor at a time."""
 
 
 class ZstdCodec(Codec):
@@ -242,16 +248,42 @@ class ZstdCodec(Codec):
     bounded amount of output and then tell whether a frame ended: it feeds whole blocks,
     only as many as can decode to the room left (a compressed block decodes to at most
     128 KiB), and so overshoots ``max_size`` by at most one block.
+
+    What this codec writes, one frame declaring its content size, is decoded in one call
+    instead, when that size fits ``max_size``: the output buffer is exactly the declared
+    size, and libzstd refuses a frame whose content differs from it.
     """
 
     name = "zstd"
     extension = "zst"
 
+    def __init__(self) -> None:
+        self._local = threading.local()
+
     def encode(self, data: bytes) -> bytes:
-        compressor = zstandard.ZstdCompressor(level=3, write_content_size=True, write_checksum=True)
+        # A compressor is costly to make and cannot be shared between threads: one a thread.
+        compressor = getattr(self._local, "compressor", None)
+        if compressor is None:
+            compressor = self._local.compressor = zstandard.ZstdCompressor(
+                level=3, write_content_size=True, write_checksum=True
+            )
         return compressor.compress(data)
 
+    def encode_pieces(self, data: bytes) -> Iterator[bytes]:
+        # One frame, as encode writes (content size and checksum), fed a piece at a time.
+        compressor = zstandard.ZstdCompressor(level=3, write_content_size=True, write_checksum=True)
+        stream = compressor.compressobj(size=len(data))
+        view = memoryview(data)
+        for start in range(0, len(view), _PIECE):
+            piece = stream.compress(view[start : start + _PIECE])
+            if piece:
+                yield piece
+        yield stream.flush()
+
     def decode(self, data: bytes, *, max_size: int) -> bytes:
+        whole = self._decode_one_frame(data, max_size)
+        if whole is not None:
+            return whole
         view = memoryview(data)
         if not view:
             raise ValueError("empty input: a zstd file holds at least one frame")
@@ -265,6 +297,43 @@ class ZstdCodec(Codec):
         except zstandard.ZstdError as error:
             raise ValueError(f"not valid zstd data: {error}") from None
         return output.value()
+
+    def _decode_one_frame(self, data: bytes, max_size: int) -> bytes | None:
+        """``data`` decoded, if it is exactly one frame declaring a content size from 1 to
+        ``max_size`` bytes and a window :meth:`decode` accepts; ``None`` for anything else
+        (or on any error), which the block walker then decodes or refuses as it always did.
+
+        A declared size of 0 is left to the walker: libzstd returns an empty result for it
+        without reading the frame. The window is checked here because a one-call decode
+        does not check it.
+        """
+        if data[:4] != _ZSTD_MAGIC_BYTES:
+            return None
+        try:
+            size = zstandard.frame_content_size(data)
+            if not 0 < size <= max_size:
+                return None  # also -1: no content size
+            # A single-segment frame's window is its content: only a large one can exceed
+            # decode's window limit, and only then is the window read.
+            if size > _ZSTD_WINDOW_FLOOR or not data[4] & _ZSTD_SINGLE_SEGMENT:
+                window = zstandard.get_frame_parameters(data).window_size
+                if window > _ZSTD_WINDOW_FLOOR and window > min(max_size, _ZSTD_WINDOW_CEILING):
+                    return None  # what decode's window limit refuses
+        except zstandard.ZstdError:
+            return None
+        # A decompression context costs more to make than a small frame costs to decode:
+        # keep one per thread (a context is not for concurrent use).
+        try:
+            decompressor: zstandard.ZstdDecompressor = self._local.one_shot
+        except AttributeError:
+            decompressor = self._local.one_shot = zstandard.ZstdDecompressor()
+        try:
+            # Positional, which is faster: max_output_size (0: the declared size),
+            # read_across_frames, allow_extra_data (refuse anything after the frame).
+            return decompressor.decompress(data, 0, False, False)
+        except zstandard.ZstdError:
+            del self._local.one_shot  # drop whatever a failed decode left buffered
+            return None
 
 
 def _decode_zstd_frame(

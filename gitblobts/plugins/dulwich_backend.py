@@ -19,7 +19,6 @@ from typing import BinaryIO
 
 from dulwich.client import GitClient, get_transport_and_path
 from dulwich.errors import GitProtocolError, NotGitRepository
-from dulwich.file import FileLocked
 from dulwich.graph import find_merge_base
 from dulwich.index import (
     ConflictedIndexEntry,
@@ -32,7 +31,7 @@ from dulwich.index import (
     read_index_dict_with_version,
     write_index_dict,
 )
-from dulwich.objects import Blob, Commit, ObjectID, ShaFile, Tree
+from dulwich.objects import Blob, Commit, ObjectID, Tree
 from dulwich.pack import UnpackedObject
 from dulwich.refs import Ref
 from dulwich.repo import Repo
@@ -41,13 +40,19 @@ from gitblobts.core.backend import FILE_MODE, Backend, Identity, TreeEntry
 from gitblobts.core.errors import PushRejectedError, RemoteError, RepositoryError
 from gitblobts.core.hookspecs import hookimpl
 from gitblobts.core.redaction import redact
+from gitblobts.plugins import packreader, refupdate, treefiles
+from gitblobts.plugins.indexfile import IndexWriter, NewEntry, Unreadable, Unsupported
+from gitblobts.plugins.objectwriter import BLOB, COMMIT, TREE, PackWriter, object_id, write_loose
+from gitblobts.plugins.worktree import remove_file
 
 _FOLDER_MODE = stat.S_IFDIR
-_PACK_BYTES = 64 << 20
-"""Blob contents buffered before a pack is written."""
 _LOOSE_LIMIT = 16
-"""Batches of at most this many objects are written loose rather than packed."""
+_LOOSE_BYTES = 16 << 20
+"""Batches of at most this many objects and bytes are written loose rather than packed."""
 _TREE_CACHE = 4096
+_FILE_MODE_NUMBERS = (FILE_MODE, 0o100755)
+"""What :attr:`TreeEntry.is_file` accepts."""
+_EDITED_TREES = 64
 _INDEX_LOCK_TIMEOUT = 10.0
 DEFAULT_IDENTITY = Identity("gitblobts", "gitblobts@localhost")
 
@@ -69,6 +74,13 @@ class DulwichBackend(Backend):
         self._path = path
         self._store = self._repo.object_store
         self._trees: OrderedDict[bytes, Tree] = OrderedDict()
+        self._roots: dict[str, bytes] = {}
+        """Commit id to root tree id, for reads."""
+        self._packs = packreader.PackReader(os.fspath(self._store.path))
+        self._settings: tuple[int | None, dict[str, str]] | None = None
+        self._edited: OrderedDict[bytes, dict[bytes, tuple[int, bytes]]] = OrderedDict()
+        """Entries of the trees along recent commits' paths, by binary id."""
+        self._index: IndexWriter | None = None
 
     @property
     def is_bare(self) -> bool:
@@ -92,7 +104,12 @@ class DulwichBackend(Backend):
     def _tree(self, oid: bytes) -> Tree:
         tree = self._trees.get(oid)
         if tree is None:
-            obj = self._store[ObjectID(oid)]
+            raw = self._packs.read(oid.decode("ascii"), packreader.TREE)
+            obj = (
+                Tree.from_raw_string(Tree.type_num, raw, ObjectID(oid))
+                if raw is not None
+                else self._store[ObjectID(oid)]
+            )
             if not isinstance(obj, Tree):
                 raise RepositoryError(f"object {oid.decode()} is not a tree")
             tree = obj
@@ -110,54 +127,90 @@ class DulwichBackend(Backend):
         tree: bytes = obj.tree
         return tree
 
-    def list_folder(self, commit: str, folder: str) -> list[TreeEntry]:
-        tree = self._tree(self._commit_tree(commit))
+    def _folder_id(self, commit: str, folder: str) -> bytes | None:
+        """The id of ``folder``'s tree in ``commit``, ``None`` if there is no such folder."""
+        tree_id = self._roots.get(commit)
+        if tree_id is None:
+            tree_id = self._roots[commit] = self._commit_tree(commit)
+            if len(self._roots) > _TREE_CACHE:
+                del self._roots[next(iter(self._roots))]
         for part in folder.split("/") if folder else ():
             try:
-                mode, oid = tree[part.encode()]
+                mode, tree_id = self._tree(tree_id)[part.encode()]
             except KeyError:
-                return []
+                return None
             if mode != _FOLDER_MODE:
-                return []
-            tree = self._tree(oid)
+                return None
+        return tree_id
+
+    def list_folder(self, commit: str, folder: str) -> list[TreeEntry]:
+        tree_id = self._folder_id(commit, folder)
+        if tree_id is None:
+            return []
         return [
             TreeEntry(name.decode("utf-8", "surrogateescape"), oid.decode("ascii"), mode)
+            for name, mode, oid in self._tree(tree_id).iteritems()
+        ]
+
+    def list_files(self, commit: str, folder: str) -> list[tuple[str, str]]:
+        tree_id = self._folder_id(commit, folder)
+        if tree_id is None:
+            return []
+        tree = self._trees.get(tree_id)
+        if tree is None:
+            # A folder of blobs is read once: parse it straight from the pack, without
+            # making a tree object or entries, if it is a plain tree git wrote.
+            raw = self._packs.read(tree_id.decode("ascii"), packreader.TREE)
+            found = treefiles.files(raw) if raw is not None else None
+            if found is not None:
+                return found
+            tree = self._tree(tree_id)
+        return [
+            (name.decode("utf-8", "surrogateescape"), oid.decode("ascii"))
             for name, mode, oid in tree.iteritems()
+            if mode in _FILE_MODE_NUMBERS
         ]
 
     def read_blobs(self, oids: Iterable[str]) -> Iterator[bytes]:
+        read = self._packs.read
         for oid in oids:
-            try:
-                obj = self._store[ObjectID(oid.encode())]
-            except KeyError:
-                raise RepositoryError(f"blob {oid} is missing from the repository") from None
-            if not isinstance(obj, Blob):
-                raise RepositoryError(f"object {oid} is not a blob")
-            yield obj.as_raw_string()
+            data = read(oid, packreader.BLOB)
+            if data is None:  # not stored whole in a pack: dulwich finds it, or says why not
+                try:
+                    obj = self._store[ObjectID(oid.encode())]
+                except KeyError:
+                    raise RepositoryError(f"blob {oid} is missing from the repository") from None
+                if not isinstance(obj, Blob):
+                    raise RepositoryError(f"object {oid} is not a blob")
+                data = obj.as_raw_string()
+            yield data
 
     # Writing
 
-    def write_blobs(self, contents: Iterable[bytes]) -> list[str]:
-        oids: list[str] = []
-        pending: list[ShaFile] = []
-        pending_bytes = 0
-        for content in contents:
-            blob = Blob.from_string(content)
-            oids.append(blob.id.decode("ascii"))
-            pending.append(blob)
-            pending_bytes += len(content)
-            if pending_bytes >= _PACK_BYTES:
-                self._add(pending)
-                pending, pending_bytes = [], 0
-        self._add(pending)
-        return oids
+    def write_blobs(self, contents: Iterable[bytes | bytearray]) -> list[str]:
+        return self._write_objects((BLOB, content) for content in contents)
 
-    def _add(self, objects: list[ShaFile]) -> None:
-        if len(objects) <= _LOOSE_LIMIT:
-            for obj in objects:
-                self._store.add_object(obj)
+    def _write_objects(self, objects: Iterable[tuple[bytes, bytes | bytearray]]) -> list[str]:
+        """Write ``(kind, contents)`` objects as they come: a few small ones loose, as git
+        does, more into one pack streamed to disk. Return their ids in order."""
+        oids: list[str] = []
+        held: list[tuple[bytes, bytes | bytearray]] = []
+        held_bytes = 0
+        iterator = iter(objects)
+        for kind, content in iterator:
+            held.append((kind, content))
+            held_bytes += len(content)
+            if len(held) > _LOOSE_LIMIT or held_bytes > _LOOSE_BYTES:
+                break
         else:
-            self._store.add_objects([(obj, None) for obj in objects])
+            objects_dir = os.fspath(self._store.path)
+            return [write_loose(objects_dir, kind, content) for kind, content in held]
+        with PackWriter(os.fspath(self._store.path)) as pack:
+            oids = [pack.add(kind, content) for kind, content in held]
+            held.clear()
+            oids.extend(pack.add(kind, content) for kind, content in iterator)
+            pack.finish()
+        return oids
 
     def write_commit(
         self,
@@ -165,117 +218,188 @@ class DulwichBackend(Backend):
         files: Mapping[str, str],
         message: str,
         author: Identity | None = None,
+        *,
+        remove: Iterable[str] = (),
     ) -> str:
-        new_objects: list[ShaFile] = []
-        changes = [
-            (path.encode().split(b"/"), ObjectID(oid.encode())) for path, oid in files.items()
-        ]
-        base = self._commit_tree(parent) if parent is not None else None
-        root = self._apply(base, changes, b"", new_objects)
-        commit = Commit()
-        commit.tree = root
-        commit.parents = [ObjectID(parent.encode())] if parent is not None else []
+        changes: defaultdict[bytes, dict[bytes, bytes | None]] = defaultdict(dict)
+        for path, oid in files.items():
+            folder, _, name = path.encode().rpartition(b"/")
+            changes[folder][name] = bytes.fromhex(oid)
+        for path in remove:
+            folder, _, name = path.encode().rpartition(b"/")
+            changes[folder][name] = None
+        base = bytes.fromhex(self._commit_tree(parent).decode()) if parent is not None else None
+        editor = _TreeEditor(self._tree_entries, changes)
+        root = editor.build(b"", base)
+        new_objects = [(TREE, raw) for _, raw, _ in editor.trees]
+        for tree_id, _, entries in editor.trees:
+            self._remember_entries(tree_id, entries)
+        if root is None:
+            new_objects.append((TREE, b""))
+            root = bytes.fromhex(object_id(TREE, b""))
         who = str(author or self._identity()).encode("utf-8")
         now = int(time.time())
-        offset = _local_utc_offset(now)
-        commit.author = commit.committer = who
-        commit.author_time = commit.commit_time = now
-        commit.author_timezone = commit.commit_timezone = offset
-        commit.encoding = b"UTF-8"
-        commit.message = message.encode("utf-8")
-        new_objects.append(commit)
-        self._add(new_objects)
-        return str(commit.id.decode("ascii"))
+        stamp = b"%s %d %s" % (who, now, _zone(_local_utc_offset(now)))
+        lines = [b"tree " + root.hex().encode()]
+        if parent is not None:
+            lines.append(b"parent " + parent.encode("ascii"))
+        lines += [b"author " + stamp, b"committer " + stamp, b"", message.encode("utf-8")]
+        new_objects.append((COMMIT, b"\n".join(lines)))
+        return self._write_objects(new_objects)[-1]
 
-    def _apply(
-        self,
-        tree_id: bytes | None,
-        changes: list[tuple[list[bytes], ObjectID]],
-        prefix: bytes,
-        new_objects: list[ShaFile],
-    ) -> bytes:
-        tree = Tree()
-        if tree_id is not None:
-            for name, mode, oid in self._tree(tree_id).iteritems():
-                tree.add(name, mode, oid)
-        nested: defaultdict[bytes, list[tuple[list[bytes], ObjectID]]] = defaultdict(list)
-        for parts, oid in changes:
-            if len(parts) > 1:
-                nested[parts[0]].append((parts[1:], oid))
-                continue
-            name = parts[0]
-            if name in tree and tree[name] != (FILE_MODE, oid):
-                raise RepositoryError(
-                    f"{(prefix + name).decode()}: a different file already exists there; "
-                    "blobs are never overwritten"
-                )
-            tree.add(name, FILE_MODE, oid)
-        for name, subchanges in nested.items():
-            existing: bytes | None = None
-            if name in tree:
-                mode, existing = tree[name]
-                if mode != _FOLDER_MODE:
-                    raise RepositoryError(
-                        f"{(prefix + name).decode()}: a file stands where a folder is needed"
-                    )
-            sub_id = self._apply(existing, subchanges, prefix + name + b"/", new_objects)
-            tree.add(name, _FOLDER_MODE, ObjectID(sub_id))
-        new_objects.append(tree)
-        self._trees[tree.id] = tree
-        return bytes(tree.id)
+    def _tree_entries(self, tree_id: bytes) -> dict[bytes, tuple[int, bytes]]:
+        """A tree's entries, name to mode and binary id (not to be modified)."""
+        entries = self._edited.get(tree_id)
+        if entries is not None:
+            self._edited.move_to_end(tree_id)
+            return entries
+        kind, raw = self._store.get_raw(ObjectID(tree_id.hex().encode()))
+        if kind != Tree.type_num:
+            raise RepositoryError(f"object {tree_id.hex()} is not a tree")
+        entries = _parse_tree(raw)
+        self._remember_entries(tree_id, entries)
+        return entries
+
+    def _remember_entries(self, tree_id: bytes, entries: dict[bytes, tuple[int, bytes]]) -> None:
+        self._edited[tree_id] = entries
+        if len(self._edited) > _EDITED_TREES:
+            self._edited.popitem(last=False)
 
     def _identity(self) -> Identity:
         name = os.environ.get("GIT_AUTHOR_NAME")
         email = os.environ.get("GIT_AUTHOR_EMAIL")
         if name is None or email is None:
-            config = self._repo.get_config_stack()
-            with contextlib.suppress(KeyError):
-                name = name or config.get((b"user",), b"name").decode("utf-8", "replace")
-            with contextlib.suppress(KeyError):
-                email = email or config.get((b"user",), b"email").decode("utf-8", "replace")
+            config = self._config()
+            name = name or config.get("user.name")
+            email = email or config.get("user.email")
         return Identity(name or DEFAULT_IDENTITY.name, email or DEFAULT_IDENTITY.email)
 
-    def compare_and_swap(self, ref: str, old: str | None, new: str) -> bool:
-        message = b"gitblobts: commit"
-        name = Ref(ref.encode())
+    def _config(self) -> dict[str, str]:
+        """The few settings the write path needs, read once per change of the repository's
+        configuration file rather than once per commit."""
+        path = os.path.join(self._repo.controldir(), "config")
         try:
-            if old is None:
-                added = self._repo.refs.add_if_new(name, ObjectID(new.encode()), message=message)
-                return bool(added)
-            return bool(
-                self._repo.refs.set_if_equals(
-                    name, ObjectID(old.encode()), ObjectID(new.encode()), message=message
-                )
-            )
-        except FileLocked:
-            return False
+            signature = os.stat(path).st_mtime_ns
+        except OSError:
+            signature = None
+        if self._settings is None or self._settings[0] != signature:
+            stack = self._repo.get_config_stack()
+            values: dict[str, str] = {}
+            for section, name, key in (
+                (b"user", b"name", "user.name"),
+                (b"user", b"email", "user.email"),
+                (b"core", b"logallrefupdates", "core.logallrefupdates"),
+            ):
+                with contextlib.suppress(KeyError):
+                    values[key] = stack.get((section,), name).decode("utf-8", "replace")
+            self._settings = (signature, values)
+        return self._settings[1]
+
+    def compare_and_swap(self, ref: str, old: str | None, new: str) -> bool:
+        common = self._repo.commondir()
+        checked_out = not self.is_bare and self.head_branch() == ref
+        if checked_out:
+            self._check_index()  # before the branch moves: the index must follow it
+        setting = self._config().get("core.logallrefupdates")
+        log = refupdate.keeps_log(common, ref, setting, self.is_bare)
+        log_head = checked_out and refupdate.keeps_log(
+            self._repo.controldir(), "HEAD", setting, self.is_bare
+        )
+        return refupdate.compare_and_swap(
+            common,
+            ref,
+            old,
+            new,
+            log_as=(self._identity(), "gitblobts: commit") if log else None,
+            head_log=self._repo.controldir() if log_head else None,
+        )
 
     # Working tree
 
-    def check_out(self, files: Mapping[str, str]) -> None:
-        if self.is_bare or not files:
+    def check_out(self, files: Mapping[str, str], removed: Iterable[str] = ()) -> None:
+        removed = list(removed)
+        if self.is_bare or not (files or removed):
             return
         root = self._repo.path
         index_path = self._repo.index_path()
         with _locked(index_path + ".lock") as lock:
-            entries, version, extensions = self._read_index(index_path)
-            for path, oid in files.items():
-                target = os.path.join(root, *path.split("/"))
-                os.makedirs(os.path.dirname(target), exist_ok=True)
-                (content,) = self.read_blobs([oid])
-                with open(target, "wb") as f:
-                    f.write(content)
-                entries[path.encode()] = index_entry_from_stat(
-                    os.lstat(target), oid.encode(), mode=FILE_MODE
-                )
-            # The cached trees no longer describe the index: drop them, git rebuilds them.
-            extensions = [e for e in extensions if not isinstance(e, TreeExtension)]
-            writer = IndexChecksumWriter(lock)
-            write_index_dict(writer, entries, version=version, extensions=extensions)
-            writer.write_checksum()
-            lock.flush()
-            os.fsync(lock.fileno())
+            for path in removed:
+                remove_file(root, path)
+            written = {path: self._check_out_file(root, path, oid) for path, oid in files.items()}
+            if removed or not self._splice_index(index_path, written, files, lock):
+                self._rewrite_index(index_path, written, files, removed, lock)
         os.replace(index_path + ".lock", index_path)
+        if self._index is not None:
+            self._index.written()
+
+    def _check_out_file(self, root: str, path: str, oid: str) -> os.stat_result:
+        target = os.path.join(root, *path.split("/"))
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        (content,) = self.read_blobs([oid])
+        with open(target, "wb") as f:
+            f.write(content)
+        return os.lstat(target)
+
+    def _index_writer(self) -> IndexWriter:
+        if self._index is None:
+            self._index = IndexWriter(self._repo.index_path())
+        return self._index
+
+    def _check_index(self) -> None:
+        """Refuse, before anything is committed, an index this backend cannot update."""
+        try:
+            self._index_writer().check()
+        except Unreadable as error:
+            raise RepositoryError(
+                f"{self._repo.index_path()}: {error} is not supported by the dulwich backend; "
+                "use backend='git', or turn it off (git update-index --no-split-index, "
+                "git sparse-checkout disable)"
+            ) from None
+
+    def _splice_index(
+        self,
+        index_path: str,
+        written: Mapping[str, os.stat_result],
+        files: Mapping[str, str],
+        lock: BinaryIO,
+    ) -> bool:
+        """Add the files to the index by splicing its bytes; ``False`` if it cannot be."""
+        new = [
+            NewEntry(path.encode(), bytes.fromhex(files[path]), stat_result, FILE_MODE)
+            for path, stat_result in written.items()
+        ]
+        try:
+            self._index_writer().add(new, lock)
+        except Unsupported:
+            self._index_writer().forget()
+            lock.seek(0)
+            lock.truncate()
+            return False
+        return True
+
+    def _rewrite_index(
+        self,
+        index_path: str,
+        written: Mapping[str, os.stat_result],
+        files: Mapping[str, str],
+        removed: list[str],
+        lock: BinaryIO,
+    ) -> None:
+        """Add and remove files by decoding and re-encoding the whole index."""
+        if self._index is not None:
+            self._index.forget()
+        entries, version, extensions = self._read_index(index_path)
+        for path in removed:
+            entries.pop(path.encode(), None)
+        for path, stat_result in written.items():
+            entries[path.encode()] = index_entry_from_stat(
+                stat_result, files[path].encode(), mode=FILE_MODE
+            )
+        # The cached trees no longer describe the index: drop them, git rebuilds them.
+        extensions = [e for e in extensions if not isinstance(e, TreeExtension)]
+        writer = IndexChecksumWriter(lock)
+        write_index_dict(writer, entries, version=version, extensions=extensions)
+        writer.write_checksum()
 
     @staticmethod
     def _read_index(
@@ -343,7 +467,7 @@ class DulwichBackend(Backend):
 
         try:
             result = client.fetch(path, self._repo, determine_wants=wants)
-        except (OSError, GitProtocolError) as error:
+        except (OSError, GitProtocolError, NotGitRepository) as error:
             raise RemoteError(
                 f"cannot fetch from {remote} ({redact(url)}): {redact(str(error))}"
             ) from None
@@ -378,7 +502,7 @@ class DulwichBackend(Backend):
 
         try:
             result = client.send_pack(path.encode(), update_refs, generate_pack_data=pack_data)
-        except (OSError, GitProtocolError) as error:
+        except (OSError, GitProtocolError, NotGitRepository) as error:
             message = redact(str(error))
             if "declined" in message or "rejected" in message or "denied" in message:
                 raise PushRejectedError(
@@ -446,6 +570,8 @@ class DulwichBackend(Backend):
 
     def close(self) -> None:
         self._trees.clear()
+        self._roots.clear()
+        self._packs.close()
         self._repo.close()
 
 
@@ -474,6 +600,91 @@ def _locked(lock_path: str) -> Iterator[BinaryIO]:
         os.unlink(lock_path)
         raise
     lock.close()
+
+
+class _TreeEditor:
+    """Builds a commit's trees from its parent's, rebuilding only the folders along the
+    changed paths. ``changes``: folder to (file name to binary blob id, ``None`` to remove).
+    """
+
+    def __init__(
+        self,
+        read_entries: Callable[[bytes], dict[bytes, tuple[int, bytes]]],
+        changes: Mapping[bytes, Mapping[bytes, bytes | None]],
+    ) -> None:
+        self._read = read_entries
+        self._changes = changes
+        self._children: defaultdict[bytes, set[bytes]] = defaultdict(set)
+        for folder in changes:
+            while folder:
+                parent, _, name = folder.rpartition(b"/")
+                if name in self._children[parent]:
+                    break
+                self._children[parent].add(name)
+                folder = parent
+        self.trees: list[tuple[bytes, bytes, dict[bytes, tuple[int, bytes]]]] = []
+        """Each tree built: binary id, bytes, entries."""
+
+    def build(self, folder: bytes, tree_id: bytes | None) -> bytes | None:
+        """Build ``folder`` (at ``tree_id`` in the parent) with its changes; return the new
+        tree's binary id, ``None`` if it is left empty."""
+        entries = dict(self._read(tree_id)) if tree_id is not None else {}
+        prefix = folder + b"/" if folder else b""
+        for name, oid in self._changes.get(folder, {}).items():
+            existing = entries.get(name)
+            if oid is None:
+                if existing is None or existing[0] == _FOLDER_MODE:
+                    raise RepositoryError(f"{(prefix + name).decode()}: no file there to remove")
+                del entries[name]
+            elif existing is not None and existing != (FILE_MODE, oid):
+                raise RepositoryError(
+                    f"{(prefix + name).decode()}: a different file already exists there; "
+                    "blobs are never overwritten"
+                )
+            else:
+                entries[name] = (FILE_MODE, oid)
+        for name in self._children.get(folder, ()):
+            existing = entries.get(name)
+            if existing is not None and existing[0] != _FOLDER_MODE:
+                raise RepositoryError(
+                    f"{(prefix + name).decode()}: a file stands where a folder is needed"
+                )
+            sub_id = self.build(prefix + name, existing[1] if existing else None)
+            if sub_id is None:
+                entries.pop(name, None)
+            else:
+                entries[name] = (_FOLDER_MODE, sub_id)
+        if not entries:
+            return None
+        raw = _serialize_tree(entries)
+        new_id = bytes.fromhex(object_id(TREE, raw))
+        self.trees.append((new_id, raw, entries))
+        return new_id
+
+
+def _parse_tree(raw: bytes) -> dict[bytes, tuple[int, bytes]]:
+    """A tree object's entries: name to mode and binary id."""
+    entries: dict[bytes, tuple[int, bytes]] = {}
+    position, end = 0, len(raw)
+    while position < end:
+        space = raw.index(b" ", position)
+        nul = raw.index(b"\0", space)
+        entries[raw[space + 1 : nul]] = (int(raw[position:space], 8), raw[nul + 1 : nul + 21])
+        position = nul + 21
+    return entries
+
+
+def _serialize_tree(entries: dict[bytes, tuple[int, bytes]]) -> bytes:
+    """A tree object's bytes: entries in git's order, where a folder sorts as if its name
+    ended in ``/``."""
+    names = sorted(entries, key=lambda n: n + b"/" if entries[n][0] == _FOLDER_MODE else n)
+    return b"".join(b"%o %s\0%s" % (entries[n][0], n, entries[n][1]) for n in names)
+
+
+def _zone(offset: int) -> bytes:
+    """A UTC offset in seconds as git writes it: ``+HHMM``."""
+    sign = b"-" if offset < 0 else b"+"
+    return b"%s%02d%02d" % (sign, abs(offset) // 3600, abs(offset) % 3600 // 60)
 
 
 def _short(branch: str) -> str:

@@ -26,7 +26,6 @@ import tempfile
 import threading
 import time
 import weakref
-import zlib
 from collections import OrderedDict, defaultdict, deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -36,6 +35,9 @@ from gitblobts.core.backend import FILE_MODE, Backend, Identity, TreeEntry
 from gitblobts.core.errors import PushRejectedError, RemoteError, RepositoryError
 from gitblobts.core.hookspecs import hookimpl
 from gitblobts.core.redaction import redact
+from gitblobts.plugins import treefiles
+from gitblobts.plugins.objectwriter import shrinks
+from gitblobts.plugins.worktree import remove_file
 
 DEFAULT_IDENTITY = Identity("gitblobts", "gitblobts@localhost")
 """Who commits are by when neither the environment nor git's configuration says; the same
@@ -122,7 +124,7 @@ class GitCommandBackend(Backend):
     def _git(
         self,
         *args: str,
-        input: bytes | None = None,
+        input: bytes | bytearray | None = None,
         env: dict[str, str] | None = None,
         check: bool = True,
     ) -> subprocess.CompletedProcess[bytes]:
@@ -200,14 +202,32 @@ class GitCommandBackend(Backend):
                 self._commits.popitem(last=False)
         return commit
 
-    def list_folder(self, commit: str, folder: str) -> list[TreeEntry]:
-        tree = self._tree(self._commit(commit).tree)
+    def _folder_id(self, commit: str, folder: str) -> str | None:
+        """The id of ``folder``'s tree in ``commit``, ``None`` if there is no such folder."""
+        tree_id = self._commit(commit).tree
         for part in folder.split("/") if folder else ():
-            entry = tree.get(part)
+            entry = self._tree(tree_id).get(part)
             if entry is None or not entry.is_folder:
-                return []
-            tree = self._tree(entry.oid)
-        return list(tree.values())
+                return None
+            tree_id = entry.oid
+        return tree_id
+
+    def list_folder(self, commit: str, folder: str) -> list[TreeEntry]:
+        tree_id = self._folder_id(commit, folder)
+        return [] if tree_id is None else list(self._tree(tree_id).values())
+
+    def list_files(self, commit: str, folder: str) -> list[tuple[str, str]]:
+        tree_id = self._folder_id(commit, folder)
+        if tree_id is None:
+            return []
+        tree = self._trees.get(tree_id)
+        if tree is None:
+            # A folder of blobs is read once: list its files without making entries.
+            found = treefiles.files(self._object(tree_id, "tree"), len(tree_id) // 2)
+            if found is not None:
+                return found
+            tree = self._tree(tree_id)
+        return [(entry.name, entry.oid) for entry in tree.values() if entry.is_file]
 
     def read_blobs(self, oids: Iterable[str]) -> Iterator[bytes]:
         source = iter(oids)
@@ -222,7 +242,7 @@ class GitCommandBackend(Backend):
 
     # Writing
 
-    def write_blobs(self, contents: Iterable[bytes]) -> list[str]:
+    def write_blobs(self, contents: Iterable[bytes | bytearray]) -> list[str]:
         stream = iter(contents)
         first = next(stream, None)
         if first is None:
@@ -233,7 +253,7 @@ class GitCommandBackend(Backend):
             return [_line(result.stdout)]
         with tempfile.TemporaryDirectory(prefix="gitblobts-") as scratch:
             marks = os.path.join(scratch, "marks")
-            count = self._fast_import(_chain(first, second, stream), marks, _shrinks(first))
+            count = self._fast_import(_chain(first, second, stream), marks, shrinks(first))
             with open(marks, "rb") as f:
                 ids = dict(line.split() for line in f.read().splitlines())
         try:
@@ -241,7 +261,9 @@ class GitCommandBackend(Backend):
         except KeyError:
             raise RepositoryError(f"{self._path}: git fast-import lost a blob") from None
 
-    def _fast_import(self, contents: Iterator[bytes], marks: str, compress: bool) -> int:
+    def _fast_import(
+        self, contents: Iterator[bytes | bytearray], marks: str, compress: bool
+    ) -> int:
         """Stream blobs into ``git fast-import``, one mark each; return how many.
 
         Without ``compress``, blobs are stored as they are and not deltified: what a codec
@@ -289,11 +311,16 @@ class GitCommandBackend(Backend):
         files: Mapping[str, str],
         message: str,
         author: Identity | None = None,
+        *,
+        remove: Iterable[str] = (),
     ) -> str:
-        changes = [(path.split("/"), oid) for path, oid in files.items()]
+        changes: list[tuple[list[str], str | None]] = [
+            (path.split("/"), oid) for path, oid in files.items()
+        ]
+        changes += [(path.split("/"), None) for path in remove]
         base = self._commit(parent).tree if parent is not None else None
         with _TreeWriter(self._command, self._cwd, self._path) as writer:
-            root = self._apply(base, changes, "", writer)
+            root = self._apply(base, changes, "", writer) or writer.write([])
         # git takes the identity from the environment, else its configuration, and must not
         # guess one: where neither says, DEFAULT_IDENTITY fills in, as with dulwich.
         args = ["-c", "user.useConfigOnly=true", "commit-tree", "--no-gpg-sign", root]
@@ -315,19 +342,25 @@ class GitCommandBackend(Backend):
     def _apply(
         self,
         tree_id: str | None,
-        changes: list[tuple[list[str], str]],
+        changes: list[tuple[list[str], str | None]],
         prefix: str,
         writer: _TreeWriter,
-    ) -> str:
-        """Write ``tree_id``'s tree plus ``changes``; return the new tree's id."""
+    ) -> str | None:
+        """Write ``tree_id``'s tree plus ``changes`` (an id of ``None`` removes the file);
+        return the new tree's id, ``None`` if it is left empty."""
         entries = dict(self._tree(tree_id)) if tree_id is not None else {}
-        nested: defaultdict[str, list[tuple[list[str], str]]] = defaultdict(list)
+        nested: defaultdict[str, list[tuple[list[str], str | None]]] = defaultdict(list)
         for parts, oid in changes:
             if len(parts) > 1:
                 nested[parts[0]].append((parts[1:], oid))
                 continue
             name = parts[0]
             existing = entries.get(name)
+            if oid is None:
+                if existing is None or existing.is_folder:
+                    raise RepositoryError(f"{prefix}{name}: no file there to remove")
+                del entries[name]
+                continue
             if existing is not None and (existing.mode, existing.oid) != (FILE_MODE, oid):
                 raise RepositoryError(
                     f"{prefix}{name}: a different file already exists there; "
@@ -340,7 +373,12 @@ class GitCommandBackend(Backend):
                 raise RepositoryError(f"{prefix}{name}: a file stands where a folder is needed")
             old = existing.oid if existing is not None else None
             sub_id = self._apply(old, subchanges, f"{prefix}{name}/", writer)
-            entries[name] = TreeEntry(name, sub_id, _FOLDER_MODE)
+            if sub_id is None:
+                entries.pop(name, None)
+            else:
+                entries[name] = TreeEntry(name, sub_id, _FOLDER_MODE)
+        if not entries:
+            return None
         ordered = sorted(entries.values(), key=_tree_order)
         new_id = writer.write(ordered)
         self._remember_tree(new_id, {entry.name: entry for entry in ordered})
@@ -390,10 +428,17 @@ class GitCommandBackend(Backend):
 
     # Working tree
 
-    def check_out(self, files: Mapping[str, str]) -> None:
-        if self.is_bare or not files:
+    def check_out(self, files: Mapping[str, str], removed: Iterable[str] = ()) -> None:
+        removed = list(removed)
+        if self.is_bare or not (files or removed):
             return
-        entries = b"".join(
+        for path in removed:
+            remove_file(self._cwd, path)
+        entries = b""
+        if removed:  # mode 0 takes a path out of the index
+            null = b"0" * len(_line(self._git("rev-parse", "--verify", "HEAD").stdout))
+            entries = b"".join(b"0 %s\t%s\0" % (null, path.encode()) for path in removed)
+        entries += b"".join(
             b"%o %s\t%s\0" % (FILE_MODE, oid.encode("ascii"), path.encode())
             for path, oid in files.items()
         )
@@ -401,7 +446,8 @@ class GitCommandBackend(Backend):
         # Into the index first, then out to the working tree: checkout-index writes each
         # file as git would check it out (attributes, filters) and records its stat data.
         self._with_index_lock("update-index", "-z", "--add", "--index-info", input=entries)
-        self._with_index_lock("checkout-index", "-f", "-z", "--stdin", input=paths)
+        if paths:
+            self._with_index_lock("checkout-index", "-f", "-z", "--stdin", input=paths)
 
     def _with_index_lock(self, *args: str, input: bytes) -> None:
         """Run a command that takes ``index.lock``, waiting a while for another holder."""
@@ -820,16 +866,12 @@ def _close_quietly(stream: IO[bytes] | None) -> None:
             stream.close()
 
 
-def _chain(first: bytes, second: bytes, rest: Iterator[bytes]) -> Iterator[bytes]:
+def _chain(
+    first: bytes | bytearray, second: bytes | bytearray, rest: Iterator[bytes | bytearray]
+) -> Iterator[bytes | bytearray]:
     yield first
     yield second
     yield from rest
-
-
-def _shrinks(sample: bytes) -> bool:
-    """Whether contents like ``sample`` are worth compressing (a tenth smaller, at least)."""
-    head = sample[:4096]
-    return len(zlib.compress(head, 1)) < len(head) * 0.9
 
 
 def _parse_tree(data: bytes, id_size: int) -> dict[str, TreeEntry]:

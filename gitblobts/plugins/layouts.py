@@ -1,8 +1,10 @@
-"""Built-in layouts: ``flat`` (every blob at the repository root) and ``hourly``
-(``YYYY/MM/DD/HH/`` folders in UTC, the default for new stores)."""
+"""Built-in layouts: ``flat`` (every blob at the repository root), ``hourly``
+(``YYYY/MM/DD/HH/`` folders in UTC, the default for new stores) and ``v1`` (gitblobts 0.0.7's
+stores: format-1 names at the root)."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterator
 
 from gitblobts.core import timestamps
@@ -25,8 +27,26 @@ class FlatLayout(Layout):
         yield ""
 
 
+class V1Layout(FlatLayout):
+    """The stores gitblobts 0.0.7 wrote: every blob at the repository root, under a format-1
+    name (:mod:`gitblobts.core.naming_v1`). A store without ``.gitblobts.json`` whose root
+    holds such names opens with this layout; :meth:`gitblobts.Store.migrate` rewrites it in
+    the current format."""
+
+    name = "v1"
+    name_format = 1
+
+
 _HourKey = tuple[int, ...]
 _WIDTHS = (4, 2, 2, 2)  # year, month, day, hour
+_NS_PER_HOUR = 3600 * timestamps.NS_PER_SECOND
+
+
+@functools.lru_cache(maxsize=1024)
+def _hour_folder(hours: int) -> str:
+    """``YYYY/MM/DD/HH`` of the hour ``hours`` after the epoch (blobs of a batch share few)."""
+    year, month, day, hour, *_ = timestamps.utc_fields(hours * _NS_PER_HOUR)
+    return f"{year:04d}/{month:02d}/{day:02d}/{hour:02d}"
 
 
 class HourlyLayout(Layout):
@@ -37,8 +57,7 @@ class HourlyLayout(Layout):
     name = "hourly"
 
     def folder(self, timestamp_ns: int) -> str:
-        year, month, day, hour = self._key(timestamp_ns)
-        return f"{year:04d}/{month:02d}/{day:02d}/{hour:02d}"
+        return _hour_folder(timestamp_ns // _NS_PER_HOUR)
 
     def folders(
         self, tree: FolderLister, start_ns: int, end_ns: int, *, descending: bool = False
@@ -82,6 +101,7 @@ class HourlyLayout(Layout):
 
 @hookimpl
 def gitblobts_register_layouts(register: Callable[[type[Layout]], None]) -> None:
-    """Provide the ``flat`` and ``hourly`` layouts."""
+    """Provide the ``flat``, ``hourly`` and ``v1`` layouts."""
     register(FlatLayout)
     register(HourlyLayout)
+    register(V1Layout)

@@ -191,6 +191,29 @@ class BackendContract:
         with pytest.raises(RepositoryError):
             self.commit(backend, first, {"a/f": b"inside"}, "under a file")
 
+    def test_a_commit_removes_the_files_asked_and_the_folders_left_empty(
+        self, backend: Backend, repo: Path
+    ) -> None:
+        first = self.commit(backend, None, {"-top": b"t", "a/b/one": b"1", "a/two": b"2"}, "c")
+        (three,) = backend.write_blobs([b"3"])
+        second = backend.write_commit(first, {"c/three": three}, "move", remove=["-top", "a/b/one"])
+        listing = git(repo, "ls-tree", "-r", "-t", "--name-only", second).splitlines()
+        assert listing == ["a", "a/two", "c", "c/three"]
+        assert git(repo, "rev-parse", f"{first}:a/two") == git(repo, "rev-parse", f"{second}:a/two")
+
+    def test_removing_every_file_leaves_the_empty_tree(self, backend: Backend, repo: Path) -> None:
+        first = self.commit(backend, None, {"a/f": b"1"}, "first")
+        second = backend.write_commit(first, {}, "empty", remove=["a/f"])
+        assert git(repo, "ls-tree", "-r", second) == ""
+
+    def test_removing_a_path_that_holds_no_file_raises_repository_error(
+        self, backend: Backend
+    ) -> None:
+        first = self.commit(backend, None, {"a/f": b"1"}, "first")
+        for path in ("missing", "a", "a/missing", "b/f"):
+            with pytest.raises(RepositoryError):
+                backend.write_commit(first, {}, "remove", remove=[path])
+
     # Refs
 
     def test_compare_and_swap_creates_an_absent_ref(self, backend: Backend) -> None:
@@ -336,6 +359,27 @@ class BackendContract:
         backend.check_out(files)
         assert git(repo, "status", "--porcelain", "--untracked-files=all") == ""
         assert (repo / "2026/11/f2").read_bytes() == b"2"
+
+    def test_check_out_of_removed_files_deletes_them_from_working_tree_and_index(
+        self, make_repo: MakeRepo, open_backend: OpenBackend
+    ) -> None:
+        repo = make_repo("non-bare")
+        for path in ("README", "-old", "2026/11/old"):
+            (repo / path).parent.mkdir(parents=True, exist_ok=True)
+            (repo / path).write_text(f"{path}\n")
+        git(repo, "add", "--", "README", "-old", "2026/11/old")
+        git(repo, "commit", "--quiet", "-m", "start")
+        backend = open_backend(repo)
+        parent = backend.resolve(MAIN)
+        (oid,) = backend.write_blobs([b"new"])
+        removed = ["-old", "2026/11/old"]
+        commit = backend.write_commit(parent, {"2027/new": oid}, "replace", remove=removed)
+        assert backend.compare_and_swap(MAIN, parent, commit)
+        backend.check_out({"2027/new": oid}, removed)
+        assert git(repo, "status", "--porcelain", "--untracked-files=all") == ""
+        assert not (repo / "-old").exists()
+        assert not (repo / "2026").exists()
+        assert (repo / "2027/new").read_bytes() == b"new"
 
     # Remotes
 

@@ -65,6 +65,12 @@ class CipherContract:
         data = os.urandom(size)
         assert cipher.decrypt(cipher.encrypt(data, CONTEXT), CONTEXT) == data
 
+    @pytest.mark.parametrize("sizes", [[], [0], [1, 0, 4096], [1 << 20, 1 << 20, 7]])
+    def test_pieces_encrypt_like_their_join(self, cipher: Cipher, sizes: list[int]) -> None:
+        pieces = [os.urandom(size) for size in sizes]
+        sealed = cipher.encrypt_pieces(iter(pieces), CONTEXT)
+        assert cipher.decrypt(bytes(sealed), CONTEXT) == b"".join(pieces)
+
     def test_another_instance_with_the_same_key_decrypts(self, key: bytes) -> None:
         sealed = self.cipher_class(key).encrypt(b"secret", CONTEXT)
         assert self.cipher_class(key).decrypt(sealed, CONTEXT) == b"secret"

@@ -45,6 +45,13 @@ class CodecContract:
         codec = self.codec_class()
         assert codec.decode(codec.encode(data), max_size=_LIMIT) == data
 
+    @pytest.mark.parametrize("size", [0, 1, 3 * MIB + 1])
+    def test_pieces_joined_decode_like_encode(self, codec: Codec, size: int) -> None:
+        data = os.urandom(size // 2) + b"gitblobts " * (size // 20)
+        pieces = list(codec.encode_pieces(data))
+        assert all(isinstance(piece, bytes) for piece in pieces)
+        assert codec.decode(b"".join(pieces), max_size=_LIMIT) == data
+
     def test_the_empty_blob_round_trips(self, codec: Codec) -> None:
         assert codec.decode(codec.encode(b""), max_size=0) == b""
 
