@@ -11,7 +11,11 @@ A layout is a class with
   may hold blobs with ``start_ns <= time <= end_ns``, in ascending time order (descending if
   asked). It lists folders through ``tree`` so that a range query reads only what can
   overlap the range. Core lists the files of each folder, parses their names, and orders
-  and filters them; a layout only prunes.
+  and filters them; a layout only prunes;
+- ``name_format`` (optional, default ``2``): the version of the file names it holds. Format 2
+  is :mod:`gitblobts.core.naming`. Format 1 is gitblobts 0.0.7's
+  (:mod:`gitblobts.core.naming_v1`): a store whose layout holds format-1 names reads and
+  writes that format, with no configuration file, codec and cipher coming from the options.
 
 Folders must partition time into consecutive intervals: every blob of a folder yielded
 earlier in ascending order is older than every blob of a folder yielded later.
@@ -36,6 +40,7 @@ class Layout(abc.ABC):
     """Placement of blob files in folders; see the module docstring for the contract."""
 
     name: ClassVar[str]
+    name_format: ClassVar[int] = 2
 
     @abc.abstractmethod
     def folder(self, timestamp_ns: int) -> str:
