@@ -7,7 +7,7 @@ bits, and blobs come back by time range. See :class:`Store`.
 import logging
 from importlib.metadata import PackageNotFoundError, version
 
-from gitblobts.core.blob import Blob, BlobRef
+from gitblobts.core.blob import Blob, BlobInfo, BlobRef
 from gitblobts.core.errors import (
     ArgumentError,
     BlobTooLargeError,
@@ -29,9 +29,11 @@ from gitblobts.core.errors import (
 )
 from gitblobts.core.hookspecs import hookimpl
 from gitblobts.core.keys import generate_key
+from gitblobts.core.migration import MigrationReport
 from gitblobts.core.plugins import Plugins, load_plugins
 from gitblobts.core.store import Store
 from gitblobts.core.timestamps import Nanoseconds
+from gitblobts.core.verify import Problem, VerifyReport
 
 try:
     __version__ = version("gitblobts")
@@ -43,6 +45,7 @@ logging.getLogger(__name__).addHandler(logging.NullHandler())
 __all__ = [
     "ArgumentError",
     "Blob",
+    "BlobInfo",
     "BlobRef",
     "BlobTooLargeError",
     "BlobTypeError",
@@ -53,15 +56,18 @@ __all__ = [
     "GitBlobTSError",
     "InvalidKeyError",
     "KeyRequiredError",
+    "MigrationReport",
     "Nanoseconds",
     "PluginError",
     "Plugins",
+    "Problem",
     "PushRejectedError",
     "RemoteError",
     "RepositoryError",
     "Store",
     "TimeError",
     "UnknownPluginError",
+    "VerifyReport",
     "WrongKeyError",
     "__version__",
     "generate_key",

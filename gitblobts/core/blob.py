@@ -1,11 +1,12 @@
-"""What the store hands back: :class:`BlobRef` for an added blob, :class:`Blob` for a read one."""
+"""What the store hands back: :class:`BlobRef` for an added blob, :class:`Blob` for a read one,
+:class:`BlobInfo` for a listed one."""
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
 
-from gitblobts.core import timestamps
+from gitblobts.core import naming_v1, timestamps
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,3 +43,29 @@ class Blob(BlobRef):
 
     def __repr__(self) -> str:
         return f"Blob(timestamp={self.iso!r}, size={len(self.blob)}, path={self.path!r})"
+
+
+@dataclass(frozen=True, slots=True)
+class BlobInfo(BlobRef):
+    """A stored blob listed without reading it back: its time, path and stored size."""
+
+    stored_size: int
+    """Size in bytes of the stored file (compressed and encrypted), as git holds it."""
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class V1Blob(Blob):
+    """A blob read from a store in gitblobts 0.0.7's format (version 1). Its ``timestamp``
+    is what 0.0.7's ``Blob.timestamp`` was, ``timestamp_ns / 1e9``, which can differ from
+    the correctly rounded value in the last bit; ``timestamp_ns`` is exact."""
+
+    @property
+    def timestamp(self) -> float:
+        """UTC time in seconds since the Unix epoch, as gitblobts 0.0.7 gave it."""
+        return naming_v1.to_seconds(self.timestamp_ns)
+
+    def __repr__(self) -> str:
+        if timestamps.MIN_NS <= self.timestamp_ns <= timestamps.MAX_NS:
+            return Blob.__repr__(self)
+        # 0.0.7 took any time; beyond the years 0001-9999 there is no ISO text for it.
+        return f"Blob(timestamp_ns={self.timestamp_ns}, size={len(self.blob)}, path={self.path!r})"

@@ -20,19 +20,20 @@ import os
 import random
 import time
 import weakref
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from decimal import Decimal
 from types import TracebackType
 from typing import TypeAlias
 
-from gitblobts.core import keys, naming
+from gitblobts.core import keys, migration, naming, naming_v1
 from gitblobts.core.backend import Backend
-from gitblobts.core.blob import Blob, BlobRef
+from gitblobts.core.blob import Blob, BlobInfo, BlobRef, V1Blob
 from gitblobts.core.cipher import Cipher
 from gitblobts.core.codec import Codec
 from gitblobts.core.config import CONFIG_PATH, StoreConfig
 from gitblobts.core.errors import (
     ArgumentError,
+    BlobTooLargeError,
     BlobTypeError,
     ConfigError,
     ConflictError,
@@ -48,7 +49,8 @@ from gitblobts.core.layout import Layout
 from gitblobts.core.naming import BlobName
 from gitblobts.core.pipeline import BlobContext, CommitContext, Pipeline
 from gitblobts.core.plugins import Plugins, default_plugins
-from gitblobts.core.timestamps import MAX_NS, MIN_NS, is_open_bound, to_ns
+from gitblobts.core.timestamps import MAX_NS, MIN_NS, check_range, is_open_bound, to_ns
+from gitblobts.core.verify import VerifyReport, verify_tree
 
 log = logging.getLogger("gitblobts")
 
@@ -126,26 +128,41 @@ class Store:
         self._finalizer = weakref.finalize(self, self._backend.close)
         with self._repository_errors("open"):
             self._branch = self._resolve_branch(branch)
-            self._config = self._read_config(self._backend.resolve(self._branch))
-        self._layout = self._choose_layout(layout)
-        self._write_refusal: GitBlobTSError | None = None
-        try:
-            self._codec = self._codec_named(compression or self._default("codec"))
-            self._cipher, self._write_refusal = self._choose_cipher(cipher)
-        except UnknownPluginError as error:
-            if compression is not None or cipher is not None:
-                raise
-            # The store's own default is not installed here: reading still works, adding
-            # must say why it cannot.
-            self._codec, self._cipher = self._codec_named("none"), None
-            self._write_refusal = ConfigError(
-                f"{self._path}: cannot add with the store's defaults: {error}; pass "
-                "compression= (and cipher=) to choose installed ones"
-            )
-        self._check_key()
+            head = self._backend.resolve(self._branch)
+            self._config = self._read_config(head)
+            self._layout = self._choose_layout(layout, head)
+        self._format_1_compression = compression
+        """How format-1 files were compressed, as only the options can say (None: not said;
+        read as uncompressed)."""
+        self._migrating = False
+        self._configure(compression, cipher)
         self._pipeline = Pipeline(self._plugins)
+
+    def _configure(self, compression: str | None, cipher: str | None) -> None:
+        """Choose the codec and cipher of new blobs, from the options and the configuration."""
+        self._write_refusal: GitBlobTSError | None = None
+        if self._is_format_1:
+            self._codec = self._codec_named(compression or naming_v1.NO_CODEC)
+            self._cipher = self._format_1_cipher(cipher)
+        else:
+            try:
+                self._codec = self._codec_named(compression or self._default("codec"))
+                self._cipher, self._write_refusal = self._choose_cipher(cipher)
+            except UnknownPluginError as error:
+                if compression is not None or cipher is not None:
+                    raise
+                # The store's own default is not installed here: reading still works, adding
+                # must say why it cannot.
+                self._codec, self._cipher = self._codec_named("none"), None
+                self._write_refusal = ConfigError(
+                    f"{self._path}: cannot add with the store's defaults: {error}; pass "
+                    "compression= (and cipher=) to choose installed ones"
+                )
+        self._check_key()
         self._codecs: dict[str, Codec] = {self._codec.extension: self._codec}
         self._ciphers: dict[str, Cipher] = {}
+        self._suffix_stages: dict[tuple[str, ...], tuple[Codec, Cipher | None]] = {}
+        """File suffixes read before, and the codec and cipher they are read with."""
         if self._cipher is not None:
             self._ciphers[self._cipher.name] = self._cipher
 
@@ -177,14 +194,51 @@ class Store:
             return str(getattr(self._config, setting))
         return {"codec": DEFAULT_CODEC, "layout": DEFAULT_LAYOUT}[setting]
 
-    def _choose_layout(self, layout: str | None) -> Layout:
+    def _choose_layout(self, layout: str | None, head: str | None) -> Layout:
         configured = self._default("layout")
         if self._config is not None and layout is not None and layout != configured:
             raise ConfigError(
                 f"{self._path}: the store was created with layout {configured!r}; a store "
                 f"keeps its layout, so layout={layout!r} cannot apply"
             )
+        if self._config is None and migration.format_1_files(self._backend, head):
+            # A store of gitblobts 0.0.7: read and add to it as it is, until migrated.
+            format_1 = self._format_1_layout()
+            if layout is not None and layout != format_1:
+                raise ConfigError(
+                    f"{self._path}: the branch holds blobs of gitblobts 0.0.7 (format 1) and "
+                    f"no {CONFIG_PATH}; open it without layout= to use it as it is, and "
+                    f"call migrate(layout={layout!r}) to rewrite it in the current format"
+                )
+            return self._plugins.layouts.get(format_1)()
         return self._plugins.layouts.get(layout or configured)()
+
+    def _format_1_layout(self) -> str:
+        """The name of the installed layout that holds format-1 names."""
+        for layout in self._plugins.layouts:
+            if layout.name_format == naming_v1.FORMAT_VERSION:
+                return layout.name
+        raise ConfigError(
+            f"{self._path}: the branch holds blobs of gitblobts 0.0.7 (format 1), and no "
+            "installed layout reads them"
+        )
+
+    @property
+    def _is_format_1(self) -> bool:
+        """Whether the store is in gitblobts 0.0.7's format: format-1 names, no
+        configuration file, codec and cipher from the options."""
+        return self._layout.name_format == naming_v1.FORMAT_VERSION
+
+    def _format_1_cipher(self, cipher: str | None) -> Cipher | None:
+        """The cipher of format-1 files: fernet with a key, none without."""
+        if cipher not in (None, naming_v1.CIPHER):
+            raise ConfigError(
+                f"{self._path}: a store of gitblobts 0.0.7 (format 1) encrypts with "
+                f"{naming_v1.CIPHER!r} only; migrate() it to use cipher {cipher!r}"
+            )
+        if self._raw_key is None:
+            return None
+        return self._plugins.ciphers.get(naming_v1.CIPHER)(self._raw_key)
 
     def _codec_named(self, name: str) -> Codec:
         return self._plugins.codecs.get(name)()
@@ -276,32 +330,52 @@ class Store:
         suffixes = tuple(
             s for s in (self._codec.extension, self._cipher and self._cipher.name) if s
         )
-        contexts: list[BlobContext] = []
+        added: list[tuple[int, str]] = []
+        """(time, path) of each blob written: plain values, which the cycle collector skips
+        (a batch of 100,000 blobs must not make every collection walk 100,000 objects)."""
 
-        def stored_files() -> Iterator[bytes]:
+        def stored_files() -> Iterator[bytes | bytearray]:
             for position, (blob, timestamp) in enumerate(pairs):
                 data = _check_bytes_like(blob, position)
-                timestamp_ns = to_ns(timestamp, parse_text=self._plugins.parse_time)
+                timestamp_ns = self._to_ns(timestamp)
                 context = BlobContext(
-                    naming.new_name(timestamp_ns, suffixes), self._codec, self._cipher, self._layout
+                    self._new_name(timestamp_ns, suffixes), self._codec, self._cipher, self._layout
                 )
                 stored = self._pipeline.write(context, data)
-                contexts.append(context)
+                added.append((context.timestamp_ns, context.path))
                 yield stored
 
         with self._repository_errors("add blobs to"):
             oids = self._backend.write_blobs(stored_files())
-        if not contexts:
+        if not added:
             return []
-        files = {context.path: oid for context, oid in zip(contexts, oids, strict=True)}
-        message = _commit_message(contexts)
+        files = {path: oid for (_, path), oid in zip(added, oids, strict=True)}
+        message = _commit_message(len(added))
         self._pipeline.commit(CommitContext(files, message, self._commit_files))
-        refs = [BlobRef(context.timestamp_ns, context.path) for context in contexts]
+        refs = [BlobRef(timestamp_ns, path) for timestamp_ns, path in added]
         if self._push_after_add if push is None else push:
             self._publish()
         return refs
 
+    def _to_ns(self, value: object, now_ns: int | None = None) -> int:
+        """A time as nanoseconds; float seconds as 0.0.7 converted them in a format-1 store."""
+        if self._is_format_1 and type(value) is float and math.isfinite(value):
+            return check_range(naming_v1.seconds_to_ns(value), value)
+        return to_ns(value, now_ns=now_ns, parse_text=self._plugins.parse_time)
+
+    def _new_name(self, timestamp_ns: int, suffixes: tuple[str, ...]) -> BlobName:
+        if self._is_format_1:
+            return naming_v1.new_name(timestamp_ns)  # format-1 names carry no suffixes
+        return naming.new_name(timestamp_ns, suffixes)
+
     def _new_config(self) -> StoreConfig:
+        if self._is_format_1:  # what the options say; nothing is recorded
+            return StoreConfig(
+                layout=self._layout.name,
+                codec=self._codec.name,
+                cipher=self._cipher.name if self._cipher is not None else None,
+                version=naming_v1.FORMAT_VERSION,
+            )
         return StoreConfig(
             layout=self._layout.name,
             codec=self._codec.name,
@@ -318,10 +392,22 @@ class Store:
                 head = self._backend.resolve(self._branch)
                 files = dict(commit.files)
                 config = self._config or self._read_config(head)
-                if config is None:
+                if config is not None and self._is_format_1:
+                    self._adopt(config)
+                    raise ConflictError(
+                        f"{self._path}: the store was migrated from gitblobts 0.0.7's format "
+                        "meanwhile, so nothing was added; add again"
+                    )
+                if config is None and not self._is_format_1:
+                    if migration.format_1_files(self._backend, head):
+                        raise ConflictError(
+                            f"{self._path}: another writer added blobs of gitblobts 0.0.7 "
+                            "(format 1) to the branch meanwhile, so nothing was added; reopen "
+                            "the store to add to them, or migrate() them"
+                        )
                     config = self._new_config()
                     (files[CONFIG_PATH],) = self._backend.write_blobs([config.to_bytes()])
-                elif config.layout != self._layout.name:
+                elif config is not None and config.layout != self._layout.name:
                     raise ConflictError(
                         f"{self._path}: another writer created this store with layout "
                         f"{config.layout!r} while we added with {self._layout.name!r}; retry"
@@ -330,7 +416,7 @@ class Store:
                 if self._backend.compare_and_swap(self._branch, head, new):
                     self._config = config
                     if self._is_checked_out():
-                        self._backend.check_out(files)
+                        self._check_out_committed(files, new)
                     log.debug("committed %d files to %s as %s", len(files), self._branch, new)
                     return new
             time.sleep(delay * (0.5 + random.random()))  # jitter, not secrecy
@@ -338,6 +424,18 @@ class Store:
         raise ConflictError(
             f"{self._path}: {self._branch} kept moving; gave up after {_COMMIT_ATTEMPTS} attempts"
         )
+
+    def _check_out_committed(self, files: dict[str, str], commit: str) -> None:
+        """Bring the working tree and index in step with ``commit``, which is already on the
+        branch: a failure here must not read as if the blobs were not added."""
+        try:
+            self._backend.check_out(files)
+        except Exception as error:
+            raise RepositoryError(
+                f"{self._path}: the blobs were committed ({commit}) but the working tree and "
+                f"index could not follow: {error}; do not add them again: 'git reset' brings "
+                "the index in step"
+            ) from error
 
     def _is_checked_out(self) -> bool:
         return not self._backend.is_bare and self._backend.head_branch() == self._branch
@@ -358,6 +456,12 @@ class Store:
 
         ``pull``: :meth:`pull` from the remote first (with no remote, there is nothing to pull).
         """
+        return self._iter_blobs(*self._query(start_time, end_time, pull))
+
+    def _query(
+        self, start_time: object, end_time: object, pull: bool
+    ) -> tuple[str | None, float | int, float | int, bool]:
+        """The commit a range query reads, its ends ``low <= high``, and whether it descends."""
         now_ns = time.time_ns()
         start = self._bound(start_time, now_ns, open_value=-math.inf)
         end = self._bound(end_time, now_ns, open_value=math.inf)
@@ -367,7 +471,8 @@ class Store:
             self.pull()
         with self._repository_errors("read"):
             head = self._backend.resolve(self._branch)
-        return self._iter_blobs(head, low, high, descending)
+            self._follow_migration(head)
+        return head, low, high, descending
 
     def _bound(self, value: object, now_ns: int, open_value: float) -> float | int:
         """A range end as nanoseconds; ``None`` and NaN become ``open_value``, infinities stay."""
@@ -375,55 +480,98 @@ class Store:
             if isinstance(value, (float, Decimal)) and not math.isnan(value):
                 return math.inf if value > 0 else -math.inf
             return open_value
+        if self._is_format_1 and type(value) is float:
+            return naming_v1.seconds_to_ns(value)  # any finite float, as 0.0.7 took it
         return to_ns(value, now_ns=now_ns, parse_text=self._plugins.parse_time)
 
     def _iter_blobs(
         self, head: str | None, low: float | int, high: float | int, descending: bool
     ) -> Iterator[Blob]:
-        if head is None:
-            return
-        low_ns = MIN_NS if low == -math.inf else int(low)
-        high_ns = MAX_NS if high == math.inf else int(high)
+        with self._repository_errors("read"):
+            for found in self._iter_folders(head, low, high, descending):
+                contents = self._backend.read_blobs([oid for _, _, oid in found])
+                for (name, path, _), data in zip(found, contents, strict=True):
+                    blob = self._decode(name, path, data)
+                    if name.version == naming_v1.FORMAT_VERSION:
+                        yield V1Blob(name.timestamp_ns, path, blob)
+                    else:
+                        yield Blob(name.timestamp_ns, path, blob)
+
+    def _iter_folders(
+        self, head: str | None, low: float | int, high: float | int, descending: bool
+    ) -> Iterator[list[tuple[BlobName, str, str]]]:
+        """The one folder walk of every range query: for each folder, in query order, the
+        blob files in the range as ``(name, path, object id)``, in query order."""
+        if head is None or low == math.inf or high == -math.inf:
+            return  # e.g. 0.0.7's getblobs(math.inf, math.inf, pull=True): pull, read nothing
+        # Format-1 names can lie outside the years layouts know: they get the years' ends,
+        # and files are filtered on the range itself.
+        low_ns = MIN_NS if low == -math.inf else min(max(int(low), MIN_NS), MAX_NS)
+        high_ns = MAX_NS if high == math.inf else min(max(int(high), MIN_NS), MAX_NS)
         if low_ns > high_ns:
             return
         lister = _FolderLister(self._backend, head)
-        with self._repository_errors("read"):
-            for folder in self._layout.folders(lister, low_ns, high_ns, descending=descending):
-                yield from self._read_folder(head, folder, low_ns, high_ns, descending)
+        for folder in self._layout.folders(lister, low_ns, high_ns, descending=descending):
+            yield self._read_folder(head, folder, low, high, descending)
 
     def _read_folder(
-        self, head: str, folder: str, low_ns: int, high_ns: int, descending: bool
-    ) -> Iterator[Blob]:
+        self, head: str, folder: str, low: float | int, high: float | int, descending: bool
+    ) -> list[tuple[BlobName, str, str]]:
         found: list[tuple[BlobName, str, str]] = []
-        for entry in self._backend.list_folder(head, folder):
-            if not entry.is_file:
-                continue
-            name = naming.parse(entry.name)
-            if name is not None and low_ns <= name.timestamp_ns <= high_ns:
-                path = f"{folder}/{entry.name}" if folder else entry.name
-                found.append((name, path, entry.oid))
+        parse = naming_v1.parse if self._is_format_1 else naming.parse
+        prefix = f"{folder}/" if folder else ""
+        for filename, oid in self._backend.list_files(head, folder):
+            name = parse(filename)
+            if name is not None and low <= name.timestamp_ns <= high:
+                found.append((name, prefix + filename, oid))
         found.sort(key=lambda item: (item[0].timestamp_ns, item[0].nonce), reverse=descending)
-        contents = self._backend.read_blobs([oid for _, _, oid in found])
-        for (name, path, _), data in zip(found, contents, strict=True):
-            context = self._read_context(name, path)
-            blob = self._pipeline.read(context, data)
-            yield Blob(name.timestamp_ns, path, blob)
+        return found
+
+    def _decode(self, name: BlobName, path: str, data: bytes) -> bytes:
+        """A stored file's blob; for a format-1 file, an error says which options matter."""
+        try:
+            return self._pipeline.read(self._read_context(name, path), data)
+        except BlobTooLargeError:
+            raise
+        except CorruptBlobError as error:
+            if name.version != naming_v1.FORMAT_VERSION:
+                raise
+            raise CorruptBlobError(path, f"{error.reason}; {self._format_1_hint()}") from None
+
+    def _format_1_hint(self) -> str:
+        compression = self._format_1_compression
+        return (
+            "a store of gitblobts 0.0.7 records neither its compression nor its key: open it "
+            "with the compression= and key= it was written with (this store was opened with "
+            f"compression={compression!r} and {'a' if self._raw_key else 'no'} key)"
+        )
 
     def _read_context(self, name: BlobName, path: str) -> BlobContext:
+        if name.version == naming_v1.FORMAT_VERSION and self._is_format_1:
+            return BlobContext(
+                name, self._codec, self._cipher, self._layout, path, self._max_blob_size
+            )
         if name.version != naming.FORMAT_VERSION:
             raise CorruptBlobError(
                 path,
                 f"format version {name.version} is not one this gitblobts reads "
                 f"(version {naming.FORMAT_VERSION}); upgrade gitblobts",
             )
-        suffixes = list(name.suffixes)
+        stages = self._suffix_stages.get(name.suffixes)
+        if stages is None:
+            stages = self._suffix_stages[name.suffixes] = self._stages_for(name.suffixes, path)
+        codec, cipher = stages
+        return BlobContext(name, codec, cipher, self._layout, path, self._max_blob_size)
+
+    def _stages_for(self, file_suffixes: tuple[str, ...], path: str) -> tuple[Codec, Cipher | None]:
+        """The codec and cipher that files with suffixes ``file_suffixes`` are read with."""
+        suffixes = list(file_suffixes)
         cipher = None
         if suffixes and suffixes[-1] in self._plugins.ciphers:
             cipher = self._cipher_for(suffixes.pop(), path)
         if len(suffixes) > 1:
-            raise CorruptBlobError(path, f"unrecognised file suffixes {name.suffixes!r}")
-        codec = self._codec_for(suffixes[0] if suffixes else "", path)
-        return BlobContext(name, codec, cipher, self._layout, path, self._max_blob_size)
+            raise CorruptBlobError(path, f"unrecognised file suffixes {file_suffixes!r}")
+        return self._codec_for(suffixes[0] if suffixes else "", path), cipher
 
     def _cipher_for(self, cipher_name: str, path: str) -> Cipher:
         cipher = self._ciphers.get(cipher_name)
@@ -552,19 +700,392 @@ class Store:
         if local is not None:
             base = self._backend.merge_base(theirs, local)
             their_config = self._read_config(theirs)
-            for commit in self._backend.first_parent_chain(local, base):
+            chain = self._backend.first_parent_chain(local, base)
+            if chain and their_config is not None and self._is_format_1 and not self._migrating:
+                raise ConflictError(
+                    f"{self._path}: the remote's store was migrated from gitblobts 0.0.7's "
+                    f"format, so the {len(chain)} local commit(s) of format-1 blobs cannot go "
+                    "on top of it; call migrate() to rewrite them"
+                )
+            for commit in chain:
                 parent, message = self._backend.commit_info(commit)
                 files = self._backend.added_files(parent, commit)
+                removed = self._removed_files(parent, commit)
                 if their_config is not None:
                     files.pop(CONFIG_PATH, None)  # the store already has its configuration
-                if files:
-                    new = self._backend.write_commit(new, files, message)
+                if removed:  # a migration, which the other side may have made too
+                    files, removed = self._still_to_migrate(new, files, removed)
+                if (
+                    CONFIG_PATH in files
+                    and not self._migrating
+                    and migration.format_1_files(self._backend, theirs)
+                ):
+                    raise ConflictError(
+                        f"{self._path}: the remote holds a store of gitblobts 0.0.7 (format 1), "
+                        "so the local commits of a new store cannot go on top of it; open the "
+                        "store with the compression= and key= of the old store and call "
+                        "migrate() to bring both together"
+                    )
+                if files or removed:
+                    new = self._backend.write_commit(new, files, message, remove=removed)
         if not self._backend.compare_and_swap(self._branch, local, new):
             return None
-        self._config = self._config or self._read_config(new)
         if self._is_checked_out():
-            self._backend.check_out(self._backend.added_files(local, new))
+            added = self._backend.added_files(local, new)
+            removed = [path for path in self._removed_files(local, new) if path not in added]
+            self._backend.check_out(added, removed)
+        if self._is_format_1:
+            self._follow_migration(new)
+        else:
+            self._config = self._config or self._read_config(new)
         return new
+
+    def _removed_files(self, old: str | None, new: str) -> list[str]:
+        """Paths of the files ``old``'s tree has and ``new``'s lacks (only a migration
+        removes files)."""
+        return [] if old is None else list(self._backend.added_files(new, old))
+
+    def _still_to_migrate(
+        self, commit: str, files: dict[str, str], removed: list[str]
+    ) -> tuple[dict[str, str], list[str]]:
+        """What replaying a migration on ``commit`` still has to do: add the files it lacks
+        (a migrated blob's path is the same in every run), remove the files it has."""
+        present = self._present(commit, [*files, *removed])
+        return (
+            {path: oid for path, oid in files.items() if path not in present},
+            [path for path in removed if path in present],
+        )
+
+    def _present(self, commit: str, paths: list[str]) -> set[str]:
+        """Which of ``paths`` are files in ``commit``'s tree."""
+        by_folder: dict[str, set[str]] = {}
+        for path in paths:
+            folder, _, name = path.rpartition("/")
+            by_folder.setdefault(folder, set()).add(name)
+        return {
+            f"{folder}/{entry.name}" if folder else entry.name
+            for folder, names in by_folder.items()
+            for entry in self._backend.list_folder(commit, folder)
+            if entry.is_file and entry.name in names
+        }
+
+    # Migrating
+
+    def migrate(
+        self,
+        *,
+        layout: str | None = None,
+        compression: str | None = None,
+        cipher: str | None = None,
+        key: bytes | str | None = None,
+        push: bool | None = None,
+    ) -> migration.MigrationReport:
+        """Rewrite the blobs of gitblobts 0.0.7 (format 1) on the branch in the current
+        format, in one commit that adds the new files and ``.gitblobts.json`` and removes
+        the old files. Every blob keeps its time to the nanosecond; each rewritten file is
+        read back and checked against the original before the commit. Nothing is visible
+        until the branch moves, and a run interrupted at any point can be run again: it
+        finishes the job, without duplicates. Blobs another writer adds meanwhile are
+        migrated too. The store then works in the current format.
+
+        The old files are read with the ``compression=`` and ``key=`` this store was opened
+        with. ``layout``, ``compression``, ``cipher``: of the rewritten blobs, as for a new
+        store (defaults ``'hourly'``, ``'zstd'``, and ``'aes256gcm'`` with a key). ``key``:
+        the key of the rewritten blobs (default: this store's); without any key they are not
+        encrypted. ``push``: pull first and push afterwards, if the branch has a remote
+        (default: the store's ``push`` setting).
+
+        Returns a :class:`~gitblobts.MigrationReport`; on a store with no
+        format-1 blobs there is nothing to do, and it says so (``migrated == 0``).
+        """
+        target_key = keys.decode_key(key) if key is not None else self._raw_key
+        source = migration.Encoding(
+            self._codec_named(self._format_1_compression or naming_v1.NO_CODEC),
+            self._plugins.ciphers.get(naming_v1.CIPHER)(self._raw_key)
+            if self._raw_key is not None
+            else None,
+        )
+        remote = self._target()
+        publish = remote is not None and (self._push_after_add if push is None else push)
+        migrated, last = 0, None
+        self._migrating = True
+        try:
+            for _ in range(_PUSH_ATTEMPTS):
+                if publish:
+                    self._remote_step(self.pull)
+                with self._repository_errors("migrate"):
+                    head = self._backend.resolve(self._branch)
+                    target, config = self._migration_target(
+                        head, layout, compression, cipher, target_key
+                    )
+                rewriter = migration.Rewriter(
+                    self._backend,
+                    self._pipeline,
+                    source,
+                    target,
+                    self._plugins.layouts.get(config.layout)(),
+                    self._max_blob_size,
+                    self._format_1_hint(),
+                    check_source=self._format_1_compression is None,
+                )
+                count, commit = self._commit_migration(rewriter, config)
+                migrated, last = migrated + count, commit or last
+                if not publish or not self._remote_step(self.push):
+                    break
+                with self._repository_errors("migrate"):
+                    head = self._backend.resolve(self._branch)
+                    if not migration.format_1_files(self._backend, head):
+                        break  # else the remote had new format-1 blobs: migrate them too
+            else:
+                raise ConflictError(
+                    f"{self._path}: the remote kept receiving format-1 blobs; migrate again"
+                )
+        finally:
+            self._migrating = False
+        with self._repository_errors("migrate"):
+            recorded = self._read_config(self._backend.resolve(self._branch))
+        if recorded is not None and self._is_format_1:
+            self._raw_key = target_key
+            self._adopt(recorded)
+        return migration.MigrationReport(migrated, last)
+
+    def _remote_step(self, step: Callable[[], None]) -> bool:
+        """Run a pull or push of a migration; whether it worked. An unreachable remote is
+        logged, unless the store is strict."""
+        try:
+            step()
+        except RemoteError as error:
+            if self._strict:
+                raise
+            log.warning("%s: migrating without the remote: %s", self._path, error)
+            return False
+        return True
+
+    def _migration_target(
+        self,
+        head: str | None,
+        layout: str | None,
+        compression: str | None,
+        cipher: str | None,
+        raw_key: bytes | None,
+    ) -> tuple[migration.Encoding, StoreConfig]:
+        """The encoding of migrated blobs, and the configuration of the migrated store: the
+        one recorded already (a migration being finished), else a new one."""
+        recorded = self._read_config(head)
+        if recorded is not None:
+            if layout is not None and layout != recorded.layout:
+                raise ConfigError(
+                    f"{self._path}: the store is migrated already, with layout "
+                    f"{recorded.layout!r}; a store keeps its layout, so layout={layout!r} "
+                    "cannot apply"
+                )
+            if (
+                raw_key is not None
+                and recorded.key_check is not None
+                and not keys.matches(raw_key, recorded.key_check)
+            ):
+                raise WrongKeyError(
+                    f"{self._path}: the key does not match the key the store was migrated "
+                    f"with (key_check in {CONFIG_PATH})"
+                )
+        layout_name = recorded.layout if recorded is not None else layout or DEFAULT_LAYOUT
+        if self._plugins.layouts.get(layout_name).name_format != naming.FORMAT_VERSION:
+            raise ArgumentError(
+                f"layout {layout_name!r} is not of format {naming.FORMAT_VERSION}; migrate to "
+                "one that is, such as 'hourly' or 'flat'"
+            )
+        codec = self._codec_named(
+            compression or (recorded.codec if recorded is not None else DEFAULT_CODEC)
+        )
+        encryption: Cipher | None = None
+        if cipher != NO_CIPHER:
+            if raw_key is None:
+                if cipher is not None:
+                    raise KeyRequiredError(f"cipher {cipher!r} needs a key; pass key=")
+            else:
+                default = recorded.cipher if recorded is not None else None
+                encryption = self._plugins.ciphers.get(cipher or default or DEFAULT_CIPHER)(raw_key)
+        config = recorded or StoreConfig(
+            layout=layout_name,
+            codec=codec.name,
+            cipher=encryption.name if encryption is not None else None,
+            key_check=keys.key_check(raw_key) if raw_key is not None else None,
+        )
+        return migration.Encoding(codec, encryption), config
+
+    def _commit_migration(
+        self, rewriter: migration.Rewriter, config: StoreConfig
+    ) -> tuple[int, str | None]:
+        """Commit the migration of every format-1 file on the branch by compare-and-swap,
+        planning again on top of whatever another writer committed; return how many files
+        it replaced and the commit (``None`` if there were none)."""
+        delay = 0.001
+        for _ in range(_COMMIT_ATTEMPTS):
+            with self._repository_errors("migrate"):
+                head = self._backend.resolve(self._branch)
+                recorded = self._read_config(head)
+                if recorded is not None and recorded.layout != rewriter.layout.name:
+                    raise ConflictError(
+                        f"{self._path}: another writer migrated the store to layout "
+                        f"{recorded.layout!r} meanwhile; migrate again"
+                    )
+                plan = rewriter.plan(head)
+                if not plan.removed:
+                    return 0, None
+                files = dict(plan.files)
+                if recorded is None:
+                    (files[CONFIG_PATH],) = self._backend.write_blobs([config.to_bytes()])
+                count = len(plan.removed)
+                message = (
+                    f"gitblobts: migrate {count} {'blob' if count == 1 else 'blobs'} from "
+                    "gitblobts 0.0.7's format\n"
+                )
+                new = self._backend.write_commit(head, files, message, remove=plan.removed)
+                if self._backend.compare_and_swap(self._branch, head, new):
+                    if self._is_checked_out():
+                        self._backend.check_out(files, plan.removed)
+                    log.info("%s: migrated %d blobs in %s", self._path, count, new)
+                    return count, new
+            time.sleep(delay * (0.5 + random.random()))  # jitter, not secrecy
+            delay = min(delay * 2, 0.25)
+        raise ConflictError(
+            f"{self._path}: {self._branch} kept moving; gave up migrating after "
+            f"{_COMMIT_ATTEMPTS} attempts; migrate again"
+        )
+
+    def _follow_migration(self, head: str | None) -> None:
+        """If this store was opened in gitblobts 0.0.7's format and the branch has been
+        migrated since (by another writer), work in the migrated store's configuration."""
+        if self._is_format_1 and not self._migrating:
+            config = self._read_config(head)
+            if config is not None:
+                self._adopt(config)
+
+    def _adopt(self, config: StoreConfig) -> None:
+        """Work in ``config``, recorded on the branch since this store was opened."""
+        self._config = config
+        self._layout = self._plugins.layouts.get(config.layout)()
+        self._configure(None, None)
+
+    # Listing, counting, verifying, initializing
+
+    def listblobs(
+        self,
+        start_time: object = -math.inf,
+        end_time: object = math.inf,
+        *,
+        pull: bool = False,
+    ) -> Iterator[BlobInfo]:
+        """Like :meth:`getblobs`, but yield :class:`~gitblobts.BlobInfo` (time, path and size
+        of the stored file) without decrypting or decompressing: no key is needed."""
+        head, low, high, descending = self._query(start_time, end_time, pull)
+
+        def infos() -> Iterator[BlobInfo]:
+            with self._repository_errors("read"):
+                for found in self._iter_folders(head, low, high, descending):
+                    contents = self._backend.read_blobs([oid for _, _, oid in found])
+                    for (name, path, _), data in zip(found, contents, strict=True):
+                        yield BlobInfo(name.timestamp_ns, path, len(data))
+
+        return infos()
+
+    def count(self, start_time: object = -math.inf, end_time: object = math.inf) -> int:
+        """How many blobs :meth:`getblobs` would yield for the range, reading only folders."""
+        head, low, high, descending = self._query(start_time, end_time, pull=False)
+        with self._repository_errors("read"):
+            return sum(len(found) for found in self._iter_folders(head, low, high, descending))
+
+    def verify(self, progress: Callable[[int, int], None] | None = None) -> VerifyReport:
+        """Read and check the store's files on the branch, in every folder, as a read would,
+        and report each problem without stopping at the first: an object that cannot be
+        read, a file that does not decrypt or decompress, a blob that is not where the
+        layout puts it (queries would miss it), a file that is not a blob among blobs, an
+        invalid configuration (see :mod:`gitblobts.core.verify`). ``progress(checked,
+        total)`` is called as files are checked.
+
+        Raises :class:`~gitblobts.KeyRequiredError` when encrypted files need the key this
+        store was opened without, rather than reporting every one of them."""
+        with self._repository_errors("verify"):
+            head = self._backend.resolve(self._branch)
+            cipher = self._config.cipher if self._config is not None else None
+            if self._raw_key is None and cipher is not None:
+                raise KeyRequiredError(
+                    f"{self._path}: the store encrypts its blobs with {cipher!r}; verifying "
+                    "them needs its key"
+                )
+            lister = _FolderLister(self._backend, head) if head is not None else None
+            blob_folders = (
+                set(self._layout.folders(lister, MIN_NS, MAX_NS)) if lister is not None else set()
+            )
+            parse = naming_v1.parse if self._is_format_1 else naming.parse
+            return verify_tree(
+                self._backend, head, blob_folders, self._verify_blob, progress, parse
+            )
+
+    def _verify_blob(self, name: BlobName, path: str, data: bytes) -> None:
+        """Decode a stored file as a read would, and check that queries can find it."""
+        self._pipeline.read(self._read_context(name, path), data)
+        expected = self._layout.path(name.timestamp_ns, path.rpartition("/")[2])
+        if path != expected:
+            raise CorruptBlobError(
+                path,
+                f"misplaced: layout {self._layout.name!r} puts it at {expected}, so queries "
+                "do not find it",
+            )
+
+    @property
+    def configured(self) -> bool:
+        """Whether the branch records the store's configuration (see :meth:`init`)."""
+        with self._repository_errors("inspect"):
+            return self._read_config(self._backend.resolve(self._branch)) is not None
+
+    def init(self, *, push: bool | None = None) -> bool:
+        """Record the store's configuration (:attr:`config`) in a commit of its own, unless
+        the branch records one already, and push as :meth:`addblob` does; return whether it
+        committed. On a configured store nothing changes, but :class:`~gitblobts.ConfigError`
+        says so if the store was opened with other settings (compression, cipher, key) than
+        those recorded."""
+        with self._repository_errors("read"):
+            recorded = self._read_config(self._backend.resolve(self._branch))
+        if recorded is not None:
+            self._config = recorded
+            if not isinstance(self._write_refusal, KeyRequiredError):
+                self._check_settings(recorded)
+            return False
+        if self._write_refusal is not None:
+            raise self._write_refusal
+        if self._is_format_1:
+            raise ConfigError(
+                f"{self._path}: a store of gitblobts 0.0.7 (format 1) records no "
+                "configuration; migrate() rewrites it in the current format, which does"
+            )
+        self._pipeline.commit(CommitContext({}, "gitblobts: init\n", self._commit_files))
+        if self._push_after_add if push is None else push:
+            self._publish()
+        return True
+
+    def _check_settings(self, recorded: StoreConfig) -> None:
+        """Raise ConfigError if this store's settings for new blobs differ from ``recorded``."""
+        wanted = self._new_config()
+        differences = [
+            f"{field} {getattr(recorded, field) or NO_CIPHER!r} (not "
+            f"{getattr(wanted, field) or NO_CIPHER!r})"
+            for field in ("layout", "codec", "cipher")
+            if getattr(wanted, field) != getattr(recorded, field)
+        ]
+        if wanted.key_check != recorded.key_check:
+            differences.append("a key" if recorded.key_check else "no key")
+        if differences:
+            raise ConfigError(
+                f"{self._path}: the store is configured already, with {', '.join(differences)}; "
+                "a store keeps its configuration"
+            )
+
+    @property
+    def remote(self) -> tuple[str, str] | None:
+        """The ``(remote, remote ref)`` the branch is pushed to and pulled from, if any."""
+        with self._repository_errors("inspect"):
+            return self._target()
 
     # Lifetime
 
@@ -643,7 +1164,6 @@ def _pair(
     return strictly()
 
 
-def _commit_message(contexts: list[BlobContext]) -> str:
-    count = len(contexts)
+def _commit_message(count: int) -> str:
     noun = "blob" if count == 1 else "blobs"
     return f"gitblobts: add {count} {noun}\n"

@@ -1,0 +1,109 @@
+"""The ``gitblobts`` command: a git-like front end to :class:`gitblobts.Store`.
+
+``main(argv)`` parses the command line, runs the command and returns the exit status: 0 on
+success, 1 on a failure the user can fix (one line on standard error: ``gitblobts:
+message``; the traceback only with ``--debug``), 2 on a usage error, 130 when interrupted,
+141 when standard output is closed early (``gitblobts ls | head``), as for SIGPIPE.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import sys
+import traceback
+from collections.abc import Iterator, Sequence
+
+from gitblobts.cli import output
+from gitblobts.cli.errors import CommandError, StdoutClosed
+from gitblobts.cli.key import KEY_HELP
+from gitblobts.cli.parser import PROG, build_parser
+from gitblobts.core.errors import GitBlobTSError, KeyRequiredError
+
+EXIT_OK = 0
+EXIT_FAILURE = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+EXIT_STDOUT_CLOSED = 141
+
+__all__ = ["main"]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``gitblobts`` with ``argv`` (default: ``sys.argv[1:]``); return the exit status."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exit:  # --help, --version, or a usage error
+        return _status(exit)
+    debug: bool = args.debug
+    try:
+        with _log_to_stderr(debug):
+            base = os.path.join(*args.directory) if args.directory else None
+            if base is not None and not os.path.isdir(base):
+                raise CommandError(f"{base}: no such folder (-C)")
+            status: int = args.run(args)
+            return status
+    except SystemExit as exit:  # a usage error a command found
+        return _status(exit)
+    except StdoutClosed:
+        _silence_stdout()
+        return EXIT_STDOUT_CLOSED
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
+    except GitBlobTSError as error:
+        if debug:
+            traceback.print_exc()
+        message = str(error)
+        if isinstance(error, KeyRequiredError):
+            message += f" ({KEY_HELP})"
+        output.error(message)
+        return EXIT_FAILURE
+
+
+def _status(exit: SystemExit) -> int:
+    code = exit.code
+    if code is None:
+        return EXIT_OK
+    return code if isinstance(code, int) else EXIT_FAILURE
+
+
+class _Formatter(logging.Formatter):
+    """``gitblobts: warning: message``, on one line (tracebacks, with --debug, below it)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        message = record.getMessage()
+        text = "; ".join(part.strip() for part in message.splitlines() if part.strip())
+        line = f"{PROG}: {record.levelname.lower()}: {text}"
+        if record.exc_info:
+            line += "\n" + self.formatException(record.exc_info)
+        return line
+
+
+@contextlib.contextmanager
+def _log_to_stderr(debug: bool) -> Iterator[None]:
+    """Show the library's warnings (and with ``--debug``, everything it logs) on stderr."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_Formatter())
+    handler.setLevel(logging.DEBUG if debug else logging.WARNING)
+    logger = logging.getLogger(PROG)
+    level = logger.level
+    logger.addHandler(handler)
+    if debug:
+        logger.setLevel(logging.DEBUG)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+
+
+def _silence_stdout() -> None:
+    """Point standard output at /dev/null, so that flushing it at exit cannot fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass

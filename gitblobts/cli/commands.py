@@ -1,0 +1,337 @@
+"""One function per command: each takes the parsed arguments and returns the exit status.
+
+Failures are raised (a :class:`~gitblobts.GitBlobTSError`, or a
+:class:`~gitblobts.cli.errors.CommandError` for the command's own files); :func:`gitblobts.cli.main`
+turns them into a message and an exit status.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.metadata
+import json
+import os
+import re
+import stat
+import sys
+import time
+from collections.abc import Iterator
+
+from gitblobts.cli import output, repository
+from gitblobts.cli.errors import CommandError
+from gitblobts.cli.key import read_key
+from gitblobts.cli.progress import Progress
+from gitblobts.cli.when import parse_when
+from gitblobts.core.errors import KeyRequiredError, RemoteError
+from gitblobts.core.keys import generate_key
+from gitblobts.core.plugins import ENTRY_POINT_GROUP, default_plugins
+from gitblobts.core.store import NO_CIPHER, Store
+from gitblobts.core.timestamps import Nanoseconds
+
+_REGISTER_HOOK = "gitblobts_register_"
+_URL_SCHEME = re.compile(r"[a-zA-Z][a-zA-Z0-9+.-]*://|[^/]*:")
+"""A URL, or git's scp-like ``host:path``: anything but a local path."""
+
+
+# Paths: -C PATH says where the store is, as git's -C says where the repository is. Files
+# named on the command line are taken from the current folder, as the shell completes and
+# expands them: the files to add live outside the store.
+
+
+def _store_path(args: argparse.Namespace, path: str | None = None) -> str:
+    """The store's folder: ``-C`` (each taken from the one before), then ``path``."""
+    directories: list[str] = args.directory or []
+    parts = [*directories, *([path] if path is not None else [])]
+    return os.path.join(*parts) if parts else os.getcwd()
+
+
+def _open(args: argparse.Namespace, *, keyed: bool = False) -> Store:
+    """The store the command works on, with the key if the command uses one."""
+    return Store(_store_path(args), key=_key(args) if keyed else None)
+
+
+def _key(args: argparse.Namespace) -> bytes | None:
+    key_file: str | None = args.key_file
+    return read_key(key_file)
+
+
+def _range(args: argparse.Namespace, store: Store) -> tuple[Nanoseconds | None, Nanoseconds | None]:
+    """``--start`` and ``--end``, counted from one "now"; ``None`` leaves an end open."""
+    now_ns = time.time_ns()
+    return (
+        parse_when(args.start, store.plugins, now_ns),
+        parse_when(args.end, store.plugins, now_ns),
+    )
+
+
+# Commands
+
+
+def init(args: argparse.Namespace) -> int:
+    """Create the repository if there is none, then record the store's configuration."""
+    path = _store_path(args, args.path)
+    key = _key(args)
+    if args.cipher not in (None, NO_CIPHER) and key is None:
+        raise KeyRequiredError(f"--cipher {args.cipher} needs a key")
+    found = repository.kind(path)
+    if found is None:
+        repository.create(path, bare=args.bare)
+        output.line(f"created {'a bare' if args.bare else 'a'} git repository in {path}")
+    elif args.bare and found != "bare":
+        raise CommandError(f"{path}: is a repository with a working tree; --bare is for a new one")
+    if args.remote is not None:
+        repository.set_origin(path, _remote_url(args.remote))
+    with Store(path) as existing:
+        if existing.remote is not None:
+            existing.pull()  # a store that exists on the remote is joined, not created anew
+    with Store(
+        path, layout=args.layout, compression=args.compression, cipher=args.cipher, key=key
+    ) as store:
+        recorded = store.init(push=False if args.no_push else None)
+        config = store.config
+    settings = (
+        f"layout {config.layout}, compression {config.codec}, cipher {config.cipher or NO_CIPHER}"
+    )
+    if recorded:
+        output.line(f"recorded the store's configuration in {path}: {settings}")
+    else:
+        output.line(f"{path} is a store already: {settings}")
+    return 0
+
+
+def _remote_url(url: str) -> str:
+    """A local path made absolute, since git would take it from the repository; other URLs
+    as they are."""
+    if _URL_SCHEME.match(url):
+        return url
+    return os.path.abspath(url)
+
+
+def keygen(args: argparse.Namespace) -> int:
+    """Print a new key."""
+    output.line(generate_key().decode("ascii"))
+    return 0
+
+
+def add(args: argparse.Namespace) -> int:
+    """Add each file (``-``: standard input) as a blob, all in one commit."""
+    paths: list[str] = args.files
+    if paths.count("-") > 1:
+        args.parser.error("'-' (standard input) can be given only once")
+    if "-" in paths and args.key_file == "-":
+        args.parser.error("standard input cannot hold both the key and a blob")
+    for path in paths:
+        _check_input(path)
+    with _open(args, keyed=True) as store:
+        when = parse_when(args.time, store.plugins, time.time_ns())
+        with Progress("adding", total=len(paths)) as progress:
+
+            def blobs() -> Iterator[bytes]:
+                for path in paths:
+                    yield _read_input(path)
+                    progress.advance()
+
+            refs = store.addblobs(
+                blobs(),
+                None if when is None else [when] * len(paths),
+                push=False if args.no_push else None,
+            )
+    for ref in refs:
+        output.line(f"{ref.iso} {ref.path}")
+    return 0
+
+
+def _check_input(path: str) -> None:
+    """Fail before anything is written if ``path`` cannot be an input file."""
+    if path == "-":
+        return
+    try:
+        mode = os.stat(path).st_mode
+    except OSError as error:
+        raise CommandError(f"{path}: {error.strerror}") from None
+    if stat.S_ISDIR(mode):
+        raise CommandError(f"{path}: is a folder; give the files in it")
+
+
+def _read_input(path: str) -> bytes:
+    try:
+        if path == "-":
+            return sys.stdin.buffer.read()
+        with open(path, "rb") as file:
+            return file.read()
+    except OSError as error:
+        source = "standard input" if path == "-" else path
+        raise CommandError(f"{source}: cannot read: {error.strerror}") from None
+
+
+def ls(args: argparse.Namespace) -> int:
+    """List blobs: time, stored size, path; or JSON Lines."""
+    with _open(args) as store:
+        start, end = _range(args, store)
+        for info in store.listblobs(start, end):
+            if args.json:
+                document = {
+                    "time": info.iso,
+                    "timestamp_ns": info.timestamp_ns,
+                    "size": info.stored_size,
+                    "path": info.path,
+                }
+                output.line(json.dumps(document))
+            else:
+                output.line(f"{info.iso} {info.stored_size:>10} {info.path}")
+    output.flush()
+    return 0
+
+
+def get(args: argparse.Namespace) -> int:
+    """Write blobs to new files named by their time, or concatenate them to standard output."""
+    to_stdout = args.cat or args.output == "-"
+    written = 0
+    with _open(args, keyed=True) as store, Progress("getting") as progress:
+        start, end = _range(args, store)
+        files = None if to_stdout else output.NewFiles(args.output)
+        if progress.enabled:
+            progress.update(0, store.count(start, end))
+        for blob in store.getblobs(start, end):
+            if files is None:
+                output.data(blob.blob)
+            else:
+                files.write(output.file_stem(blob.timestamp_ns), blob.blob)
+            written += 1
+            progress.advance()
+    if files is None:
+        output.flush()
+    else:
+        noun = "blob" if written == 1 else "blobs"
+        output.line(f"wrote {written} {noun} to {files.folder}")
+    return 0
+
+
+def push(args: argparse.Namespace) -> int:
+    """Push the branch's commits to its remote."""
+    with _open(args) as store:
+        remote, remote_ref = _require_remote(store, "push to")
+        store.push()
+    output.line(f"pushed {_short(store.branch)} to {remote} ({_short(remote_ref)})")
+    return 0
+
+
+def pull(args: argparse.Namespace) -> int:
+    """Bring in the blobs others pushed to the remote."""
+    with _open(args) as store:
+        remote, remote_ref = _require_remote(store, "pull from")
+        store.pull()
+    output.line(f"pulled {_short(remote_ref)} from {remote} into {_short(store.branch)}")
+    return 0
+
+
+def _require_remote(store: Store, action: str) -> tuple[str, str]:
+    target = store.remote
+    if target is None:
+        raise RemoteError(
+            f"{store.path}: the branch has no remote to {action}; add one with "
+            "git remote add origin URL"
+        )
+    return target
+
+
+def status(args: argparse.Namespace) -> int:
+    """Show the store: branch, remote, unpushed commits, blob count, configuration."""
+    with _open(args) as store:
+        target = store.remote
+        if target is None:
+            remote = "none"
+        else:
+            url = repository.remote_url(store.path, target[0])
+            remote = f"{target[0]} {url or '(no URL)'} ({_short(target[1])})"
+        config = store.config
+        fields = [
+            ("store", store.path),
+            ("branch", _short(store.branch)),
+            ("remote", remote),
+            ("unpushed", _commits(store.unpushed) if target is not None else "-"),
+            ("blobs", str(store.count())),
+            ("layout", config.layout),
+            ("compression", config.codec),
+            ("cipher", config.cipher or NO_CIPHER),
+            ("configured", "yes" if store.configured else "not yet (init or the first add)"),
+        ]
+    for name, value in fields:
+        output.line(f"{name + ':':<13}{value}")
+    return 0
+
+
+def verify(args: argparse.Namespace) -> int:
+    """Read and check every file; list the bad ones."""
+    with _open(args, keyed=True) as store, Progress("verifying") as progress:
+        report = store.verify(progress=progress.update)
+    for problem in report.problems:
+        output.line(str(problem))
+    noun = "file" if report.checked == 1 else "files"
+    if report.problems:
+        output.flush()
+        count = len(report.problems)
+        problems = "problem" if count == 1 else "problems"
+        output.error(f"{count} {problems} in {report.checked} {noun}")
+        return 1
+    output.line(f"{report.checked} {noun} checked, no problems")
+    return 0
+
+
+def plugins(args: argparse.Namespace) -> int:
+    """List the installed plugins and what each provides."""
+    loaded = default_plugins()
+    origins = _distributions()
+    for name in loaded.plugin_names():
+        origin = origins.get(name)
+        output.line(f"{name} ({origin})" if origin else name)
+        for kind, names in loaded.provided_by(name).items():
+            output.line(f"  {kind}: {', '.join(names)}")
+        callers = loaded.manager.get_hookcallers(loaded.manager.get_plugin(name)) or []
+        stages = sorted(c.name for c in callers if not c.name.startswith(_REGISTER_HOOK))
+        if stages:
+            output.line(f"  hooks: {', '.join(stages)}")
+    return 0
+
+
+def migrate(args: argparse.Namespace) -> int:
+    """Rewrite the blobs of a gitblobts 0.0.7 store in the current format, in one commit. The
+    key (if the store has one) reads the old blobs and encrypts the new ones."""
+    key = _key(args)
+    if args.cipher not in (None, NO_CIPHER) and key is None:
+        raise KeyRequiredError(f"--cipher {args.cipher} needs a key")
+    with Store(_store_path(args), compression=args.from_compression, key=key) as store:
+        report = store.migrate(
+            layout=args.layout,
+            compression=args.compression,
+            cipher=args.cipher,
+            push=False if args.no_push else None,
+        )
+        config = store.config
+    if not report.migrated:
+        output.line(f"{store.path}: no blobs of gitblobts 0.0.7 to migrate")
+        return 0
+    noun = "blob" if report.migrated == 1 else "blobs"
+    output.line(
+        f"migrated {report.migrated} {noun} of gitblobts 0.0.7 in {store.path}: layout "
+        f"{config.layout}, compression {config.codec}, cipher {config.cipher or NO_CIPHER}"
+    )
+    return 0
+
+
+def _distributions() -> dict[str, str]:
+    """Entry-point name to ``distribution version``, for installed plugins."""
+    found: dict[str, str] = {}
+    for entry_point in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
+        dist = getattr(entry_point, "dist", None)
+        if dist is not None:
+            found[entry_point.name] = f"{dist.name} {dist.version}"
+    return found
+
+
+def _commits(count: int) -> str:
+    return f"{count} commit" if count == 1 else f"{count} commits"
+
+
+def _short(ref: str) -> str:
+    return ref.removeprefix("refs/heads/")

@@ -1,0 +1,86 @@
+"""Standard output, and the files ``get --output`` writes.
+
+Writes to standard output raise :class:`~gitblobts.cli.errors.StdoutClosed` when the reader
+has gone, so the command can stop quietly, and :class:`~gitblobts.cli.errors.CommandError`
+for any other failure.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import sys
+from collections.abc import Callable
+
+from gitblobts.cli.errors import CommandError, StdoutClosed
+from gitblobts.core import timestamps
+
+
+def line(text: str) -> None:
+    """Write a line of text to standard output."""
+    _guarded(lambda: sys.stdout.write(text + "\n"))
+
+
+def data(content: bytes) -> None:
+    """Write raw bytes to standard output."""
+    _guarded(lambda: sys.stdout.buffer.write(content))
+
+
+def flush() -> None:
+    """Flush standard output, so that a closed pipe is noticed while we can still say so."""
+    _guarded(sys.stdout.flush)
+
+
+def error(message: str) -> None:
+    """Report a failure on standard error, on one line: ``gitblobts: message``."""
+    text = "; ".join(part.strip() for part in message.splitlines() if part.strip())
+    sys.stderr.write(f"gitblobts: {text}\n")
+    sys.stderr.flush()
+
+
+def _guarded(write: Callable[[], object]) -> None:
+    try:
+        write()
+    except BrokenPipeError:
+        raise StdoutClosed from None
+    except OSError as error:
+        if error.errno == errno.EPIPE:
+            raise StdoutClosed from None
+        raise CommandError(f"cannot write to standard output: {error.strerror}") from None
+
+
+def file_stem(timestamp_ns: int) -> str:
+    """A blob's time as a file name: ``20261124T061500.123456789Z``, which sorts by time."""
+    year, month, day, hour, minute, second, nanos = timestamps.utc_fields(timestamp_ns)
+    return f"{year:04d}{month:02d}{day:02d}T{hour:02d}{minute:02d}{second:02d}.{nanos:09d}Z"
+
+
+class NewFiles:
+    """Writes files into a folder, never over an existing one: a name that is taken gets
+    the first free suffix ``-1``, ``-2``..."""
+
+    def __init__(self, folder: str) -> None:
+        self.folder = folder
+        """Where the files go."""
+        self._next: dict[str, int] = {}
+        try:
+            os.makedirs(folder, exist_ok=True)
+        except OSError as error:
+            raise CommandError(f"{folder}: cannot create the folder: {error.strerror}") from None
+
+    def write(self, stem: str, content: bytes) -> str:
+        """Write ``content`` to a new file named ``stem`` (or ``stem-N``); return its path."""
+        suffix = self._next.get(stem, 0)
+        while True:
+            name = f"{stem}-{suffix}" if suffix else stem
+            path = os.path.join(self.folder, name)
+            try:
+                with open(path, "xb") as file:
+                    file.write(content)
+            except FileExistsError:
+                suffix += 1
+                continue
+            except OSError as error:
+                raise CommandError(f"{path}: cannot write: {error.strerror}") from None
+            self._next[stem] = suffix + 1
+            return path

@@ -1,0 +1,161 @@
+"""The command line: ``gitblobts [-C PATH] COMMAND [OPTIONS]``, as argparse understands it."""
+
+from __future__ import annotations
+
+import argparse
+
+from gitblobts.cli import commands
+from gitblobts.cli.key import KEY_ENV
+from gitblobts.cli.when import WHEN_HELP
+
+PROG = "gitblobts"
+
+_DESCRIPTION = """\
+Git-backed, time-indexed blob storage. Each blob is a file in a git repository, named by
+its nanosecond UTC time, and blobs come back by time range."""
+
+_EPILOG = f"""\
+examples:
+  gitblobts init demo
+  echo hello | gitblobts -C demo add -
+  gitblobts -C demo ls --start '1 hour ago'
+  gitblobts -C demo get --start yesterday --output out/
+
+Commands that read or write blob contents take the key from --key-file FILE or ${KEY_ENV}.
+Exit status: 0 on success, 1 on a failure (a one-line message on standard error), 2 on a
+usage error, 130 when interrupted."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The parser of the whole command line."""
+    # No abbreviations: '--key SECRET' must be a usage error, not '--key-file SECRET'.
+    common = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
+    common.add_argument(
+        "--debug",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="log what happens, and show the traceback of a failure",
+    )
+    keyed = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
+    keyed.add_argument(
+        "--key-file",
+        metavar="FILE",
+        help=f"read the key from FILE ('-': standard input); default: ${KEY_ENV}",
+    )
+
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description=_DESCRIPTION,
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        allow_abbrev=False,
+    )
+    parser.add_argument(
+        "-C",
+        dest="directory",
+        metavar="PATH",
+        action="append",
+        help="the store is the repository in PATH (default: the current folder); files "
+        "named on the command line are still taken from the current folder",
+    )
+    parser.add_argument(
+        "--debug",
+        action="store_true",
+        default=False,
+        help="log what happens, and show the traceback of a failure",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    subcommands = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
+
+    def command(name: str, help: str, *parents: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        sub = subcommands.add_parser(
+            name, help=help, description=help, parents=[common, *parents], allow_abbrev=False
+        )
+        sub.set_defaults(run=getattr(commands, name), parser=sub)
+        return sub
+
+    init = command(
+        "init", "create a repository if needed, and record the store's configuration", keyed
+    )
+    init.add_argument("path", nargs="?", default=".", metavar="PATH", help="default: .")
+    init.add_argument("--remote", metavar="URL", help="add URL as the remote 'origin'")
+    init.add_argument("--layout", metavar="NAME", help="folder layout: hourly (default) or flat")
+    init.add_argument(
+        "--compression", metavar="NAME", help="codec: zstd (default), gzip, bz2, lzma, none"
+    )
+    init.add_argument(
+        "--cipher",
+        metavar="NAME",
+        help="cipher when a key is given: aes256gcm (default), fernet, none",
+    )
+    init.add_argument("--bare", action="store_true", help="create a bare repository")
+    init.add_argument("--no-push", action="store_true", help="do not push the configuration")
+
+    command("keygen", "print a new key")
+
+    add = command("add", "add each FILE as a blob, all in one commit", keyed)
+    add.add_argument("files", nargs="+", metavar="FILE", help="a file to add; '-': standard input")
+    add.add_argument("--time", metavar="WHEN", help=f"the blobs' time: {WHEN_HELP}; default: now")
+    add.add_argument("--no-push", action="store_true", help="commit, but do not push")
+
+    ls = command("ls", "list blobs: time, stored size in bytes, path")
+    _range_options(ls)
+    ls.add_argument("--json", action="store_true", help="one JSON object per line")
+
+    get = command("get", "write blobs to files named by their time, or to standard output", keyed)
+    _range_options(get)
+    target = get.add_mutually_exclusive_group(required=True)
+    target.add_argument(
+        "-o", "--output", metavar="DIR", help="write each blob to a new file in DIR ('-': --cat)"
+    )
+    target.add_argument("--cat", action="store_true", help="write the blobs to standard output")
+
+    command("push", "push commits to the remote")
+    command("pull", "pull others' blobs from the remote")
+    command("status", "show the branch, remote, unpushed commits, blob count, configuration")
+    command("verify", "read and check every file of the store; list the bad ones", keyed)
+    command("plugins", "list installed plugins and what each provides")
+
+    migrate = command(
+        "migrate", "rewrite a store of gitblobts 0.0.7 in the current format, in one commit", keyed
+    )
+    migrate.add_argument(
+        "--from-compression",
+        metavar="NAME",
+        help="how gitblobts 0.0.7 compressed the blobs, which it did not record: gzip, bz2, "
+        "lzma, none (default)",
+    )
+    migrate.add_argument(
+        "--layout", metavar="NAME", help="folder layout of the store: hourly (default) or flat"
+    )
+    migrate.add_argument(
+        "--compression",
+        metavar="NAME",
+        help="codec of the rewritten blobs: zstd (default), gzip, bz2, lzma, none",
+    )
+    migrate.add_argument(
+        "--cipher",
+        metavar="NAME",
+        help="cipher of the rewritten blobs with a key: aes256gcm (default), fernet, none",
+    )
+    migrate.add_argument(
+        "--no-push", action="store_true", help="migrate the local branch only: no pull, no push"
+    )
+    return parser
+
+
+def _range_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--start", metavar="WHEN", help=f"from this time, inclusive ({WHEN_HELP}); default: open"
+    )
+    parser.add_argument(
+        "--end",
+        metavar="WHEN",
+        help="to this time, inclusive; default: open. Newest first when START is after END",
+    )
+
+
+def _version() -> str:
+    from gitblobts import __version__
+
+    return __version__
