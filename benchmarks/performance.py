@@ -1,0 +1,1072 @@
+"""Benchmark: the goals of the performance issue, each a ratio of two figures measured side by
+side in the same run, so that a verdict holds on any machine (absolute times do not).
+
+  G1  addblobs of 10,000 x 1 KiB (zstd + key), bare: <= 0.5 x git fast-import of the raw blobs
+  G2  addblob at 100,000 blobs: <= 1.2 x at 1,000 blobs, and <= 0.25 x a git add + git commit
+      loop; in a working tree at 100,000 blobs: <= 1 x git add + git commit in that repository
+  G3  getblobs of one hour (60 blobs) at 100,000 blobs: <= 1.2 x at 1,000 blobs
+  G4  reading every blob of a 10,000-blob store: <= 2 x git cat-file --batch
+  G5  addblob of a 256 MiB blob: peak memory growth <= 3 x the blob's size
+  G6  addblobs of 100,000 blobs: time per blob <= 1.25 x at 10,000 blobs; memory bounded:
+      blob contents are never held (peak growth with 16 KiB blobs <= 1.2 x with 1 KiB blobs)
+      and what is held per blob does not grow with the batch (<= 1.2 x at 10,000 blobs)
+
+The default backend's rows decide the summary; the other backend's rows are printed beside
+them, and gitblobts 0.0.7 (the seed's package, installed from PyPI into its own virtual
+environment) is measured against gitblobts now on the seed's own workloads. docs/performance.md
+says how each figure is measured.
+
+Run: python benchmarks/performance.py [--sizes 1000,10000,100000] [--backends dulwich,git]
+[--big-mib 256] [--quick] [--no-legacy] [--plot PATH] [--markdown PATH]. Progress goes to
+standard error; the machine, the table and the summary to standard output.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import gc
+import json
+import multiprocessing
+import os
+import platform
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
+from functools import partial
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+import gitblobts
+from gitblobts import Nanoseconds, Store, generate_key, load_plugins
+from gitblobts.core.store import DEFAULT_BACKEND
+
+KIB = 1024
+BIG_BLOB = 16 * KIB
+"""G6's larger blobs: the memory held must not grow with blob size."""
+MIB = 1 << 20
+MINUTE = 60 * 10**9
+WINDOW = 60
+"""Blobs in a one-hour window: the stores hold one blob a minute."""
+HERE = Path(__file__).resolve().parent
+LEGACY_VERSION = "0.0.7"
+LEGACY_DRIVER = HERE / "legacy_0_0_7.py"
+RESULTS_START = "<!-- results:start -->"
+RESULTS_END = "<!-- results:end -->"
+GOALS = ("G1", "G2", "G3", "G4", "G5", "G6", LEGACY_VERSION)
+STARTED = time.perf_counter()
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What to measure, and how many samples to take."""
+
+    sizes: tuple[int, int, int]
+    """Blobs in the small, medium and large stores (1,000, 10,000, 100,000)."""
+    backends: tuple[str, ...]
+    big: int
+    """Bytes of G5's blob."""
+    legacy: bool = True
+    rounds: int = 3
+    """G1: alternating rounds of addblobs and git fast-import."""
+    adds: int = 50
+    """G2: addblob samples in each bare store."""
+    queries: int = 20
+    """G3: one-hour getblobs samples in each bare store."""
+    loop_adds: int = 30
+    """G2: samples of git add + git commit in a working tree of ``sizes[0]`` files."""
+    tree_adds: int = 30
+    """G2: addblob samples in the working tree of ``sizes[2]`` blobs..."""
+    tree_budget: float = 45.0
+    """...or as many as fit in this many seconds (never fewer than five)."""
+    tree_anchor_adds: int = 10
+    reads: int = 3
+    """G4: reads of the whole store, and of git cat-file --batch."""
+    legacy_pushes: int = 5
+
+    def quick(self) -> Plan:
+        """The same plan with fewer samples of everything: a smoke run."""
+        return replace(
+            self, rounds=1, adds=10, queries=5, loop_adds=10, tree_adds=10, tree_anchor_adds=3,
+            reads=1, legacy_pushes=3,
+        )  # fmt: skip
+
+    @property
+    def small(self) -> int:
+        return self.sizes[0]
+
+    @property
+    def medium(self) -> int:
+        return self.sizes[1]
+
+    @property
+    def large(self) -> int:
+        return self.sizes[2]
+
+
+@dataclass
+class Bench:
+    """One run: its plan, its scratch folder, and what every workload shares."""
+
+    plan: Plan
+    root: Path
+    now_ns: int = field(default_factory=time.time_ns)
+    """The newest blob's time in every store; the others go back one a minute."""
+    key: str = field(default_factory=lambda: generate_key().decode())
+    notes: list[str] = field(default_factory=list)
+    """Skipped measurements and warnings, printed after the table."""
+
+
+@dataclass(frozen=True)
+class Row:
+    """One line of the table: a goal (or an informational figure) for one backend."""
+
+    goal: str
+    backend: str
+    workload: str
+    ours: str
+    anchor: str
+    ratio: float | None = None
+    limit: float | None = None
+    """The goal: ``ratio <= limit``. ``None``: an informational row."""
+    remark: str = "info"
+    """The verdict of an informational row."""
+    failed: bool = False
+
+    @property
+    def counts(self) -> bool:
+        """A goal of the default backend: the summary counts it."""
+        goal = self.goal != LEGACY_VERSION and (self.limit is not None or self.failed)
+        return goal and self.backend == DEFAULT_BACKEND
+
+    @property
+    def met(self) -> bool:
+        return self.ratio is not None and self.limit is not None and self.ratio <= self.limit
+
+    @property
+    def verdict(self) -> str:
+        if self.failed:
+            return "ERROR"
+        if self.limit is None:
+            return self.remark
+        verdict = "MET" if self.met else "NOT MET"
+        return verdict if self.backend == DEFAULT_BACKEND else f"({verdict})"
+
+    def cells(self) -> tuple[str, ...]:
+        ratio = "—" if self.ratio is None else f"{self.ratio:.2f}"
+        target = "—" if self.limit is None else f"≤ {self.limit:g}"
+        return (
+            self.goal,
+            self.backend,
+            self.workload,
+            self.ours,
+            self.anchor,
+            ratio,
+            target,
+            self.verdict,
+        )
+
+
+COLUMNS = ("goal", "backend", "workload", "gitblobts", "anchor", "ratio", "target", "verdict")
+
+
+def timing(
+    goal: str, backend: str, workload: str, ours: float, anchor: float, limit: float | None = None
+) -> Row:
+    """A row comparing two times (seconds): their ratio, against ``limit`` if it is a goal."""
+    return Row(goal, backend, workload, duration(ours), duration(anchor), ours / anchor, limit)
+
+
+class Unavailable(Exception):
+    """A measurement that cannot be made here; the message says why."""
+
+
+# Helpers
+
+
+def progress(message: str) -> None:
+    print(f"[{time.perf_counter() - STARTED:7.1f} s] {message}", file=sys.stderr, flush=True)
+
+
+def git(*args: str, input: bytes | None = None) -> bytes:
+    """Run the git command; return its standard output; raise with its message on failure."""
+    result = subprocess.run(["git", *args], input=input, capture_output=True, check=False)
+    if result.returncode != 0:
+        message = result.stderr.decode(errors="replace").strip()
+        raise RuntimeError(f"git {' '.join(args[:3])} failed: {message}")
+    return result.stdout
+
+
+def new_bare(path: Path) -> Path:
+    git("init", "-q", "--bare", "-b", "main", str(path))
+    return path
+
+
+def open_store(path: Path, backend: str, key: str | None, compression: str = "zstd") -> Store:
+    return Store(path, compression=compression, key=key, backend=backend, push=False)
+
+
+def timed(action: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    action()
+    return time.perf_counter() - start
+
+
+def sample(action: Callable[[], object], count: int, budget: float = float("inf")) -> list[float]:
+    """Time ``action`` ``count`` times, or fewer (five at least) once ``budget`` s are spent."""
+    times: list[float] = []
+    while len(times) < count and (len(times) < 5 or sum(times) < budget):
+        times.append(timed(action))
+    return times
+
+
+def blob_times(now_ns: int, count: int) -> list[Nanoseconds]:
+    return list(lazy_times(now_ns, count))
+
+
+def lazy_times(now_ns: int, count: int) -> Iterator[Nanoseconds]:
+    """One time a minute, going back from ``now_ns``."""
+    return (Nanoseconds(now_ns - i * MINUTE) for i in range(count))
+
+
+def hour_window(now_ns: int, count: int) -> tuple[Nanoseconds, Nanoseconds]:
+    """The middle hour of a store of ``count`` blobs (both ends inclusive: 60 blobs), away
+    from the blobs that addblob adds at the current time."""
+    newest = count // 2 - WINDOW // 2
+    return Nanoseconds(now_ns - (newest + WINDOW - 1) * MINUTE), Nanoseconds(
+        now_ns - newest * MINUTE
+    )
+
+
+def query_hour(store: Store, window: tuple[Nanoseconds, Nanoseconds]) -> None:
+    found = sum(1 for _ in store.getblobs(*window))
+    if found != WINDOW:
+        raise RuntimeError(f"{store.path}: the one-hour window holds {found} blobs, not {WINDOW}")
+
+
+def blob_path(ns: int) -> str:
+    """A path like gitblobts': ``YYYY/MM/DD/HH/<time>Z_<random>.v2``, for the git anchors."""
+    moment = datetime.fromtimestamp(ns // 10**9, tz=timezone.utc)
+    return f"{moment:%Y/%m/%d/%H/%Y%m%dT%H%M%S}.{ns % 10**9:09d}Z_{os.urandom(13).hex()}.v2"
+
+
+def fast_import_stream(payload: Sequence[bytes], times: Sequence[int]) -> bytes:
+    """A ``git fast-import`` stream committing ``payload`` to ``refs/heads/main`` in one
+    commit, each blob at the ``YYYY/MM/DD/HH/`` path of its time."""
+    parts: list[bytes] = []
+    for mark, blob in enumerate(payload, 1):
+        parts += [b"blob\nmark :%d\ndata %d\n" % (mark, len(blob)), blob, b"\n"]
+    message = b"add %d blobs\n" % len(payload)
+    parts.append(
+        b"commit refs/heads/main\ncommitter benchmark <benchmark@example.com> %d +0000\n"
+        b"data %d\n%s" % (time.time(), len(message), message)
+    )
+    parts += [b"M 100644 :%d %s\n" % (m, blob_path(ns).encode()) for m, ns in enumerate(times, 1)]
+    parts.append(b"\n")
+    return b"".join(parts)
+
+
+def blob_ids(repository: Path) -> bytes:
+    """The ids of every stored blob at HEAD (not ``.gitblobts.json``), one a line."""
+    ids = []
+    for line in git("-C", str(repository), "ls-tree", "-r", "HEAD").splitlines():
+        info, path = line.split(b"\t", 1)
+        _, kind, oid = info.split()
+        if kind == b"blob" and path != b".gitblobts.json":
+            ids.append(oid)
+    return b"\n".join(ids) + b"\n"
+
+
+def git_add_commit(work: Path) -> float:
+    """Seconds to write a new 1 KiB file in the current hour's folder, ``git add`` it and
+    ``git commit -q``: the do-it-yourself way to add a blob."""
+    relative = blob_path(time.time_ns())
+    data = os.urandom(KIB)
+
+    def add() -> None:
+        target = work / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+        git("-C", str(work), "add", relative)
+        git("-C", str(work), "commit", "-q", "-m", f"add {relative}")
+
+    return timed(add)
+
+
+def duration(seconds: float) -> str:
+    if seconds >= 1:
+        return f"{seconds:.2f} s"
+    if seconds >= 1e-3:
+        return f"{seconds * 1e3:.1f} ms"
+    return f"{seconds * 1e6:.0f} µs"
+
+
+def mebibytes(count: float) -> str:
+    return f"{count / MIB:.1f} MiB"
+
+
+# Memory, measured in a fresh child process
+
+
+def peak_rss() -> int:
+    """Bytes: the high-water mark of this process's resident memory.
+
+    On Linux it is the kernel's ``VmHWM``, which :func:`reset_peak` restarts. ``ru_maxrss`` is
+    the fallback elsewhere; on Linux it would count the parent's pages too, which a child
+    inherits through fork before it execs Python, so a child of a large parent would start
+    with the parent's peak."""
+    with contextlib.suppress(OSError), open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * KIB
+    maxrss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return maxrss if sys.platform == "darwin" else maxrss * KIB
+
+
+def reset_peak() -> int:
+    """Restart the high-water mark from the current resident size (Linux 4.0+; elsewhere the
+    peak so far stands); return it: the baseline of a measurement."""
+    gc.collect()
+    with contextlib.suppress(OSError), open("/proc/self/clear_refs", "w") as refs:
+        refs.write("5")
+    return peak_rss()
+
+
+def in_child(function: Callable[..., dict[str, float]], *args: object) -> dict[str, float]:
+    """Run ``function(*args)`` in a fresh Python process (spawned, not forked), so that its
+    memory is its own."""
+    with multiprocessing.get_context("spawn").Pool(1) as pool:
+        result: dict[str, float] = pool.apply(function, args)
+    return result
+
+
+def big_blob_child(repository: str, backend: str, key: str, size: int) -> dict[str, float]:
+    """G5, in a child: peak memory growth of ``addblob`` of ``size`` random bytes."""
+    with open_store(Path(repository), backend, key) as store:
+        baseline = reset_peak()
+        blob = os.urandom(size)
+        seconds = timed(lambda: store.addblob(blob))
+        growth = peak_rss() - baseline
+    return {"seconds": seconds, "growth": growth}
+
+
+def ingest_child(
+    repository: str, backend: str, key: str, now_ns: int, count: int, size: int = KIB
+) -> dict[str, float]:
+    """G6, in a child: time and peak memory growth of ``addblobs`` of ``count`` blobs of
+    ``size`` bytes from a generator (the caller holds none of them)."""
+    with open_store(Path(repository), backend, key) as store:
+        baseline = reset_peak()
+        blobs = (os.urandom(size) for _ in range(count))
+        seconds = timed(lambda: store.addblobs(blobs, lazy_times(now_ns, count)))
+        growth = peak_rss() - baseline
+    return {"seconds": seconds, "growth": growth}
+
+
+# The goals, for one backend
+
+
+def ingest_goals(bench: Bench, backend: str, folder: Path, stores: dict[int, Path]) -> list[Row]:
+    """G6: addblobs from a generator in fresh child processes; the large store it makes serves
+    G2 and G3."""
+    plan = bench.plan
+    figures: dict[int, dict[str, float]] = {}
+    for count in (plan.medium, plan.large):
+        progress(f"G6 {backend}: addblobs of {count:,} blobs in a child process")
+        repository = new_bare(folder / f"ingest-{count}")
+        figures[count] = in_child(
+            ingest_child, str(repository), backend, bench.key, bench.now_ns, count
+        )
+        stores.setdefault(count, repository)
+    progress(f"G6 {backend}: addblobs of {plan.medium:,} blobs of {BIG_BLOB // KIB} KiB")
+    big = in_child(
+        ingest_child,
+        str(new_bare(folder / f"ingest-{plan.medium}-big")),
+        backend,
+        bench.key,
+        bench.now_ns,
+        plan.medium,
+        BIG_BLOB,
+    )
+    medium, large = figures[plan.medium], figures[plan.large]
+    per_blob = {n: figures[n]["seconds"] / n for n in figures}
+
+    def growth(figure: dict[str, float], n: int) -> str:
+        return f"{mebibytes(figure['growth'])} ({figure['growth'] / n:,.0f} B/blob)"
+
+    throughput = (
+        f"addblobs of {plan.large:,} vs {plan.medium:,} blobs from a generator: time per blob"
+    )
+    return [
+        timing("G6", backend, throughput, per_blob[plan.large], per_blob[plan.medium], 1.25),
+        Row(
+            "G6",
+            backend,
+            f"addblobs of {plan.medium:,} blobs: peak RSS growth, {BIG_BLOB // KIB} KiB vs "
+            "1 KiB blobs (contents are not held)",
+            growth(big, plan.medium),
+            growth(medium, plan.medium),
+            big["growth"] / medium["growth"],
+            1.2,
+        ),
+        Row(
+            "G6",
+            backend,
+            f"addblobs: peak RSS growth per blob, {plan.large:,} vs {plan.medium:,} blobs "
+            "(what is held per blob does not grow)",
+            growth(large, plan.large),
+            growth(medium, plan.medium),
+            (large["growth"] / plan.large) / (medium["growth"] / plan.medium),
+            1.2,
+        ),
+    ]
+
+
+def batch_ingest_goal(
+    bench: Bench, backend: str, folder: Path, stores: dict[int, Path]
+) -> list[Row]:
+    """G1: addblobs of the medium batch into a fresh bare repository, against git fast-import
+    of the same raw blobs (the stream built beforehand), alternating, medians."""
+    count = bench.plan.medium
+    payload = [os.urandom(KIB) for _ in range(count)]
+    times = blob_times(bench.now_ns, count)
+    stream = fast_import_stream(payload, times)
+    ours, theirs = [], []
+    for round_ in range(bench.plan.rounds):
+        progress(f"G1 {backend}: round {round_ + 1} of {bench.plan.rounds}")
+        repository = new_bare(folder / f"batch-{round_}")
+        with open_store(repository, backend, bench.key) as store:
+            ours.append(timed(partial(store.addblobs, payload, times)))
+        plain = new_bare(folder / f"fast-import-{round_}")
+        theirs.append(timed(partial(git, "-C", str(plain), "fast-import", "--quiet", input=stream)))
+        shutil.rmtree(plain)
+    stores[count] = repository
+    workload = f"addblobs of {count:,} × 1 KiB (zstd + key) vs git fast-import"
+    return [
+        timing("G1", backend, workload, statistics.median(ours), statistics.median(theirs), 0.5)
+    ]
+
+
+def read_everything(bench: Bench, backend: str, repository: Path, key: str | None) -> float:
+    """Seconds to read every blob (``medium`` of 1 KiB) through a freshly opened store."""
+    with Store(repository, key=key, backend=backend, push=False) as store:
+        start = time.perf_counter()
+        total = sum(len(blob.blob) for blob in store.getblobs())
+        seconds = time.perf_counter() - start
+    if total != bench.plan.medium * KIB:
+        raise RuntimeError(
+            f"{repository}: read {total:,} bytes of blobs, not {bench.plan.medium * KIB:,}"
+        )
+    return seconds
+
+
+def reads(bench: Bench, backend: str, repository: Path, key: str | None) -> tuple[float, float]:
+    """Median seconds to read every blob of the store, and for ``git cat-file --batch`` to
+    read the same objects (their ids listed beforehand), alternating."""
+    ids = blob_ids(repository)
+    ours, theirs = [], []
+    for _ in range(bench.plan.reads):
+        ours.append(read_everything(bench, backend, repository, key))
+        theirs.append(timed(partial(git, "-C", str(repository), "cat-file", "--batch", input=ids)))
+    return statistics.median(ours), statistics.median(theirs)
+
+
+def read_goal(bench: Bench, backend: str, folder: Path, stores: dict[int, Path]) -> list[Row]:
+    """G4: every blob of a default store (zstd, no key), against git cat-file --batch; and the
+    same for the encrypted store of G1, for information."""
+    count = bench.plan.medium
+    progress(f"G4 {backend}: reading every blob of {count:,}")
+    repository = new_bare(folder / "default")
+    with Store(repository, backend=backend, push=False) as store:
+        store.addblobs((os.urandom(KIB) for _ in range(count)), lazy_times(bench.now_ns, count))
+    workload = f"read all {count:,} blobs (zstd) vs git cat-file --batch"
+    rows = [timing("G4", backend, workload, *reads(bench, backend, repository, None), 2.0)]
+    if count in stores:
+        workload = f"read all {count:,} blobs (zstd + key) vs git cat-file --batch"
+        rows.append(
+            timing("G4", backend, workload, *reads(bench, backend, stores[count], bench.key))
+        )
+    return rows
+
+
+def latencies(
+    bench: Bench, backend: str, stores: dict[int, Path]
+) -> dict[int, tuple[float, float]]:
+    """Median seconds of addblob (at the current time) and of getblobs of the middle hour, by
+    store size. The stores take turns, so that a change in the machine's load falls on every
+    size alike; one add and one query each go first, untimed, to warm the caches."""
+    plan = bench.plan
+    with contextlib.ExitStack() as opened:
+        sized = {n: opened.enter_context(open_store(stores[n], backend, bench.key)) for n in stores}
+        windows = {n: hour_window(bench.now_ns, n) for n in sized}
+        adds: dict[int, list[float]] = {n: [] for n in sized}
+        queries: dict[int, list[float]] = {n: [] for n in sized}
+        for n, store in sized.items():
+            store.addblob(os.urandom(KIB))
+            query_hour(store, windows[n])
+        for _ in range(plan.adds):
+            for n, store in sized.items():
+                adds[n].append(timed(partial(store.addblob, os.urandom(KIB))))
+        for _ in range(plan.queries):
+            for n, store in sized.items():
+                queries[n].append(timed(partial(query_hour, store, windows[n])))
+    return {n: (statistics.median(adds[n]), statistics.median(queries[n])) for n in sorted(sized)}
+
+
+def latency_goals(
+    bench: Bench,
+    backend: str,
+    folder: Path,
+    stores: dict[int, Path],
+    loop: float,
+    series: dict[int, tuple[float, float]],
+) -> list[Row]:
+    """G2 (bare) and G3: median addblob and one-hour getblobs latency in bare stores of every
+    size (zstd + key); the figures at every size make the plot."""
+    plan = bench.plan
+    progress(f"G2 {backend}: building the {plan.small:,}-blob store")
+    stores[plan.small] = new_bare(folder / f"store-{plan.small}")
+    with open_store(stores[plan.small], backend, bench.key) as store:
+        store.addblobs(
+            [os.urandom(KIB) for _ in range(plan.small)], blob_times(bench.now_ns, plan.small)
+        )
+    listed = ", ".join(f"{n:,}" for n in sorted(stores))
+    progress(f"G2 and G3 {backend}: addblob and getblobs at {listed} blobs, taking turns")
+    series.update(latencies(bench, backend, stores))
+    if plan.large not in series:
+        raise Unavailable(f"no {plan.large:,}-blob store (G6 made none)")
+    (add_small, query_small), (add_large, query_large) = series[plan.small], series[plan.large]
+    sizes = f"{plan.large:,} vs {plan.small:,}"
+    adds = f"addblob at {sizes} blobs (bare, median of {plan.adds})"
+    diy = (
+        f"addblob at {plan.large:,} blobs (bare) vs git add + git commit "
+        f"({plan.small:,} files, median of {plan.loop_adds})"
+    )
+    query = f"getblobs of one hour ({WINDOW} blobs) at {sizes} blobs"
+    return [
+        timing("G2", backend, adds, add_large, add_small, 1.2),
+        timing("G2", backend, diy, add_large, loop, 0.25),
+        timing("G3", backend, query, query_large, query_small, 1.2),
+    ]
+
+
+def working_tree(bench: Bench, stores: dict[int, Path]) -> Path:
+    """A working tree of the large store with the store's branch checked out: a clone of the
+    first backend's large store, with no remote; the later backends add to the same one
+    (checking out and deleting 100,000 files takes long)."""
+    work = bench.root / "working-tree"
+    if not work.exists():
+        if bench.plan.large not in stores:
+            raise Unavailable(f"no {bench.plan.large:,}-blob store (G6 made none)")
+        progress(f"G2: cloning the {bench.plan.large:,}-blob store into a working tree")
+        git("clone", "-q", str(stores[bench.plan.large]), str(work))
+        git("-C", str(work), "remote", "remove", "origin")
+    return work
+
+
+def working_tree_goal(bench: Bench, backend: str, stores: dict[int, Path]) -> list[Row]:
+    """G2 in a working tree of the large store: addblob there against git add + git commit
+    there; then git status must be clean."""
+    plan = bench.plan
+    work = working_tree(bench, stores)
+    progress(f"G2 {backend}: addblob in the working tree")
+    with open_store(work, backend, bench.key) as store:
+        adds = sample(lambda: store.addblob(os.urandom(KIB)), plan.tree_adds, plan.tree_budget)
+    status = git("-C", str(work), "status", "--porcelain").decode(errors="replace").splitlines()
+    progress(f"G2 {backend}: git add + git commit in the working tree")
+    theirs = statistics.median(git_add_commit(work) for _ in range(plan.tree_anchor_adds))
+    workload = (
+        f"addblob in a working tree at {plan.large:,} blobs vs git add + git commit there "
+        f"(median of {len(adds)} / {plan.tree_anchor_adds})"
+    )
+    rows = [timing("G2", backend, workload, statistics.median(adds), theirs, 1.0)]
+    if status:
+        warning = f"git status is not clean after the adds in the working tree: {len(status)} lines"
+        rows.append(Row("G2", backend, warning, "—", "—", remark="WARNING"))
+        bench.notes.append(f"{backend}: {warning}, first: {status[0]!r}")
+    return rows
+
+
+def big_blob_goal(bench: Bench, backend: str, folder: Path) -> list[Row]:
+    """G5: peak memory growth of one addblob of a big blob, in a fresh child process; the blob
+    itself is counted (it is 1x)."""
+    size = bench.plan.big
+    progress(f"G5 {backend}: addblob of {size // MIB} MiB in a child process")
+    repository = new_bare(folder / "big")
+    figures = in_child(big_blob_child, str(repository), backend, bench.key, size)
+    shutil.rmtree(repository)
+    return [
+        Row(
+            "G5",
+            backend,
+            f"addblob of a {size // MIB} MiB blob: peak RSS growth / blob size "
+            f"(took {duration(figures['seconds'])})",
+            mebibytes(figures["growth"]),
+            mebibytes(size),
+            figures["growth"] / size,
+            3.0,
+        ),
+    ]
+
+
+def guarded(goal: str, backend: str, workload: Callable[[], list[Row]]) -> list[Row]:
+    """The workload's rows, or one ERROR row: a failure is reported and the others still run."""
+    try:
+        return workload()
+    except Exception as error:
+        if not isinstance(error, Unavailable):
+            traceback.print_exc()
+        progress(f"{goal} {backend}: failed: {error}")
+        return [Row(goal, backend, f"failed: {error}", "—", "—", failed=True)]
+
+
+def measure_backend(
+    bench: Bench, backend: str, loop: float
+) -> tuple[list[Row], dict[int, tuple[float, float]]]:
+    """Every goal for one backend; and (addblob, getblobs) seconds by store size, to plot."""
+    folder = bench.root / backend
+    folder.mkdir()
+    stores: dict[int, Path] = {}
+    series: dict[int, tuple[float, float]] = {}
+    rows = guarded("G6", backend, lambda: ingest_goals(bench, backend, folder, stores))
+    rows += guarded("G1", backend, lambda: batch_ingest_goal(bench, backend, folder, stores))
+    rows += guarded("G4", backend, lambda: read_goal(bench, backend, folder, stores))
+    rows += guarded(
+        "G2", backend, lambda: latency_goals(bench, backend, folder, stores, loop, series)
+    )
+    rows += guarded("G2", backend, lambda: working_tree_goal(bench, backend, stores))
+    rows += guarded("G5", backend, lambda: big_blob_goal(bench, backend, folder))
+    shutil.rmtree(folder, ignore_errors=True)
+    return rows, series
+
+
+def git_loop_anchor(bench: Bench) -> float:
+    """G2's anchor: median seconds of git add + git commit of one new file in a working tree
+    holding ``sizes[0]`` files in ``YYYY/MM/DD/HH`` folders."""
+    count = bench.plan.small
+    progress(f"anchor: git add + git commit in a working tree of {count:,} files")
+    work = bench.root / "git-loop"
+    git("init", "-q", "-b", "main", str(work))
+    stream = fast_import_stream(
+        [os.urandom(KIB) for _ in range(count)], blob_times(bench.now_ns, count)
+    )
+    git("-C", str(work), "fast-import", "--quiet", input=stream)
+    git("-C", str(work), "checkout", "-q", "-f", "main")
+    loop = statistics.median(git_add_commit(work) for _ in range(bench.plan.loop_adds))
+    shutil.rmtree(work)
+    return loop
+
+
+# The seed's package, gitblobts 0.0.7
+
+
+def legacy_python() -> Path:
+    """The Python of a virtual environment holding gitblobts 0.0.7 from PyPI, made once and
+    kept in the user's cache folder."""
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    venv = cache / "gitblobts-benchmarks" / f"gitblobts-{LEGACY_VERSION}"
+    python = venv / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+    check = f"import importlib.metadata as m; assert m.version('gitblobts') == '{LEGACY_VERSION}'"
+    # -I: isolated, so that a gitblobts checkout in the current folder is not what is found.
+    if (
+        python.exists()
+        and not subprocess.run([python, "-I", "-c", check], capture_output=True).returncode
+    ):
+        return python
+    progress(f"installing gitblobts {LEGACY_VERSION} from PyPI into {venv}")
+    made = subprocess.run(
+        [sys.executable, "-m", "venv", "--clear", str(venv)], capture_output=True, text=True
+    )
+    if made.returncode != 0:
+        raise Unavailable(f"python -m venv {venv} failed: {last_line(made.stderr)}")
+    try:
+        installed = subprocess.run(
+            [
+                python,
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                "--timeout",
+                "15",
+                "--retries",
+                "1",
+                f"gitblobts=={LEGACY_VERSION}",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        raise Unavailable("pip install took more than 10 minutes") from None
+    if installed.returncode != 0:
+        raise Unavailable(f"pip install gitblobts=={LEGACY_VERSION}: {last_line(installed.stderr)}")
+    return python
+
+
+def last_line(text: str) -> str:
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return lines[-1] if lines else "no message"
+
+
+def seed_style_repository(folder: Path) -> Path:
+    """A working tree cloned from a local bare remote with one commit pushed: what 0.0.7
+    needs (it refuses bare repositories and repositories without a remote)."""
+    remote = new_bare(folder / "remote.git")
+    work = folder / "work"
+    git("clone", "-q", str(remote), str(work))
+    git("-C", str(work), "commit", "-q", "--allow-empty", "-m", "start")
+    git("-C", str(work), "push", "-q", "-u", "origin", "main")
+    return work
+
+
+def seed_workloads(bench: Bench, backend: str, folder: Path) -> dict[str, float]:
+    """The seed's workloads with gitblobts now, set up as legacy_0_0_7.py sets them up for
+    0.0.7: addblobs with gzip and a key then one push, a one-hour getblobs, addblob + push."""
+    count = bench.plan.small
+    work = seed_style_repository(folder)
+    with Store(work, compression="gzip", key=bench.key, backend=backend) as store:  # pushes
+        payload = [os.urandom(KIB) for _ in range(count)]
+        ingest = timed(lambda: store.addblobs(payload, blob_times(bench.now_ns, count)))
+        window = hour_window(bench.now_ns, count)
+        query = statistics.median(sample(lambda: query_hour(store, window), 5))
+        push = statistics.median(
+            sample(lambda: store.addblob(os.urandom(KIB)), bench.plan.legacy_pushes)
+        )
+    return {"addblobs": ingest, "query": query, "push": push}
+
+
+def legacy_rows(bench: Bench) -> list[Row]:
+    """gitblobts 0.0.7 against gitblobts now, on the seed's workloads: informational rows."""
+    count = bench.plan.small
+    python = legacy_python()
+    folder = bench.root / "legacy"
+    folder.mkdir()
+    work = seed_style_repository(folder)
+    progress(f"0.0.7: addblobs of {count:,}, a one-hour getblobs, addblob + push")
+    run = subprocess.run(
+        [
+            python,
+            "-I",
+            LEGACY_DRIVER,
+            work,
+            str(bench.now_ns),
+            str(count),
+            str(bench.plan.legacy_pushes),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if run.returncode != 0:
+        raise Unavailable(f"{LEGACY_DRIVER.name} failed: {last_line(run.stderr)}")
+    theirs = json.loads(run.stdout)
+    rows = []
+    for backend in bench.plan.backends:
+        progress(f"0.0.7 {backend}: the same workloads with gitblobts now")
+        ours = seed_workloads(bench, backend, folder / backend)
+        per_blob = {"addblobs": count}
+        for name, workload in (
+            ("addblobs", f"addblobs of {count:,} × 1 KiB, gzip + key, one commit + push"),
+            ("query", f"getblobs of one hour ({WINDOW} blobs) in that store"),
+            (
+                "push",
+                f"addblob + push to a local bare remote (median of {bench.plan.legacy_pushes})",
+            ),
+        ):
+            mine, old = ours[name] / per_blob.get(name, 1), theirs[name] / per_blob.get(name, 1)
+            unit = "/blob" if name in per_blob else ""
+            faster = f"{old / mine:.1f}× faster" if mine <= old else f"{mine / old:.1f}× slower"
+            rows.append(
+                Row(
+                    LEGACY_VERSION,
+                    backend,
+                    workload,
+                    duration(mine) + unit,
+                    f"0.0.7: {duration(old)}{unit}",
+                    mine / old,
+                    remark=faster,
+                )
+            )
+    return rows
+
+
+def legacy_section(bench: Bench) -> list[Row]:
+    """:func:`legacy_rows`; when 0.0.7 cannot be had here (offline, no venv), a note instead."""
+    try:
+        return legacy_rows(bench)
+    except Unavailable as error:
+        progress(f"{LEGACY_VERSION} anchors skipped: {error}")
+        bench.notes.append(f"{LEGACY_VERSION} anchors skipped: {error}")
+        return []
+    except Exception as error:
+        traceback.print_exc()
+        return [Row(LEGACY_VERSION, DEFAULT_BACKEND, f"failed: {error}", "—", "—", failed=True)]
+
+
+# Report
+
+
+def load_average() -> str:
+    """The machine's 1-minute load average: other work running beside the benchmark."""
+    try:
+        return f"{os.getloadavg()[0]:.1f}"
+    except (AttributeError, OSError):
+        return "unknown"
+
+
+def describe_machine() -> list[tuple[str, str]]:
+    cpu = platform.processor() or platform.machine()
+    with contextlib.suppress(OSError), open("/proc/cpuinfo") as info:
+        models = [line.split(":", 1)[1].strip() for line in info if line.startswith("model name")]
+        cpu = models[0] if models else cpu
+    memory = "unknown"
+    with contextlib.suppress(OSError, ValueError):
+        memory = f"{os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30:.1f} GiB"
+    system = f"{platform.system()} {platform.release()}"
+    with contextlib.suppress(OSError), open("/etc/os-release") as release:
+        names = [
+            line.split("=", 1)[1].strip().strip('"')
+            for line in release
+            if line.startswith("PRETTY_NAME=")
+        ]
+        system = f"{names[0]}, {system}" if names else system
+    try:
+        dulwich = version("dulwich")
+    except PackageNotFoundError:
+        dulwich = "not installed"
+    try:
+        commit = git("-C", str(HERE.parent), "rev-parse", "--short", "HEAD").decode().strip()
+        if git("-C", str(HERE.parent), "status", "--porcelain", "--untracked-files=no").strip():
+            commit += " with uncommitted changes"
+    except (RuntimeError, OSError):
+        commit = "not a git checkout"
+    return [
+        ("CPU", f"{cpu}, {os.cpu_count()} cores"),
+        ("memory", memory),
+        ("OS", system),
+        ("Python", f"{platform.python_implementation()} {platform.python_version()}"),
+        ("git", git("--version").decode().strip().removeprefix("git version ")),
+        ("dulwich", dulwich),
+        ("gitblobts", f"{gitblobts.__version__} ({commit})"),
+        ("date", datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")),
+    ]
+
+
+def text_table(rows: Sequence[Row]) -> str:
+    lines = [COLUMNS, *(row.cells() for row in rows)]
+    widths = [max(len(line[i]) for line in lines) for i in range(len(COLUMNS))]
+    text = [
+        "  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip()
+        for line in lines
+    ]
+    text.insert(1, "  ".join("-" * width for width in widths))
+    return "\n".join(text)
+
+
+def markdown_table(rows: Sequence[Row]) -> str:
+    lines = [COLUMNS, tuple("---" for _ in COLUMNS), *(row.cells() for row in rows)]
+    return "\n".join(
+        "| " + " | ".join(cell.replace("|", "\\|") for cell in line) + " |" for line in lines
+    )
+
+
+def summary(rows: Sequence[Row]) -> str:
+    goals = [row for row in rows if row.counts]
+    if not goals:
+        return (
+            f"no rows for the default backend ({DEFAULT_BACKEND}): every verdict is informational"
+        )
+    missed = [row for row in goals if not row.met]
+    if not missed:
+        return f"all goals met: {len(goals)} of {len(goals)} (default backend {DEFAULT_BACKEND})"
+    names = ", ".join(dict.fromkeys(row.goal for row in missed))
+    return (
+        f"{len(goals) - len(missed)} of {len(goals)} goals met (default backend "
+        f"{DEFAULT_BACKEND}); not met: {names}"
+    )
+
+
+def draw_plot(series: dict[str, dict[int, tuple[float, float]]], path: Path, title: str) -> None:
+    """Two panels: median addblob and one-hour getblobs latency against store size, a line per
+    backend. Raises Unavailable without matplotlib."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError as error:
+        raise Unavailable(
+            f"matplotlib is not installed (pip install '.[bench]'): {error}"
+        ) from None
+    figure, axes = plt.subplots(1, 2, figsize=(11, 4.2), constrained_layout=True)
+    panels = (
+        ("addblob (median, one commit)", 0),
+        (f"getblobs of one hour ({WINDOW} blobs, median)", 1),
+    )
+    sizes = sorted({size for points in series.values() for size in points})
+    for axis, (name, index) in zip(axes, panels, strict=True):
+        for backend, points in series.items():
+            counts = sorted(points)
+            axis.plot(counts, [points[n][index] * 1e3 for n in counts], marker="o", label=backend)
+        axis.set_xscale("log")
+        axis.set_xticks(sizes, [f"{n:,}" for n in sizes])
+        axis.minorticks_off()
+        axis.set_ylim(bottom=0)
+        axis.set_xlabel("blobs in the store (bare repository, zstd + key)")
+        axis.set_ylabel("milliseconds")
+        axis.set_title(name)
+        axis.grid(alpha=0.3)
+        axis.legend()
+    figure.suptitle(title)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+
+
+def results_markdown(
+    machine: list[tuple[str, str]],
+    rows: Sequence[Row],
+    notes: Sequence[str],
+    plot: str | None,
+    elapsed: float,
+) -> str:
+    command = " ".join(["python benchmarks/performance.py", *sys.argv[1:]])
+    parts = [
+        RESULTS_START,
+        "<!-- Written by benchmarks/performance.py; a run replaces it up to results:end -->",
+        "",
+        f"Output of `{command}`, which took {elapsed / 60:.1f} minutes.",
+        "",
+        *(f"- **{name}**: {value}" for name, value in machine),
+        "",
+        markdown_table(rows),
+        "",
+        f"**{summary(rows)}.**",
+    ]
+    if notes:
+        parts += ["", *(f"- {note}" for note in notes)]
+    if plot is not None:
+        parts += ["", f"![addblob and one-hour getblobs latency against store size]({plot})"]
+    return "\n".join([*parts, "", RESULTS_END])
+
+
+def write_markdown(path: Path, results: str) -> None:
+    """Replace the results between the markers of ``path``, keeping the prose around them; a
+    file without markers gets them appended."""
+    text = path.read_text(encoding="utf-8") if path.exists() else "# Performance\n"
+    if RESULTS_START in text and RESULTS_END in text:
+        head, rest = text.split(RESULTS_START, 1)
+        text = head + results + rest.split(RESULTS_END, 1)[1]
+    else:
+        text = text.rstrip("\n") + "\n\n## Results\n\n" + results + "\n"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+
+
+# Command line
+
+
+def parse_plan(argv: Sequence[str] | None = None) -> tuple[Plan, argparse.Namespace]:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--sizes", help="small,medium,large store sizes (1000,10000,100000)")
+    parser.add_argument("--backends", default="dulwich,git", help="comma-separated (dulwich,git)")
+    parser.add_argument("--big-mib", type=int, help="G5's blob in MiB (256)")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="a smoke run: sizes 200,1000,5000, a 16 MiB blob, fewer samples",
+    )
+    parser.add_argument("--no-legacy", action="store_true", help="skip the gitblobts 0.0.7 anchors")
+    parser.add_argument("--plot", type=Path, default=HERE.parent / "docs" / "performance.png")
+    parser.add_argument("--markdown", type=Path, help="also write the results into this file")
+    args = parser.parse_args(argv)
+    sizes_text = args.sizes or ("200,1000,5000" if args.quick else "1000,10000,100000")
+    try:
+        sizes = tuple(int(size) for size in sizes_text.split(","))
+    except ValueError:
+        parser.error(f"--sizes {sizes_text!r}: give three whole numbers, like 1000,10000,100000")
+    if len(sizes) != 3 or list(sizes) != sorted(set(sizes)) or sizes[0] < 2 * WINDOW:
+        parser.error(f"--sizes {sizes_text!r}: give three growing sizes, the first >= {2 * WINDOW}")
+    installed = load_plugins(only=()).backends
+    backends = tuple(name for name in args.backends.split(",") if name)
+    for name in backends:
+        if name not in installed:
+            parser.error(f"--backends: {name!r} is not an installed backend")
+    big = (args.big_mib or (16 if args.quick else 256)) * MIB
+    plan = Plan((sizes[0], sizes[1], sizes[2]), backends, big, legacy=not args.no_legacy)
+    return (plan.quick() if args.quick else plan), args
+
+
+def isolate_git(root: Path) -> None:
+    """Run the git command with a configuration of our own, not the machine's (no signing,
+    hooks or aliases in the anchors), and with an identity."""
+    config = root / "gitconfig"
+    config.write_text("[init]\n\tdefaultBranch = main\n[advice]\n\tdetachedHead = false\n")
+    os.environ.update(
+        {
+            "GIT_CONFIG_NOSYSTEM": "1",
+            "GIT_CONFIG_GLOBAL": str(config),
+            "GIT_AUTHOR_NAME": "gitblobts benchmark",
+            "GIT_AUTHOR_EMAIL": "benchmark@example.com",
+            "GIT_COMMITTER_NAME": "gitblobts benchmark",
+            "GIT_COMMITTER_EMAIL": "benchmark@example.com",
+        }
+    )
+
+
+def main() -> int:
+    plan, args = parse_plan()
+    machine = describe_machine()
+    load = load_average()
+    rows: list[Row] = []
+    series: dict[str, dict[int, tuple[float, float]]] = {}
+    with tempfile.TemporaryDirectory(prefix="gitblobts-performance-") as folder:
+        bench = Bench(plan, Path(folder))
+        isolate_git(bench.root)
+        loop = git_loop_anchor(bench)
+        for backend in plan.backends:
+            backend_rows, series[backend] = measure_backend(bench, backend, loop)
+            rows += backend_rows
+        if not plan.legacy:
+            bench.notes.append(f"{LEGACY_VERSION} anchors skipped: --no-legacy")
+        else:
+            rows += legacy_section(bench)
+    rows.sort(key=lambda row: (GOALS.index(row.goal), plan.backends.index(row.backend)))
+    plot: str | None = None
+    cpu = machine[0][1]
+    try:
+        draw_plot(series, args.plot, f"gitblobts {gitblobts.__version__}: {cpu}")
+        plot = os.path.relpath(args.plot, args.markdown.parent if args.markdown else Path.cwd())
+        progress(f"plot: {args.plot}")
+    except Unavailable as error:
+        bench.notes.append(f"plot skipped: {error}")
+    machine.append(("load", f"{load} at the start, {load_average()} at the end (1-minute average)"))
+    elapsed = time.perf_counter() - STARTED
+    print("\n".join(f"{name + ':':10} {value}" for name, value in machine))
+    print()
+    print(text_table(rows))
+    print()
+    print(summary(rows))
+    for note in bench.notes:
+        print(note)
+    print(f"run time: {elapsed / 60:.1f} minutes")
+    if args.markdown:
+        write_markdown(args.markdown, results_markdown(machine, rows, bench.notes, plot, elapsed))
+    return 1 if any(row.failed for row in rows) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
