@@ -52,7 +52,6 @@ _LOOSE_BYTES = 16 << 20
 _TREE_CACHE = 4096
 _FILE_MODE_NUMBERS = (FILE_MODE, 0o100755)
 """What :attr:`TreeEntry.is_file` accepts."""
-_EDITED_TREES = 64
 _INDEX_LOCK_TIMEOUT = 10.0
 DEFAULT_IDENTITY = Identity("gitblobts", "gitblobts@localhost")
 
@@ -73,13 +72,12 @@ class DulwichBackend(Backend):
             raise RepositoryError(f"{path}: cannot open the repository: {error}") from None
         self._path = path
         self._store = self._repo.object_store
-        self._trees: OrderedDict[bytes, Tree] = OrderedDict()
+        self._trees: OrderedDict[bytes, dict[bytes, tuple[int, bytes]]] = OrderedDict()
+        """Entries of recently read or written trees, by binary id."""
         self._roots: dict[str, bytes] = {}
         """Commit id to root tree id, for reads."""
         self._packs = packreader.PackReader(os.fspath(self._store.path))
         self._settings: tuple[int | None, dict[str, str]] | None = None
-        self._edited: OrderedDict[bytes, dict[bytes, tuple[int, bytes]]] = OrderedDict()
-        """Entries of the trees along recent commits' paths, by binary id."""
         self._index: IndexWriter | None = None
 
     @property
@@ -101,25 +99,6 @@ class DulwichBackend(Backend):
 
     # Reading
 
-    def _tree(self, oid: bytes) -> Tree:
-        tree = self._trees.get(oid)
-        if tree is None:
-            raw = self._packs.read(oid.decode("ascii"), packreader.TREE)
-            obj = (
-                Tree.from_raw_string(Tree.type_num, raw, ObjectID(oid))
-                if raw is not None
-                else self._store[ObjectID(oid)]
-            )
-            if not isinstance(obj, Tree):
-                raise RepositoryError(f"object {oid.decode()} is not a tree")
-            tree = obj
-            self._trees[oid] = tree
-            if len(self._trees) > _TREE_CACHE:
-                self._trees.popitem(last=False)
-        else:
-            self._trees.move_to_end(oid)
-        return tree
-
     def _commit_tree(self, commit: str) -> bytes:
         obj = self._store[ObjectID(commit.encode())]
         if not isinstance(obj, Commit):
@@ -131,12 +110,12 @@ class DulwichBackend(Backend):
         """The id of ``folder``'s tree in ``commit``, ``None`` if there is no such folder."""
         tree_id = self._roots.get(commit)
         if tree_id is None:
-            tree_id = self._roots[commit] = self._commit_tree(commit)
+            tree_id = self._roots[commit] = bytes.fromhex(self._commit_tree(commit).decode())
             if len(self._roots) > _TREE_CACHE:
                 del self._roots[next(iter(self._roots))]
         for part in folder.split("/") if folder else ():
             try:
-                mode, tree_id = self._tree(tree_id)[part.encode()]
+                mode, tree_id = self._tree_entries(tree_id)[part.encode()]
             except KeyError:
                 return None
             if mode != _FOLDER_MODE:
@@ -148,26 +127,26 @@ class DulwichBackend(Backend):
         if tree_id is None:
             return []
         return [
-            TreeEntry(name.decode("utf-8", "surrogateescape"), oid.decode("ascii"), mode)
-            for name, mode, oid in self._tree(tree_id).iteritems()
+            TreeEntry(name.decode("utf-8", "surrogateescape"), oid.hex(), mode)
+            for name, (mode, oid) in self._tree_entries(tree_id).items()
         ]
 
     def list_files(self, commit: str, folder: str) -> list[tuple[str, str]]:
         tree_id = self._folder_id(commit, folder)
         if tree_id is None:
             return []
-        tree = self._trees.get(tree_id)
-        if tree is None:
+        entries = self._trees.get(tree_id)
+        if entries is None:
             # A folder of blobs is read once: parse it straight from the pack, without
-            # making a tree object or entries, if it is a plain tree git wrote.
-            raw = self._packs.read(tree_id.decode("ascii"), packreader.TREE)
+            # making entries, if it is a plain tree git wrote.
+            raw = self._packs.read(tree_id.hex(), packreader.TREE)
             found = treefiles.files(raw) if raw is not None else None
             if found is not None:
                 return found
-            tree = self._tree(tree_id)
+            entries = self._tree_entries(tree_id)
         return [
-            (name.decode("utf-8", "surrogateescape"), oid.decode("ascii"))
-            for name, mode, oid in tree.iteritems()
+            (name.decode("utf-8", "surrogateescape"), oid.hex())
+            for name, (mode, oid) in entries.items()
             if mode in _FILE_MODE_NUMBERS
         ]
 
@@ -228,7 +207,7 @@ class DulwichBackend(Backend):
         for path in remove:
             folder, _, name = path.encode().rpartition(b"/")
             changes[folder][name] = None
-        base = bytes.fromhex(self._commit_tree(parent).decode()) if parent is not None else None
+        base = self._folder_id(parent, "") if parent is not None else None
         editor = _TreeEditor(self._tree_entries, changes)
         root = editor.build(b"", base)
         new_objects = [(TREE, raw) for _, raw, _ in editor.trees]
@@ -237,9 +216,7 @@ class DulwichBackend(Backend):
         if root is None:
             new_objects.append((TREE, b""))
             root = bytes.fromhex(object_id(TREE, b""))
-        who = str(author or self._identity()).encode("utf-8")
-        now = int(time.time())
-        stamp = b"%s %d %s" % (who, now, _zone(_local_utc_offset(now)))
+        stamp = refupdate.signature(author or self._identity(), int(time.time())).encode()
         lines = [b"tree " + root.hex().encode()]
         if parent is not None:
             lines.append(b"parent " + parent.encode("ascii"))
@@ -248,22 +225,25 @@ class DulwichBackend(Backend):
         return self._write_objects(new_objects)[-1]
 
     def _tree_entries(self, tree_id: bytes) -> dict[bytes, tuple[int, bytes]]:
-        """A tree's entries, name to mode and binary id (not to be modified)."""
-        entries = self._edited.get(tree_id)
+        """A tree's entries in the tree's order, name to mode and binary id (not to be
+        modified): the one view of trees that reads and commits share."""
+        entries = self._trees.get(tree_id)
         if entries is not None:
-            self._edited.move_to_end(tree_id)
+            self._trees.move_to_end(tree_id)
             return entries
-        kind, raw = self._store.get_raw(ObjectID(tree_id.hex().encode()))
-        if kind != Tree.type_num:
-            raise RepositoryError(f"object {tree_id.hex()} is not a tree")
+        raw = self._packs.read(tree_id.hex(), packreader.TREE)
+        if raw is None:  # not stored whole in a pack: dulwich finds it, or says why not
+            kind, raw = self._store.get_raw(ObjectID(tree_id.hex().encode()))
+            if kind != Tree.type_num:
+                raise RepositoryError(f"object {tree_id.hex()} is not a tree")
         entries = _parse_tree(raw)
         self._remember_entries(tree_id, entries)
         return entries
 
     def _remember_entries(self, tree_id: bytes, entries: dict[bytes, tuple[int, bytes]]) -> None:
-        self._edited[tree_id] = entries
-        if len(self._edited) > _EDITED_TREES:
-            self._edited.popitem(last=False)
+        self._trees[tree_id] = entries
+        if len(self._trees) > _TREE_CACHE:
+            self._trees.popitem(last=False)
 
     def _identity(self) -> Identity:
         name = os.environ.get("GIT_AUTHOR_NAME")
@@ -549,15 +529,15 @@ class DulwichBackend(Backend):
 
     def added_files(self, base: str | None, tip: str) -> dict[str, str]:
         added: dict[str, str] = {}
-        base_tree = self._commit_tree(base) if base is not None else None
-        self._diff(base_tree, self._commit_tree(tip), "", added)
+        base_tree = bytes.fromhex(self._commit_tree(base).decode()) if base is not None else None
+        self._diff(base_tree, bytes.fromhex(self._commit_tree(tip).decode()), "", added)
         return added
 
     def _diff(self, base: bytes | None, tip: bytes, prefix: str, added: dict[str, str]) -> None:
         if base == tip:
             return
-        before = {} if base is None else {n: (m, o) for n, m, o in self._tree(base).iteritems()}
-        for name, mode, oid in self._tree(tip).iteritems():
+        before = {} if base is None else self._tree_entries(base)
+        for name, (mode, oid) in self._tree_entries(tip).items():
             old = before.get(name)
             if old == (mode, oid):
                 continue
@@ -566,7 +546,7 @@ class DulwichBackend(Backend):
                 old_tree = old[1] if old is not None and old[0] == _FOLDER_MODE else None
                 self._diff(old_tree, oid, path + "/", added)
             else:
-                added[path] = oid.decode("ascii")
+                added[path] = oid.hex()
 
     def close(self) -> None:
         self._trees.clear()
@@ -681,24 +661,12 @@ def _serialize_tree(entries: dict[bytes, tuple[int, bytes]]) -> bytes:
     return b"".join(b"%o %s\0%s" % (entries[n][0], n, entries[n][1]) for n in names)
 
 
-def _zone(offset: int) -> bytes:
-    """A UTC offset in seconds as git writes it: ``+HHMM``."""
-    sign = b"-" if offset < 0 else b"+"
-    return b"%s%02d%02d" % (sign, abs(offset) // 3600, abs(offset) % 3600 // 60)
-
-
 def _short(branch: str) -> str:
     return branch.removeprefix("refs/heads/")
 
 
 def _tracking_ref(remote: str, remote_ref: str) -> str:
     return f"refs/remotes/{remote}/{_short(remote_ref)}"
-
-
-def _local_utc_offset(when: int) -> int:
-    """The local time zone's offset from UTC at ``when``, in seconds."""
-    local = time.localtime(when)
-    return local.tm_gmtoff or 0
 
 
 @hookimpl

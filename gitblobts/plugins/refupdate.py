@@ -99,14 +99,18 @@ def keeps_log(common_dir: str, ref: str, setting: str | None, bare: bool) -> boo
     return False
 
 
+def signature(who: Identity, when: int) -> str:
+    """``name <email> <epoch seconds> <+HHMM>``, in the local zone: who did something and
+    when, as git writes it in commits (author, committer) and reflogs."""
+    offset = time.localtime(when).tm_gmtoff or 0
+    sign = "-" if offset < 0 else "+"
+    return f"{who} {when} {sign}{abs(offset) // 3600:02d}{abs(offset) % 3600 // 60:02d}"
+
+
 def _log_line(old: str | None, new: str, who: Identity, message: str) -> bytes:
     """A reflog line: ids, who and when, and the message's lines joined, as git writes."""
-    now = int(time.time())
-    offset = time.localtime(now).tm_gmtoff or 0
-    sign = "-" if offset < 0 else "+"
-    zone = f"{sign}{abs(offset) // 3600:02d}{abs(offset) % 3600 // 60:02d}"
     text = " ".join(message.split())
-    return f"{old or ZERO_ID} {new} {who} {now} {zone}\t{text}\n".encode()
+    return f"{old or ZERO_ID} {new} {signature(who, int(time.time()))}\t{text}\n".encode()
 
 
 def _append_log(path: str, line: bytes, durable: bool) -> None:
