@@ -119,6 +119,26 @@ def test_a_wrapper_observes_a_stage(repo: Path) -> None:
     assert [b.blob for b in store.getblobs()] == [b"a" * 1000]
 
 
+@pytest.mark.parametrize("stage", ["gitblobts_decrypt", "gitblobts_decompress", "gitblobts_decode"])
+def test_a_read_stage_wrapper_sees_every_blob_of_every_read(repo: Path, stage: str) -> None:
+    seen: list[str] = []
+
+    def observe(self: object, blob: BlobContext, data: bytes) -> Generator[None, bytes, bytes]:
+        result = yield
+        seen.append(blob.path)
+        return result
+
+    observer = type("Observer", (), {stage: gitblobts.hookimpl(wrapper=True)(observe)})()
+    Store(repo).addblobs([b"a", b"b", b"c"])
+    store = Store(repo, plugins=load_plugins(only=(), extra=[observer]))
+
+    first = [blob.blob for blob in store.getblobs()]
+    second = [blob.path for blob in store.getblobs()]
+
+    assert first == [b"a", b"b", b"c"]
+    assert seen == second + second
+
+
 def test_a_plugin_can_take_a_stage_over(repo: Path) -> None:
     class Upper:
         @gitblobts.hookimpl

@@ -45,6 +45,23 @@ class Blob(BlobRef):
         return f"Blob(timestamp={self.iso!r}, size={len(self.blob)}, path={self.path!r})"
 
 
+def new_blob(timestamp_ns: int, path: str, blob: bytes) -> Blob:
+    """``Blob(timestamp_ns, path, blob)`` at half the cost, for reads of many blobs: a frozen
+    dataclass's ``__init__`` sets each field through ``object.__setattr__`` by name; this
+    sets the slots directly."""
+    new = _new(Blob)
+    _set_timestamp_ns(new, timestamp_ns)
+    _set_path(new, path)
+    _set_blob(new, blob)
+    return new
+
+
+_new = object.__new__
+_set_timestamp_ns = vars(BlobRef)["timestamp_ns"].__set__
+_set_path = vars(BlobRef)["path"].__set__
+_set_blob = vars(Blob)["blob"].__set__
+
+
 @dataclass(frozen=True, slots=True)
 class BlobInfo(BlobRef):
     """A stored blob listed without reading it back: its time, path and stored size."""

@@ -89,8 +89,22 @@ def new_name(timestamp_ns: int, suffixes: tuple[str, ...]) -> BlobName:
     return BlobName(timestamp_ns, nonce, FORMAT_VERSION, suffixes, _identity(timestamp_ns, nonce))
 
 
+Tail = tuple[int, tuple[str, ...]]
+"""What follows a name's identity: its format version and its suffixes."""
+
+
 def parse(filename: str) -> BlobName | None:
     """Parse a file name (no folders); ``None`` if it is not a blob name."""
+    parts = parse_parts(filename)
+    if parts is None:
+        return None
+    version, suffixes = parts[1]
+    return BlobName(parts[0], filename[27:53], version, suffixes, filename[:53])
+
+
+def parse_parts(filename: str) -> tuple[int, Tail] | None:
+    """:func:`parse`, for reading many names: only the time and the tail, the tail being
+    one shared object for every name that ends alike; ``None`` if it is not a blob name."""
     # Exactly what _NAME matches, checked in parts: every field before the version has a
     # fixed width. The hour and the tail (version and suffixes) are shared by many names,
     # so each is checked once and remembered.
@@ -112,8 +126,7 @@ def parse(filename: str) -> BlobName | None:
         tail = _new_tail(filename[53:])
         if tail is None:
             return None
-    ns = hour_ns + seconds * timestamps.NS_PER_SECOND + int(filename[16:25])
-    return BlobName(ns, filename[27:53], tail[0], tail[1], filename[:53])
+    return hour_ns + seconds * timestamps.NS_PER_SECOND + int(filename[16:25]), tail
 
 
 _SHORTEST = len("YYYYMMDDThhmmss.nnnnnnnnnZ_") + 26 + len(".v1")
@@ -125,7 +138,7 @@ _MIDDLE = re.compile(r"\d{4}\.\d{9}Z_[a-z2-7]{26}")
 _TAIL = re.compile(r"\.v([1-9][0-9]*)((?:\.[a-z0-9][a-z0-9_-]*)*)")
 _HOURS: dict[str, int] = {}
 """``YYYYMMDDThh`` to epoch nanoseconds, for the hours names were parsed in."""
-_TAILS: dict[str, tuple[int, tuple[str, ...]]] = {}
+_TAILS: dict[str, Tail] = {}
 """``.v<version>[.<suffix>]...`` to the version and the suffixes, for tails parsed before."""
 _REMEMBERED = 4096
 
@@ -146,7 +159,7 @@ def _new_hour(text: str) -> int | None:
     return ns
 
 
-def _new_tail(text: str) -> tuple[int, tuple[str, ...]] | None:
+def _new_tail(text: str) -> Tail | None:
     """``.v<version>[.<suffix>]...`` as the version and the suffixes, remembered; ``None``
     if it is not a tail of a blob name."""
     match = _TAIL.fullmatch(text)

@@ -28,6 +28,7 @@ import re
 import secrets
 from dataclasses import dataclass
 
+from gitblobts.core import naming
 from gitblobts.core.naming import BlobName
 
 FORMAT_VERSION = 1
@@ -58,6 +59,16 @@ class V1BlobName(BlobName):
 
 def parse(filename: str) -> V1BlobName | None:
     """Parse a file name (no folders); ``None`` if it is not a format-1 blob name."""
+    parts = parse_parts(filename)
+    return None if parts is None else V1BlobName(parts[0], filename, FORMAT_VERSION)
+
+
+TAIL: naming.Tail = (FORMAT_VERSION, ())
+"""The version and suffixes of every format-1 name, as :func:`naming.parse_parts` gives."""
+
+
+def parse_parts(filename: str) -> tuple[int, naming.Tail] | None:
+    """:func:`parse`, for reading many names: the time and :data:`TAIL`."""
     stem, dot, suffix = filename.rpartition(".")
     if not dot or suffix != SUFFIX or len(stem) % 4 or not _STEM.fullmatch(stem):
         return None
@@ -67,8 +78,7 @@ def parse(filename: str) -> V1BlobName | None:
         return None
     if not raw or base64.urlsafe_b64encode(raw).decode("ascii") != stem:
         return None  # not canonical base64: not a name 0.0.7 wrote
-    merged = int.from_bytes(raw, "big", signed=True)
-    return V1BlobName(merged >> RANDOM_BITS, filename, FORMAT_VERSION)
+    return int.from_bytes(raw, "big", signed=True) >> RANDOM_BITS, TAIL
 
 
 def encode(timestamp_ns: int, random: int) -> str:

@@ -174,24 +174,41 @@ class Pipeline:
                 ) from None
         if type(data) is not bytes:
             data = _stage_result("decrypt", data)
+        data = self.decompress(blob.codec, blob.path, data, blob.max_size, blob)
+        if self._core_decode:
+            return data
+        return _stage_result("decode", self._decode(blob=blob, data=data))
+
+    @property
+    def reads_plain(self) -> bool:
+        """Whether every read stage is core's, so that a file without a cipher reads as
+        :meth:`decompress` alone, with no :class:`BlobContext` to make."""
+        return self._core_decrypt and self._core_decompress and self._core_decode
+
+    def decompress(
+        self,
+        codec: Codec,
+        path: str,
+        data: bytes,
+        max_size: int,
+        blob: BlobContext | None = None,
+    ) -> bytes:
+        """The decompress stage: a plugin's hook if there is one and ``blob`` is given, else
+        ``codec``'s decode. Failures become :class:`CorruptBlobError` or
+        :class:`BlobTooLargeError` naming ``path``."""
         try:
-            if self._core_decompress:
-                data = blob.codec.decode(data, max_size=blob.max_size)
-            else:
-                data = self._decompress(blob=blob, data=data)
+            if blob is not None and not self._core_decompress:
+                return _stage_result("decompress", self._decompress(blob=blob, data=data))
+            decoded = codec.decode(data, max_size=max_size)
         except DecodedTooLarge as error:
-            raise BlobTooLargeError(blob.path, str(error)) from None
+            raise BlobTooLargeError(path, str(error)) from None
         except GitBlobTSError:
             raise
         except Exception as error:
             raise CorruptBlobError(
-                blob.path, f"cannot decompress with codec {blob.codec.name!r}: {error!r}"
+                path, f"cannot decompress with codec {codec.name!r}: {error!r}"
             ) from None
-        if type(data) is not bytes:
-            data = _stage_result("decompress", data)
-        if self._core_decode:
-            return data
-        return _stage_result("decode", self._decode(blob=blob, data=data))
+        return decoded if type(decoded) is bytes else _stage_result("decompress", decoded)
 
 
 def _stored_result(value: object) -> bytes | bytearray:

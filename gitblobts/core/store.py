@@ -27,7 +27,7 @@ from typing import TypeAlias
 
 from gitblobts.core import keys, migration, naming, naming_v1
 from gitblobts.core.backend import Backend
-from gitblobts.core.blob import Blob, BlobInfo, BlobRef, V1Blob
+from gitblobts.core.blob import Blob, BlobInfo, BlobRef, V1Blob, new_blob
 from gitblobts.core.cipher import Cipher
 from gitblobts.core.codec import Codec
 from gitblobts.core.config import CONFIG_PATH, StoreConfig
@@ -55,6 +55,8 @@ from gitblobts.core.verify import VerifyReport, verify_tree
 log = logging.getLogger("gitblobts")
 
 BytesLike: TypeAlias = "bytes | bytearray | memoryview"
+Found: TypeAlias = "tuple[int, str, naming.Tail, str]"
+"""A blob file a query found: its time, path, name tail and object id."""
 
 DEFAULT_BACKEND = "dulwich"
 BACKEND_ENV = "GITBLOBTS_BACKEND"
@@ -163,6 +165,9 @@ class Store:
         self._ciphers: dict[str, Cipher] = {}
         self._suffix_stages: dict[tuple[str, ...], tuple[Codec, Cipher | None]] = {}
         """File suffixes read before, and the codec and cipher they are read with."""
+        self._plain_codecs: dict[naming.Tail, Codec] = {}
+        """Name tails whose files read as their codec's decode alone (see
+        :attr:`Pipeline.reads_plain`): the common case, read without a context per blob."""
         if self._cipher is not None:
             self._ciphers[self._cipher.name] = self._cipher
 
@@ -487,21 +492,36 @@ class Store:
     def _iter_blobs(
         self, head: str | None, low: float | int, high: float | int, descending: bool
     ) -> Iterator[Blob]:
+        decompress, max_size = self._pipeline.decompress, self._max_blob_size
         with self._repository_errors("read"):
             for found in self._iter_folders(head, low, high, descending):
-                contents = self._backend.read_blobs([oid for _, _, oid in found])
-                for (name, path, _), data in zip(found, contents, strict=True):
-                    blob = self._decode(name, path, data)
-                    if name.version == naming_v1.FORMAT_VERSION:
-                        yield V1Blob(name.timestamp_ns, path, blob)
+                contents = self._backend.read_blobs([oid for *_, oid in found])
+                for (timestamp_ns, path, tail, _), data in zip(found, contents, strict=True):
+                    codec = self._plain_codecs.get(tail)
+                    if codec is not None:
+                        yield new_blob(timestamp_ns, path, decompress(codec, path, data, max_size))
                     else:
-                        yield Blob(name.timestamp_ns, path, blob)
+                        yield self._read_blob(timestamp_ns, path, data)
+
+    def _read_blob(self, timestamp_ns: int, path: str, data: bytes) -> Blob:
+        """The blob of a file a query found, through the whole read pipeline."""
+        name = self._parse(path.rpartition("/")[2])
+        assert name is not None, path  # a query found it by its name
+        blob = self._decode(name, path, data)
+        if name.version == naming_v1.FORMAT_VERSION:
+            return V1Blob(timestamp_ns, path, blob)
+        return Blob(timestamp_ns, path, blob)
+
+    @property
+    def _parse(self) -> Callable[[str], BlobName | None]:
+        """The parser of the store's blob file names."""
+        return naming_v1.parse if self._is_format_1 else naming.parse
 
     def _iter_folders(
         self, head: str | None, low: float | int, high: float | int, descending: bool
-    ) -> Iterator[list[tuple[BlobName, str, str]]]:
+    ) -> Iterator[list[Found]]:
         """The one folder walk of every range query: for each folder, in query order, the
-        blob files in the range as ``(name, path, object id)``, in query order."""
+        blob files in the range, in query order."""
         if head is None or low == math.inf or high == -math.inf:
             return  # e.g. 0.0.7's getblobs(math.inf, math.inf, pull=True): pull, read nothing
         # Format-1 names can lie outside the years layouts know: they get the years' ends,
@@ -516,15 +536,18 @@ class Store:
 
     def _read_folder(
         self, head: str, folder: str, low: float | int, high: float | int, descending: bool
-    ) -> list[tuple[BlobName, str, str]]:
-        found: list[tuple[BlobName, str, str]] = []
-        parse = naming_v1.parse if self._is_format_1 else naming.parse
+    ) -> list[Found]:
+        found: list[Found] = []
+        parse = naming_v1.parse_parts if self._is_format_1 else naming.parse_parts
         prefix = f"{folder}/" if folder else ""
         for filename, oid in self._backend.list_files(head, folder):
-            name = parse(filename)
-            if name is not None and low <= name.timestamp_ns <= high:
-                found.append((name, prefix + filename, oid))
-        found.sort(key=lambda item: (item[0].timestamp_ns, item[0].nonce), reverse=descending)
+            parts = parse(filename)
+            if parts is not None and low <= parts[0] <= high:
+                found.append((parts[0], prefix + filename, parts[1], oid))
+        # By time, then path: for names of one time in one folder, the order of their random
+        # parts (format 2) or of their names (format 1, as 0.0.7 returned them). Paths differ,
+        # so tails are never compared.
+        found.sort(reverse=descending)
         return found
 
     def _decode(self, name: BlobName, path: str, data: bytes) -> bytes:
@@ -561,6 +584,8 @@ class Store:
         if stages is None:
             stages = self._suffix_stages[name.suffixes] = self._stages_for(name.suffixes, path)
         codec, cipher = stages
+        if cipher is None and self._pipeline.reads_plain:
+            self._plain_codecs[name.version, name.suffixes] = codec
         return BlobContext(name, codec, cipher, self._layout, path, self._max_blob_size)
 
     def _stages_for(self, file_suffixes: tuple[str, ...], path: str) -> tuple[Codec, Cipher | None]:
@@ -983,9 +1008,9 @@ class Store:
         def infos() -> Iterator[BlobInfo]:
             with self._repository_errors("read"):
                 for found in self._iter_folders(head, low, high, descending):
-                    contents = self._backend.read_blobs([oid for _, _, oid in found])
-                    for (name, path, _), data in zip(found, contents, strict=True):
-                        yield BlobInfo(name.timestamp_ns, path, len(data))
+                    contents = self._backend.read_blobs([oid for *_, oid in found])
+                    for (timestamp_ns, path, _, _), data in zip(found, contents, strict=True):
+                        yield BlobInfo(timestamp_ns, path, len(data))
 
         return infos()
 
@@ -1017,9 +1042,8 @@ class Store:
             blob_folders = (
                 set(self._layout.folders(lister, MIN_NS, MAX_NS)) if lister is not None else set()
             )
-            parse = naming_v1.parse if self._is_format_1 else naming.parse
             return verify_tree(
-                self._backend, head, blob_folders, self._verify_blob, progress, parse
+                self._backend, head, blob_folders, self._verify_blob, progress, self._parse
             )
 
     def _verify_blob(self, name: BlobName, path: str, data: bytes) -> None:

@@ -174,9 +174,10 @@ class _Pack:
             size |= (byte & 0x7F) << shift
             shift += 7
             offset += 1
-        inflate = zlib.decompressobj()
-        data = inflate.decompress(self._view[offset : offset + _inflate_bound(size)], size)
-        if len(data) != size or not inflate.eof:
+        # One call: zlib stops at the end of the stream (or fails before it), whatever the
+        # mapped bytes that follow it.
+        data = zlib.decompress(self._view[offset : offset + _inflate_bound(size)], 15, size)
+        if len(data) != size:
             return None  # not what the header says: let the general reader judge it
         return data
 
