@@ -96,10 +96,12 @@ Tail = tuple[int, tuple[str, ...]]
 def parse(filename: str) -> BlobName | None:
     """Parse a file name (no folders); ``None`` if it is not a blob name."""
     parts = parse_parts(filename)
-    if parts is None:
-        return None
-    version, suffixes = parts[1]
-    return BlobName(parts[0], filename[27:53], version, suffixes, filename[:53])
+    return None if parts is None else from_parts(filename, *parts)
+
+
+def from_parts(filename: str, timestamp_ns: int, tail: Tail) -> BlobName:
+    """The name :func:`parse` makes of ``filename``, from what :func:`parse_parts` made."""
+    return BlobName(timestamp_ns, filename[27:53], tail[0], tail[1], filename[:53])
 
 
 def parse_parts(filename: str) -> tuple[int, Tail] | None:

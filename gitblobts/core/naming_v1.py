@@ -60,7 +60,12 @@ class V1BlobName(BlobName):
 def parse(filename: str) -> V1BlobName | None:
     """Parse a file name (no folders); ``None`` if it is not a format-1 blob name."""
     parts = parse_parts(filename)
-    return None if parts is None else V1BlobName(parts[0], filename, FORMAT_VERSION)
+    return None if parts is None else from_parts(filename, *parts)
+
+
+def from_parts(filename: str, timestamp_ns: int, tail: naming.Tail) -> V1BlobName:
+    """The name :func:`parse` makes of ``filename``, from what :func:`parse_parts` made."""
+    return V1BlobName(timestamp_ns, filename, FORMAT_VERSION)
 
 
 TAIL: naming.Tail = (FORMAT_VERSION, ())

@@ -501,12 +501,15 @@ class Store:
                     if codec is not None:
                         yield new_blob(timestamp_ns, path, decompress(codec, path, data, max_size))
                     else:
-                        yield self._read_blob(timestamp_ns, path, data)
+                        yield self._read_blob(timestamp_ns, path, tail, data)
 
-    def _read_blob(self, timestamp_ns: int, path: str, data: bytes) -> Blob:
+    def _read_blob(self, timestamp_ns: int, path: str, tail: naming.Tail, data: bytes) -> Blob:
         """The blob of a file a query found, through the whole read pipeline."""
-        name = self._parse(path.rpartition("/")[2])
-        assert name is not None, path  # a query found it by its name
+        filename = path.rpartition("/")[2]
+        if self._is_format_1:
+            name: BlobName = naming_v1.from_parts(filename, timestamp_ns, tail)
+        else:
+            name = naming.from_parts(filename, timestamp_ns, tail)
         blob = self._decode(name, path, data)
         if name.version == naming_v1.FORMAT_VERSION:
             return V1Blob(timestamp_ns, path, blob)
