@@ -51,7 +51,7 @@ class StoreConfig:
         """Parse the file's content; raises :class:`ConfigError` naming the problem."""
         try:
             document: Any = json.loads(data.decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as error:
+        except (ValueError, RecursionError) as error:  # also an integer of over 4300 digits
             raise ConfigError(f"{CONFIG_PATH} is not valid JSON: {error}") from None
         if not isinstance(document, dict):
             raise ConfigError(f"{CONFIG_PATH} must hold a JSON object")

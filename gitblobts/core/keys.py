@@ -84,4 +84,5 @@ def key_check(raw_key: bytes) -> str:
 
 def matches(raw_key: bytes, recorded: str) -> bool:
     """Whether ``raw_key`` is the key whose :func:`key_check` is ``recorded``."""
-    return hmac.compare_digest(key_check(raw_key), recorded)
+    # compare_digest refuses text with other than ASCII characters, which no key check has.
+    return recorded.isascii() and hmac.compare_digest(key_check(raw_key), recorded)

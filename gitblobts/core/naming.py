@@ -28,10 +28,11 @@ FORMAT_VERSION = 2
 
 _NAME = re.compile(
     r"(?P<date>\d{8})T(?P<time>\d{6})\.(?P<nanos>\d{9})Z_(?P<nonce>[a-z2-7]{26})"
-    r"\.v(?P<version>[1-9][0-9]*)(?P<suffixes>(?:\.[a-z0-9][a-z0-9_-]*)*)"
+    r"\.v(?P<version>[1-9][0-9]{0,8})(?P<suffixes>(?:\.[a-z0-9][a-z0-9_-]*)*)"
 )
 """The grammar of a name (``\\d`` is any Unicode decimal digit, as ``str.isdecimal``
-takes it). :func:`parse` checks it field by field, which costs a fraction."""
+takes it; a version has at most nine digits, so that reading it as a number is cheap).
+:func:`parse` checks it field by field, which costs a fraction."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,7 +102,9 @@ def parse(filename: str) -> BlobName | None:
 
 def from_parts(filename: str, timestamp_ns: int, tail: Tail) -> BlobName:
     """The name :func:`parse` makes of ``filename``, from what :func:`parse_parts` made."""
-    return BlobName(timestamp_ns, filename[27:53], tail[0], tail[1], filename[:53])
+    # The identity is ASCII, as ciphers take it: one spelled in other digits is rebuilt.
+    identity = filename[:53] if filename.isascii() else None
+    return BlobName(timestamp_ns, filename[27:53], tail[0], tail[1], identity)
 
 
 def parse_parts(filename: str) -> tuple[int, Tail] | None:
@@ -137,7 +140,7 @@ _SECONDS_OF_HOUR = {f"{s // 60:02d}{s % 60:02d}": s for s in range(3600)}
 _HOUR = re.compile(r"\d{8}T\d{2}")
 _MIDDLE = re.compile(r"\d{4}\.\d{9}Z_[a-z2-7]{26}")
 """Minutes, seconds, nanoseconds and the random part."""
-_TAIL = re.compile(r"\.v([1-9][0-9]*)((?:\.[a-z0-9][a-z0-9_-]*)*)")
+_TAIL = re.compile(r"\.v([1-9][0-9]{0,8})((?:\.[a-z0-9][a-z0-9_-]*)*)")
 _HOURS: dict[str, int] = {}
 """``YYYYMMDDThh`` to epoch nanoseconds, for the hours names were parsed in."""
 _TAILS: dict[str, Tail] = {}

@@ -26,6 +26,7 @@ import base64
 import binascii
 import re
 import secrets
+import sys
 from dataclasses import dataclass
 
 from gitblobts.core import naming
@@ -41,6 +42,8 @@ NO_CODEC = "none"
 """The codec of a format-1 store opened without ``compression=``, as 0.0.7 read it."""
 
 _STEM = re.compile(r"[A-Za-z0-9_-]+={0,2}")
+_LARGEST_TIME_NS = int(sys.float_info.max)
+"""The largest time 0.0.7 could write, ``round`` of a float; :func:`to_seconds` holds it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,7 +86,10 @@ def parse_parts(filename: str) -> tuple[int, naming.Tail] | None:
         return None
     if not raw or base64.urlsafe_b64encode(raw).decode("ascii") != stem:
         return None  # not canonical base64: not a name 0.0.7 wrote
-    return int.from_bytes(raw, "big", signed=True) >> RANDOM_BITS, TAIL
+    timestamp_ns = int.from_bytes(raw, "big", signed=True) >> RANDOM_BITS
+    if abs(timestamp_ns) > _LARGEST_TIME_NS:
+        return None  # 0.0.7 took times from floats: not a name 0.0.7 wrote
+    return timestamp_ns, TAIL
 
 
 def encode(timestamp_ns: int, random: int) -> str:

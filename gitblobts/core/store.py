@@ -216,7 +216,13 @@ class Store:
                     f"call migrate(layout={layout!r}) to rewrite it in the current format"
                 )
             return self._plugins.layouts.get(format_1)()
-        return self._plugins.layouts.get(layout or configured)()
+        chosen = self._plugins.layouts.get(layout or configured)
+        if self._config is not None and chosen.name_format != naming.FORMAT_VERSION:
+            raise ConfigError(  # only stores of format 1, which have no configuration, do
+                f"{self._path}: {CONFIG_PATH} names layout {configured!r}, which holds names "
+                f"of format {chosen.name_format}, not {naming.FORMAT_VERSION}"
+            )
+        return chosen()
 
     def _format_1_layout(self) -> str:
         """The name of the installed layout that holds format-1 names."""

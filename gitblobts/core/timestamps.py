@@ -19,7 +19,7 @@ import math
 import numbers
 import time
 from collections.abc import Callable
-from decimal import Decimal
+from decimal import MAX_EMAX, ROUND_HALF_EVEN, Context, Decimal
 from fractions import Fraction
 from typing import ClassVar, TypeAlias
 
@@ -68,8 +68,16 @@ class TimeParser(abc.ABC):
 def check_range(ns: int, original: object) -> int:
     """Return ``ns`` if it lies in the supported years, else raise :class:`TimeError`."""
     if not MIN_NS <= ns <= MAX_NS:
-        raise TimeError(f"time {original!r} is outside the supported years 0001-9999 (UTC)")
+        raise TimeError(f"time {_shown(original)} is outside the supported years 0001-9999 (UTC)")
     return ns
+
+
+def _shown(value: object) -> str:
+    """``repr(value)``, or what it is if it holds an integer too long to print."""
+    try:
+        return repr(value)
+    except ValueError:  # more digits than sys.get_int_max_str_digits() allows
+        return f"<{type(value).__name__} holding an integer too long to print>"
 
 
 def _seconds_to_ns(seconds: int | Fraction) -> int:
@@ -122,11 +130,11 @@ def to_ns(
         if not math.isfinite(value):
             raise TimeError(f"time {value!r} is not a finite number")
         return check_range(_seconds_to_ns(Fraction(value)), value)
-    if isinstance(value, (Decimal, Fraction)) or (
+    if isinstance(value, Decimal):
+        return check_range(_decimal_to_ns(value), value)
+    if isinstance(value, Fraction) or (
         isinstance(value, numbers.Rational) and not isinstance(value, numbers.Integral)
     ):
-        if isinstance(value, Decimal) and not value.is_finite():
-            raise TimeError(f"time {value!r} is not a finite number")
         return check_range(_seconds_to_ns(Fraction(value)), value)
     if isinstance(value, time.struct_time):
         return check_range(_struct_time_to_ns(value), value)
@@ -145,13 +153,33 @@ def to_ns(
     )
 
 
+def _decimal_to_ns(value: Decimal) -> int:
+    """Round exact seconds to the nearest nanosecond, halves to even, without making a
+    fraction of a huge power of ten (``Decimal('1e-999999999')`` would take hours)."""
+    if not value.is_finite():
+        raise TimeError(f"time {value!r} is not a finite number")
+    if value.adjusted() >= _DECIMAL_DIGITS:
+        raise TimeError(f"time {value!r} is outside the supported years 0001-9999 (UTC)")
+    nanoseconds = value.quantize(_NANOSECOND, ROUND_HALF_EVEN, _EXACT)
+    return int(nanoseconds.scaleb(9, _EXACT))
+
+
+_DECIMAL_DIGITS = 12
+"""Digits before the point of any supported time in seconds (at most 253,402,300,800)."""
+_NANOSECOND = Decimal("1e-9")
+_EXACT = Context(prec=_DECIMAL_DIGITS + 9 + 1, Emin=-MAX_EMAX, Emax=MAX_EMAX)
+"""Room for every digit of such a time in nanoseconds, and a carry: rounding is exact."""
+
+
 def _struct_time_to_ns(value: time.struct_time) -> int:
     offset = value.tm_gmtoff
     try:
         # Without a recorded offset, a struct_time is local time.
         seconds = int(time.mktime(value)) if offset is None else calendar.timegm(value) - offset
-    except (OverflowError, ValueError) as error:
-        raise TimeError(f"time {value!r} cannot be converted: {error}") from error
+    except (OverflowError, ValueError, TypeError) as error:
+        raise TimeError(f"time {_shown(value)} cannot be converted: {error}") from error
+    if not isinstance(seconds, int):  # a field or the offset was not a whole number
+        raise TimeError(f"time {_shown(value)} cannot be converted: its fields must be integers")
     return seconds * NS_PER_SECOND
 
 
@@ -167,13 +195,21 @@ def is_open_bound(value: object) -> bool:
 
 
 def utc_fields(ns: int) -> tuple[int, int, int, int, int, int, int]:
-    """Split epoch nanoseconds into UTC (year, month, day, hour, minute, second, nanosecond)."""
-    days, ns_of_day = divmod(ns, _NS_PER_DAY)
+    """Split epoch nanoseconds into UTC (year, month, day, hour, minute, second, nanosecond).
+    Raises :class:`TimeError` outside the supported years (a format-1 blob's time may be)."""
+    days, ns_of_day = divmod(_dated(ns), _NS_PER_DAY)
     date = dt.date.fromordinal(_EPOCH_ORDINAL + days)
     seconds, nanosecond = divmod(ns_of_day, NS_PER_SECOND)
     hour, rest = divmod(seconds, 3600)
     minute, second = divmod(rest, 60)
     return date.year, date.month, date.day, hour, minute, second, nanosecond
+
+
+def _dated(ns: int) -> int:
+    """``ns``, if it has a date in the supported years; else raise :class:`TimeError`."""
+    if not MIN_NS <= ns <= MAX_NS:
+        raise TimeError(f"time {_shown(ns)} ns from 1970 is outside the supported years 0001-9999")
+    return ns
 
 
 def from_utc_fields(
@@ -197,8 +233,9 @@ def format_iso(ns: int) -> str:
 
 
 def to_datetime(ns: int) -> dt.datetime:
-    """Epoch nanoseconds as an aware UTC datetime (truncated to microseconds)."""
-    micros = ns // 1_000
+    """Epoch nanoseconds as an aware UTC datetime (truncated to microseconds); raises
+    :class:`TimeError` outside the supported years."""
+    micros = _dated(ns) // 1_000
     return _UTC_EPOCH + dt.timedelta(microseconds=micros)
 
 

@@ -52,11 +52,15 @@ class _Output:
 
     def add(self, piece: bytes) -> None:
         """Append ``piece``; raise :class:`DecodedTooLarge` if it does not fit."""
+        self.expect(len(piece))
         self._size += len(piece)
-        if self._size > self._max_size:
-            raise DecodedTooLarge(f"decompresses to more than {self._max_size} bytes")
         if piece:
             self._pieces.append(piece)
+
+    def expect(self, size: int) -> None:
+        """Raise :class:`DecodedTooLarge` if ``size`` more bytes would not fit."""
+        if size > self.room:
+            raise DecodedTooLarge(f"decompresses to more than {self._max_size} bytes")
 
     def value(self) -> bytes:
         return b"".join(self._pieces)
@@ -247,7 +251,8 @@ class ZstdCodec(Codec):
     Decoding walks the frames' block headers itself, because zstd cannot be asked for a
     bounded amount of output and then tell whether a frame ended: it feeds whole blocks,
     only as many as can decode to the room left (a compressed block decodes to at most
-    128 KiB), and so overshoots ``max_size`` by at most one block.
+    128 KiB), and so overshoots ``max_size`` by at most one block. A frame whose header
+    declares more content than fits is refused before any of it is decoded.
 
     What this codec writes, one frame declaring its content size, is decoded in one call
     instead, when that size fits ``max_size``: the output buffer is exactly the declared
@@ -348,6 +353,9 @@ def _decode_zstd_frame(
         return end
     if magic != _ZSTD_MAGIC:
         raise ValueError(f"no zstd frame at byte {start}")
+    # A frame declaring more than fits is refused unread: it is too large, or lies (which
+    # libzstd refuses). Its window may be its declared size, beyond what decode accepts.
+    output.expect(zstandard.frame_content_size(view[start:]))  # -1: not declared
     frame = decompressor.decompressobj()
     fed = start
     cursor = start + zstandard.frame_header_size(view[start:])
