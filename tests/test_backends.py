@@ -281,3 +281,40 @@ def test_list_files_lists_the_files_list_folder_lists(
     ]
     assert sorted(backend.list_files(commit, "odd")) == [("leaf", other), ("zero", blob)]
     store.close()
+
+
+@pytest.mark.parametrize("packed", [False, True], ids=["loose", "packed"])
+@pytest.mark.parametrize("name", BACKENDS)
+def test_list_non_files_lists_what_list_files_leaves_out(
+    tmp_path: Path, name: str, packed: bool
+) -> None:
+    path = tmp_path / "repo.git"
+    git(tmp_path, "init", "--quiet", "--bare", str(path))
+    blob = git(path, "hash-object", "-w", "--stdin", input=b"content").strip()
+    inner = git(path, "mktree", input=f"120000 blob {blob}\tlink\n".encode()).strip()
+    entries = [
+        f"100644 blob {blob}\tplain",
+        f"120000 blob {blob}\tlink",
+        f"160000 commit {'1' * 40}\tsubmodule",
+        f"040000 tree {inner}\tfolder",
+    ]
+    root = git(path, "mktree", input=("\n".join(entries) + "\n").encode()).strip()
+    commit = git(path, "commit-tree", root, "-m", "mixed").strip()
+    git(path, "update-ref", "refs/heads/main", commit)
+    if packed:
+        git(path, "repack", "-a", "-d", "-q")
+    listed, fresh = Store(path, backend=name), Store(path, backend=name)
+
+    for folder in ("", "folder", "missing", "plain"):
+        listed._backend.list_files(commit, folder)  # as reads do, just before
+        expected = [e for e in fresh._backend.list_folder(commit, folder) if not e.is_file]
+        assert sorted(listed._backend.list_non_files(commit, folder), key=str) == sorted(
+            expected, key=str
+        )
+    assert {e.kind for e in fresh._backend.list_non_files(commit, "")} == {
+        "a symbolic link",
+        "a submodule",
+        "a folder",
+    }
+    listed.close()
+    fresh.close()

@@ -29,6 +29,21 @@ def test_files_are_the_regular_files_of_the_tree(entries: dict[bytes, tuple[int,
     assert treefiles.files(tree.as_raw_string()) == expected
 
 
+@given(st.dictionaries(names, st.tuples(st.sampled_from(MODES), ids)))
+def test_split_gives_the_files_and_every_other_entry(
+    entries: dict[bytes, tuple[int, bytes]],
+) -> None:
+    tree = Tree()
+    for name, (mode, oid) in entries.items():
+        tree.add(name, mode, oid.hex().encode())
+    others = [
+        (name.decode("utf-8", "surrogateescape"), oid.decode(), mode)
+        for name, mode, oid in tree.iteritems()
+        if mode not in (0o100644, 0o100755)
+    ]
+    assert treefiles.split(tree.as_raw_string()) == (treefiles.files(tree.as_raw_string()), others)
+
+
 def test_an_empty_tree_has_no_files() -> None:
     assert treefiles.files(b"") == []
 

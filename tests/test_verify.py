@@ -2,13 +2,27 @@
 
 from __future__ import annotations
 
+import re
+import zlib
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import git
+from conftest import git, git_bytes, make_repo
+from plumbing import (
+    commit_entries,
+    hash_object,
+    loose_object,
+    object_ids,
+    overwrite,
+    pack_objects,
+    packed_object,
+)
 
 import gitblobts
-from gitblobts import KeyRequiredError, Nanoseconds, Problem, Store
+from gitblobts import KeyRequiredError, Nanoseconds, Problem, RepositoryError, Store
+from gitblobts.core.keys import decode_key
+from gitblobts.plugins.ciphers import Aes256GcmCipher
 
 KEY = gitblobts.generate_key()
 BASE = 1_700_000_000 * 10**9  # 2023-11-14T22:13:20Z
@@ -143,3 +157,227 @@ def test_progress_counts_every_checked_file(repo: Path) -> None:
 
 def test_a_problem_reads_as_path_and_reason() -> None:
     assert str(Problem("2023/x.v2", "cannot decompress")) == "2023/x.v2: cannot decompress"
+
+
+# Damaged git objects. The repositories are made without the fixture that runs git fsck on
+# them afterwards: fsck would (rightly) fail.
+
+
+SECOND = 10**9
+FOLDER = "2023/11/14/22"
+
+
+def loose_store(root: Path, count: int = 3, key: bytes | None = None) -> tuple[Path, list[str]]:
+    """A bare repository whose store holds ``count`` blobs, each added alone (so each is a
+    loose object); returns it and the blobs' paths."""
+    repo = make_repo(root, "bare")
+    store = Store(repo, key=key)
+    paths = [
+        store.addblob(b"blob %d" % i, Nanoseconds(BASE + i * SECOND)).path for i in range(count)
+    ]
+    return repo, paths
+
+
+def packed_store(root: Path, count: int = 20) -> tuple[Path, list[str]]:
+    """A bare repository whose store holds ``count`` blobs, in a pack of their own."""
+    repo = make_repo(root, "bare")
+    refs = Store(repo).addblobs(
+        [b"packed blob %d" % i for i in range(count)],
+        [Nanoseconds(BASE + i * SECOND) for i in range(count)],
+    )
+    paths = [ref.path for ref in refs]
+    ids = object_ids(repo)
+    pack_objects(repo, [ids[path] for path in paths])
+    return repo, paths
+
+
+def garbage(path: Path) -> None:
+    overwrite(path, zlib.compress(b"no object header here"))
+
+
+def not_zlib(path: Path) -> None:
+    overwrite(path, b"\x00not zlib at all" * 4)
+
+
+def truncated(path: Path) -> None:
+    overwrite(path, path.read_bytes()[: path.stat().st_size // 2])
+
+
+def missing(path: Path) -> None:
+    path.unlink()
+
+
+def other_content(path: Path) -> None:
+    overwrite(path, zlib.compress(b"blob 11\x00other bytes"))
+
+
+UNREADABLE = "cannot read its object: "
+OTHER_BYTES = "holds other bytes than its id says"
+
+
+@pytest.mark.parametrize(
+    ("damage", "reason"),
+    [
+        (garbage, UNREADABLE),
+        (not_zlib, UNREADABLE),
+        (truncated, UNREADABLE),
+        (missing, UNREADABLE),
+        (other_content, f"{UNREADABLE}|{OTHER_BYTES}"),
+    ],
+)
+def test_a_damaged_loose_object_is_reported_by_the_path_of_its_file(
+    tmp_path: Path, damage: Callable[[Path], None], reason: str
+) -> None:
+    repo, paths = loose_store(tmp_path)
+    damage(loose_object(repo, object_ids(repo)[paths[1]]))
+
+    report = Store(repo).verify()
+
+    assert [problem.path for problem in report.problems] == [paths[1]]
+    assert re.search(reason, report.problems[0].reason)
+    assert report.checked == 4
+
+
+def test_a_loose_object_swapped_for_another_valid_blob_file_is_reported(tmp_path: Path) -> None:
+    repo, paths = loose_store(tmp_path)
+    ids = object_ids(repo)
+    overwrite(loose_object(repo, ids[paths[1]]), loose_object(repo, ids[paths[2]]).read_bytes())
+
+    (problem,) = Store(repo).verify().problems
+
+    assert problem.path == paths[1]
+    assert re.search(f"{UNREADABLE}|{OTHER_BYTES}", problem.reason)
+
+
+def test_flipped_bytes_in_a_packed_object_are_reported_and_the_others_checked(
+    tmp_path: Path,
+) -> None:
+    repo, paths = packed_store(tmp_path)
+    pack, start, end = packed_object(repo, object_ids(repo)[paths[7]])
+    data = bytearray(pack.read_bytes())
+    for position in range(start + 4, end - 2):
+        data[position] ^= 0x5A
+    overwrite(pack, bytes(data))
+
+    report = Store(repo).verify()
+
+    assert [problem.path for problem in report.problems] == [paths[7]]
+    assert report.problems[0].reason.startswith(UNREADABLE)
+    assert report.checked == 21
+
+
+def test_a_pack_index_entry_pointing_elsewhere_is_reported(tmp_path: Path) -> None:
+    repo, paths = packed_store(tmp_path)
+    oid = object_ids(repo)[paths[7]]
+    pack, start, _ = packed_object(repo, oid)
+    index = pack.with_suffix(".idx")
+    data = bytearray(index.read_bytes())
+    count = int.from_bytes(data[1028:1032], "big")
+    position = [data[1032 + 20 * i : 1052 + 20 * i].hex() for i in range(count)].index(oid)
+    offset = 1032 + 24 * count + 4 * position  # after the ids and their CRCs
+    data[offset : offset + 4] = (start + 3).to_bytes(4, "big")
+    overwrite(index, bytes(data))
+
+    report = Store(repo).verify()
+
+    assert [problem.path for problem in report.problems] == [paths[7]]
+    assert report.checked == 21
+
+
+def test_a_truncated_pack_reports_each_blob_it_lost_and_checks_the_others(
+    tmp_path: Path,
+) -> None:
+    repo, paths = packed_store(tmp_path)
+    ids = object_ids(repo)
+    pack, cut, _ = packed_object(repo, ids[paths[10]])
+    overwrite(pack, pack.read_bytes()[:cut])
+
+    report = Store(repo).verify()
+
+    reported = [problem.path for problem in report.problems]
+    assert set(paths[10:]) <= set(reported) <= set(paths)  # git gives up on the whole pack
+    assert all(problem.reason.startswith(UNREADABLE) for problem in report.problems)
+    assert report.checked == 21
+
+
+def test_a_folder_whose_tree_is_damaged_is_reported_and_the_rest_checked(
+    tmp_path: Path,
+) -> None:
+    repo, _ = loose_store(tmp_path)
+    Store(repo).addblob(b"a day later", Nanoseconds(BASE + 24 * 3600 * SECOND))
+    garbage(loose_object(repo, git(repo, "rev-parse", f"HEAD:{FOLDER}").strip()))
+
+    report = Store(repo).verify()
+
+    (problem,) = report.problems
+    assert problem.path == FOLDER
+    assert problem.reason.startswith("cannot read the folder: ")
+    assert report.checked == 2  # the configuration, and the blob a day later
+
+
+def test_every_kind_of_damage_at_once_is_reported_by_path_and_the_rest_checked(
+    tmp_path: Path,
+) -> None:
+    repo = make_repo(tmp_path, "bare")
+    store = Store(repo, key=KEY)
+    packed = [
+        ref.path
+        for ref in store.addblobs(
+            [b"packed %d" % i for i in range(20)],
+            [Nanoseconds(BASE + i * SECOND) for i in range(20)],
+        )
+    ]
+    ids = object_ids(repo)
+    pack_objects(repo, [ids[path] for path in packed])
+    loose = [
+        store.addblob(b"loose %d" % i, Nanoseconds(BASE + (30 + i) * SECOND)).path for i in range(5)
+    ]
+    ids = object_ids(repo)  # the loose blobs' too
+    cipher = Aes256GcmCipher(decode_key(KEY))
+    bad_frame = f"{FOLDER}/20231114T221410.000000000Z_{'b' * 26}.v2.zst.aes256gcm"
+    sealed = cipher.encrypt(b"not a zstd frame", bad_frame.rpartition("/")[2][:53].encode())
+    bad_tag = packed[3]
+    tag_flipped = bytearray(git_bytes(repo, "cat-file", "blob", ids[bad_tag]))
+    tag_flipped[-1] ^= 1
+    commit_entries(
+        repo,
+        {
+            f"{FOLDER}/notes.txt": (0o100644, hash_object(repo, b"hello")),
+            bad_frame: (0o100644, hash_object(repo, sealed)),
+            bad_tag: (0o100644, hash_object(repo, bytes(tag_flipped))),
+        },
+    )
+    garbage(loose_object(repo, ids[loose[0]]))
+    truncated(loose_object(repo, ids[loose[1]]))
+    other_content(loose_object(repo, ids[loose[2]]))
+    missing(loose_object(repo, ids[loose[3]]))
+    pack, start, end = packed_object(repo, ids[packed[9]])
+    data = bytearray(pack.read_bytes())
+    data[(start + end) // 2] ^= 0xFF
+    overwrite(pack, bytes(data))
+
+    report = Store(repo, key=KEY).verify()
+
+    found = {problem.path: problem.reason for problem in report.problems}
+    assert sorted(found) == sorted(
+        [f"{FOLDER}/notes.txt", bad_frame, bad_tag, *loose[:4], packed[9]]
+    )
+    assert found[f"{FOLDER}/notes.txt"] == "not a blob file name"
+    assert "cannot decompress" in found[bad_frame]
+    assert "cannot decrypt" in found[bad_tag]
+    for path in [*loose[:2], loose[3], packed[9]]:
+        assert found[path].startswith(UNREADABLE)
+    assert re.search(f"{UNREADABLE}|{OTHER_BYTES}", found[loose[2]])
+    assert report.checked == 1 + 20 + 5 + 2  # the configuration, the blobs, two added files
+
+
+@pytest.mark.parametrize("damage", [garbage, missing])
+def test_a_branch_whose_commit_cannot_be_read_is_an_error_not_an_empty_store(
+    tmp_path: Path, damage: Callable[[Path], None]
+) -> None:
+    repo, _ = loose_store(tmp_path)
+    commit = git(repo, "rev-parse", "HEAD").strip()
+    damage(loose_object(repo, commit))
+
+    with pytest.raises(RepositoryError, match=commit):
+        Store(repo).verify()

@@ -13,11 +13,12 @@ import logging
 import os
 import sys
 import traceback
+import warnings
 from collections.abc import Iterator, Sequence
 
 from gitblobts.cli import output
 from gitblobts.cli.errors import CommandError, StdoutClosed
-from gitblobts.cli.key import KEY_HELP
+from gitblobts.cli.key import KEY_HELP, taken_from_environment
 from gitblobts.cli.parser import PROG, build_parser
 from gitblobts.core.errors import GitBlobTSError, KeyRequiredError
 
@@ -39,7 +40,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _status(exit)
     debug: bool = args.debug
     try:
-        with _log_to_stderr(debug):
+        with _log_to_stderr(debug), taken_from_environment() as key_from_environment:
+            args.key_from_environment = key_from_environment
             base = os.path.join(*args.directory) if args.directory else None
             if base is not None and not os.path.isdir(base):
                 raise CommandError(f"{base}: no such folder (-C)")
@@ -75,7 +77,7 @@ class _Formatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         message = record.getMessage()
         text = "; ".join(part.strip() for part in message.splitlines() if part.strip())
-        line = f"{PROG}: {record.levelname.lower()}: {text}"
+        line = f"{PROG}: {record.levelname.lower()}: {output.printable(text)}"
         if record.exc_info:
             line += "\n" + self.formatException(record.exc_info)
         return line
@@ -83,7 +85,8 @@ class _Formatter(logging.Formatter):
 
 @contextlib.contextmanager
 def _log_to_stderr(debug: bool) -> Iterator[None]:
-    """Show the library's warnings (and with ``--debug``, everything it logs) on stderr."""
+    """Show the library's warnings, logged or issued (and with ``--debug``, everything it
+    logs) on stderr."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(_Formatter())
     handler.setLevel(logging.DEBUG if debug else logging.WARNING)
@@ -92,8 +95,14 @@ def _log_to_stderr(debug: bool) -> Iterator[None]:
     logger.addHandler(handler)
     if debug:
         logger.setLevel(logging.DEBUG)
+
+    def show(message: Warning | str, *_: object, **__: object) -> None:
+        logger.warning("%s", message)
+
     try:
-        yield
+        with warnings.catch_warnings():
+            warnings.showwarning = show
+            yield
     finally:
         logger.removeHandler(handler)
         logger.setLevel(level)

@@ -45,14 +45,15 @@ def _store_path(args: argparse.Namespace, path: str | None = None) -> str:
     return os.path.join(*parts) if parts else os.getcwd()
 
 
-def _open(args: argparse.Namespace, *, keyed: bool = False) -> Store:
+def _open(args: argparse.Namespace, *, keyed: bool = False, durable: bool = False) -> Store:
     """The store the command works on, with the key if the command uses one."""
-    return Store(_store_path(args), key=_key(args) if keyed else None)
+    return Store(_store_path(args), key=_key(args) if keyed else None, durable=durable)
 
 
 def _key(args: argparse.Namespace) -> bytes | None:
     key_file: str | None = args.key_file
-    return read_key(key_file)
+    from_environment: str | None = getattr(args, "key_from_environment", None)
+    return read_key(key_file, from_environment)
 
 
 def _range(args: argparse.Namespace, store: Store) -> tuple[Nanoseconds | None, Nanoseconds | None]:
@@ -122,7 +123,7 @@ def add(args: argparse.Namespace) -> int:
         args.parser.error("standard input cannot hold both the key and a blob")
     for path in paths:
         _check_input(path)
-    with _open(args, keyed=True) as store:
+    with _open(args, keyed=True, durable=args.durable) as store:
         when = parse_when(args.time, store.plugins, time.time_ns())
         with Progress("adding", total=len(paths)) as progress:
 

@@ -1,10 +1,13 @@
 """Where the command gets the key: a file, or the environment; never a command-line argument,
-which other users could read in the process list."""
+which other users could read in the process list. The environment's copy is taken out while
+the command runs, so that the programs it starts never inherit it."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
+from collections.abc import Iterator
 
 from gitblobts.cli.errors import CommandError
 from gitblobts.core.errors import InvalidKeyError
@@ -17,10 +20,10 @@ KEY_HELP = f"--key-file FILE or ${KEY_ENV}"
 """How to give the key, for messages."""
 
 
-def read_key(key_file: str | None) -> bytes | None:
-    """The key from ``key_file`` (``-``: standard input), else from ``$GITBLOBTS_KEY``, else
-    ``None``. Surrounding whitespace is ignored. An invalid key is reported with where it
-    came from, never with its value."""
+def read_key(key_file: str | None, from_environment: str | None = None) -> bytes | None:
+    """The key from ``key_file`` (``-``: standard input), else ``from_environment`` (what
+    :func:`taken_from_environment` took), else ``None``. Surrounding whitespace is ignored.
+    An invalid key is reported with where it came from, never with its value."""
     if key_file is not None:
         source = "standard input" if key_file == "-" else key_file
         try:
@@ -33,7 +36,7 @@ def read_key(key_file: str | None) -> bytes | None:
             raise CommandError(f"{source}: cannot read the key file: {error.strerror}") from None
     else:
         source = f"${KEY_ENV}"
-        value = os.environ.get(KEY_ENV, "")
+        value = from_environment or ""
         if not value.strip():
             return None
         text = value.encode("utf-8", "surrogateescape")
@@ -43,3 +46,16 @@ def read_key(key_file: str | None) -> bytes | None:
     except InvalidKeyError as error:
         raise InvalidKeyError(f"{source}: {error}") from None
     return key
+
+
+@contextlib.contextmanager
+def taken_from_environment() -> Iterator[str | None]:
+    """``$GITBLOBTS_KEY``, out of the environment while the command runs, so that the
+    programs it runs (git, ssh, the hooks of a repository) do not inherit the key; put back
+    afterwards."""
+    value = os.environ.pop(KEY_ENV, None)
+    try:
+        yield value
+    finally:
+        if value is not None:
+            os.environ[KEY_ENV] = value

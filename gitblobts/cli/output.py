@@ -17,8 +17,8 @@ from gitblobts.core import timestamps
 
 
 def line(text: str) -> None:
-    """Write a line of text to standard output."""
-    _guarded(lambda: sys.stdout.write(text + "\n"))
+    """Write a line of text to standard output (see :func:`printable`)."""
+    _guarded(lambda: sys.stdout.write(printable(text) + "\n"))
 
 
 def data(content: bytes) -> None:
@@ -34,8 +34,24 @@ def flush() -> None:
 def error(message: str) -> None:
     """Report a failure on standard error, on one line: ``gitblobts: message``."""
     text = "; ".join(part.strip() for part in message.splitlines() if part.strip())
-    sys.stderr.write(f"gitblobts: {text}\n")
+    sys.stderr.write(f"gitblobts: {printable(text)}\n")
     sys.stderr.flush()
+
+
+def printable(text: str) -> str:
+    """``text`` with what a terminal would act on, or cannot show, escaped: control
+    characters as ``\\x1b``, ``\\n``..., the bytes of a file name that are not UTF-8 as
+    ``\\xff``. A hostile repository's file names cannot drive the terminal."""
+    if text.isprintable():
+        return text
+    return "".join(char if char.isprintable() else _escaped(char) for char in text)
+
+
+def _escaped(char: str) -> str:
+    code = ord(char)
+    if 0xDC80 <= code <= 0xDCFF:  # a byte that was not UTF-8, kept by "surrogateescape"
+        return f"\\x{code - 0xDC00:02x}"
+    return char.encode("unicode_escape").decode("ascii")
 
 
 def _guarded(write: Callable[[], object]) -> None:

@@ -97,6 +97,11 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("files", nargs="+", metavar="FILE", help="a file to add; '-': standard input")
     add.add_argument("--time", metavar="WHEN", help=f"the blobs' time: {WHEN_HELP}; default: now")
     add.add_argument("--no-push", action="store_true", help="commit, but do not push")
+    add.add_argument(
+        "--durable",
+        action="store_true",
+        help="return only once the commit is on disk (fsync), safe from a power cut",
+    )
 
     ls = command("ls", "list blobs: time, stored size in bytes, path")
     _range_options(ls)

@@ -9,6 +9,10 @@ these verbs: it never touches repository files itself.
 Object ids are lowercase hexadecimal strings; refs are full names (``refs/heads/main``);
 paths are ``/``-separated and relative to the repository root.
 
+Threads: a backend need not be thread-safe. A store makes one call at a time (see
+:mod:`gitblobts.core.locking`), but for :meth:`Backend.write_blobs`, which may run in several
+threads at once and alongside any other call: it must only add objects.
+
 Errors: a backend raises :class:`~gitblobts.core.errors.RepositoryError` (or a subclass) for
 repository problems. Anything else it raises is wrapped by core.
 """
@@ -19,6 +23,8 @@ import abc
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import ClassVar
+
+from gitblobts.core.errors import PluginError
 
 FILE_MODE = 0o100644
 """The mode of every file the store writes."""
@@ -41,6 +47,20 @@ class TreeEntry:
     def is_file(self) -> bool:
         """Whether the entry is a regular, non-executable or executable file."""
         return self.mode in (0o100644, 0o100755)
+
+    @property
+    def kind(self) -> str:
+        """What the entry is, in words: ``'a folder'``, ``'a symbolic link'``..."""
+        return _KINDS.get(self.mode) or f"an entry of mode {self.mode:o}"
+
+
+_KINDS = {
+    0o040000: "a folder",
+    0o100644: "a file",
+    0o100755: "an executable file",
+    0o120000: "a symbolic link",
+    0o160000: "a submodule",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +109,13 @@ class Backend(abc.ABC):
         entries = self.list_folder(commit, folder)
         return [(entry.name, entry.oid) for entry in entries if entry.is_file]
 
+    def list_non_files(self, commit: str, folder: str) -> list[TreeEntry]:
+        """The entries of ``folder`` in ``commit``'s tree that :meth:`list_files` leaves out
+        (folders, symbolic links, submodules). Reads call this after :meth:`list_files` of
+        the same folder, to warn of such entries named like blobs, so a backend may
+        override it to reuse that listing."""
+        return [entry for entry in self.list_folder(commit, folder) if not entry.is_file]
+
     @abc.abstractmethod
     def read_blobs(self, oids: Iterable[str]) -> Iterator[bytes]:
         """The contents of the blobs ``oids``, in order, lazily."""
@@ -96,7 +123,8 @@ class Backend(abc.ABC):
     @abc.abstractmethod
     def write_blobs(self, contents: Iterable[bytes | bytearray]) -> list[str]:
         """Store blob objects, consuming ``contents`` as it goes (it may be a long
-        generator), and return their ids in order. Objects need not be reachable yet."""
+        generator), and return their ids in order. Objects need not be reachable yet. May
+        run in several threads at once, and alongside any other call."""
 
     @abc.abstractmethod
     def write_commit(
@@ -113,6 +141,15 @@ class Backend(abc.ABC):
         of the tree are rebuilt; folders left empty go. A different file at a path of
         ``files``, or no file at a path of ``remove``, raises ``RepositoryError``. No ref
         moves. (Only :meth:`gitblobts.Store.migrate` removes files.)"""
+
+    def set_durable(self, durable: bool) -> None:
+        """With ``durable``, from now on return from :meth:`write_blobs`,
+        :meth:`write_commit`, :meth:`compare_and_swap` and :meth:`check_out` only once what
+        they wrote (objects, the ref and its log, the index) is on disk, synced with its
+        folder, so that a power cut cannot take it back. A backend that cannot promise it
+        keeps the default, which refuses."""
+        if durable:
+            raise PluginError(f"the {self.name!r} backend cannot make writes durable")
 
     @abc.abstractmethod
     def compare_and_swap(self, ref: str, old: str | None, new: str) -> bool:

@@ -1,4 +1,5 @@
-"""The exception hierarchy: every error gitblobts raises is a :class:`GitBlobTSError`.
+"""The exception hierarchy: every error gitblobts raises is a :class:`GitBlobTSError`; and
+the one warning it issues, :class:`ForeignEntryWarning`.
 
 Errors name what caused them (the path, the value, the plugin name) and, where it helps,
 what to do. Subclasses also derive from the matching built-in exception (``TypeError``,
@@ -92,3 +93,10 @@ class RemoteError(RepositoryError):
 class PushRejectedError(RemoteError):
     """The remote refused the push for a reason other than having moved on (a hook, a
     permission, a protected branch)."""
+
+
+class ForeignEntryWarning(GitBlobTSError, UserWarning):
+    """A query skipped an entry that is named like a blob file but is not a regular file (a
+    symbolic link, a submodule, a folder): it is never followed, and
+    :meth:`gitblobts.Store.verify` reports it. A warnings filter that turns it into an error
+    raises a :class:`GitBlobTSError` like any other."""

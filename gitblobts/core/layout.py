@@ -11,7 +11,9 @@ A layout is a class with
   may hold blobs with ``start_ns <= time <= end_ns``, in ascending time order (descending if
   asked). It lists folders through ``tree`` so that a range query reads only what can
   overlap the range. Core lists the files of each folder, parses their names, and orders
-  and filters them; a layout only prunes;
+  and filters them; a layout only prunes. It must descend into, and yield, only names it
+  could have made: :meth:`~gitblobts.Store.verify` lists every entry, folder or not, to
+  find what stands where the layout keeps a folder;
 - ``name_format`` (optional, default ``2``): the version of the file names it holds. Format 2
   is :mod:`gitblobts.core.naming`. Format 1 is gitblobts 0.0.7's
   (:mod:`gitblobts.core.naming_v1`): a store whose layout holds format-1 names reads and

@@ -17,12 +17,13 @@ copy.
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 import string
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from gitblobts.core import naming, naming_v1
+from gitblobts.core import foreign, naming, naming_v1
 from gitblobts.core.backend import Backend
 from gitblobts.core.cipher import Cipher
 from gitblobts.core.codec import Codec
@@ -141,6 +142,8 @@ class Rewriter:
         """Rewrite the format-1 files of ``head`` not rewritten yet, check them, and return
         the commit that replaces every format-1 file of ``head``."""
         old_files = sorted(format_1_files(self._backend, head).items())
+        if head is not None:  # what is named so but is no file stays, unread and unfollowed
+            foreign.warn_of_skipped(self._backend, head, "", naming_v1.parse, -math.inf, math.inf)
         self._rewrite([item for item in old_files if item not in self._done])
         rewritten = [self._done[item] for item in old_files]
         seen: dict[str, str] = {}

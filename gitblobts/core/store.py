@@ -13,11 +13,13 @@ range, and decodes only the files whose names fall in it.
 from __future__ import annotations
 
 import contextlib
+import functools
 import itertools
 import logging
 import math
 import os
 import random
+import threading
 import time
 import weakref
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -25,7 +27,7 @@ from decimal import Decimal
 from types import TracebackType
 from typing import TypeAlias
 
-from gitblobts.core import keys, migration, naming, naming_v1
+from gitblobts.core import foreign, keys, migration, naming, naming_v1
 from gitblobts.core.backend import Backend
 from gitblobts.core.blob import Blob, BlobInfo, BlobRef, V1Blob, new_blob
 from gitblobts.core.cipher import Cipher
@@ -46,9 +48,11 @@ from gitblobts.core.errors import (
     WrongKeyError,
 )
 from gitblobts.core.layout import Layout
+from gitblobts.core.locking import LockedBackend
 from gitblobts.core.naming import BlobName
 from gitblobts.core.pipeline import BlobContext, CommitContext, Pipeline
 from gitblobts.core.plugins import Plugins, default_plugins
+from gitblobts.core.redaction import redact
 from gitblobts.core.timestamps import MAX_NS, MIN_NS, check_range, is_open_bound, to_ns
 from gitblobts.core.verify import VerifyReport, verify_tree
 
@@ -92,6 +96,16 @@ class Store:
     ``origin`` if there is one). ``push``: push after every add (default ``True``; each add
     can override it). ``strict``: raise :class:`~gitblobts.RemoteError` when that push fails,
     instead of keeping the commits for a later :meth:`push`.
+    ``durable``: an add returns only once its objects, the branch (with its log) and, in a
+    working tree, the index are on disk (fsync), so that not even a power cut takes it back;
+    this costs a few disk flushes per add. By default, as with git, they reach the disk when
+    the system writes them back: a killed process loses nothing an add returned, a machine
+    that goes down may.
+
+    Threads may share a store: any method may be called from any thread at once, and what
+    several threads add is all committed, none of it twice; a :meth:`getblobs` iterator may
+    be consumed in another thread than the one that made it (by one thread at a time, as any
+    generator). Backend calls take turns; adding encodes and writes blobs in parallel.
     """
 
     def __init__(
@@ -109,6 +123,7 @@ class Store:
         remote: str | None = None,
         push: bool = True,
         strict: bool = False,
+        durable: bool = False,
     ) -> None:
         self._remote_name = remote
         self._push_after_add = push
@@ -123,12 +138,19 @@ class Store:
         self._raw_key = keys.decode_key(key) if key is not None else None
         backend_name = backend or os.environ.get(BACKEND_ENV) or DEFAULT_BACKEND
         backend_class = self._plugins.backends.get(backend_name)
+        self._lock = threading.RLock()
+        """Held by every backend call but write_blobs (see :mod:`gitblobts.core.locking`),
+        and around each commit attempt, so that threads can share the store."""
+        self._remote_lock = threading.RLock()
+        """Held while pushing or pulling (taken before ``_lock``, never after)."""
         with self._repository_errors("open"):
-            self._backend: Backend = backend_class(self._path)
+            opened = backend_class(self._path)
+        self._backend = LockedBackend(opened, self._lock, self._path)
         # Close the backend when the store is collected or the interpreter exits, before
         # module teardown makes that noisy.
         self._finalizer = weakref.finalize(self, self._backend.close)
         with self._repository_errors("open"):
+            self._backend.set_durable(durable)
             self._branch = self._resolve_branch(branch)
             head = self._backend.resolve(self._branch)
             self._config = self._read_config(head)
@@ -189,7 +211,12 @@ class Store:
         if commit is None:
             return None
         for entry in self._backend.list_folder(commit, ""):
-            if entry.name == CONFIG_PATH and entry.is_file:
+            if entry.name == CONFIG_PATH:
+                if not entry.is_file:  # never followed, nor guessed around
+                    raise ConfigError(
+                        f"{self._path}: {CONFIG_PATH} is {entry.kind}, not a regular file; "
+                        f"restore the store's configuration (git log -- {CONFIG_PATH})"
+                    )
                 (data,) = self._backend.read_blobs([entry.oid])
                 return StoreConfig.from_bytes(data)
         return None
@@ -338,6 +365,7 @@ class Store:
             for position, blob in enumerate(blobs):
                 _check_bytes_like(blob, position)
         pairs = _pair(blobs, timestamps)
+        layout = self._layout  # if the store follows a migration meanwhile, nothing commits
         suffixes = tuple(
             s for s in (self._codec.extension, self._cipher and self._cipher.name) if s
         )
@@ -362,7 +390,8 @@ class Store:
             return []
         files = {path: oid for (_, path), oid in zip(added, oids, strict=True)}
         message = _commit_message(len(added))
-        self._pipeline.commit(CommitContext(files, message, self._commit_files))
+        commit_files = functools.partial(self._commit_files, layout=layout)
+        self._pipeline.commit(CommitContext(files, message, commit_files))
         refs = [BlobRef(timestamp_ns, path) for timestamp_ns, path in added]
         if self._push_after_add if push is None else push:
             self._publish()
@@ -394,21 +423,23 @@ class Store:
             key_check=keys.key_check(self._raw_key) if self._raw_key is not None else None,
         )
 
-    def _commit_files(self, commit: CommitContext) -> str:
+    def _commit_files(self, commit: CommitContext, layout: Layout | None = None) -> str:
         """Commit ``commit.files`` to the branch by compare-and-swap, on top of whatever the
-        branch holds by then; record the configuration with a new store's first commit."""
+        branch holds by then; record the configuration with a new store's first commit.
+        ``layout``: what placed the files; if the store has followed a migration since, they
+        are of the old format, and nothing is committed."""
         delay = 0.001
         for _ in range(_COMMIT_ATTEMPTS):
-            with self._repository_errors("commit to"):
+            # Under the lock, the store's threads never make each other try again.
+            with self._repository_errors("commit to"), self._lock:
+                if layout is not None and layout is not self._layout:
+                    raise self._migrated_meanwhile()
                 head = self._backend.resolve(self._branch)
                 files = dict(commit.files)
                 config = self._config or self._read_config(head)
                 if config is not None and self._is_format_1:
                     self._adopt(config)
-                    raise ConflictError(
-                        f"{self._path}: the store was migrated from gitblobts 0.0.7's format "
-                        "meanwhile, so nothing was added; add again"
-                    )
+                    raise self._migrated_meanwhile()
                 if config is None and not self._is_format_1:
                     if migration.format_1_files(self._backend, head):
                         raise ConflictError(
@@ -434,6 +465,12 @@ class Store:
             delay = min(delay * 2, 0.25)
         raise ConflictError(
             f"{self._path}: {self._branch} kept moving; gave up after {_COMMIT_ATTEMPTS} attempts"
+        )
+
+    def _migrated_meanwhile(self) -> ConflictError:
+        return ConflictError(
+            f"{self._path}: the store was migrated from gitblobts 0.0.7's format meanwhile, "
+            "so nothing was added; add again"
         )
 
     def _check_out_committed(self, files: dict[str, str], commit: str) -> None:
@@ -480,7 +517,7 @@ class Store:
         low, high = (end, start) if descending else (start, end)
         if pull:
             self.pull()
-        with self._repository_errors("read"):
+        with self._repository_errors("read"), self._lock:
             head = self._backend.resolve(self._branch)
             self._follow_migration(head)
         return head, low, high, descending
@@ -553,6 +590,7 @@ class Store:
             parts = parse(filename)
             if parts is not None and low <= parts[0] <= high:
                 found.append((parts[0], prefix + filename, parts[1], oid))
+        foreign.warn_of_skipped(self._backend, head, folder, self._parse, low, high)
         # By time, then path: for names of one time in one folder, the order of their random
         # parts (format 2) or of their names (format 1, as 0.0.7 returned them). Paths differ,
         # so tails are never compared.
@@ -643,7 +681,9 @@ class Store:
     def _publish(self) -> None:
         """Push after an add: a failure keeps the commits for later, unless strict."""
         try:
-            with self._repository_errors("push from"):
+            with self._repository_errors("push from"), self._remote_lock:
+                if self._backend.closed:  # by another thread, since the commit
+                    raise RemoteError(f"{self._path}: the store was closed before pushing")
                 target = self._target()
                 if target is not None:
                     self._push_to(*target)
@@ -663,35 +703,36 @@ class Store:
 
     def _push_to(self, remote: str, remote_ref: str) -> None:
         """:meth:`push` to ``remote_ref`` of ``remote``."""
-        delay = 0.05
-        for _ in range(_PUSH_ATTEMPTS):
-            local = self._backend.resolve(self._branch)
-            if local is None:
-                return
-            theirs = self._backend.fetch(remote, remote_ref)
-            if theirs == local:
-                break
-            if theirs is not None and self._backend.merge_base(theirs, local) != theirs:
-                rebased = self._rebase(theirs, local)
-                if rebased is None or rebased == theirs:
-                    continue  # the branch moved under us, or there is nothing of ours
-                local = rebased
-            if self._backend.push(remote, local, remote_ref, expected=theirs):
-                break
-            time.sleep(delay * (0.5 + random.random()))  # jitter, not secrecy
-            delay = min(delay * 2, 2.0)
-        else:
-            raise RemoteError(
-                f"{self._path}: {remote} kept moving; gave up pushing after "
-                f"{_PUSH_ATTEMPTS} attempts; the commits stay here, push again later"
-            )
-        if self._backend.upstream(self._branch) is None:
-            self._backend.set_upstream(self._branch, remote, remote_ref)
+        with self._remote_lock:
+            delay = 0.05
+            for _ in range(_PUSH_ATTEMPTS):
+                local = self._backend.resolve(self._branch)
+                if local is None:
+                    return
+                theirs = self._backend.fetch(remote, remote_ref)
+                if theirs == local:
+                    break
+                if theirs is not None and self._backend.merge_base(theirs, local) != theirs:
+                    rebased = self._rebase_current(theirs)
+                    if rebased is None or rebased == theirs:
+                        continue  # the branch moved under us, or there is nothing of ours
+                    local = rebased
+                if self._backend.push(remote, local, remote_ref, expected=theirs):
+                    break
+                time.sleep(delay * (0.5 + random.random()))  # jitter, not secrecy
+                delay = min(delay * 2, 2.0)
+            else:
+                raise RemoteError(
+                    f"{self._path}: {remote} kept moving; gave up pushing after "
+                    f"{_PUSH_ATTEMPTS} attempts; the commits stay here, push again later"
+                )
+            if self._backend.upstream(self._branch) is None:
+                self._backend.set_upstream(self._branch, remote, remote_ref)
 
     def pull(self) -> None:
         """Bring the remote's blobs into the branch: fast-forward, or put local commits not yet
         pushed on top of the remote's. With no remote, there is nothing to do."""
-        with self._repository_errors("pull into"):
+        with self._repository_errors("pull into"), self._remote_lock:
             target = self._target()
             if target is None:
                 return
@@ -702,7 +743,7 @@ class Store:
                     return
                 if local is not None and self._backend.merge_base(theirs, local) == theirs:
                     return  # we are ahead: nothing to take
-                if self._rebase(theirs, local) is not None:
+                if self._rebase_current(theirs) is not None:
                     return
             raise ConflictError(f"{self._path}: {self._branch} kept moving while pulling")
 
@@ -726,6 +767,12 @@ class Store:
                 "origin URL) or pass remote="
             )
         return target
+
+    def _rebase_current(self, theirs: str) -> str | None:
+        """:meth:`_rebase` of the branch as it is now, under the lock: only another writer,
+        never one of the store's own threads, can move it meanwhile."""
+        with self._lock:
+            return self._rebase(theirs, self._backend.resolve(self._branch))
 
     def _rebase(self, theirs: str, local: str | None) -> str | None:
         """Move the branch from ``local`` to ``theirs`` plus our commits replayed on top, by
@@ -830,8 +877,21 @@ class Store:
         (default: the store's ``push`` setting).
 
         Returns a :class:`~gitblobts.MigrationReport`; on a store with no
-        format-1 blobs there is nothing to do, and it says so (``migrated == 0``).
+        format-1 blobs there is nothing to do, and it says so (``migrated == 0``). Other
+        threads' calls on this store wait until the migration is done.
         """
+        with self._remote_lock, self._lock:
+            return self._migrate(layout, compression, cipher, key, push)
+
+    def _migrate(
+        self,
+        layout: str | None,
+        compression: str | None,
+        cipher: str | None,
+        key: bytes | str | None,
+        push: bool | None,
+    ) -> migration.MigrationReport:
+        """:meth:`migrate`, with the store's locks held."""
         target_key = keys.decode_key(key) if key is not None else self._raw_key
         source = migration.Encoding(
             self._codec_named(self._format_1_compression or naming_v1.NO_CODEC),
@@ -997,9 +1057,10 @@ class Store:
 
     def _adopt(self, config: StoreConfig) -> None:
         """Work in ``config``, recorded on the branch since this store was opened."""
-        self._config = config
-        self._layout = self._plugins.layouts.get(config.layout)()
-        self._configure(None, None)
+        with self._lock:  # not while another thread commits what the old settings wrote
+            self._config = config
+            self._layout = self._plugins.layouts.get(config.layout)()
+            self._configure(None, None)
 
     # Listing, counting, verifying, initializing
 
@@ -1032,9 +1093,11 @@ class Store:
     def verify(self, progress: Callable[[int, int], None] | None = None) -> VerifyReport:
         """Read and check the store's files on the branch, in every folder, as a read would,
         and report each problem without stopping at the first: an object that cannot be
-        read, a file that does not decrypt or decompress, a blob that is not where the
-        layout puts it (queries would miss it), a file that is not a blob among blobs, an
-        invalid configuration (see :mod:`gitblobts.core.verify`). ``progress(checked,
+        read or holds other bytes than its id says, a file that does not decrypt or
+        decompress, a blob that is not where the layout puts it (queries would miss it), an
+        entry that is not a blob among blobs or is named like one but is not a regular file,
+        one that stands where the layout keeps a folder, an invalid configuration (see
+        :mod:`gitblobts.core.verify`). ``progress(checked,
         total)`` is called as files are checked.
 
         Raises :class:`~gitblobts.KeyRequiredError` when encrypted files need the key this
@@ -1047,12 +1110,8 @@ class Store:
                     f"{self._path}: the store encrypts its blobs with {cipher!r}; verifying "
                     "them needs its key"
                 )
-            lister = _FolderLister(self._backend, head) if head is not None else None
-            blob_folders = (
-                set(self._layout.folders(lister, MIN_NS, MAX_NS)) if lister is not None else set()
-            )
             return verify_tree(
-                self._backend, head, blob_folders, self._verify_blob, progress, self._parse
+                self._backend, head, self._layout, self._verify_blob, progress, self._parse
             )
 
     def _verify_blob(self, name: BlobName, path: str, data: bytes) -> None:
@@ -1123,8 +1182,11 @@ class Store:
     # Lifetime
 
     def close(self) -> None:
-        """Release the backend's resources. Closing twice is harmless."""
-        self._finalizer()
+        """Release the backend's resources, once a call in progress in another thread has
+        returned; calls afterwards (a query's iterator too) raise
+        :class:`~gitblobts.RepositoryError`. Closing twice is harmless."""
+        with self._remote_lock:  # a push after an add is part of the add
+            self._finalizer()
 
     def __enter__(self) -> Store:
         return self
@@ -1145,9 +1207,11 @@ class Store:
         except GitBlobTSError:
             raise
         except Exception as error:
+            said = redact(repr(error))  # a URL in it keeps its password to itself
+            cause = error if said == repr(error) else None
             raise RepositoryError(
-                f"{self._path}: cannot {action} the repository: {error!r}"
-            ) from error
+                f"{self._path}: cannot {action} the repository: {said}"
+            ) from cause
 
 
 class _FolderLister:

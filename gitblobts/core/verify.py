@@ -1,32 +1,42 @@
 """Verification: check every file of a store's branch and report what is wrong with each.
 
 The walk covers the whole tree of the branch's commit, not only the folders queries read, so
-blob files that queries would never see are found too. A file is a problem when
+blob files that queries would never see are found too. An entry is a problem when
 
-- its name is a blob file name, and its object cannot be read, or it does not decode as a
-  read would decode it (decrypt, decompress), or it is not where the store's layout puts
-  it (queries miss it): the store's check says so by raising;
+- its name is a blob file name, it is a regular file, and its object cannot be read, or
+  holds other bytes than its id says (a damaged or tampered object), or does not decode as
+  a read would decode it (decrypt, decompress), or is not where the store's layout puts it
+  (queries miss it): the store's check says so by raising;
+- its name is a blob file name and it is not a regular file (a symbolic link, a submodule, a
+  folder): queries skip it (see :mod:`gitblobts.core.foreign`);
 - it sits in a folder that holds blobs (one that queries read, the root excepted), and it
-  is not a regular file with a blob file name, nor one of :data:`NOT_BLOBS`;
-- it is ``.gitblobts.json`` and does not hold a valid configuration.
+  is not a regular file with a blob file name, nor one of :data:`NOT_BLOBS`, nor a folder
+  the layout keeps blobs under;
+- it is not a folder, and stands where the layout keeps a folder of blobs (a file ``2026``
+  at the root of an ``hourly`` store), so that blobs of those times cannot be added;
+- it is ``.gitblobts.json`` and is not a regular file holding a valid configuration.
 
 Other files are not part of the store and are left alone: a store may share its repository
 with other content (a README at the root, other folders). Checking goes on after a problem,
-so one run lists them all. The check raises :class:`~gitblobts.KeyRequiredError` to stop:
+so one run lists them all: a folder that cannot be read is one problem, and the rest of the
+tree is still checked. The check raises :class:`~gitblobts.KeyRequiredError` to stop:
 without the key, every encrypted file would be reported, and the report would say nothing.
 """
 
 from __future__ import annotations
 
+import hashlib
 import itertools
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from gitblobts.core import naming
+from gitblobts.core import foreign, naming
 from gitblobts.core.backend import Backend, TreeEntry
 from gitblobts.core.config import CONFIG_PATH, StoreConfig
 from gitblobts.core.errors import CorruptBlobError, GitBlobTSError, KeyRequiredError
+from gitblobts.core.layout import Layout
 from gitblobts.core.naming import BlobName
+from gitblobts.core.timestamps import MAX_NS, MIN_NS
 
 NOT_BLOBS = frozenset({".gitkeep"})
 """Names of files that are not blobs, and not problems, in folders that hold blobs."""
@@ -63,42 +73,64 @@ class VerifyReport:
         return not self.problems
 
 
+_Work = list[tuple[str, TreeEntry, BlobName | None]]
+"""Files of one folder to read and check: path, entry, parsed name (``None``: the
+configuration)."""
+
+
 def verify_tree(
     backend: Backend,
     commit: str | None,
-    blob_folders: Collection[str],
+    layout: Layout,
     check_blob: BlobCheck,
     progress: Callable[[int, int], None] | None = None,
     parse: Callable[[str], BlobName | None] = naming.parse,
 ) -> VerifyReport:
-    """Check the files of ``commit``'s tree (none for ``None``): blob files (names ``parse``
-    recognises) with ``check_blob``, and every file in ``blob_folders`` (the folders queries
-    read); call ``progress(checked, total)`` as it goes."""
+    """Check the entries of ``commit``'s tree (none for ``None``): blob files (names
+    ``parse`` recognises) with ``check_blob``, every entry of the folders ``layout`` reads,
+    and what stands where ``layout`` keeps folders; call ``progress(checked, total)`` as it
+    goes."""
     problems: list[Problem] = []
-    work: list[tuple[str, list[tuple[str, TreeEntry, BlobName | None]]]] = []
-    total = 0
-    files = _files(backend, commit, "", problems) if commit is not None else iter(())
-    for folder, entries in itertools.groupby(files, key=lambda item: item[0]):
-        batch: list[tuple[str, TreeEntry, BlobName | None]] = []
+    if commit is None:
+        return VerifyReport(0, ())
+    structure = _Structure(backend, commit, layout)
+    problems += structure.problems
+    work: list[_Work] = []
+    total = len(problems)
+    for folder, entries in itertools.groupby(
+        _entries(backend, commit, "", problems), key=lambda item: item[0]
+    ):
+        batch: _Work = []
         for _, entry in entries:
             path = f"{folder}/{entry.name}" if folder else entry.name
-            name = parse(entry.name) if entry.is_file else None
-            if name is not None or (not folder and entry.name == CONFIG_PATH and entry.is_file):
+            name = parse(entry.name)
+            if name is not None and entry.is_file:
                 batch.append((path, entry, name))
-            elif folder in blob_folders and folder and entry.name not in NOT_BLOBS:
-                reason = "not a blob file name" if entry.is_file else "not a regular file"
+            elif not folder and entry.name == CONFIG_PATH:
+                if entry.is_file:
+                    batch.append((path, entry, None))
+                else:
+                    problems.append(Problem(path, f"{entry.kind}, not a regular file"))
+                    total += 1
+            elif name is not None:
+                problems.append(Problem(path, f"{foreign.not_a_file(entry)}: queries skip it"))
+                total += 1
+            elif folder in structure.blob_folders and folder and entry.name not in NOT_BLOBS:
+                if entry.is_folder and path in structure.layout_folders:
+                    continue
+                reason = "not a blob file name" if entry.is_file else f"{entry.kind} among blobs"
                 problems.append(Problem(path, reason))
                 total += 1
-        work.append((folder, batch))
+        work.append(batch)
         total += len(batch)
 
-    checked = total - sum(len(batch) for _, batch in work)
+    checked = total - sum(len(batch) for batch in work)
     if progress is not None:
         progress(checked, total)
-    for _, batch in work:  # a folder's objects are read in one batch
-        for (path, _, name), data in zip(batch, _read(backend, batch, problems), strict=True):
+    for batch in work:  # a folder's objects are read in one batch
+        for (path, entry, name), data in zip(batch, _read(backend, batch, problems), strict=True):
             if data is not None:
-                problem = _check(name, path, data, check_blob)
+                problem = _check(name, path, entry.oid, data, check_blob)
                 if problem is not None:
                     problems.append(problem)
             checked += 1
@@ -108,30 +140,87 @@ def verify_tree(
     return VerifyReport(total, tuple(problems))
 
 
-def _files(
+class _Structure:
+    """The folders ``layout`` reads in ``commit``, found as queries find them, and what
+    stands where the layout keeps folders but is not one."""
+
+    def __init__(self, backend: Backend, commit: str, layout: Layout) -> None:
+        self._backend = backend
+        self._commit = commit
+        self._layout_name = layout.name
+        self._not_folders: dict[str, TreeEntry] = {}
+        """Entries listed so far that are not folders, by path."""
+        self._reported: set[str] = set()
+        self.problems: list[Problem] = []
+        """Entries that are not folders where the layout keeps folders."""
+        found = [
+            folder
+            for folder in layout.folders(self, MIN_NS, MAX_NS)
+            if not self._in_the_way(folder)
+        ]
+        self.blob_folders = frozenset(found)
+        """The folders queries read."""
+        self.layout_folders = frozenset(
+            "/".join(parts[:end])
+            for parts in (folder.split("/") for folder in found if folder)
+            for end in range(1, len(parts) + 1)
+        )
+        """The folders queries read and the folders above them."""
+
+    def subfolders(self, folder: str) -> list[str]:
+        """The names of every entry of ``folder``, folders or not, so that the layout goes
+        where it would keep folders; an entry that is not a folder is reported there."""
+        if self._in_the_way(folder):
+            return []
+        try:
+            entries = self._backend.list_folder(self._commit, folder)
+        except Exception:  # the walk of every entry reports the folder
+            return []
+        prefix = f"{folder}/" if folder else ""
+        for entry in entries:
+            if not entry.is_folder:
+                self._not_folders[prefix + entry.name] = entry
+        return [entry.name for entry in entries]
+
+    def _in_the_way(self, folder: str) -> bool:
+        """Whether ``folder`` is an entry that is not a folder (and report it once)."""
+        entry = self._not_folders.get(folder)
+        if entry is None:
+            return False
+        if folder not in self._reported:
+            self._reported.add(folder)
+            self.problems.append(
+                Problem(
+                    folder,
+                    f"{entry.kind} where layout {self._layout_name!r} keeps a folder of "
+                    "blobs: queries find no blobs in it, and blobs of its times cannot be "
+                    "added until it is moved",
+                )
+            )
+        return True
+
+
+def _entries(
     backend: Backend, commit: str, folder: str, problems: list[Problem]
 ) -> Iterator[tuple[str, TreeEntry]]:
-    """Every entry but folders under ``folder``, as ``(folder, entry)``, folder by folder."""
+    """Every entry under ``folder`` (folders too), as ``(folder, entry)``, folder by
+    folder."""
     try:
         entries = sorted(backend.list_folder(commit, folder), key=lambda entry: entry.name)
     except Exception as error:
-        problems.append(Problem(folder, f"cannot read the folder: {_describe(error)}"))
+        path = folder or "."
+        problems.append(Problem(path, f"cannot read the folder: {_describe(error)}"))
         return
     subfolders = []
     for entry in entries:
         if entry.is_folder:
             subfolders.append(f"{folder}/{entry.name}" if folder else entry.name)
-        else:
-            yield folder, entry
+        yield folder, entry
     for subfolder in subfolders:
-        yield from _files(backend, commit, subfolder, problems)
+        yield from _entries(backend, commit, subfolder, problems)
 
 
-def _read(
-    backend: Backend,
-    batch: list[tuple[str, TreeEntry, BlobName | None]],
-    problems: list[Problem],
-) -> Iterator[bytes | None]:
+def _read(backend: Backend, batch: _Work, problems: list[Problem]) -> Iterator[bytes | None]:
     """The contents of ``batch``'s objects, lazily; ``None``, and a problem, for each one
     that cannot be read."""
     done = 0
@@ -146,14 +235,22 @@ def _read(
         try:
             (data,) = backend.read_blobs([entry.oid])
         except Exception as error:
-            problems.append(Problem(path, f"cannot read object {entry.oid}: {_describe(error)}"))
+            problems.append(Problem(path, f"cannot read its object: {_describe(error)}"))
             yield None
         else:
             yield data
 
 
-def _check(name: BlobName | None, path: str, data: bytes, check_blob: BlobCheck) -> Problem | None:
+def _check(
+    name: BlobName | None, path: str, oid: str, data: bytes, check_blob: BlobCheck
+) -> Problem | None:
     """The problem with one readable file, if any: a blob file, or the configuration."""
+    if _blob_id(data, len(oid)) != oid:
+        return Problem(
+            path,
+            f"object {oid} holds other bytes than its id says: the repository is damaged, "
+            "or was tampered with",
+        )
     try:
         if name is None:
             StoreConfig.from_bytes(data)
@@ -168,5 +265,15 @@ def _check(name: BlobName | None, path: str, data: bytes, check_blob: BlobCheck)
     return None
 
 
+def _blob_id(data: bytes, hex_digits: int = 40) -> str:
+    """The id git gives a blob of ``data``: SHA-1, or SHA-256 for ids of 64 digits."""
+    digest = hashlib.sha256() if hex_digits == 64 else hashlib.sha1()  # noqa: S324 - git's id
+    digest.update(b"blob %d\0" % len(data))
+    digest.update(data)
+    return digest.hexdigest()
+
+
 def _describe(error: Exception) -> str:
-    return str(error) if isinstance(error, GitBlobTSError) else repr(error)
+    """What went wrong, on one line."""
+    text = str(error) if isinstance(error, GitBlobTSError) else repr(error)
+    return "; ".join(line.strip() for line in text.splitlines() if line.strip())

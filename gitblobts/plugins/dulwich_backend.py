@@ -3,7 +3,8 @@
 Batches of blobs go into one pack; a single small add writes loose objects, as git does.
 Trees are rebuilt only along the changed paths. The branch moves by dulwich's locked
 compare-and-swap. In a non-bare repository whose checked-out branch gained files, the files
-are written to the working tree and added to the index under git's ``index.lock``.
+are written to the working tree and added to the index under git's ``index.lock``, taken as
+:mod:`.lockfile` says.
 """
 
 from __future__ import annotations
@@ -17,8 +18,14 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from collections.abc import Set as AbstractSet
 from typing import BinaryIO
 
-from dulwich.client import GitClient, get_transport_and_path
+from dulwich.client import (
+    GitClient,
+    HTTPProxyUnauthorized,
+    HTTPUnauthorized,
+    get_transport_and_path,
+)
 from dulwich.errors import GitProtocolError, NotGitRepository
+from dulwich.file import FileLocked
 from dulwich.graph import find_merge_base
 from dulwich.index import (
     ConflictedIndexEntry,
@@ -40,10 +47,9 @@ from gitblobts.core.backend import FILE_MODE, Backend, Identity, TreeEntry
 from gitblobts.core.errors import PushRejectedError, RemoteError, RepositoryError
 from gitblobts.core.hookspecs import hookimpl
 from gitblobts.core.redaction import redact
-from gitblobts.plugins import packreader, refupdate, treefiles
+from gitblobts.plugins import lockfile, packreader, refupdate, treefiles, worktree
 from gitblobts.plugins.indexfile import IndexWriter, NewEntry, Unreadable, Unsupported
 from gitblobts.plugins.objectwriter import BLOB, COMMIT, TREE, PackWriter, object_id, write_loose
-from gitblobts.plugins.worktree import remove_file
 
 _FOLDER_MODE = stat.S_IFDIR
 _LOOSE_LIMIT = 16
@@ -53,6 +59,20 @@ _TREE_CACHE = 4096
 _FILE_MODE_NUMBERS = (FILE_MODE, 0o100755)
 """What :attr:`TreeEntry.is_file` accepts."""
 _INDEX_LOCK_TIMEOUT = 10.0
+_TRANSPORT_ERRORS = (
+    OSError,
+    GitProtocolError,
+    NotGitRepository,
+    HTTPUnauthorized,
+    HTTPProxyUnauthorized,
+)
+"""What dulwich raises when a remote cannot be reached, or refuses us (credentials too)."""
+_MOVED_ON = ("non-fast-forward", "fetch first", "stale", "unable to set")
+"""Push statuses that mean the remote has moved on (the last: a local remote's branch moved
+between dulwich's reading and setting it)."""
+_MOVED_MEANWHILE = b"cannot lock ref"
+"""What git's remote says when another push moved its branch (or was moving it) after it
+told us where the branch was: it has moved on too."""
 DEFAULT_IDENTITY = Identity("gitblobts", "gitblobts@localhost")
 
 
@@ -71,11 +91,15 @@ class DulwichBackend(Backend):
         except OSError as error:
             raise RepositoryError(f"{path}: cannot open the repository: {error}") from None
         self._path = path
+        self._durable = False
         self._store = self._repo.object_store
         self._trees: OrderedDict[bytes, dict[bytes, tuple[int, bytes]]] = OrderedDict()
         """Entries of recently read or written trees, by binary id."""
         self._roots: dict[str, bytes] = {}
         """Commit id to root tree id, for reads."""
+        self._non_files: tuple[str, str, list[TreeEntry]] | None = None
+        """The commit and folder list_files last parsed without keeping, and the entries of
+        the folder but files."""
         self._packs = packreader.PackReader(os.fspath(self._store.path))
         self._settings: tuple[int | None, dict[str, str]] | None = None
         self._index: IndexWriter | None = None
@@ -100,7 +124,12 @@ class DulwichBackend(Backend):
     # Reading
 
     def _commit_tree(self, commit: str) -> bytes:
-        obj = self._store[ObjectID(commit.encode())]
+        try:
+            obj = self._store[ObjectID(commit.encode())]
+        except KeyError:
+            raise RepositoryError(f"commit {commit} is missing from the repository") from None
+        except Exception as error:
+            raise _damaged(commit, error) from None
         if not isinstance(obj, Commit):
             raise RepositoryError(f"object {commit} is not a commit")
         tree: bytes = obj.tree
@@ -115,7 +144,7 @@ class DulwichBackend(Backend):
                 del self._roots[next(iter(self._roots))]
         for part in folder.split("/") if folder else ():
             try:
-                mode, tree_id = self._tree_entries(tree_id)[part.encode()]
+                mode, tree_id = self._tree_entries(tree_id)[part.encode("utf-8", "surrogateescape")]
             except KeyError:
                 return None
             if mode != _FOLDER_MODE:
@@ -140,14 +169,29 @@ class DulwichBackend(Backend):
             # A folder of blobs is read once: parse it straight from the pack, without
             # making entries, if it is a plain tree git wrote.
             raw = self._packs.read(tree_id.hex(), packreader.TREE)
-            found = treefiles.files(raw) if raw is not None else None
+            found = treefiles.split(raw) if raw is not None else None
             if found is not None:
-                return found
+                files, others = found
+                self._non_files = (commit, folder, [TreeEntry(*other) for other in others])
+                return files
             entries = self._tree_entries(tree_id)
         return [
             (name.decode("utf-8", "surrogateescape"), oid.hex())
             for name, (mode, oid) in entries.items()
             if mode in _FILE_MODE_NUMBERS
+        ]
+
+    def list_non_files(self, commit: str, folder: str) -> list[TreeEntry]:
+        listed = self._non_files
+        if listed is not None and listed[0] == commit and listed[1] == folder:
+            return listed[2]  # what list_files found, parsing the tree without keeping it
+        tree_id = self._folder_id(commit, folder)
+        if tree_id is None:
+            return []
+        return [
+            TreeEntry(name.decode("utf-8", "surrogateescape"), oid.hex(), mode)
+            for name, (mode, oid) in self._tree_entries(tree_id).items()
+            if mode not in _FILE_MODE_NUMBERS
         ]
 
     def read_blobs(self, oids: Iterable[str]) -> Iterator[bytes]:
@@ -159,6 +203,8 @@ class DulwichBackend(Backend):
                     obj = self._store[ObjectID(oid.encode())]
                 except KeyError:
                     raise RepositoryError(f"blob {oid} is missing from the repository") from None
+                except Exception as error:
+                    raise _damaged(oid, error) from None
                 if not isinstance(obj, Blob):
                     raise RepositoryError(f"object {oid} is not a blob")
                 data = obj.as_raw_string()
@@ -183,8 +229,11 @@ class DulwichBackend(Backend):
                 break
         else:
             objects_dir = os.fspath(self._store.path)
-            return [write_loose(objects_dir, kind, content) for kind, content in held]
-        with PackWriter(os.fspath(self._store.path)) as pack:
+            return [
+                write_loose(objects_dir, kind, content, durable=self._durable)
+                for kind, content in held
+            ]
+        with PackWriter(os.fspath(self._store.path), durable=self._durable) as pack:
             oids = [pack.add(kind, content) for kind, content in held]
             held.clear()
             oids.extend(pack.add(kind, content) for kind, content in iterator)
@@ -233,10 +282,20 @@ class DulwichBackend(Backend):
             return entries
         raw = self._packs.read(tree_id.hex(), packreader.TREE)
         if raw is None:  # not stored whole in a pack: dulwich finds it, or says why not
-            kind, raw = self._store.get_raw(ObjectID(tree_id.hex().encode()))
+            try:
+                kind, raw = self._store.get_raw(ObjectID(tree_id.hex().encode()))
+            except KeyError:
+                raise RepositoryError(
+                    f"tree {tree_id.hex()} is missing from the repository"
+                ) from None
+            except Exception as error:
+                raise _damaged(tree_id.hex(), error) from None
             if kind != Tree.type_num:
                 raise RepositoryError(f"object {tree_id.hex()} is not a tree")
-        entries = _parse_tree(raw)
+        try:
+            entries = _parse_tree(raw)
+        except ValueError:
+            raise RepositoryError(f"tree {tree_id.hex()} is damaged: not a tree's bytes") from None
         self._remember_entries(tree_id, entries)
         return entries
 
@@ -275,6 +334,9 @@ class DulwichBackend(Backend):
             self._settings = (signature, values)
         return self._settings[1]
 
+    def set_durable(self, durable: bool) -> None:
+        self._durable = durable
+
     def compare_and_swap(self, ref: str, old: str | None, new: str) -> bool:
         common = self._repo.commondir()
         checked_out = not self.is_bare and self.head_branch() == ref
@@ -292,6 +354,7 @@ class DulwichBackend(Backend):
             new,
             log_as=(self._identity(), "gitblobts: commit") if log else None,
             head_log=self._repo.controldir() if log_head else None,
+            durable=self._durable,
         )
 
     # Working tree
@@ -300,25 +363,23 @@ class DulwichBackend(Backend):
         removed = list(removed)
         if self.is_bare or not (files or removed):
             return
+        for path in [*files, *removed]:
+            worktree.check_path(path)  # all of them, before anything changes
         root = self._repo.path
         index_path = self._repo.index_path()
-        with _locked(index_path + ".lock") as lock:
+        with lockfile.take(index_path + ".lock", timeout=_INDEX_LOCK_TIMEOUT) as lock:
             for path in removed:
-                remove_file(root, path)
+                worktree.remove_file(root, path)
             written = {path: self._check_out_file(root, path, oid) for path, oid in files.items()}
-            if removed or not self._splice_index(index_path, written, files, lock):
-                self._rewrite_index(index_path, written, files, removed, lock)
-        os.replace(index_path + ".lock", index_path)
+            if removed or not self._splice_index(index_path, written, files, lock.file):
+                self._rewrite_index(index_path, written, files, removed, lock.file)
+            lock.commit(index_path, durable=self._durable)
         if self._index is not None:
             self._index.written()
 
     def _check_out_file(self, root: str, path: str, oid: str) -> os.stat_result:
-        target = os.path.join(root, *path.split("/"))
-        os.makedirs(os.path.dirname(target), exist_ok=True)
         (content,) = self.read_blobs([oid])
-        with open(target, "wb") as f:
-            f.write(content)
-        return os.lstat(target)
+        return worktree.write_file(root, path, content)
 
     def _index_writer(self) -> IndexWriter:
         if self._index is None:
@@ -428,7 +489,7 @@ class DulwichBackend(Backend):
         try:
             url: bytes = self._repo.get_config().get((b"remote", remote.encode()), b"url")
         except KeyError:
-            raise RemoteError(f"{self._path}: no remote named {remote!r}") from None
+            raise RemoteError(f"{self._path}: no remote named {redact(repr(remote))}") from None
         return url.decode("utf-8", "surrogateescape")
 
     def _client(self, url: str) -> tuple[GitClient, str]:
@@ -441,17 +502,22 @@ class DulwichBackend(Backend):
         url = self._url(remote)
         client, path = self._client(url)
 
+        advertised: list[ObjectID | None] = []
+
         def wants(refs: Mapping[Ref, ObjectID], depth: int | None = None) -> list[ObjectID]:
             oid = refs.get(Ref(remote_ref.encode()))
+            advertised.append(oid)
             return [oid] if oid is not None and oid not in self._store else []
 
         try:
             result = client.fetch(path, self._repo, determine_wants=wants)
-        except (OSError, GitProtocolError, NotGitRepository) as error:
+        except _TRANSPORT_ERRORS as error:
             raise RemoteError(
                 f"cannot fetch from {remote} ({redact(url)}): {redact(str(error))}"
             ) from None
-        oid = (result.refs or {}).get(Ref(remote_ref.encode()))
+        # What was fetched: a local remote's refs are read again afterwards, and may have
+        # moved on meanwhile, to commits not fetched.
+        oid = advertised[0] if advertised else (result.refs or {}).get(Ref(remote_ref.encode()))
         if oid is None:
             return None
         self._set_tracking(remote, remote_ref, oid)
@@ -462,6 +528,8 @@ class DulwichBackend(Backend):
         client, path = self._client(url)
         ref = Ref(remote_ref.encode())
         moved = False
+        said: list[bytes] = []
+        """What the remote said while receiving the push."""
 
         def update_refs(refs: dict[Ref, ObjectID]) -> dict[Ref, ObjectID]:
             nonlocal moved
@@ -481,8 +549,12 @@ class DulwichBackend(Backend):
             return self._repo.generate_pack_data(set(have), set(want), ofs_delta=ofs_delta)
 
         try:
-            result = client.send_pack(path.encode(), update_refs, generate_pack_data=pack_data)
-        except (OSError, GitProtocolError, NotGitRepository) as error:
+            result = client.send_pack(
+                path.encode(), update_refs, generate_pack_data=pack_data, progress=said.append
+            )
+        except FileLocked:
+            return False  # a local remote's branch, being moved by another writer right now
+        except _TRANSPORT_ERRORS as error:
             message = redact(str(error))
             if "declined" in message or "rejected" in message or "denied" in message:
                 raise PushRejectedError(
@@ -493,7 +565,7 @@ class DulwichBackend(Backend):
             return False
         status = (result.ref_status or {}).get(ref)
         if status is not None:
-            if any(word in status for word in ("non-fast-forward", "fetch first", "stale")):
+            if any(word in status for word in _MOVED_ON) or _MOVED_MEANWHILE in b"".join(said):
                 return False
             raise PushRejectedError(f"{remote} ({redact(url)}) refused the push: {redact(status)}")
         self._set_tracking(remote, remote_ref, ObjectID(commit.encode()))
@@ -555,33 +627,6 @@ class DulwichBackend(Backend):
         self._repo.close()
 
 
-@contextlib.contextmanager
-def _locked(lock_path: str) -> Iterator[BinaryIO]:
-    """Create ``lock_path`` exclusively, as git does, waiting a while for another holder."""
-    deadline = time.monotonic() + _INDEX_LOCK_TIMEOUT
-    delay = 0.001
-    while True:
-        try:
-            fd = os.open(lock_path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-            break
-        except FileExistsError:
-            if time.monotonic() > deadline:
-                raise RepositoryError(
-                    f"{lock_path} exists: another git process is using the index; if none is, "
-                    "remove the file"
-                ) from None
-            time.sleep(delay)
-            delay = min(delay * 2, 0.05)
-    lock = os.fdopen(fd, "wb")
-    try:
-        yield lock
-    except BaseException:
-        lock.close()
-        os.unlink(lock_path)
-        raise
-    lock.close()
-
-
 class _TreeEditor:
     """Builds a commit's trees from its parent's, rebuilding only the folders along the
     changed paths. ``changes``: folder to (file name to binary blob id, ``None`` to remove).
@@ -626,8 +671,10 @@ class _TreeEditor:
         for name in self._children.get(folder, ()):
             existing = entries.get(name)
             if existing is not None and existing[0] != _FOLDER_MODE:
+                kind = TreeEntry("", "", existing[0]).kind
                 raise RepositoryError(
-                    f"{(prefix + name).decode()}: a file stands where a folder is needed"
+                    f"{(prefix + name).decode()}: {kind} stands where a folder is needed; "
+                    "move it away to add blobs there"
                 )
             sub_id = self.build(prefix + name, existing[1] if existing else None)
             if sub_id is None:
@@ -640,6 +687,11 @@ class _TreeEditor:
         new_id = bytes.fromhex(object_id(TREE, raw))
         self.trees.append((new_id, raw, entries))
         return new_id
+
+
+def _damaged(oid: str, error: Exception) -> RepositoryError:
+    """The error of an object dulwich cannot read for what it holds."""
+    return RepositoryError(f"object {oid} is damaged ({error!r}); git fsck says what else is")
 
 
 def _parse_tree(raw: bytes) -> dict[bytes, tuple[int, bytes]]:

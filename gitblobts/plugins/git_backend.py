@@ -7,7 +7,15 @@ streams into one ``git fast-import``. A commit rebuilds only the trees along the
 with one ``git mktree --batch``, then ``git commit-tree``. The branch moves by ``git
 update-ref`` with the expected old value: git's own locked compare-and-swap. The working tree
 and index follow through ``git update-index`` and ``git checkout-index``, so git's locking,
-index extensions and attributes all apply.
+index extensions and attributes all apply. A lock git finds taken is cleared if a gitblobts
+writer that died left it, and named in the error once it is old otherwise (see
+:mod:`.lockfile`).
+
+A writer killed outright (SIGKILL) does not take its git processes with it: they see the end
+of their input and finish, releasing git's locks, or fail and remove them. ``update-ref`` may
+so move the branch after the writer died; ``fast-import`` cut short in a blob keeps the
+blobs before it (unreachable) and leaves a ``fast_import_crash_<pid>`` report in the git
+directory.
 
 Every command runs without a shell, with ``LC_ALL=C`` so that its messages parse, without
 terminal prompts, and with repository-locating variables (``GIT_DIR``, ``GIT_INDEX_FILE``,
@@ -32,12 +40,11 @@ from dataclasses import dataclass
 from typing import IO
 
 from gitblobts.core.backend import FILE_MODE, Backend, Identity, TreeEntry
-from gitblobts.core.errors import PushRejectedError, RemoteError, RepositoryError
+from gitblobts.core.errors import PluginError, PushRejectedError, RemoteError, RepositoryError
 from gitblobts.core.hookspecs import hookimpl
 from gitblobts.core.redaction import redact
-from gitblobts.plugins import treefiles
+from gitblobts.plugins import lockfile, treefiles, worktree
 from gitblobts.plugins.objectwriter import shrinks
-from gitblobts.plugins.worktree import remove_file
 
 DEFAULT_IDENTITY = Identity("gitblobts", "gitblobts@localhost")
 """Who commits are by when neither the environment nor git's configuration says; the same
@@ -73,6 +80,10 @@ _REPOSITORY_VARIABLES = frozenset(
     }
 )
 """Variables that would point git at another repository, index or object store."""
+_DURABLE_SETTINGS = (("core.fsync", "added"), ("core.fsyncMethod", "fsync"))
+"""What makes git sync objects, packs, refs and the index before it goes on."""
+_FSYNC_SINCE = (2, 36)
+"""The git release that has ``core.fsync``."""
 _FIXED_ENVIRONMENT = {
     "LC_ALL": "C",
     "GIT_TERMINAL_PROMPT": "0",
@@ -89,6 +100,11 @@ _NO_IDENTITY = (b"auto-detection is disabled", b"empty ident name")
 """What git says when it has no identity to commit with."""
 _MOVED_ON = ("stale info", "fetch first", "non-fast-forward")
 """Push rejections that mean the remote has moved on."""
+_MOVED_MEANWHILE = "cannot lock ref"
+"""What the remote says when another push moved its branch (or was moving it) after it told
+us where the branch was: it has moved on too."""
+_LOCK_EXISTS = re.compile(r"Unable to create '(.+?\.lock)': File exists")
+"""What git says when it finds a lock taken: the lock's path."""
 _CAS_LOST = ("but expected", "reference already exists", "unable to resolve reference")
 
 
@@ -112,9 +128,14 @@ class GitCommandBackend(Backend):
         self._cwd = self._work_tree or self._git_dir
         self._trees: OrderedDict[str, dict[str, TreeEntry]] = OrderedDict()
         self._commits: OrderedDict[str, _Commit] = OrderedDict()
+        self._non_files: tuple[str, str, list[TreeEntry]] | None = None
+        """The commit and folder list_files last parsed without keeping, and the entries of
+        the folder but files."""
         # The reader must not refer back to the backend, or the backend would never be
         # collected and its finalizer never run.
-        self._command = functools.partial(_command, self._git_dir, self._work_tree)
+        self._settings: dict[str, str] = {}
+        """Configuration every git process of the backend is given (``git -c``)."""
+        self._command = functools.partial(_command, self._git_dir, self._work_tree, self._settings)
         self._reader = _ObjectReader(self._command, self._cwd)
         self._finalizer = weakref.finalize(self, self._reader.stop)
 
@@ -129,14 +150,15 @@ class GitCommandBackend(Backend):
         check: bool = True,
     ) -> subprocess.CompletedProcess[bytes]:
         """Run ``git args``; raise RepositoryError if it fails and ``check``."""
+        argv, default_env = self._command(*args)
         try:
             result = subprocess.run(
-                ["git", *args],
+                argv,
                 input=input,
                 stdin=subprocess.DEVNULL if input is None else None,
                 capture_output=True,
                 cwd=self._cwd,
-                env=env or self._environment(),
+                env=env or default_env,
                 check=False,
             )
         except OSError as error:
@@ -163,7 +185,23 @@ class GitCommandBackend(Backend):
         result = self._git(
             "rev-parse", "-q", "--verify", "--end-of-options", f"{ref}^{{commit}}", check=False
         )
-        return _line(result.stdout) if result.returncode == 0 else None
+        if result.returncode == 0:
+            return _line(result.stdout)
+        # No such ref, or one whose commit git cannot read: that is no empty branch.
+        pointed = self._git("rev-parse", "-q", "--verify", "--end-of-options", ref, check=False)
+        if pointed.returncode != 0:
+            return None
+        target = _line(pointed.stdout)
+        # Or a ref that another writer made meanwhile: its commit decides.
+        again = self._git(
+            "rev-parse", "-q", "--verify", "--end-of-options", f"{target}^{{commit}}", check=False
+        )
+        if again.returncode == 0:
+            return _line(again.stdout)
+        raise RepositoryError(
+            f"{self._path}: {ref} points at {target}, which cannot be read as a commit: the "
+            "repository is damaged (git fsck tells more)"
+        )
 
     # Reading
 
@@ -172,8 +210,11 @@ class GitCommandBackend(Backend):
 
     @staticmethod
     def _checked(oid: str, found: tuple[str, bytes] | None, kind: str) -> bytes:
-        if found is None:
-            raise RepositoryError(f"{kind} {oid} is missing from the repository")
+        if found is None:  # git says so of an object it cannot read, too
+            raise RepositoryError(
+                f"{kind} {oid} is missing from the repository, or damaged past reading "
+                "(git fsck tells which)"
+            )
         actual, data = found
         if actual != kind:
             raise RepositoryError(f"object {oid} is not a {kind}")
@@ -223,11 +264,22 @@ class GitCommandBackend(Backend):
         tree = self._trees.get(tree_id)
         if tree is None:
             # A folder of blobs is read once: list its files without making entries.
-            found = treefiles.files(self._object(tree_id, "tree"), len(tree_id) // 2)
+            found = treefiles.split(self._object(tree_id, "tree"), len(tree_id) // 2)
             if found is not None:
-                return found
+                files, others = found
+                self._non_files = (commit, folder, [TreeEntry(*other) for other in others])
+                return files
             tree = self._tree(tree_id)
         return [(entry.name, entry.oid) for entry in tree.values() if entry.is_file]
+
+    def list_non_files(self, commit: str, folder: str) -> list[TreeEntry]:
+        listed = self._non_files
+        if listed is not None and listed[0] == commit and listed[1] == folder:
+            return listed[2]  # what list_files found, parsing the tree without keeping it
+        tree_id = self._folder_id(commit, folder)
+        if tree_id is None:
+            return []
+        return [entry for entry in self._tree(tree_id).values() if not entry.is_file]
 
     def read_blobs(self, oids: Iterable[str]) -> Iterator[bytes]:
         source = iter(oids)
@@ -370,7 +422,10 @@ class GitCommandBackend(Backend):
         for name, subchanges in nested.items():
             existing = entries.get(name)
             if existing is not None and not existing.is_folder:
-                raise RepositoryError(f"{prefix}{name}: a file stands where a folder is needed")
+                raise RepositoryError(
+                    f"{prefix}{name}: {existing.kind} stands where a folder is needed; move it "
+                    "away to add blobs there"
+                )
             old = existing.oid if existing is not None else None
             sub_id = self._apply(old, subchanges, f"{prefix}{name}/", writer)
             if sub_id is None:
@@ -414,6 +469,20 @@ class GitCommandBackend(Backend):
                 )
         return values
 
+    def set_durable(self, durable: bool) -> None:
+        if not durable:
+            for name, _ in _DURABLE_SETTINGS:
+                self._settings.pop(name, None)
+            return
+        version = _line(self._git("version").stdout)
+        found = re.search(r"(\d+)\.(\d+)", version)
+        if found is None or tuple(map(int, found.groups())) < _FSYNC_SINCE:
+            raise PluginError(
+                f"the 'git' backend cannot make writes durable with {version} (core.fsync "
+                f"needs git {'.'.join(map(str, _FSYNC_SINCE))} or later)"
+            )
+        self._settings.update(_DURABLE_SETTINGS)
+
     def compare_and_swap(self, ref: str, old: str | None, new: str) -> bool:
         expected = old if old is not None else "0" * len(new)
         result = self._git(
@@ -422,7 +491,11 @@ class GitCommandBackend(Backend):
         if result.returncode == 0:
             return True
         message = _text(result.stderr)
-        if any(text in message for text in _CAS_LOST) or ".lock': File exists" in message:
+        lock = _taken_lock(message)
+        if lock is not None:
+            lockfile.clear_if_dead(lock)  # and raises for a lock no gitblobts writer holds
+            return False
+        if any(text in message for text in _CAS_LOST):
             return False
         raise RepositoryError(f"{self._path}: cannot move {ref}: {message}")
 
@@ -432,8 +505,10 @@ class GitCommandBackend(Backend):
         removed = list(removed)
         if self.is_bare or not (files or removed):
             return
+        for path in [*files, *removed]:
+            worktree.check_path(path)  # all of them, before anything changes
         for path in removed:
-            remove_file(self._cwd, path)
+            worktree.remove_file(self._cwd, path)
         entries = b""
         if removed:  # mode 0 takes a path out of the index
             null = b"0" * len(_line(self._git("rev-parse", "--verify", "HEAD").stdout))
@@ -458,14 +533,12 @@ class GitCommandBackend(Backend):
             if result.returncode == 0:
                 return
             message = _text(result.stderr)
-            if "index.lock': File exists" not in message:
+            lock = _taken_lock(message)
+            if lock is None:
                 raise RepositoryError(f"{self._path}: git {args[0]} failed: {message}")
+            lockfile.clear_if_dead(lock, patience=_INDEX_LOCK_TIMEOUT)
             if time.monotonic() > deadline:
-                lock = os.path.join(self._git_dir, "index.lock")
-                raise RepositoryError(
-                    f"{lock} exists: another git process is using the index; if none is, "
-                    "remove the file"
-                )
+                raise lockfile.held_error(lock, _INDEX_LOCK_TIMEOUT)
             time.sleep(delay)
             delay = min(delay * 2, 0.05)
 
@@ -492,7 +565,7 @@ class GitCommandBackend(Backend):
     def _url(self, remote: str) -> str:
         result = self._git("config", "--get", f"remote.{remote}.url", check=False)
         if result.returncode != 0:
-            raise RemoteError(f"{self._path}: no remote named {remote!r}")
+            raise RemoteError(f"{self._path}: no remote named {redact(repr(remote))}")
         return _line(result.stdout)
 
     def fetch(self, remote: str, remote_ref: str) -> str | None:
@@ -527,9 +600,9 @@ class GitCommandBackend(Backend):
             raise RemoteError(f"cannot push to {remote} ({redact(url)}): {message}")
         flag, summary = status
         if flag == "!":
-            if any(reason in summary for reason in _MOVED_ON):
-                return False
             details = _remote_messages(result.stderr)
+            if any(reason in summary for reason in _MOVED_ON) or _MOVED_MEANWHILE in details:
+                return False
             raise PushRejectedError(
                 f"{remote} ({redact(url)}) refused the push: {redact(summary + details)}"
             )
@@ -843,9 +916,13 @@ def _environment(git_dir: str, work_tree: str | None) -> dict[str, str]:
     return env
 
 
-def _command(git_dir: str, work_tree: str | None, *args: str) -> tuple[list[str], dict[str, str]]:
-    """The argument list and environment of ``git args`` in this repository."""
-    return ["git", *args], _environment(git_dir, work_tree)
+def _command(
+    git_dir: str, work_tree: str | None, settings: Mapping[str, str], *args: str
+) -> tuple[list[str], dict[str, str]]:
+    """The argument list and environment of ``git args`` in this repository, with
+    ``settings`` (configuration names and values) given on the command line."""
+    given = [part for item in settings.items() for part in ("-c", "=".join(item))]
+    return ["git", *given, *args], _environment(git_dir, work_tree)
 
 
 def _start(
@@ -858,6 +935,12 @@ def _start(
         )
     except OSError as error:
         raise RepositoryError(f"cannot run git: {error}") from None
+
+
+def _taken_lock(message: str) -> str | None:
+    """The lock file git found taken, from what it said."""
+    match = _LOCK_EXISTS.search(message)
+    return match[1] if match is not None else None
 
 
 def _close_quietly(stream: IO[bytes] | None) -> None:

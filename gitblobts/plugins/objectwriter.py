@@ -112,7 +112,7 @@ def write_loose(objects_dir: str, kind: bytes, data: BytesLike, *, durable: bool
         _remove(temporary)
         raise
     if durable:
-        _fsync_folder(folder)
+        fsync_folder(folder)
     return oid
 
 
@@ -211,7 +211,7 @@ class PackWriter:
             _remove(self._temporary)
             raise
         if self._durable:
-            _fsync_folder(self._folder)
+            fsync_folder(self._folder)
         return name
 
     def abort(self) -> None:
@@ -280,7 +280,9 @@ def _remove(path: str) -> None:
         os.unlink(path)
 
 
-def _fsync_folder(folder: str) -> None:
+def fsync_folder(folder: str) -> None:
+    """Flush ``folder``'s entries to disk: what makes a file created or renamed in it
+    durable."""
     fd = os.open(folder, os.O_RDONLY)
     try:
         os.fsync(fd)

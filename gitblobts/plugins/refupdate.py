@@ -1,9 +1,10 @@
 """Moving a ref by compare-and-swap, with git's own lock protocol.
 
-A writer creates ``<ref>.lock`` exclusively, checks that the ref still holds the expected
-value (as a loose ref, else in ``packed-refs``), writes the new value into the lock file and
-renames it over the ref: the rename is the commit point, atomic on POSIX. A writer that finds
-the lock taken backs off and lets its caller retry, exactly as when the ref has moved.
+A writer takes ``<ref>.lock`` exclusively (as git does, in the way :mod:`.lockfile` says),
+checks that the ref still holds the expected value (as a loose ref, else in
+``packed-refs``), writes the new value into the lock file and renames it over the ref: the
+rename is the commit point, atomic on POSIX. A writer that finds the lock taken backs off and
+lets its caller retry, exactly as when the ref has moved; a lock whose writer died is cleared.
 
 The reflog is appended as git does: when ``core.logAllRefUpdates`` asks for it (by default,
 for branches of repositories with a working tree) or the ref already has a log.
@@ -15,6 +16,7 @@ import os
 import time
 
 from gitblobts.core.backend import Identity
+from gitblobts.plugins import lockfile
 
 ZERO_ID = "0" * 40
 
@@ -54,36 +56,27 @@ def compare_and_swap(
     durable: bool = False,
 ) -> bool:
     """Point ``ref`` at ``new`` if it holds ``old`` (``None``: if it does not exist). Return
-    whether it did; ``False`` too when another writer holds the ref's lock. ``log_as``:
+    whether it did; ``False`` too when another writer holds the ref's lock (a lock whose
+    gitblobts writer died is cleared; one no gitblobts writer holds raises RepositoryError
+    once it is :data:`~gitblobts.plugins.lockfile.PATIENCE` seconds old). ``log_as``:
     ``(who, message)`` for the reflog, when one is kept; ``head_log``: the git directory
     whose ``HEAD`` points at ``ref``, whose reflog gains the same line, as git does.
     ``durable``: fsync the ref (and its logs) before returning."""
     path = os.path.join(common_dir, *ref.split("/"))
-    lock = path + ".lock"
     os.makedirs(os.path.dirname(path), exist_ok=True)
-    try:
-        fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-    except FileExistsError:
+    lock = lockfile.try_take(path + ".lock")
+    if lock is None:
         return False
-    try:
-        with os.fdopen(fd, "wb") as f:
-            if read_ref(common_dir, ref) != old:
-                os.unlink(lock)
-                return False
-            f.write(new.encode("ascii") + b"\n")
-            if durable:
-                f.flush()
-                os.fsync(f.fileno())
+    with lock:
+        if read_ref(common_dir, ref) != old:
+            return False
+        lock.file.write(new.encode("ascii") + b"\n")
         if log_as is not None:
             line = _log_line(old, new, *log_as)
             _append_log(os.path.join(common_dir, "logs", *ref.split("/")), line, durable)
             if head_log is not None:
                 _append_log(os.path.join(head_log, "logs", "HEAD"), line, durable)
-        os.replace(lock, path)
-    except BaseException:
-        if os.path.exists(lock):
-            os.unlink(lock)
-        raise
+        lock.commit(path, durable=durable)
     return True
 
 

@@ -144,6 +144,31 @@ class BackendContract:
         assert len(oids) == 1000
         assert next(iter(backend.read_blobs(oids[-1:]))) == b"999"
 
+    def test_write_blobs_runs_in_several_threads_at_once(
+        self, backend: Backend, repo: Path
+    ) -> None:
+        # A store's threads write blobs at once, one blob or a batch each, without its lock.
+        batches = [[b"%d-%d" % (n, i) for i in range(1 + 20 * (n % 2))] for n in range(6)]
+        written: dict[int, list[str]] = {}
+        errors: list[BaseException] = []
+
+        def write(number: int) -> None:
+            try:
+                written[number] = backend.write_blobs(iter(batches[number]))
+            except BaseException as error:  # reported by the main thread
+                errors.append(error)
+
+        threads = [threading.Thread(target=write, args=(n,)) for n in range(len(batches))]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert not errors, errors
+        for number, batch in enumerate(batches):
+            assert list(backend.read_blobs(written[number])) == batch
+        listed = git(repo, "cat-file", "--batch-check", "--batch-all-objects").splitlines()
+        assert len(listed) == sum(map(len, batches))
+
     # Commits
 
     def test_a_commit_tree_holds_the_parent_files_and_the_new_ones(
@@ -315,6 +340,17 @@ class BackendContract:
                 mode, _, oid = meta.split()
                 expected.add((name, oid, int(mode, 8)))
             assert entries == expected
+
+    def test_list_files_and_list_non_files_share_out_what_list_folder_lists(
+        self, backend: Backend
+    ) -> None:
+        commit = self.commit(backend, None, {"a/f": b"1", "a/b/g": b"2", "top": b"3"}, "c")
+        for folder in ("", "a", "a/b", "nowhere"):
+            files = backend.list_files(commit, folder)  # as a read lists them: files first
+            others = backend.list_non_files(commit, folder)
+            entries = backend.list_folder(commit, folder)
+            assert sorted(files) == sorted((e.name, e.oid) for e in entries if e.is_file)
+            assert sorted(others, key=str) == sorted((e for e in entries if not e.is_file), key=str)
 
     def test_added_files_are_those_the_tip_has_and_the_base_lacks(self, backend: Backend) -> None:
         base = self.commit(backend, None, {"a/f": b"1"}, "base")

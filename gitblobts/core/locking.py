@@ -1,0 +1,181 @@
+"""Sharing one backend between threads: each call in turn, under the store's lock.
+
+A :class:`~gitblobts.Store` may be used by many threads at once, but a backend keeps state
+that is not safe to share (caches of trees and commits, a ``git cat-file`` pipe, dulwich's
+list of packs, what it knows of the index). :class:`LockedBackend` runs every call of the
+backend it wraps under one lock, the store's, and each step of a :meth:`read_blobs`
+iterator separately, so that a query's generator never holds the lock while its caller's
+loop runs. The store takes the same lock around sequences that must not interleave (a
+commit: resolve, write, compare-and-swap, check out).
+
+:meth:`~gitblobts.core.backend.Backend.write_blobs` runs without the lock: it consumes the
+caller's blobs as it goes, which may take long and must not hold up other threads, and it
+only adds new objects (see the backend contract).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Iterator, Mapping
+from typing import ClassVar
+
+from gitblobts.core.backend import Backend, Identity, TreeEntry
+from gitblobts.core.errors import RepositoryError
+
+
+class LockedBackend(Backend):
+    """``backend`` with each call made under ``lock``; unusable once closed."""
+
+    name: ClassVar[str] = "locked"
+
+    def __init__(self, backend: Backend, lock: threading.RLock, path: str) -> None:
+        self.backend = backend
+        """The backend wrapped."""
+        self._lock = lock
+        self._path = path
+        self._closed = False
+
+    @property
+    def closed(self) -> bool:
+        """Whether :meth:`close` was called."""
+        return self._closed
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise RepositoryError(f"{self._path}: the store is closed; open it again")
+
+    @property
+    def is_bare(self) -> bool:
+        return self.backend.is_bare
+
+    def head_branch(self) -> str | None:
+        with self._lock:
+            self._check_open()
+            return self.backend.head_branch()
+
+    def resolve(self, ref: str) -> str | None:
+        with self._lock:
+            self._check_open()
+            return self.backend.resolve(ref)
+
+    def list_folder(self, commit: str, folder: str) -> list[TreeEntry]:
+        with self._lock:
+            self._check_open()
+            return self.backend.list_folder(commit, folder)
+
+    def list_files(self, commit: str, folder: str) -> list[tuple[str, str]]:
+        with self._lock:
+            self._check_open()
+            return self.backend.list_files(commit, folder)
+
+    def list_non_files(self, commit: str, folder: str) -> list[TreeEntry]:
+        with self._lock:
+            self._check_open()
+            return self.backend.list_non_files(commit, folder)
+
+    def read_blobs(self, oids: Iterable[str]) -> Iterator[bytes]:
+        with self._lock:
+            self._check_open()
+            contents = self.backend.read_blobs(oids)
+        return self._stepped(contents)
+
+    def _stepped(self, contents: Iterator[bytes]) -> Iterator[bytes]:
+        """``contents``, each item read under the lock and yielded outside it."""
+        lock = self._lock
+        while True:
+            with lock:
+                self._check_open()
+                data = next(contents, None)
+            if data is None:
+                return
+            yield data
+
+    def write_blobs(self, contents: Iterable[bytes | bytearray]) -> list[str]:
+        self._check_open()
+        return self.backend.write_blobs(contents)
+
+    def write_commit(
+        self,
+        parent: str | None,
+        files: Mapping[str, str],
+        message: str,
+        author: Identity | None = None,
+        *,
+        remove: Iterable[str] = (),
+    ) -> str:
+        with self._lock:
+            self._check_open()
+            return self.backend.write_commit(parent, files, message, author, remove=remove)
+
+    def set_durable(self, durable: bool) -> None:
+        with self._lock:
+            self._check_open()
+            self.backend.set_durable(durable)
+
+    def compare_and_swap(self, ref: str, old: str | None, new: str) -> bool:
+        with self._lock:
+            self._check_open()
+            return self.backend.compare_and_swap(ref, old, new)
+
+    def check_out(self, files: Mapping[str, str], removed: Iterable[str] = ()) -> None:
+        with self._lock:
+            self._check_open()
+            self.backend.check_out(files, removed)
+
+    def remotes(self) -> list[str]:
+        with self._lock:
+            self._check_open()
+            return self.backend.remotes()
+
+    def upstream(self, branch: str) -> tuple[str, str] | None:
+        with self._lock:
+            self._check_open()
+            return self.backend.upstream(branch)
+
+    def set_upstream(self, branch: str, remote: str, remote_ref: str) -> None:
+        with self._lock:
+            self._check_open()
+            self.backend.set_upstream(branch, remote, remote_ref)
+
+    def fetch(self, remote: str, remote_ref: str) -> str | None:
+        with self._lock:
+            self._check_open()
+            return self.backend.fetch(remote, remote_ref)
+
+    def push(self, remote: str, commit: str, remote_ref: str, expected: str | None) -> bool:
+        with self._lock:
+            self._check_open()
+            return self.backend.push(remote, commit, remote_ref, expected)
+
+    def tracking(self, remote: str, remote_ref: str) -> str | None:
+        with self._lock:
+            self._check_open()
+            return self.backend.tracking(remote, remote_ref)
+
+    def merge_base(self, a: str, b: str) -> str | None:
+        with self._lock:
+            self._check_open()
+            return self.backend.merge_base(a, b)
+
+    def first_parent_chain(self, tip: str, stop: str | None) -> list[str]:
+        with self._lock:
+            self._check_open()
+            return self.backend.first_parent_chain(tip, stop)
+
+    def commit_info(self, commit: str) -> tuple[str | None, str]:
+        with self._lock:
+            self._check_open()
+            return self.backend.commit_info(commit)
+
+    def added_files(self, base: str | None, tip: str) -> dict[str, str]:
+        with self._lock:
+            self._check_open()
+            return self.backend.added_files(base, tip)
+
+    def close(self) -> None:
+        """Close the backend once the call in progress (in any thread) has returned; every
+        call afterwards raises :class:`~gitblobts.RepositoryError`."""
+        with self._lock:
+            if not self._closed:
+                self._closed = True
+                self.backend.close()
