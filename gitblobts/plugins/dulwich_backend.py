@@ -16,7 +16,7 @@ import time
 from collections import OrderedDict, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from collections.abc import Set as AbstractSet
-from typing import BinaryIO
+from typing import BinaryIO, TypeVar
 
 from dulwich.client import (
     GitClient,
@@ -38,7 +38,7 @@ from dulwich.index import (
     read_index_dict_with_version,
     write_index_dict,
 )
-from dulwich.objects import Blob, Commit, ObjectID, Tree
+from dulwich.objects import Blob, Commit, ObjectID, ShaFile, Tree
 from dulwich.pack import UnpackedObject
 from dulwich.refs import Ref
 from dulwich.repo import Repo
@@ -51,6 +51,8 @@ from gitblobts.plugins import lockfile, packreader, refupdate, treefiles, worktr
 from gitblobts.plugins.indexfile import IndexWriter, NewEntry, Unreadable, Unsupported
 from gitblobts.plugins.objectwriter import BLOB, COMMIT, TREE, PackWriter, object_id, write_loose
 
+_Kind = TypeVar("_Kind", bound=ShaFile)
+"""A kind of git object, as dulwich reads it."""
 _FOLDER_MODE = stat.S_IFDIR
 _LOOSE_LIMIT = 16
 _LOOSE_BYTES = 16 << 20
@@ -123,16 +125,23 @@ class DulwichBackend(Backend):
 
     # Reading
 
-    def _commit_tree(self, commit: str) -> bytes:
+    def _object(self, oid: str, kind: type[_Kind]) -> _Kind:
+        """Object ``oid`` as dulwich reads it; the error says if it is missing, damaged or
+        not a ``kind``."""
         try:
-            obj = self._store[ObjectID(commit.encode())]
+            obj = self._store[ObjectID(oid.encode())]
         except KeyError:
-            raise RepositoryError(f"commit {commit} is missing from the repository") from None
+            raise RepositoryError(
+                f"{kind.type_name.decode()} {oid} is missing from the repository"
+            ) from None
         except Exception as error:
-            raise _damaged(commit, error) from None
-        if not isinstance(obj, Commit):
-            raise RepositoryError(f"object {commit} is not a commit")
-        tree: bytes = obj.tree
+            raise _damaged(oid, error) from None
+        if not isinstance(obj, kind):
+            raise RepositoryError(f"object {oid} is not a {kind.type_name.decode()}")
+        return obj
+
+    def _commit_tree(self, commit: str) -> bytes:
+        tree: bytes = self._object(commit, Commit).tree
         return tree
 
     def _folder_id(self, commit: str, folder: str) -> bytes | None:
@@ -199,15 +208,7 @@ class DulwichBackend(Backend):
         for oid in oids:
             data = read(oid, packreader.BLOB)
             if data is None:  # not stored whole in a pack: dulwich finds it, or says why not
-                try:
-                    obj = self._store[ObjectID(oid.encode())]
-                except KeyError:
-                    raise RepositoryError(f"blob {oid} is missing from the repository") from None
-                except Exception as error:
-                    raise _damaged(oid, error) from None
-                if not isinstance(obj, Blob):
-                    raise RepositoryError(f"object {oid} is not a blob")
-                data = obj.as_raw_string()
+                data = self._object(oid, Blob).as_raw_string()
             yield data
 
     # Writing
@@ -593,9 +594,7 @@ class DulwichBackend(Backend):
         return chain
 
     def commit_info(self, commit: str) -> tuple[str | None, str]:
-        obj = self._store[ObjectID(commit.encode())]
-        if not isinstance(obj, Commit):
-            raise RepositoryError(f"object {commit} is not a commit")
+        obj = self._object(commit, Commit)
         parent = obj.parents[0].decode("ascii") if obj.parents else None
         return parent, obj.message.decode("utf-8", "replace")
 
