@@ -194,14 +194,7 @@ class DulwichBackend(Backend):
         listed = self._non_files
         if listed is not None and listed[0] == commit and listed[1] == folder:
             return listed[2]  # what list_files found, parsing the tree without keeping it
-        tree_id = self._folder_id(commit, folder)
-        if tree_id is None:
-            return []
-        return [
-            TreeEntry(name.decode("utf-8", "surrogateescape"), oid.hex(), mode)
-            for name, (mode, oid) in self._tree_entries(tree_id).items()
-            if mode not in _FILE_MODE_NUMBERS
-        ]
+        return [entry for entry in self.list_folder(commit, folder) if not entry.is_file]
 
     def read_blobs(self, oids: Iterable[str]) -> Iterator[bytes]:
         read = self._packs.read
