@@ -143,6 +143,37 @@ def test_struct_time_without_an_offset_is_local_time(local_zone: Callable[[str],
     assert to_ns(fields) == utc(2031, 5, 13, 6, 15)
 
 
+@pytest.mark.parametrize(
+    ("fields", "problem"),
+    [
+        ((2026, 13, 1, 0, 0, 0), "month 13 is not 1 to 12"),
+        ((2026, 0, 1, 0, 0, 0), "month 0 is not 1 to 12"),
+        ((2026, 1, 40, 0, 0, 0), "day 40 is not 1 to 31 in 2026-01"),
+        ((2026, 2, 29, 0, 0, 0), "day 29 is not 1 to 28 in 2026-02"),
+        ((2026, 4, 0, 0, 0, 0), "day 0 is not 1 to 30 in 2026-04"),
+        ((2026, 4, 1, 24, 0, 0), "24:00:00 is not a time of day"),
+        ((2026, 4, 1, 0, 60, 0), "00:60:00 is not a time of day"),
+    ],
+)
+@pytest.mark.parametrize("offset", [None, 0], ids=["local", "utc"])
+def test_an_impossible_struct_time_is_refused_naming_the_field(
+    fields: tuple[int, ...], problem: str, offset: int | None
+) -> None:
+    zone = {} if offset is None else {"tm_zone": "UTC", "tm_gmtoff": offset}
+    value = time.struct_time((*fields, 0, 1, -1), zone)
+
+    with pytest.raises(TimeError, match=f"does not exist: {problem}"):
+        to_ns(value)
+
+
+def test_a_leap_day_and_a_leap_second_of_a_struct_time_are_times() -> None:
+    leap_day = time.struct_time((2028, 2, 29, 0, 0, 0, 1, 60, 0), {"tm_gmtoff": 0})
+    leap_second = time.struct_time((2016, 12, 31, 23, 59, 60, 5, 366, 0), {"tm_gmtoff": 0})
+
+    assert to_ns(leap_day) == utc(2028, 2, 29)
+    assert to_ns(leap_second) == utc(2017, 1, 1)
+
+
 # datetime and date
 
 

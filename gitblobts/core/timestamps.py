@@ -172,6 +172,7 @@ _EXACT = Context(prec=_DECIMAL_DIGITS + 9 + 1, Emin=-MAX_EMAX, Emax=MAX_EMAX)
 
 
 def _struct_time_to_ns(value: time.struct_time) -> int:
+    _check_struct_time_fields(value)
     offset = value.tm_gmtoff
     try:
         # Without a recorded offset, a struct_time is local time.
@@ -181,6 +182,26 @@ def _struct_time_to_ns(value: time.struct_time) -> int:
     if not isinstance(seconds, int):  # a field or the offset was not a whole number
         raise TimeError(f"time {_shown(value)} cannot be converted: its fields must be integers")
     return seconds * NS_PER_SECOND
+
+
+def _check_struct_time_fields(value: time.struct_time) -> None:
+    """Raise :class:`TimeError` for a date or time of day that does not exist (month 13, 31
+    April): ``mktime`` and ``timegm`` would silently carry it into another date. A second of
+    60 or 61 is the leap second ``struct_time`` allows."""
+    year, month, day, hour, minute, second = value[:6]
+    if not all(type(field) is int for field in (year, month, day, hour, minute, second)):
+        return  # reported as fields that are not integers
+    problem = None
+    if not 1 <= month <= 12:
+        problem = f"month {month} is not 1 to 12"
+    else:
+        days = calendar.mdays[month] + (month == 2 and calendar.isleap(year))
+        if not 1 <= day <= days:
+            problem = f"day {day} is not 1 to {days} in {year:04d}-{month:02d}"
+        elif not (0 <= hour <= 23 and 0 <= minute <= 59 and 0 <= second <= 61):
+            problem = f"{hour:02d}:{minute:02d}:{second:02d} is not a time of day"
+    if problem is not None:
+        raise TimeError(f"time {_shown(value)} does not exist: {problem}")
 
 
 def is_open_bound(value: object) -> bool:
