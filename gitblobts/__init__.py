@@ -10,6 +10,7 @@ from importlib.metadata import PackageNotFoundError, version
 from gitblobts.core.blob import Blob, BlobInfo, BlobRef
 from gitblobts.core.errors import (
     ArgumentError,
+    ArgumentTypeError,
     BlobTooLargeError,
     BlobTypeError,
     ConfigError,
@@ -45,6 +46,7 @@ logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 __all__ = [
     "ArgumentError",
+    "ArgumentTypeError",
     "Blob",
     "BlobInfo",
     "BlobRef",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -12,10 +13,12 @@ from conftest import git
 import gitblobts
 from gitblobts import (
     ArgumentError,
+    ArgumentTypeError,
     BlobTypeError,
     CorruptBlobError,
     GitBlobTSError,
     InvalidKeyError,
+    KeyRequiredError,
     Nanoseconds,
     RepositoryError,
     Store,
@@ -71,6 +74,78 @@ def test_unequal_numbers_of_blobs_and_timestamps_are_refused(
     with pytest.raises(ArgumentError, match=r"more blobs|more timestamps|\d+ timestamps"):
         Store(repo).addblobs(blobs, timestamps)
     assert blobs_in(repo) == []
+
+
+WRONG_TYPES: dict[str, tuple[str, Callable[[Path], object]]] = {
+    "Store(None)": ("path is NoneType", lambda repo: Store(None)),  # type: ignore[arg-type]
+    "Store(5)": ("path is int", lambda repo: Store(5)),  # type: ignore[arg-type]
+    "max_blob_size='x'": (
+        "max_blob_size is str",
+        lambda repo: Store(repo, max_blob_size="x"),  # type: ignore[arg-type]
+    ),
+    "max_blob_size=1.5": (
+        "max_blob_size is float",
+        lambda repo: Store(repo, max_blob_size=1.5),  # type: ignore[arg-type]
+    ),
+    "branch=5": ("branch is int", lambda repo: Store(repo, branch=5)),  # type: ignore[arg-type]
+    "cipher=b'x'": (
+        "cipher is bytes",
+        lambda repo: Store(repo, key=KEY, cipher=b"x"),  # type: ignore[arg-type]
+    ),
+    "remote=5": ("remote is int", lambda repo: Store(repo, remote=5)),  # type: ignore[arg-type]
+    "plugins='x'": (
+        "plugins is str",
+        lambda repo: Store(repo, plugins="x"),  # type: ignore[arg-type]
+    ),
+    "addblobs(5)": ("blobs is int", lambda repo: Store(repo).addblobs(5)),  # type: ignore[arg-type]
+    "addblobs(None)": (
+        "blobs is NoneType",
+        lambda repo: Store(repo).addblobs(None),  # type: ignore[arg-type]
+    ),
+    "addblobs(b'one')": ("blobs is one bytes", lambda repo: Store(repo).addblobs(b"one")),
+    "addblobs(blobs, 5)": (
+        "timestamps is int",
+        lambda repo: Store(repo).addblobs([b"x"], 5),  # type: ignore[arg-type]
+    ),
+    "addblobs(blobs, 'now')": (
+        "timestamps is one str",
+        lambda repo: Store(repo).addblobs([b"x"], "now"),
+    ),
+    "verify(progress=5)": (
+        "progress is int",
+        lambda repo: Store(repo).verify(progress=5),  # type: ignore[arg-type]
+    ),
+    "migrate(layout=5)": (
+        "layout is int",
+        lambda repo: Store(repo).migrate(layout=5),  # type: ignore[arg-type]
+    ),
+}
+
+
+@pytest.mark.parametrize("call", list(WRONG_TYPES))
+def test_an_argument_of_a_wrong_type_is_a_gitblobts_error_that_is_also_a_type_error(
+    repo: Path, call: str
+) -> None:
+    said, make = WRONG_TYPES[call]
+    head = git(repo, "rev-parse", "HEAD")
+
+    with pytest.raises(ArgumentTypeError, match=re.escape(said)) as raised:
+        make(repo)
+
+    assert isinstance(raised.value, GitBlobTSError)
+    assert isinstance(raised.value, TypeError)
+    assert git(repo, "rev-parse", "HEAD") == head
+
+
+def test_a_blob_of_a_wrong_type_is_reported_before_a_missing_key(repo: Path) -> None:
+    Store(repo, key=KEY).init()
+
+    with pytest.raises(BlobTypeError, match="blob 0 is str"):
+        Store(repo).addblob("text")  # type: ignore[arg-type]
+    with pytest.raises(ArgumentError, match="2 blobs but 1 timestamps"):
+        Store(repo).addblobs([b"a", b"b"], [1])
+    with pytest.raises(KeyRequiredError):
+        Store(repo).addblob(b"bytes")
 
 
 @pytest.mark.parametrize("timestamp", [math.nan, math.inf, -math.inf, "not a time", True, 10**20])

@@ -23,6 +23,11 @@ class ArgumentError(GitBlobTSError, ValueError):
     """An argument is malformed, e.g. ``addblobs`` got unequal numbers of blobs and times."""
 
 
+class ArgumentTypeError(ArgumentError, TypeError):
+    """An argument is of the wrong type, e.g. ``addblobs(5)`` or ``Store(None)``; also a
+    ``TypeError``, as Python would have raised."""
+
+
 class TimeError(GitBlobTSError, ValueError):
     """A time could not be understood: an unparseable string, a non-finite number, an
     unsupported type, or a time outside the supported years 0001-9999 (UTC)."""

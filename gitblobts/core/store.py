@@ -35,6 +35,7 @@ from gitblobts.core.codec import Codec
 from gitblobts.core.config import CONFIG_PATH, StoreConfig
 from gitblobts.core.errors import (
     ArgumentError,
+    ArgumentTypeError,
     BlobTooLargeError,
     BlobTypeError,
     ConfigError,
@@ -125,6 +126,22 @@ class Store:
         strict: bool = False,
         durable: bool = False,
     ) -> None:
+        if not isinstance(path, (str, os.PathLike)):
+            raise ArgumentTypeError(f"path is {type(path).__name__}, not a str or path-like")
+        _check_names(
+            compression=compression,
+            cipher=cipher,
+            layout=layout,
+            branch=branch,
+            backend=backend,
+            remote=remote,
+        )
+        if plugins is not None and not isinstance(plugins, Plugins):
+            raise ArgumentTypeError(f"plugins is {type(plugins).__name__}, not a Plugins")
+        if type(max_blob_size) is not int:  # not a bool, nor a float
+            raise ArgumentTypeError(
+                f"max_blob_size is {type(max_blob_size).__name__}, not an int (bytes)"
+            )
         self._remote_name = remote
         self._push_after_add = push
         self._strict = strict
@@ -359,12 +376,16 @@ class Store:
         ``blobs`` one to one. Either may be a long iterator: blobs are written as they come.
         Nothing is committed unless every blob is. Then push, as :meth:`addblob` says; if
         the remote cannot be reached the blobs stay committed locally (see ``strict``)."""
-        if self._write_refusal is not None:
-            raise self._write_refusal
+        # Argument errors first: they are the caller's whatever the store's state.
+        _check_iterable(blobs, "blobs", "blob", "addblob()")
+        if timestamps is not None:
+            _check_iterable(timestamps, "timestamps", "time", "a list of times")
         if isinstance(blobs, Sequence):
             for position, blob in enumerate(blobs):
                 _check_bytes_like(blob, position)
         pairs = _pair(blobs, timestamps)
+        if self._write_refusal is not None:
+            raise self._write_refusal
         layout = self._layout  # if the store follows a migration meanwhile, nothing commits
         suffixes = tuple(
             s for s in (self._codec.extension, self._cipher and self._cipher.name) if s
@@ -880,6 +901,7 @@ class Store:
         format-1 blobs there is nothing to do, and it says so (``migrated == 0``). Other
         threads' calls on this store wait until the migration is done.
         """
+        _check_names(layout=layout, compression=compression, cipher=cipher)
         with self._remote_lock, self._lock:
             return self._migrate(layout, compression, cipher, key, push)
 
@@ -1102,6 +1124,8 @@ class Store:
 
         Raises :class:`~gitblobts.KeyRequiredError` when encrypted files need the key this
         store was opened without, rather than reporting every one of them."""
+        if progress is not None and not callable(progress):
+            raise ArgumentTypeError(f"progress is {type(progress).__name__}, not a callable")
         with self._repository_errors("verify"):
             head = self._backend.resolve(self._branch)
             cipher = self._config.cipher if self._config is not None else None
@@ -1234,6 +1258,29 @@ def _check_bytes_like(blob: object, position: int) -> bytes:
         f"blob {position} is {type(blob).__name__}, not bytes-like (bytes, bytearray or "
         "memoryview); encode it first, e.g. text.encode()"
     )
+
+
+def _check_names(**options: object) -> None:
+    """Raise :class:`ArgumentTypeError` for an option that is neither a name nor ``None``."""
+    for option, value in options.items():
+        if value is not None and not isinstance(value, str):
+            raise ArgumentTypeError(f"{option} is {type(value).__name__}, not a str or None")
+
+
+def _check_iterable(value: object, name: str, item: str, instead: str) -> None:
+    """Raise :class:`ArgumentTypeError` unless ``value`` is an iterable of items, as
+    ``addblobs`` takes (a single blob or time string is one item, not an iterable)."""
+    if isinstance(value, (str, bytes, bytearray, memoryview)):
+        raise ArgumentTypeError(
+            f"{name} is one {type(value).__name__}, not an iterable of them; pass a list "
+            f"(or use {instead} for one {item})"
+        )
+    try:
+        iter(value)  # type: ignore[call-overload]
+    except TypeError:
+        raise ArgumentTypeError(
+            f"{name} is {type(value).__name__}, not an iterable (a list or a generator)"
+        ) from None
 
 
 _MISSING = object()

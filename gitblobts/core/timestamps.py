@@ -195,7 +195,7 @@ def _check_struct_time_fields(value: time.struct_time) -> None:
     if not 1 <= month <= 12:
         problem = f"month {month} is not 1 to 12"
     else:
-        days = calendar.mdays[month] + (month == 2 and calendar.isleap(year))
+        days = calendar.monthrange(year, month)[1]
         if not 1 <= day <= days:
             problem = f"day {day} is not 1 to {days} in {year:04d}-{month:02d}"
         elif not (0 <= hour <= 23 and 0 <= minute <= 59 and 0 <= second <= 61):
