@@ -300,6 +300,25 @@ def test_an_encrypted_store_says_how_to_give_the_key(tmp_path: Path, key_file: P
     assert_fails(run("add", "-", cwd=tmp_path / "secret"), 1, "--key-file", "GITBLOBTS_KEY")
 
 
+def test_add_with_a_key_to_a_store_created_without_one_is_refused(
+    tmp_path: Path, key_file: Path
+) -> None:
+    ok("init", "plain", cwd=tmp_path)
+    store = tmp_path / "plain"
+    other_key = tmp_path / "key2"
+    other_key.write_text(ok("keygen", cwd=tmp_path).stdout)
+    before = commits(store)
+
+    for key in (key_file, other_key):
+        result = run("add", "-", "--key-file", str(key), cwd=store, input=b"x")
+        assert_fails(result, 1, str(store), "created without encryption", "without the key")
+
+    assert commits(store) == before
+    assert json.loads(git(store, "show", "HEAD:.gitblobts.json"))["cipher"] is None
+    ok("add", "-", cwd=store, input=b"plain")
+    assert ok("get", "--cat", "--key-file", str(key_file), cwd=store).output == b"plain"
+
+
 def test_a_wrong_key_fails(tmp_path: Path, key_file: Path) -> None:
     ok("init", "secret", "--key-file", str(key_file), cwd=tmp_path)
     wrong = environment(GITBLOBTS_KEY=ok("keygen", cwd=tmp_path).stdout)

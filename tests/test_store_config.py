@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -110,3 +111,102 @@ def test_a_corrupt_configuration_file_is_reported(repo: Path) -> None:
 
     with pytest.raises(ConfigError, match="newer gitblobts"):
         Store(repo)
+
+
+# One key or none: a store never mixes keys
+
+
+def test_adding_with_a_key_to_a_store_created_without_encryption_is_refused(repo: Path) -> None:
+    Store(repo).addblob(b"plain", Nanoseconds(1))
+    head = git(repo, "rev-parse", "HEAD")
+
+    with pytest.raises(ConfigError, match="created without encryption") as raised:
+        Store(repo, key=KEY).addblob(b"would be encrypted")
+
+    assert str(repo) in str(raised.value)
+    assert "create a new store with the key" in str(raised.value)
+    assert git(repo, "rev-parse", "HEAD") == head
+    assert recorded(repo)["cipher"] is None
+
+
+def test_two_keys_cannot_both_add_to_a_store_created_without_encryption(repo: Path) -> None:
+    Store(repo).init()
+
+    for key in (KEY, gitblobts.generate_key()):
+        with pytest.raises(ConfigError, match="created without encryption"):
+            Store(repo, key=key).addblob(b"x")
+
+    assert Store(repo).count() == 0
+
+
+def test_a_key_still_reads_a_store_created_without_encryption_and_adds_with_cipher_none(
+    repo: Path,
+) -> None:
+    Store(repo).addblob(b"plain", Nanoseconds(1))
+
+    store = Store(repo, key=KEY, cipher="none")
+    store.addblob(b"also plain", Nanoseconds(2))
+
+    assert [b.blob for b in store.getblobs()] == [b"plain", b"also plain"]
+    assert [b.blob for b in Store(repo).getblobs()] == [b"plain", b"also plain"]
+
+
+def test_a_key_is_refused_when_another_writer_created_the_store_without_one_meanwhile(
+    repo: Path,
+) -> None:
+    keyed = Store(repo, key=KEY)
+    Store(repo).init()
+    head = git(repo, "rev-parse", "HEAD")
+
+    with pytest.raises(ConfigError, match="created without encryption"):
+        keyed.addblob(b"would be encrypted")
+
+    assert git(repo, "rev-parse", "HEAD") == head
+
+
+def test_another_key_is_refused_when_another_writer_created_the_store_meanwhile(
+    repo: Path,
+) -> None:
+    keyed = Store(repo, key=KEY)
+    Store(repo, key=gitblobts.generate_key()).init()
+    head = git(repo, "rev-parse", "HEAD")
+
+    with pytest.raises(WrongKeyError, match="does not match"):
+        keyed.addblob(b"x")
+
+    assert git(repo, "rev-parse", "HEAD") == head
+
+
+def test_no_key_is_refused_when_another_writer_created_the_store_encrypted_meanwhile(
+    repo: Path,
+) -> None:
+    keyless = Store(repo)
+    plain_by_choice = Store(repo, cipher="none")
+    Store(repo, key=KEY).init()
+
+    with pytest.raises(KeyRequiredError, match="pass its key"):
+        keyless.addblob(b"would be plaintext")
+    plain_by_choice.addblob(b"plaintext by choice")
+
+    assert [b.blob for b in Store(repo, key=KEY).getblobs()] == [b"plaintext by choice"]
+
+
+# repr
+
+
+def test_the_repr_of_an_encrypted_store_opened_without_its_key_shows_its_cipher_and_no_key(
+    repo: Path,
+) -> None:
+    Store(repo, key=KEY, compression="gzip").init()
+
+    keyless, keyed = repr(Store(repo)), repr(Store(repo, key=KEY))
+
+    assert "cipher='aes256gcm', key=None)" in keyless
+    assert "cipher='aes256gcm', key=<given>)" in keyed
+    assert KEY.decode() not in keyed
+
+
+def test_the_repr_of_a_store_without_encryption_says_cipher_none(
+    new_repo: Callable[[str], Path],
+) -> None:
+    assert repr(Store(new_repo("empty"))).endswith("cipher='none', key=None)")

@@ -320,6 +320,19 @@ def test_a_format_1_store_encrypts_with_fernet_only(seed_store: MakeSeedStore) -
 # Adding
 
 
+def test_a_format_1_store_written_without_a_key_takes_blobs_with_one_as_0_0_7_did(
+    seed_store: MakeSeedStore,
+) -> None:
+    path, written = seed_store(ITEMS[:1])
+
+    Store(path, key=KEY).addblob(b"encrypted", 2_000_000_000.0)
+
+    assert [b.blob for b in Store(path, key=KEY).getblobs(2_000_000_000.0)] == [b"encrypted"]
+    assert times_and_blobs(Store(path).getblobs(end_time=1_999_999_999.0)) == times_and_blobs(
+        expected(written)
+    )
+
+
 @pytest.mark.parametrize("compression", COMPRESSIONS)
 @pytest.mark.parametrize("keyed", [False, True], ids=["no-key", "key"])
 def test_adding_to_a_format_1_store_writes_what_0_0_7_reads(

@@ -182,6 +182,7 @@ class Store:
     def _configure(self, compression: str | None, cipher: str | None) -> None:
         """Choose the codec and cipher of new blobs, from the options and the configuration."""
         self._write_refusal: GitBlobTSError | None = None
+        self._cipher_option = cipher
         if self._is_format_1:
             self._codec = self._codec_named(compression or naming_v1.NO_CODEC)
             self._cipher = self._format_1_cipher(cipher)
@@ -307,13 +308,45 @@ class Store:
             if cipher is not None:
                 raise KeyRequiredError(f"cipher {cipher!r} needs a key; pass key=")
             if configured is not None:
-                return None, KeyRequiredError(
-                    f"{self._path}: the store encrypts new blobs with {configured!r}; pass its "
-                    f"key, or cipher={NO_CIPHER!r} to add unencrypted blobs"
-                )
+                return None, self._key_required(configured)
             return None, None
+        if self._config is not None and configured is None:
+            return None, self._unencrypted_store()
         cipher_class = self._plugins.ciphers.get(cipher or configured or DEFAULT_CIPHER)
         return cipher_class(self._raw_key), None
+
+    def _key_required(self, configured: str) -> KeyRequiredError:
+        return KeyRequiredError(
+            f"{self._path}: the store encrypts new blobs with {configured!r}; pass its "
+            f"key, or cipher={NO_CIPHER!r} to add unencrypted blobs"
+        )
+
+    def _unencrypted_store(self) -> ConfigError:
+        return ConfigError(
+            f"{self._path}: the store was created without encryption ({CONFIG_PATH} records "
+            "no cipher), so no blob is added with a key: a store holds one key or none. Add "
+            f"without the key (or with cipher={NO_CIPHER!r}), or create a new store with the "
+            "key for encrypted blobs"
+        )
+
+    def _encryption_refusal(self, config: StoreConfig) -> GitBlobTSError | None:
+        """Why this store's new blobs cannot go into the store ``config`` describes, which
+        another writer recorded after this one was opened: encrypted blobs into a store
+        without encryption, unencrypted ones into an encrypted store, or another key."""
+        if self._cipher is None:
+            if config.cipher is not None and self._cipher_option != NO_CIPHER:
+                return self._key_required(config.cipher)
+            return None
+        if config.cipher is None:
+            return self._unencrypted_store()
+        if config.key_check is not None and not keys.matches(self._key(), config.key_check):
+            return self._wrong_key()
+        return None
+
+    def _key(self) -> bytes:
+        if self._raw_key is None:
+            raise KeyRequiredError(f"{self._path}: no key was given")  # never: a cipher has one
+        return self._raw_key
 
     def _check_key(self) -> None:
         recorded = self._config.key_check if self._config is not None else None
@@ -322,10 +355,13 @@ class Store:
             and recorded is not None
             and not keys.matches(self._raw_key, recorded)
         ):
-            raise WrongKeyError(
-                f"{self._path}: the key does not match the key this store was created "
-                f"with (key_check in {CONFIG_PATH})"
-            )
+            raise self._wrong_key()
+
+    def _wrong_key(self) -> WrongKeyError:
+        return WrongKeyError(
+            f"{self._path}: the key does not match the key this store was created "
+            f"with (key_check in {CONFIG_PATH})"
+        )
 
     # Properties
 
@@ -350,10 +386,14 @@ class Store:
         return self._plugins
 
     def __repr__(self) -> str:
-        cipher = self._cipher.name if self._cipher is not None else None
+        # The cipher of new blobs; on an encrypted store opened without its key, the store's.
+        cipher = self._cipher.name if self._cipher is not None else NO_CIPHER
+        if isinstance(self._write_refusal, KeyRequiredError) and self._config is not None:
+            cipher = self._config.cipher or cipher
+        key = "<given>" if self._raw_key is not None else "None"
         return (
             f"Store({self._path!r}, branch={self._branch!r}, layout={self._layout.name!r}, "
-            f"compression={self._codec.name!r}, cipher={cipher!r})"
+            f"compression={self._codec.name!r}, cipher={cipher!r}, key={key})"
         )
 
     # Adding
@@ -475,6 +515,11 @@ class Store:
                         f"{self._path}: another writer created this store with layout "
                         f"{config.layout!r} while we added with {self._layout.name!r}; retry"
                     )
+                elif config is not None and self._config is None:
+                    # Another writer created the store meanwhile: its encryption holds.
+                    refusal = self._encryption_refusal(config)
+                    if refusal is not None:
+                        raise refusal
                 new = self._backend.write_commit(head, files, commit.message)
                 if self._backend.compare_and_swap(self._branch, head, new):
                     self._config = config
