@@ -320,6 +320,34 @@ def test_a_format_1_store_encrypts_with_fernet_only(seed_store: MakeSeedStore) -
 # Adding
 
 
+def test_a_new_store_of_layout_v1_refuses_a_codec_0_0_7_cannot_read(
+    new_repo: Callable[[str], Path],
+) -> None:
+    repo = new_repo("non-bare")
+    head = git(repo, "rev-parse", "HEAD")
+
+    with pytest.raises(ConfigError, match="'gzip', 'bz2', 'lzma', not 'zstd'"):
+        Store(repo, layout="v1", compression="zstd").addblob(b"x")
+
+    assert git(repo, "rev-parse", "HEAD") == head
+    assert Store(repo).config.version == 2
+
+
+def test_adding_to_a_format_1_store_with_a_codec_0_0_7_cannot_read_is_refused(
+    seed_store: MakeSeedStore,
+) -> None:
+    path, written = seed_store(ITEMS[:2], "gzip")
+    head = git(path, "rev-parse", "HEAD")
+
+    with pytest.raises(ConfigError, match="not 'zstd'"):
+        Store(path, compression="zstd").addblob(b"x")
+
+    assert git(path, "rev-parse", "HEAD") == head
+    store = Store(path, compression="gzip")
+    store.addblob(b"gzipped", 2_000_000_000.0)
+    assert [b.blob for b in store.getblobs()] == [b.blob for b in expected(written)] + [b"gzipped"]
+
+
 def test_a_format_1_store_written_without_a_key_takes_blobs_with_one_as_0_0_7_did(
     seed_store: MakeSeedStore,
 ) -> None:

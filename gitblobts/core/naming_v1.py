@@ -40,6 +40,8 @@ CIPHER = "fernet"
 """The cipher of every encrypted format-1 file."""
 NO_CODEC = "none"
 """The codec of a format-1 store opened without ``compression=``, as 0.0.7 read it."""
+CODECS = (NO_CODEC, "gzip", "bz2", "lzma")
+"""The codecs 0.0.7 wrote and read: the only ones a format-1 file may use."""
 
 _STEM = re.compile(r"[A-Za-z0-9_-]+={0,2}")
 _LARGEST_TIME_NS = int(sys.float_info.max)

@@ -186,6 +186,14 @@ class Store:
         if self._is_format_1:
             self._codec = self._codec_named(compression or naming_v1.NO_CODEC)
             self._cipher = self._format_1_cipher(cipher)
+            if self._codec.name not in naming_v1.CODECS:  # it may read what others wrote
+                self._write_refusal = ConfigError(
+                    f"{self._path}: a store of gitblobts 0.0.7's format (layout 'v1') records "
+                    "no compression, and holds only what 0.0.7 reads: compression "
+                    f"{', '.join(repr(name) for name in naming_v1.CODECS)}, not "
+                    f"{self._codec.name!r}; for {self._codec.name!r}, create the store with "
+                    "a current layout ('hourly', 'flat'), or migrate() this one"
+                )
         else:
             try:
                 self._codec = self._codec_named(compression or self._default("codec"))
