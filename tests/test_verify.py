@@ -143,6 +143,26 @@ def test_an_encrypted_store_needs_the_key_rather_than_reporting_every_file(repo:
         Store(repo).verify()
 
 
+def test_an_encrypted_file_planted_in_a_store_without_encryption_is_one_problem(
+    repo: Path, new_repo: Callable[[str], Path]
+) -> None:
+    store = Store(repo)
+    store.addblob(b"plain", Nanoseconds(BASE))
+    other = new_repo("non-bare")
+    planted = Store(other, key=KEY).addblob(b"secret", Nanoseconds(BASE + 1))
+    garbage = f"2023/11/14/22/{BLOB_NAME.replace('aaaa', 'bbbb')}"
+    commit_file(repo, planted.path, (other / planted.path).read_bytes())
+    commit_file(repo, garbage, b"not zstd at all")
+
+    report = store.verify()
+
+    problems = {problem.path: problem.reason for problem in report.problems}
+    assert sorted(problems) == sorted([planted.path, garbage])
+    assert "encrypted, and no key was given" in problems[planted.path]
+    assert "cannot decompress" in problems[garbage]
+    assert report.checked == 4
+
+
 def test_progress_counts_every_checked_file(repo: Path) -> None:
     store = Store(repo)
     store.addblobs([b"a", b"b", b"c"], [Nanoseconds(BASE)] * 3)

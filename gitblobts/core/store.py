@@ -1175,8 +1175,9 @@ class Store:
         :mod:`gitblobts.core.verify`). ``progress(checked,
         total)`` is called as files are checked.
 
-        Raises :class:`~gitblobts.KeyRequiredError` when encrypted files need the key this
-        store was opened without, rather than reporting every one of them."""
+        Raises :class:`~gitblobts.KeyRequiredError` when the store encrypts its blobs and
+        was opened without the key, rather than reporting every file; an encrypted file in a
+        store without encryption is one problem."""
         if progress is not None and not callable(progress):
             raise ArgumentTypeError(f"progress is {type(progress).__name__}, not a callable")
         with self._repository_errors("verify"):

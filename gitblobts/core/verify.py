@@ -19,8 +19,9 @@ blob files that queries would never see are found too. An entry is a problem whe
 Other files are not part of the store and are left alone: a store may share its repository
 with other content (a README at the root, other folders). Checking goes on after a problem,
 so one run lists them all: a folder that cannot be read is one problem, and the rest of the
-tree is still checked. The check raises :class:`~gitblobts.KeyRequiredError` to stop:
-without the key, every encrypted file would be reported, and the report would say nothing.
+tree is still checked. An encrypted file the check has no key for is one problem too (a
+file planted in a store without encryption); :meth:`gitblobts.Store.verify` asks for the
+key of an encrypted store before it starts, rather than report every file.
 """
 
 from __future__ import annotations
@@ -257,7 +258,7 @@ def _check(
         else:
             check_blob(name, path, data)
     except KeyRequiredError:
-        raise
+        return Problem(path, "encrypted, and no key was given to check it with")
     except CorruptBlobError as error:
         return Problem(path, error.reason)
     except Exception as error:
