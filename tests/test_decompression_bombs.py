@@ -12,6 +12,7 @@ from __future__ import annotations
 import ctypes
 import functools
 import gc
+import re
 import shutil
 import subprocess
 import tracemalloc
@@ -23,10 +24,11 @@ import bombs
 import pytest
 from hostile import plant, time_limit
 
-from gitblobts import BlobTooLargeError, Nanoseconds, Store, generate_key
+from gitblobts import ArgumentError, BlobTooLargeError, Nanoseconds, Store, generate_key
 from gitblobts.core import keys, naming
 from gitblobts.core.codec import DecodedTooLarge
 from gitblobts.core.plugins import load_plugins
+from gitblobts.core.store import MAX_BLOB_SIZE_ENV
 
 PLUGINS = load_plugins(only=())
 MiB = bombs.MiB
@@ -218,3 +220,57 @@ def test_a_bomb_in_a_store_is_refused_as_too_large_naming_its_file(
     problems = store.verify().problems
     assert [problem.path for problem in problems] == [str(name)]
     assert "more than 1048576 bytes" in problems[0].reason
+
+
+# The default limit
+
+
+def plant_bomb(store_path: Path, stored: bytes) -> str:
+    """Commit ``stored`` as the file of an unencrypted zstd blob of time 2 ns; its path."""
+    name = naming.new_name(Nanoseconds(2), ("zst",))
+    head = subprocess.run(
+        ["git", "-C", str(store_path), "rev-parse", "refs/heads/main"],
+        capture_output=True,
+        check=True,
+        text=True,
+    ).stdout.strip()
+    plant(store_path, {str(name): stored}, head, "refs/heads/main")
+    return str(name)
+
+
+def test_the_default_limit_is_one_gibibyte_and_a_bomb_past_it_says_how_to_raise_it(
+    store_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv(MAX_BLOB_SIZE_ENV, raising=False)
+    over = GiB + 128 * 1024  # a 16 KiB file
+    path = plant_bomb(store_path, bombs.zstd_bomb(over, content_size=over))
+
+    with time_limit(10), pytest.raises(BlobTooLargeError) as refused:
+        list(Store(store_path, key=KEY).getblobs())
+
+    assert refused.value.path == path
+    assert f"more than {GiB} bytes" in refused.value.reason
+    assert "max_blob_size=" in refused.value.reason
+    assert f"${MAX_BLOB_SIZE_ENV}" in refused.value.reason
+
+
+def test_the_environment_sets_the_limit_when_max_blob_size_is_not_given(
+    store_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = plant_bomb(store_path, bombs.zstd_bomb(2 * MiB, content_size=2 * MiB))
+    monkeypatch.setenv(MAX_BLOB_SIZE_ENV, str(MiB))
+
+    with pytest.raises(BlobTooLargeError, match=re.escape(path)):
+        list(Store(store_path, key=KEY).getblobs())
+    assert len(list(Store(store_path, key=KEY, max_blob_size=2 * MiB).getblobs())) == 2
+    monkeypatch.setenv(MAX_BLOB_SIZE_ENV, str(2 * MiB))
+    assert len(list(Store(store_path, key=KEY).getblobs())) == 2
+
+
+def test_a_limit_in_the_environment_that_is_not_a_number_is_refused_naming_it(
+    store_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(MAX_BLOB_SIZE_ENV, "1G")
+
+    with pytest.raises(ArgumentError, match=f"\\${MAX_BLOB_SIZE_ENV} is '1G'"):
+        Store(store_path, key=KEY)

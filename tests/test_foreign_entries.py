@@ -288,7 +288,8 @@ def test_a_file_that_decompresses_past_the_limit_fails_to_read_and_is_reported(
         list(store.getblobs())
     assert [info.stored_size for info in store.listblobs()][-1] == len(bomb)
     (problem,) = store.verify().problems
-    assert problem == Problem(path, f"decompresses to more than {MiB} bytes")
+    assert problem.path == path
+    assert problem.reason.startswith(f"decompresses to more than {MiB} bytes")
 
 
 def test_huge_files_beside_blobs_are_not_read_by_queries_that_do_not_ask_for_them(

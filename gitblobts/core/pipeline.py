@@ -201,7 +201,11 @@ class Pipeline:
                 return _stage_result("decompress", self._decompress(blob=blob, data=data))
             decoded = codec.decode(data, max_size=max_size)
         except DecodedTooLarge as error:
-            raise BlobTooLargeError(path, str(error)) from None
+            raise BlobTooLargeError(
+                path,
+                f"{error}, the most a read accepts; to read it, raise the limit "
+                "(max_blob_size= in bytes, or $GITBLOBTS_MAX_BLOB_SIZE)",
+            ) from None
         except GitBlobTSError:
             raise
         except Exception as error:

@@ -70,8 +70,12 @@ DEFAULT_LAYOUT = "hourly"
 DEFAULT_CODEC = "zstd"
 DEFAULT_CIPHER = "aes256gcm"
 NO_CIPHER = "none"
-DEFAULT_MAX_BLOB_SIZE = 4 << 30
-"""Largest decompressed blob a read accepts, so a small file cannot expand without bound."""
+DEFAULT_MAX_BLOB_SIZE = 1 << 30
+"""Largest decompressed blob a read accepts unless told otherwise (1 GiB): a small file that
+expands without bound makes a reader allocate at most this much."""
+MAX_BLOB_SIZE_ENV = "GITBLOBTS_MAX_BLOB_SIZE"
+"""Environment variable giving ``max_blob_size`` in bytes when ``max_blob_size=`` is not
+given."""
 _COMMIT_ATTEMPTS = 64
 _PUSH_ATTEMPTS = 12
 
@@ -91,7 +95,9 @@ class Store:
     ``layout``: folder layout of a new store (``'hourly'`` or ``'flat'``); fixed for life.
     ``branch``: the branch holding the blobs (default: the checked-out one).
     ``backend``: git plumbing to use (default: ``$GITBLOBTS_BACKEND``, else ``'dulwich'``).
-    ``max_blob_size``: largest decompressed size a read accepts.
+    ``max_blob_size``: largest decompressed size in bytes a read accepts (default:
+    ``$GITBLOBTS_MAX_BLOB_SIZE``, else 1 GiB), so that a small file cannot make a reader
+    allocate more.
     ``plugins``: a :class:`~gitblobts.core.plugins.Plugins` to use instead of the installed set.
     ``remote``: the remote to push to and pull from (default: the branch's upstream, else
     ``origin`` if there is one). ``push``: push after every add (default ``True``; each add
@@ -119,7 +125,7 @@ class Store:
         layout: str | None = None,
         branch: str | None = None,
         backend: str | None = None,
-        max_blob_size: int = DEFAULT_MAX_BLOB_SIZE,
+        max_blob_size: int | None = None,
         plugins: Plugins | None = None,
         remote: str | None = None,
         push: bool = True,
@@ -138,9 +144,9 @@ class Store:
         )
         if plugins is not None and not isinstance(plugins, Plugins):
             raise ArgumentTypeError(f"plugins is {type(plugins).__name__}, not a Plugins")
-        if type(max_blob_size) is not int:  # not a bool, nor a float
+        if max_blob_size is not None and type(max_blob_size) is not int:  # nor bool, nor float
             raise ArgumentTypeError(
-                f"max_blob_size is {type(max_blob_size).__name__}, not an int (bytes)"
+                f"max_blob_size is {type(max_blob_size).__name__}, not an int (bytes) or None"
             )
         self._remote_name = remote
         self._push_after_add = push
@@ -149,9 +155,7 @@ class Store:
         self._path = os.fspath(path)
         if not os.path.isdir(self._path):
             raise RepositoryError(f"{self._path}: no such directory")
-        if max_blob_size < 0:
-            raise ArgumentError(f"max_blob_size must be >= 0, not {max_blob_size!r}")
-        self._max_blob_size = max_blob_size
+        self._max_blob_size = _max_blob_size(max_blob_size)
         self._raw_key = keys.decode_key(key) if key is not None else None
         backend_name = backend or os.environ.get(BACKEND_ENV) or DEFAULT_BACKEND
         backend_class = self._plugins.backends.get(backend_name)
@@ -1312,6 +1316,23 @@ def _check_bytes_like(blob: object, position: int) -> bytes:
         f"blob {position} is {type(blob).__name__}, not bytes-like (bytes, bytearray or "
         "memoryview); encode it first, e.g. text.encode()"
     )
+
+
+def _max_blob_size(given: int | None) -> int:
+    """``max_blob_size``: as given, else from the environment, else the default."""
+    if given is None:
+        text = os.environ.get(MAX_BLOB_SIZE_ENV)
+        if text is None or not text.strip():
+            return DEFAULT_MAX_BLOB_SIZE
+        try:
+            given = int(text.strip())
+        except ValueError:
+            raise ArgumentError(
+                f"${MAX_BLOB_SIZE_ENV} is {text!r}, not a number of bytes"
+            ) from None
+    if given < 0:
+        raise ArgumentError(f"max_blob_size must be >= 0, not {given!r}")
+    return given
 
 
 def _check_names(**options: object) -> None:
