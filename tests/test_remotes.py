@@ -4,16 +4,20 @@ started on loopback (git daemon, smart HTTP behind nginx, ssh)."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import assert_fsck_clean, git
 from gitservers import GitDaemon, GitServer, HttpGitServer, make_bare_repo, make_rejecting
 
-from gitblobts import PushRejectedError, RemoteError, Store
+from gitblobts import ConflictError, PushRejectedError, RemoteError, Store, generate_key
+
+KEY = generate_key()
 
 pytest_plugins = ["gitservers"]
 
@@ -214,6 +218,33 @@ def test_local_path_and_file_url_remotes(tmp_path: Path, scheme: str) -> None:
     assert len(server_blobs(served)) == 2
     assert [b.blob for b in one.getblobs(pull=True)] == [b"one", b"two"]
     assert_fsck_clean(served)
+
+
+@pytest.mark.parametrize(
+    ("ours", "theirs", "difference"),
+    [
+        ({"key": KEY}, {}, "no encryption"),
+        ({}, {"key": KEY}, "encryption"),
+        ({"key": KEY}, {"key": generate_key()}, "another key"),
+        ({"layout": "flat"}, {}, "layout 'hourly', not 'flat'"),
+    ],
+    ids=["key-onto-none", "none-onto-key", "another-key", "another-layout"],
+)
+def test_a_store_created_in_a_clone_is_not_pushed_onto_a_different_one_on_the_remote(
+    tmp_path: Path, ours: dict[str, Any], theirs: dict[str, Any], difference: str
+) -> None:
+    served = make_bare_repo(tmp_path, "blobs.git")
+    one = Store(clone(str(served), tmp_path / "one"), **ours)
+    one.addblob(b"mine", 1, push=False)
+    (their_ref,) = Store(clone(str(served), tmp_path / "two"), **theirs).addblobs([b"theirs"], [2])
+
+    with pytest.raises(ConflictError, match=re.escape(f"created with {difference}, so the 1")):
+        one.push()
+    with pytest.raises(ConflictError, match=re.escape(difference)):
+        one.pull()
+
+    assert server_blobs(served) == [their_ref.path]
+    assert [b.blob for b in one.getblobs()] == [b"mine"]
 
 
 def test_push_without_a_remote_says_how_to_add_one(repo: Path) -> None:

@@ -866,6 +866,8 @@ class Store:
                     f"format, so the {len(chain)} local commit(s) of format-1 blobs cannot go "
                     "on top of it; call migrate() to rewrite them"
                 )
+            if chain and their_config is not None:
+                self._check_same_store(self._read_config(local), their_config, len(chain))
             for commit in chain:
                 parent, message = self._backend.commit_info(commit)
                 files = self._backend.added_files(parent, commit)
@@ -898,6 +900,28 @@ class Store:
         else:
             self._config = self._config or self._read_config(new)
         return new
+
+    def _check_same_store(
+        self, ours: StoreConfig | None, theirs: StoreConfig, commits: int
+    ) -> None:
+        """Raise ConflictError if our commits, made in a store configured as ``ours``, cannot
+        go on top of the remote's store, configured as ``theirs`` (each created on its side):
+        their blobs would be misplaced, or mix keys."""
+        if ours is None or ours == theirs:
+            return
+        if ours.layout != theirs.layout:
+            difference = f"layout {theirs.layout!r}, not {ours.layout!r}"
+        elif (ours.cipher is None) != (theirs.cipher is None):
+            difference = "encryption" if theirs.cipher is not None else "no encryption"
+        elif ours.cipher is not None and ours.key_check != theirs.key_check:
+            difference = "another key"
+        else:
+            return
+        raise ConflictError(
+            f"{self._path}: the remote's store was created with {difference}, so the "
+            f"{commits} local commit(s) of this store cannot go on top of it; they stay "
+            "here: add their blobs to a clone of the remote's store instead"
+        )
 
     def _removed_files(self, old: str | None, new: str) -> list[str]:
         """Paths of the files ``old``'s tree has and ``new``'s lacks (only a migration
