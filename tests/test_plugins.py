@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import zlib
 from collections.abc import Callable, Generator
 from pathlib import Path
@@ -9,7 +10,7 @@ from pathlib import Path
 import pytest
 
 import gitblobts
-from gitblobts import PluginError, Store, UnknownPluginError, load_plugins
+from gitblobts import ArgumentTypeError, PluginError, Store, UnknownPluginError, load_plugins
 from gitblobts.core.codec import Codec
 from gitblobts.core.pipeline import BlobContext
 from gitblobts.core.plugins import PLUGINS_ENV, default_plugins
@@ -166,3 +167,19 @@ def test_a_commit_hook_sees_each_batch(repo: Path) -> None:
     store.addblob(b"c")
 
     assert [count for count, _ in commits] == [2, 1]
+
+
+@pytest.mark.parametrize(
+    ("arguments", "said"),
+    [
+        ({"only": 5}, "only is int"),
+        ({"only": "zstd"}, "only is str"),
+        ({"only": [5]}, "only holds 5 (int)"),
+        ({"extra": 5}, "extra is int"),
+    ],
+)
+def test_load_plugins_refuses_arguments_of_a_wrong_type(
+    arguments: dict[str, object], said: str
+) -> None:
+    with pytest.raises(ArgumentTypeError, match=re.escape(said)):
+        load_plugins(**arguments)  # type: ignore[arg-type]

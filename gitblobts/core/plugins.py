@@ -27,7 +27,13 @@ from gitblobts.core import hookspecs
 from gitblobts.core.backend import Backend
 from gitblobts.core.cipher import Cipher
 from gitblobts.core.codec import Codec
-from gitblobts.core.errors import GitBlobTSError, PluginError, TimeError, UnknownPluginError
+from gitblobts.core.errors import (
+    ArgumentTypeError,
+    GitBlobTSError,
+    PluginError,
+    TimeError,
+    UnknownPluginError,
+)
 from gitblobts.core.layout import Layout
 from gitblobts.core.timestamps import TimeParser
 
@@ -216,7 +222,9 @@ def load_plugins(only: Iterable[str] | None = None, extra: Iterable[object] = ()
     manager = pluggy.PluginManager(hookspecs.PROJECT)
     manager.add_hookspecs(hookspecs)
     manager.register(pipeline.CORE_STAGES, name=CORE_PLUGIN_NAME)
-    wanted = None if only is None else set(only)
+    wanted = _plugin_names(only)
+    if isinstance(extra, (str, bytes)) or not isinstance(extra, Iterable):
+        raise ArgumentTypeError(f"extra is {type(extra).__name__}, not an iterable of plugins")
     entry_points = _entry_points()
     available = {ep.name for ep in entry_points if not _is_builtin(ep)}
     if wanted is not None and not wanted <= available:
@@ -235,6 +243,22 @@ def load_plugins(only: Iterable[str] | None = None, extra: Iterable[object] = ()
         except ValueError as error:
             raise PluginError(f"cannot register plugin {plugin!r}: {error}") from error
     return Plugins(manager)
+
+
+def _plugin_names(only: Iterable[str] | None) -> set[str] | None:
+    """``only`` as a set of names; :class:`ArgumentTypeError` if it is not an iterable of
+    them (one string is not: ``only='zstd'`` would mean the plugins ``z``, ``s``, ...)."""
+    if only is None:
+        return None
+    if isinstance(only, (str, bytes)) or not isinstance(only, Iterable):
+        raise ArgumentTypeError(
+            f"only is {type(only).__name__}, not an iterable of plugin names; pass a list"
+        )
+    names = set(only)
+    for name in names:
+        if not isinstance(name, str):
+            raise ArgumentTypeError(f"only holds {name!r} ({type(name).__name__}), not a name")
+    return names
 
 
 def _register(manager: pluggy.PluginManager, entry_point: importlib.metadata.EntryPoint) -> None:
