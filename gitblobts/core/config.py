@@ -12,7 +12,8 @@ It records what a store was created with, so that opening it needs no options::
     }
 
 ``codec`` and ``cipher`` are defaults for new blobs only: every file names its own codec and
-cipher. ``cipher`` is ``null`` for a store created without a key. ``key_check`` is a one-way
+cipher. ``cipher`` is ``null`` for a store created without a key, which then takes no
+encrypted blobs: a store holds one key, or none, for life. ``key_check`` is a one-way
 fingerprint of the key (:func:`gitblobts.core.keys.key_check`), so a wrong key is reported
 when the store is opened; the key itself is never recorded.
 """
