@@ -15,7 +15,14 @@ import pytest
 from conftest import assert_fsck_clean, git
 from gitservers import GitDaemon, GitServer, HttpGitServer, make_bare_repo, make_rejecting
 
-from gitblobts import ConflictError, PushRejectedError, RemoteError, Store, generate_key
+from gitblobts import (
+    ConfigError,
+    ConflictError,
+    PushRejectedError,
+    RemoteError,
+    Store,
+    generate_key,
+)
 
 KEY = generate_key()
 
@@ -245,6 +252,19 @@ def test_a_store_created_in_a_clone_is_not_pushed_onto_a_different_one_on_the_re
 
     assert server_blobs(served) == [their_ref.path]
     assert [b.blob for b in one.getblobs()] == [b"mine"]
+
+
+def test_a_key_is_refused_after_pulling_a_store_created_without_one(tmp_path: Path) -> None:
+    served = make_bare_repo(tmp_path, "blobs.git")
+    keyed = Store(clone(str(served), tmp_path / "one"), key=KEY)
+    (ref,) = Store(clone(str(served), tmp_path / "two")).addblobs([b"plain"], [1])
+
+    keyed.pull()
+
+    with pytest.raises(ConfigError, match="created without encryption"):
+        keyed.addblob(b"would be encrypted")
+    assert server_blobs(served) == [ref.path]
+    assert [b.blob for b in keyed.getblobs()] == [b"plain"]
 
 
 def test_push_without_a_remote_says_how_to_add_one(repo: Path) -> None:

@@ -164,6 +164,20 @@ def test_a_key_is_refused_when_another_writer_created_the_store_without_one_mean
     assert git(repo, "rev-parse", "HEAD") == head
 
 
+def test_a_key_stays_refused_after_init_finds_a_store_created_meanwhile_without_one(
+    repo: Path,
+) -> None:
+    keyed = Store(repo, key=KEY)
+    Store(repo).init()
+
+    with pytest.raises(ConfigError, match="configured already"):
+        keyed.init()
+    with pytest.raises(ConfigError, match="created without encryption"):
+        keyed.addblob(b"would be encrypted")
+
+    assert Store(repo).count() == 0
+
+
 def test_another_key_is_refused_when_another_writer_created_the_store_meanwhile(
     repo: Path,
 ) -> None:

@@ -355,6 +355,16 @@ class Store:
             return self._wrong_key()
         return None
 
+    def _learn_config(self, config: StoreConfig | None) -> None:
+        """Take ``config``, which another writer recorded after this store was opened
+        without one; from now on, adds it does not allow are refused."""
+        if self._config is not None or config is None:
+            return
+        refusal = self._encryption_refusal(config)
+        self._config = config
+        if refusal is not None and self._write_refusal is None:
+            self._write_refusal = refusal
+
     def _key(self) -> bytes:
         if self._raw_key is None:
             raise KeyRequiredError(f"{self._path}: no key was given")  # never: a cipher has one
@@ -528,10 +538,9 @@ class Store:
                         f"{config.layout!r} while we added with {self._layout.name!r}; retry"
                     )
                 elif config is not None and self._config is None:
-                    # Another writer created the store meanwhile: its encryption holds.
-                    refusal = self._encryption_refusal(config)
-                    if refusal is not None:
-                        raise refusal
+                    self._learn_config(config)  # another writer created the store meanwhile
+                    if self._write_refusal is not None:
+                        raise self._write_refusal
                 new = self._backend.write_commit(head, files, commit.message)
                 if self._backend.compare_and_swap(self._branch, head, new):
                     self._config = config
@@ -898,7 +907,7 @@ class Store:
         if self._is_format_1:
             self._follow_migration(new)
         else:
-            self._config = self._config or self._read_config(new)
+            self._learn_config(self._read_config(new))
         return new
 
     def _check_same_store(
@@ -1246,7 +1255,7 @@ class Store:
         with self._repository_errors("read"):
             recorded = self._read_config(self._backend.resolve(self._branch))
         if recorded is not None:
-            self._config = recorded
+            self._learn_config(recorded)
             if not isinstance(self._write_refusal, KeyRequiredError):
                 self._check_settings(recorded)
             return False
