@@ -2,7 +2,8 @@
 
 ``main(argv)`` parses the command line, runs the command and returns the exit status: 0 on
 success, 1 on a failure the user can fix (one line on standard error: ``gitblobts:
-message``; the traceback only with ``--debug``), 2 on a usage error, 130 when interrupted,
+message``; the traceback only with ``--debug``), 2 on a usage error, 130 when interrupted
+(an interrupted ``add`` says on standard error whether its blobs were committed),
 141 when standard output is closed early (``gitblobts ls | head``), as for SIGPIPE.
 """
 
@@ -20,7 +21,7 @@ from gitblobts.cli import output
 from gitblobts.cli.errors import CommandError, StdoutClosed
 from gitblobts.cli.key import KEY_HELP, taken_from_environment
 from gitblobts.cli.parser import PROG, build_parser
-from gitblobts.core.errors import GitBlobTSError, KeyRequiredError
+from gitblobts.core.errors import AddInterrupted, GitBlobTSError, KeyRequiredError
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
@@ -52,7 +53,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except StdoutClosed:
         _silence_stdout()
         return EXIT_STDOUT_CLOSED
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as interrupt:
+        # An add says whether it landed: AddInterrupted says it did, else the command knows.
+        said = str(interrupt) if isinstance(interrupt, AddInterrupted) else None
+        said = said or getattr(args, "interrupted", None)
+        if said:
+            output.error(said)
         return EXIT_INTERRUPTED
     except GitBlobTSError as error:
         if debug:
