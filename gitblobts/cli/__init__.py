@@ -34,11 +34,13 @@ __all__ = ["main"]
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``gitblobts`` with ``argv`` (default: ``sys.argv[1:]``); return the exit status."""
-    parser = build_parser()
     try:
-        args = parser.parse_args(argv)
+        args = build_parser().parse_args(argv)
     except SystemExit as exit:  # --help, --version, or a usage error
         return _status(exit)
+    except KeyboardInterrupt:
+        output.error("interrupted before the command ran: nothing was done")
+        return EXIT_INTERRUPTED
     debug: bool = args.debug
     try:
         with _log_to_stderr(debug), taken_from_environment() as key_from_environment:
