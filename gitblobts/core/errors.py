@@ -1,5 +1,6 @@
 """The exception hierarchy: every error gitblobts raises is a :class:`GitBlobTSError`; and
-the one warning it issues, :class:`ForeignEntryWarning`.
+the one warning it issues, :class:`ForeignEntryWarning`; and :class:`AddInterrupted`, the
+``KeyboardInterrupt`` of an add whose blobs were committed.
 
 Errors name what caused them (the path, the value, the plugin name) and, where it helps,
 what to do. Subclasses also derive from the matching built-in exception (``TypeError``,

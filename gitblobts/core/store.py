@@ -1149,9 +1149,10 @@ class Store:
         read or holds other bytes than its id says, a file that does not decrypt or
         decompress, a blob that is not where the layout puts it (queries would miss it), an
         entry that is not a blob among blobs or is named like one but is not a regular file,
-        one that stands where the layout keeps a folder, an invalid configuration (see
-        :mod:`gitblobts.core.verify`). ``progress(checked,
-        total)`` is called as files are checked.
+        one that stands where the layout keeps a folder, an invalid configuration, a blob
+        that a commit of the branch's first-parent history removed and the branch lacks (see
+        :mod:`gitblobts.core.verify`). ``progress(checked, total)`` is called as files are
+        checked.
 
         Raises :class:`~gitblobts.KeyRequiredError` when encrypted files need the key this
         store was opened without, rather than reporting every one of them."""

@@ -14,7 +14,9 @@ blob files that queries would never see are found too. An entry is a problem whe
   the layout keeps blobs under;
 - it is not a folder, and stands where the layout keeps a folder of blobs (a file ``2026``
   at the root of an ``hourly`` store), so that blobs of those times cannot be added;
-- it is ``.gitblobts.json`` and is not a regular file holding a valid configuration.
+- it is ``.gitblobts.json`` and is not a regular file holding a valid configuration;
+- it is a blob file that a commit of the branch's first-parent history removed, and the
+  branch lacks it (lost: see :func:`lost_blobs`).
 
 Other files are not part of the store and are left alone: a store may share its repository
 with other content (a README at the root, other folders). Checking goes on after a problem,
