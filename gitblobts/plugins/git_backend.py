@@ -741,6 +741,32 @@ class GitCommandBackend(Backend):
             added[_path(path)] = meta.split()[3].decode("ascii")
         return added
 
+    def removals(self, tip: str) -> Iterator[tuple[str, str, list[str]]]:
+        # Two processes for the whole history: rev-list names each commit's first parent,
+        # diff-tree --stdin diffs each pair along changed paths.
+        listed = self._git("rev-list", "--first-parent", "--parents", tip).stdout
+        pairs = b"".join(
+            b"%s %s\n" % (ids[0], ids[1])
+            for ids in (line.split() for line in listed.splitlines())
+            if len(ids) >= 2
+        )
+        if not pairs:
+            return
+        output = self._git(
+            "diff-tree", "--stdin", "-r", "-z", "--no-renames", "--diff-filter=DMT", input=pairs
+        ).stdout
+        fields = iter(output.split(b"\0"))
+        commit: str | None = None
+        paths: list[str] = []
+        for field in fields:
+            if field.startswith(b":"):  # :old_mode new_mode old_id new_id status, then the path
+                paths.append(_path(next(fields)))
+                continue
+            if commit is not None and paths:
+                yield commit, self.commit_info(commit)[1], paths
+            if field:  # the next commit's id
+                commit, paths = field.decode("ascii"), []
+
     def close(self) -> None:
         self._finalizer()
         self._trees.clear()
