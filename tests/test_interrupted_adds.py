@@ -337,7 +337,7 @@ def test_mending_the_index_leaves_the_user_s_other_changes_alone(repo: Path) -> 
     Store(repo).close()
 
     status = git(repo, "status", "--porcelain", "--untracked-files=all").splitlines()
-    assert status == ["A  notes.txt", " M README.md"]
+    assert status == [" M README.md", "A  notes.txt"]
 
 
 def test_a_user_s_commit_after_a_killed_add_removes_no_blob(repo: Path) -> None:
