@@ -9,6 +9,7 @@ from importlib.metadata import PackageNotFoundError, version
 
 from gitblobts.core.blob import Blob, BlobInfo, BlobRef
 from gitblobts.core.errors import (
+    AddInterrupted,
     ArgumentError,
     ArgumentTypeError,
     BlobTooLargeError,
@@ -45,6 +46,7 @@ except PackageNotFoundError:  # pragma: no cover - running from an uninstalled t
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 __all__ = [
+    "AddInterrupted",
     "ArgumentError",
     "ArgumentTypeError",
     "Blob",

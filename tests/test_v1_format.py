@@ -13,6 +13,7 @@ import re
 from collections.abc import Callable, Iterable
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import pytest
 import seedformat
@@ -543,15 +544,16 @@ def test_a_blob_added_while_migrating_is_migrated_too(
     path, written = seed_store(ITEMS, "gzip", KEY)
     store = Store(path, compression="gzip", key=KEY)
     other = Store(path, compression="gzip", key=KEY)
-    compare_and_swap = store._backend.compare_and_swap
+    write_commit = store._backend.write_commit
     added: list[gitblobts.BlobRef] = []
 
-    def add_first(ref: str, old: str | None, new: str) -> bool:
-        if not added:
+    def add_first(*args: Any, **kwargs: Any) -> str:
+        commit = write_commit(*args, **kwargs)
+        if not added:  # before the migration's commit moves the branch
             added.append(other.addblob(b"meanwhile", timestamp=42))
-        return compare_and_swap(ref, old, new)
+        return commit
 
-    monkeypatch.setattr(store._backend, "compare_and_swap", add_first)
+    monkeypatch.setattr(store._backend, "write_commit", add_first)
     report = store.migrate()
 
     assert report.migrated == len(ITEMS) + 1
@@ -730,3 +732,12 @@ def test_verify_checks_the_files_of_a_format_1_store(seed_store: MakeSeedStore) 
     assert Store(path, compression="gzip", key=KEY).verify().checked == len(written)
     report = Store(path, compression="bz2", key=KEY).verify()
     assert {problem.path for problem in report.problems} == {blob.name for blob in written}
+
+
+def test_verify_after_a_migration_reports_no_blob_of_format_1_as_lost(
+    seed_store: MakeSeedStore,
+) -> None:
+    path, _ = seed_store(ITEMS)
+    Store(path).migrate()
+
+    assert Store(path).verify().ok

@@ -401,3 +401,32 @@ def test_a_branch_whose_commit_cannot_be_read_is_an_error_not_an_empty_store(
 
     with pytest.raises(RepositoryError, match=commit):
         Store(repo).verify()
+
+
+# Blobs the branch lost
+
+
+def test_a_blob_a_user_s_commit_removed_is_reported_with_the_commit_and_how_to_restore_it(
+    repo: Path,
+) -> None:
+    store = Store(repo)
+    _, lost = store.addblobs([b"kept", b"lost"], [Nanoseconds(BASE), Nanoseconds(BASE + 1)])
+    git(repo, "rm", "--quiet", lost.path)
+    git(repo, "commit", "--quiet", "-m", "Tidy up")
+    commit = git(repo, "rev-parse", "HEAD").strip()
+
+    (problem,) = store.verify().problems
+
+    assert problem.path == lost.path
+    assert f"lost: commit {commit} ('Tidy up') removed it" in problem.reason
+    assert f"git checkout {commit}~1 -- {lost.path}" in problem.reason
+
+
+def test_a_removed_blob_restored_since_is_not_reported(repo: Path) -> None:
+    store = Store(repo)
+    (ref,) = store.addblobs([b"x"], [Nanoseconds(BASE)])
+    git(repo, "rm", "--quiet", ref.path)
+    git(repo, "commit", "--quiet", "-m", "Oops")
+    git(repo, "revert", "--no-edit", "HEAD")
+
+    assert store.verify().ok

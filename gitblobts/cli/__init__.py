@@ -2,7 +2,8 @@
 
 ``main(argv)`` parses the command line, runs the command and returns the exit status: 0 on
 success, 1 on a failure the user can fix (one line on standard error: ``gitblobts:
-message``; the traceback only with ``--debug``), 2 on a usage error, 130 when interrupted,
+message``; the traceback only with ``--debug``), 2 on a usage error, 130 when interrupted
+(an interrupted ``add`` says on standard error whether its blobs were committed),
 141 when standard output is closed early (``gitblobts ls | head``), as for SIGPIPE.
 """
 
@@ -20,7 +21,7 @@ from gitblobts.cli import output
 from gitblobts.cli.errors import CommandError, StdoutClosed
 from gitblobts.cli.key import KEY_HELP, taken_from_environment
 from gitblobts.cli.parser import PROG, build_parser
-from gitblobts.core.errors import GitBlobTSError, KeyRequiredError
+from gitblobts.core.errors import AddInterrupted, GitBlobTSError, KeyRequiredError
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
@@ -33,11 +34,13 @@ __all__ = ["main"]
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``gitblobts`` with ``argv`` (default: ``sys.argv[1:]``); return the exit status."""
-    parser = build_parser()
     try:
-        args = parser.parse_args(argv)
+        args = build_parser().parse_args(argv)
     except SystemExit as exit:  # --help, --version, or a usage error
         return _status(exit)
+    except KeyboardInterrupt:
+        output.error("interrupted before the command ran: nothing was done")
+        return EXIT_INTERRUPTED
     debug: bool = args.debug
     try:
         with _log_to_stderr(debug), taken_from_environment() as key_from_environment:
@@ -52,7 +55,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except StdoutClosed:
         _silence_stdout()
         return EXIT_STDOUT_CLOSED
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as interrupt:
+        # An add says whether it landed: AddInterrupted says it did, else the command knows.
+        said = str(interrupt) if isinstance(interrupt, AddInterrupted) else None
+        said = said or getattr(args, "interrupted", None)
+        if said:
+            output.error(said)
         return EXIT_INTERRUPTED
     except GitBlobTSError as error:
         if debug:

@@ -137,9 +137,16 @@ def add(args: argparse.Namespace) -> int:
                 None if when is None else [when] * len(paths),
                 push=False if args.no_push else None,
             )
+            args.interrupted = (
+                f"interrupted, but the {_blobs(len(refs))} added: do not add them again"
+            )
     for ref in refs:
         output.line(f"{ref.iso} {ref.path}")
     return 0
+
+
+def _blobs(count: int) -> str:
+    return f"{count} blob was" if count == 1 else f"{count} blobs were"
 
 
 def _check_input(path: str) -> None:

@@ -97,6 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("files", nargs="+", metavar="FILE", help="a file to add; '-': standard input")
     add.add_argument("--time", metavar="WHEN", help=f"the blobs' time: {WHEN_HELP}; default: now")
     add.add_argument("--no-push", action="store_true", help="commit, but do not push")
+    add.set_defaults(interrupted="interrupted: nothing was added")  # until the add lands
     add.add_argument(
         "--durable",
         action="store_true",

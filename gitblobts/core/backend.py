@@ -20,7 +20,8 @@ repository problems. Anything else it raises is wrapped by core.
 from __future__ import annotations
 
 import abc
-from collections.abc import Iterable, Iterator, Mapping
+import contextlib
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -163,6 +164,26 @@ class Backend(abc.ABC):
         and add them to the index, delete the removed ones from both (and the folders they
         leave empty). Non-bare only."""
 
+    @contextlib.contextmanager
+    def holding_index(self, is_store_file: Callable[[str], bool]) -> Iterator[None]:
+        """Hold the index lock (in a working tree) until the block ends: a
+        :meth:`compare_and_swap` of the checked-out branch and the :meth:`check_out` that
+        follows, both in the block, are then one step for every other writer of the index,
+        and a writer killed between them leaves a dead lock behind, which proves that the
+        index may lag behind the branch. Taking a lock whose gitblobts holder died first
+        does what :meth:`repair_index` does. A backend without an index lock of its own
+        holds nothing (the default): its :meth:`check_out` takes what it needs."""
+        yield
+
+    def repair_index(self, is_store_file: Callable[[str], bool]) -> int:
+        """If a gitblobts writer died holding the index lock (see :meth:`holding_index`),
+        clear the lock and bring the index and working tree in step with the checked-out
+        branch for the paths ``is_store_file`` accepts, and no others: check out the files
+        the index lacks or holds otherwise, drop those the branch lacks. Return how many
+        paths changed. Costs one ``stat`` when there is no lock; a live holder's lock, or
+        one of git's, is left alone. The default does nothing."""
+        return 0
+
     # Remotes. Remote names are those of the repository's configuration (``origin``);
     # ``remote_ref`` is the full ref on the remote (``refs/heads/main``). Unreachable remotes
     # raise RemoteError; a refusal other than "the remote has moved on" raises
@@ -210,6 +231,19 @@ class Backend(abc.ABC):
     @abc.abstractmethod
     def added_files(self, base: str | None, tip: str) -> dict[str, str]:
         """Files (path to blob id) in ``tip``'s tree that ``base``'s tree lacks."""
+
+    def removals(self, tip: str) -> Iterator[tuple[str, str, list[str]]]:
+        """Along ``tip``'s first parents, newest first, each commit that removes or changes
+        files of its first parent's tree: the commit, its message, and those paths. The
+        default diffs each commit's tree against its parent's along changed paths only."""
+        commit: str | None = tip
+        while commit is not None:
+            parent, message = self.commit_info(commit)
+            if parent is not None:
+                gone = list(self.added_files(commit, parent))
+                if gone:
+                    yield commit, message, gone
+            commit = parent
 
     def close(self) -> None:  # noqa: B027 - optional hook with a no-op default
         """Release processes, files and caches. The backend is unusable afterwards."""

@@ -1,5 +1,6 @@
 """The exception hierarchy: every error gitblobts raises is a :class:`GitBlobTSError`; and
-the one warning it issues, :class:`ForeignEntryWarning`.
+the one warning it issues, :class:`ForeignEntryWarning`; and :class:`AddInterrupted`, the
+``KeyboardInterrupt`` of an add whose blobs were committed.
 
 Errors name what caused them (the path, the value, the plugin name) and, where it helps,
 what to do. Subclasses also derive from the matching built-in exception (``TypeError``,
@@ -8,7 +9,11 @@ what to do. Subclasses also derive from the matching built-in exception (``TypeE
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from gitblobts.core.blob import BlobRef
 
 
 class GitBlobTSError(Exception):
@@ -105,3 +110,22 @@ class ForeignEntryWarning(GitBlobTSError, UserWarning):
     symbolic link, a submodule, a folder): it is never followed, and
     :meth:`gitblobts.Store.verify` reports it. A warnings filter that turns it into an error
     raises a :class:`GitBlobTSError` like any other."""
+
+
+class AddInterrupted(KeyboardInterrupt):
+    """Ctrl-C (``KeyboardInterrupt``) during an add whose commit had landed: its blobs are
+    on the branch, in :attr:`commit`, and must not be added again. Raised in place of the
+    ``KeyboardInterrupt``, so handlers of that still catch it; a plain
+    ``KeyboardInterrupt`` out of an add means that nothing was added. An interrupt is held
+    back between the branch's move and the end of the checkout that follows it."""
+
+    def __init__(self, commit: str, refs: Sequence[BlobRef]) -> None:
+        count = len(refs)
+        super().__init__(
+            f"interrupted, but the {count} {'blob was' if count == 1 else 'blobs were'} "
+            f"committed as {commit}: do not add {'it' if count == 1 else 'them'} again"
+        )
+        self.commit = commit
+        """The commit that added the blobs."""
+        self.refs = list(refs)
+        """Where the blobs are, as the add would have returned."""

@@ -15,8 +15,9 @@ only adds new objects (see the backend contract).
 
 from __future__ import annotations
 
+import contextlib
 import threading
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import ClassVar
 
 from gitblobts.core.backend import Backend, Identity, TreeEntry
@@ -122,6 +123,18 @@ class LockedBackend(Backend):
             self._check_open()
             self.backend.check_out(files, removed)
 
+    @contextlib.contextmanager
+    def holding_index(self, is_store_file: Callable[[str], bool]) -> Iterator[None]:
+        with self._lock:
+            self._check_open()
+            with self.backend.holding_index(is_store_file):
+                yield
+
+    def repair_index(self, is_store_file: Callable[[str], bool]) -> int:
+        with self._lock:
+            self._check_open()
+            return self.backend.repair_index(is_store_file)
+
     def remotes(self) -> list[str]:
         with self._lock:
             self._check_open()
@@ -171,6 +184,19 @@ class LockedBackend(Backend):
         with self._lock:
             self._check_open()
             return self.backend.added_files(base, tip)
+
+    def removals(self, tip: str) -> Iterator[tuple[str, str, list[str]]]:
+        with self._lock:
+            self._check_open()
+            removals = self.backend.removals(tip)
+        lock = self._lock
+        while True:
+            with lock:
+                self._check_open()
+                step = next(removals, None)
+            if step is None:
+                return
+            yield step
 
     def close(self) -> None:
         """Close the backend once the call in progress (in any thread) has returned; every

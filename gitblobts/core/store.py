@@ -27,13 +27,14 @@ from decimal import Decimal
 from types import TracebackType
 from typing import TypeAlias
 
-from gitblobts.core import foreign, keys, migration, naming, naming_v1
+from gitblobts.core import foreign, interrupts, keys, migration, naming, naming_v1
 from gitblobts.core.backend import Backend
 from gitblobts.core.blob import Blob, BlobInfo, BlobRef, V1Blob, new_blob
 from gitblobts.core.cipher import Cipher
 from gitblobts.core.codec import Codec
 from gitblobts.core.config import CONFIG_PATH, StoreConfig
 from gitblobts.core.errors import (
+    AddInterrupted,
     ArgumentError,
     ArgumentTypeError,
     BlobTooLargeError,
@@ -55,7 +56,7 @@ from gitblobts.core.pipeline import BlobContext, CommitContext, Pipeline
 from gitblobts.core.plugins import Plugins, default_plugins
 from gitblobts.core.redaction import redact
 from gitblobts.core.timestamps import MAX_NS, MIN_NS, check_range, is_open_bound, to_ns
-from gitblobts.core.verify import VerifyReport, verify_tree
+from gitblobts.core.verify import Problem, VerifyReport, lost_blobs, verify_tree
 
 log = logging.getLogger("gitblobts")
 
@@ -182,6 +183,9 @@ class Store:
         self._migrating = False
         self._configure(compression, cipher)
         self._pipeline = Pipeline(self._plugins)
+        with self._repository_errors("open"):
+            # A writer killed between moving the branch and the index left its lock: mend.
+            self._backend.repair_index(self._is_store_file)
 
     def _configure(self, compression: str | None, cipher: str | None) -> None:
         """Choose the codec and cipher of new blobs, from the options and the configuration."""
@@ -473,11 +477,17 @@ class Store:
             return []
         files = {path: oid for (_, path), oid in zip(added, oids, strict=True)}
         message = _commit_message(len(added))
-        commit_files = functools.partial(self._commit_files, layout=layout)
-        self._pipeline.commit(CommitContext(files, message, commit_files))
+        landed: list[str] = []
+        commit_files = functools.partial(self._commit_files, layout=layout, landed=landed)
         refs = [BlobRef(timestamp_ns, path) for timestamp_ns, path in added]
-        if self._push_after_add if push is None else push:
-            self._publish()
+        try:
+            self._pipeline.commit(CommitContext(files, message, commit_files))
+            if self._push_after_add if push is None else push:
+                self._publish()
+        except KeyboardInterrupt as interrupt:
+            if not landed or isinstance(interrupt, AddInterrupted):
+                raise
+            raise AddInterrupted(landed[-1], refs) from interrupt
         return refs
 
     def _to_ns(self, value: object, now_ns: int | None = None) -> int:
@@ -506,11 +516,17 @@ class Store:
             key_check=keys.key_check(self._raw_key) if self._raw_key is not None else None,
         )
 
-    def _commit_files(self, commit: CommitContext, layout: Layout | None = None) -> str:
+    def _commit_files(
+        self,
+        commit: CommitContext,
+        layout: Layout | None = None,
+        landed: list[str] | None = None,
+    ) -> str:
         """Commit ``commit.files`` to the branch by compare-and-swap, on top of whatever the
         branch holds by then; record the configuration with a new store's first commit.
         ``layout``: what placed the files; if the store has followed a migration since, they
-        are of the old format, and nothing is committed."""
+        are of the old format, and nothing is committed. ``landed``: gains the commit as
+        soon as the branch points at it."""
         delay = 0.001
         for _ in range(_COMMIT_ATTEMPTS):
             # Under the lock, the store's threads never make each other try again.
@@ -542,10 +558,8 @@ class Store:
                     if self._write_refusal is not None:
                         raise self._write_refusal
                 new = self._backend.write_commit(head, files, commit.message)
-                if self._backend.compare_and_swap(self._branch, head, new):
+                if self._move_branch(head, new, files, landed=landed):
                     self._config = config
-                    if self._is_checked_out():
-                        self._check_out_committed(files, new)
                     log.debug("committed %d files to %s as %s", len(files), self._branch, new)
                     return new
             time.sleep(delay * (0.5 + random.random()))  # jitter, not secrecy
@@ -560,11 +574,51 @@ class Store:
             "so nothing was added; add again"
         )
 
-    def _check_out_committed(self, files: dict[str, str], commit: str) -> None:
+    def _move_branch(
+        self,
+        old: str | None,
+        new: str,
+        files: dict[str, str],
+        removed: list[str] | None = None,
+        landed: list[str] | None = None,
+    ) -> bool:
+        """Move the branch from ``old`` to ``new`` (which adds ``files`` and removes
+        ``removed``) by compare-and-swap, and if it is checked out here, the index and
+        working tree with it, as one step: the index lock is held across both (a writer
+        killed in between leaves it behind, and whoever finds it mends the index: see
+        :meth:`Backend.holding_index`), and Ctrl-C waits until both are done. Return whether
+        the branch moved; ``landed`` gains ``new`` once it did."""
+        checked_out = self._is_checked_out()
+        holding = (
+            self._backend.holding_index(self._is_store_file)
+            if checked_out
+            else contextlib.nullcontext()
+        )
+        with holding, interrupts.held_back():
+            if not self._backend.compare_and_swap(self._branch, old, new):
+                return False
+            if landed is not None:
+                landed.append(new)
+            if checked_out:
+                self._check_out_committed(files, removed or [], new)
+        return True
+
+    def _is_store_file(self, path: str) -> bool:
+        """Whether ``path`` is one of the store's files (a blob, of either format, or the
+        configuration), which the index is mended for after a writer died."""
+        return path == CONFIG_PATH or self._is_blob_path(path)
+
+    @staticmethod
+    def _is_blob_path(path: str) -> bool:
+        """Whether ``path``'s file name is a blob file name, of either format."""
+        name = path.rpartition("/")[2]
+        return naming.parse_parts(name) is not None or _is_format_1_path(path)
+
+    def _check_out_committed(self, files: dict[str, str], removed: list[str], commit: str) -> None:
         """Bring the working tree and index in step with ``commit``, which is already on the
         branch: a failure here must not read as if the blobs were not added."""
         try:
-            self._backend.check_out(files)
+            self._backend.check_out(files, removed)
         except Exception as error:
             raise RepositoryError(
                 f"{self._path}: the blobs were committed ({commit}) but the working tree and "
@@ -898,12 +952,13 @@ class Store:
                     )
                 if files or removed:
                     new = self._backend.write_commit(new, files, message, remove=removed)
-        if not self._backend.compare_and_swap(self._branch, local, new):
-            return None
+        added: dict[str, str] = {}
+        gone: list[str] = []
         if self._is_checked_out():
             added = self._backend.added_files(local, new)
-            removed = [path for path in self._removed_files(local, new) if path not in added]
-            self._backend.check_out(added, removed)
+            gone = [path for path in self._removed_files(local, new) if path not in added]
+        if not self._move_branch(local, new, added, gone):
+            return None
         if self._is_format_1:
             self._follow_migration(new)
         else:
@@ -1147,9 +1202,7 @@ class Store:
                     "gitblobts 0.0.7's format\n"
                 )
                 new = self._backend.write_commit(head, files, message, remove=plan.removed)
-                if self._backend.compare_and_swap(self._branch, head, new):
-                    if self._is_checked_out():
-                        self._backend.check_out(files, plan.removed)
+                if self._move_branch(head, new, files, list(plan.removed)):
                     log.info("%s: migrated %d blobs in %s", self._path, count, new)
                     return count, new
             time.sleep(delay * (0.5 + random.random()))  # jitter, not secrecy
@@ -1208,9 +1261,10 @@ class Store:
         read or holds other bytes than its id says, a file that does not decrypt or
         decompress, a blob that is not where the layout puts it (queries would miss it), an
         entry that is not a blob among blobs or is named like one but is not a regular file,
-        one that stands where the layout keeps a folder, an invalid configuration (see
-        :mod:`gitblobts.core.verify`). ``progress(checked,
-        total)`` is called as files are checked.
+        one that stands where the layout keeps a folder, an invalid configuration, a blob
+        that a commit of the branch's first-parent history removed and the branch lacks (see
+        :mod:`gitblobts.core.verify`). ``progress(checked, total)`` is called as files are
+        checked.
 
         Raises :class:`~gitblobts.KeyRequiredError` when the store encrypts its blobs and
         was opened without the key, rather than reporting every file; an encrypted file in a
@@ -1226,8 +1280,19 @@ class Store:
                     "them needs its key"
                 )
             return verify_tree(
-                self._backend, head, self._layout, self._verify_blob, progress, self._parse
+                self._backend,
+                head,
+                self._layout,
+                self._verify_blob,
+                progress,
+                self._parse,
+                lost=None if head is None else functools.partial(self._lost_blobs, head),
             )
+
+    def _lost_blobs(self, head: str, names: frozenset[str]) -> list[Problem]:
+        """The blobs of the branch's history that its tip ``head`` lost (see
+        :func:`~gitblobts.core.verify.lost_blobs`)."""
+        return lost_blobs(self._backend, head, names, self._is_blob_path, _is_format_1_path)
 
     def _verify_blob(self, name: BlobName, path: str, data: bytes) -> None:
         """Decode a stored file as a read would, and check that queries can find it."""
@@ -1414,6 +1479,11 @@ def _pair(
             yield blob, timestamp
 
     return strictly()
+
+
+def _is_format_1_path(path: str) -> bool:
+    """Whether ``path``'s file name is a blob file name of gitblobts 0.0.7 (format 1)."""
+    return naming_v1.parse_parts(path.rpartition("/")[2]) is not None
 
 
 def _commit_message(count: int) -> str:

@@ -14,7 +14,9 @@ blob files that queries would never see are found too. An entry is a problem whe
   the layout keeps blobs under;
 - it is not a folder, and stands where the layout keeps a folder of blobs (a file ``2026``
   at the root of an ``hourly`` store), so that blobs of those times cannot be added;
-- it is ``.gitblobts.json`` and is not a regular file holding a valid configuration.
+- it is ``.gitblobts.json`` and is not a regular file holding a valid configuration;
+- it is a blob file that a commit of the branch's first-parent history removed, and the
+  branch lacks it (lost: see :func:`lost_blobs`).
 
 Other files are not part of the store and are left alone: a store may share its repository
 with other content (a README at the root, other folders). Checking goes on after a problem,
@@ -86,11 +88,13 @@ def verify_tree(
     check_blob: BlobCheck,
     progress: Callable[[int, int], None] | None = None,
     parse: Callable[[str], BlobName | None] = naming.parse,
+    lost: Callable[[frozenset[str]], list[Problem]] | None = None,
 ) -> VerifyReport:
     """Check the entries of ``commit``'s tree (none for ``None``): blob files (names
     ``parse`` recognises) with ``check_blob``, every entry of the folders ``layout`` reads,
     and what stands where ``layout`` keeps folders; call ``progress(checked, total)`` as it
-    goes."""
+    goes. ``lost``: given the names of every file of the tree, the blobs its history lost
+    (see :func:`lost_blobs`)."""
     problems: list[Problem] = []
     if commit is None:
         return VerifyReport(0, ())
@@ -98,12 +102,15 @@ def verify_tree(
     problems += structure.problems
     work: list[_Work] = []
     total = len(problems)
+    names: set[str] = set()
     for folder, entries in itertools.groupby(
         _entries(backend, commit, "", problems), key=lambda item: item[0]
     ):
         batch: _Work = []
         for _, entry in entries:
             path = f"{folder}/{entry.name}" if folder else entry.name
+            if not entry.is_folder:
+                names.add(entry.name)
             name = parse(entry.name)
             if name is not None and entry.is_file:
                 batch.append((path, entry, name))
@@ -124,6 +131,8 @@ def verify_tree(
                 total += 1
         work.append(batch)
         total += len(batch)
+    if lost is not None:
+        problems += lost(frozenset(names))
 
     checked = total - sum(len(batch) for batch in work)
     if progress is not None:
@@ -199,6 +208,47 @@ class _Structure:
                 )
             )
         return True
+
+
+MIGRATION_MESSAGE = "gitblobts: migrate "
+"""How the message of a commit of :meth:`gitblobts.Store.migrate` begins: the format-1 files
+it removes were rewritten, not lost."""
+
+
+def lost_blobs(
+    backend: Backend,
+    tip: str,
+    names: frozenset[str],
+    is_blob: Callable[[str], bool],
+    is_format_1: Callable[[str], bool],
+) -> list[Problem]:
+    """A problem for each blob file (``is_blob`` of its path) that a commit of ``tip``'s
+    first-parent history removed and whose name is none of ``names``, the names of the files
+    of ``tip``'s tree (a blob's name is unique: one moved elsewhere is not lost): a user's
+    ``git commit -a`` over an index that had not caught up with the store, say. The
+    format-1 files a migration (``is_format_1``) rewrote are not lost. The walk stops at a
+    commit or tree it cannot read: damage is reported where the tip's tree has it, and
+    ``git fsck`` finds it in history."""
+    removed_by: dict[str, tuple[str, str]] = {}
+    """Path of each blob file removed, to the newest commit that removed it and its subject."""
+    try:
+        for commit, message, paths in backend.removals(tip):
+            migrated = message.startswith(MIGRATION_MESSAGE)
+            for path in paths:
+                if is_blob(path) and not (migrated and is_format_1(path)):
+                    removed_by.setdefault(path, (commit, message.partition("\n")[0]))
+    except Exception:  # noqa: S110 - see the docstring
+        pass
+    return [
+        Problem(
+            path,
+            f"lost: commit {commit} ({subject!r}) removed it from the branch; restore it "
+            f"with 'git checkout {commit}~1 -- {path}' and commit ('git revert {commit}' "
+            "restores all that commit removed)",
+        )
+        for path, (commit, subject) in removed_by.items()
+        if path.rpartition("/")[2] not in names
+    ]
 
 
 def _entries(

@@ -10,6 +10,7 @@ are written to the working tree and added to the index under git's ``index.lock`
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import stat
 import time
@@ -47,7 +48,7 @@ from gitblobts.core.backend import FILE_MODE, Backend, Identity, TreeEntry
 from gitblobts.core.errors import PushRejectedError, RemoteError, RepositoryError
 from gitblobts.core.hookspecs import hookimpl
 from gitblobts.core.redaction import redact
-from gitblobts.plugins import lockfile, packreader, refupdate, treefiles, worktree
+from gitblobts.plugins import checkouts, lockfile, packreader, refupdate, treefiles, worktree
 from gitblobts.plugins.indexfile import IndexWriter, NewEntry, Unreadable, Unsupported
 from gitblobts.plugins.objectwriter import BLOB, COMMIT, TREE, PackWriter, object_id, write_loose
 
@@ -105,6 +106,11 @@ class DulwichBackend(Backend):
         self._packs = packreader.PackReader(os.fspath(self._store.path))
         self._settings: tuple[int | None, dict[str, str]] | None = None
         self._index: IndexWriter | None = None
+        self._held: lockfile.Lock | None = None
+        """The index lock :meth:`holding_index` holds, for :meth:`check_out` to write."""
+        self._working_trees = checkouts.WorkingTrees(
+            self._repo.controldir(), own_work_tree=not self._repo.bare
+        )
 
     @property
     def is_bare(self) -> bool:
@@ -332,6 +338,7 @@ class DulwichBackend(Backend):
         self._durable = durable
 
     def compare_and_swap(self, ref: str, old: str | None, new: str) -> bool:
+        self._working_trees.refuse_if_checked_out_elsewhere(ref)
         common = self._repo.commondir()
         checked_out = not self.is_bare and self.head_branch() == ref
         if checked_out:
@@ -353,21 +360,83 @@ class DulwichBackend(Backend):
 
     # Working tree
 
+    @contextlib.contextmanager
+    def holding_index(self, is_store_file: Callable[[str], bool]) -> Iterator[None]:
+        if self.is_bare:
+            yield
+            return
+        lock = self._take_index_lock()
+        if lock.cleared:  # its holder died, maybe between moving the branch and the index
+            self._resync(lock, is_store_file)
+            lock = self._take_index_lock()
+        with lock:
+            self._held = lock
+            try:
+                yield
+            finally:
+                self._held = None
+
+    def repair_index(self, is_store_file: Callable[[str], bool]) -> int:
+        if self.is_bare or not os.path.lexists(self._repo.index_path() + ".lock"):
+            return 0
+        lock = lockfile.try_take(self._repo.index_path() + ".lock", patience=math.inf)
+        if lock is None:
+            return 0
+        with lock:
+            return self._resync(lock, is_store_file) if lock.cleared else 0
+
+    def _take_index_lock(self) -> lockfile.Lock:
+        return lockfile.take(self._repo.index_path() + ".lock", timeout=_INDEX_LOCK_TIMEOUT)
+
+    def _resync(self, lock: lockfile.Lock, is_store_file: Callable[[str], bool]) -> int:
+        """Bring the index and working tree in step with the checked-out branch for the
+        paths ``is_store_file`` accepts, under ``lock``, which this commits; return how many
+        paths changed."""
+        head = self.head_branch()
+        commit = self.resolve(head) if head is not None else None
+        in_branch = self.added_files(None, commit) if commit is not None else {}
+        entries, _, _ = self._read_index(self._repo.index_path())
+        files: dict[str, str] = {}
+        for path, oid in in_branch.items():
+            entry = entries.get(path.encode())
+            if is_store_file(path) and (
+                not isinstance(entry, IndexEntry) or entry.sha != oid.encode()
+            ):
+                files[path] = oid
+        removed = [
+            path
+            for path in (raw.decode("utf-8", "surrogateescape") for raw in entries)
+            if path not in in_branch and is_store_file(path)
+        ]
+        self._write_index(files, removed, lock)
+        return len(files) + len(removed)
+
     def check_out(self, files: Mapping[str, str], removed: Iterable[str] = ()) -> None:
         removed = list(removed)
         if self.is_bare or not (files or removed):
             return
+        held, self._held = self._held, None
+        if held is not None:
+            self._write_index(files, removed, held)
+            return
+        with self._take_index_lock() as lock:
+            self._write_index(files, removed, lock)
+
+    def _write_index(
+        self, files: Mapping[str, str], removed: list[str], lock: lockfile.Lock
+    ) -> None:
+        """Write ``files`` to the working tree and index, delete ``removed`` from both, and
+        commit the index ``lock``."""
         for path in [*files, *removed]:
             worktree.check_path(path)  # all of them, before anything changes
         root = self._repo.path
         index_path = self._repo.index_path()
-        with lockfile.take(index_path + ".lock", timeout=_INDEX_LOCK_TIMEOUT) as lock:
-            for path in removed:
-                worktree.remove_file(root, path)
-            written = {path: self._check_out_file(root, path, oid) for path, oid in files.items()}
-            if removed or not self._splice_index(index_path, written, files, lock.file):
-                self._rewrite_index(index_path, written, files, removed, lock.file)
-            lock.commit(index_path, durable=self._durable)
+        for path in removed:
+            worktree.remove_file(root, path)
+        written = {path: self._check_out_file(root, path, oid) for path, oid in files.items()}
+        if removed or not self._splice_index(index_path, written, files, lock.file):
+            self._rewrite_index(index_path, written, files, removed, lock.file)
+        lock.commit(index_path, durable=self._durable)
         if self._index is not None:
             self._index.written()
 

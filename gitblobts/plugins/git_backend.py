@@ -6,10 +6,12 @@ trees and commits are parsed here and cached by id (they never change). A batch 
 streams into one ``git fast-import``. A commit rebuilds only the trees along the changed paths
 with one ``git mktree --batch``, then ``git commit-tree``. The branch moves by ``git
 update-ref`` with the expected old value: git's own locked compare-and-swap. The working tree
-and index follow through ``git update-index`` and ``git checkout-index``, so git's locking,
-index extensions and attributes all apply. A lock git finds taken is cleared if a gitblobts
-writer that died left it, and named in the error once it is old otherwise (see
-:mod:`.lockfile`).
+and index follow through ``git update-index`` and ``git checkout-index``, so git's index
+extensions and attributes all apply; they work on a copy of the index (``GIT_INDEX_FILE``),
+which is installed under git's ``index.lock``, taken as :mod:`.lockfile` says and held from
+before the branch moves (see :meth:`~gitblobts.core.backend.Backend.holding_index`). A lock
+git finds taken is cleared if a gitblobts writer that died left it, and named in the error
+once it is old otherwise (see :mod:`.lockfile`).
 
 A writer killed outright (SIGKILL) does not take its git processes with it: they see the end
 of their input and finish, releasing git's locks, or fail and remove them. ``update-ref`` may
@@ -27,12 +29,13 @@ from __future__ import annotations
 import contextlib
 import functools
 import itertools
+import math
 import os
 import re
+import shutil
 import subprocess
 import tempfile
 import threading
-import time
 import weakref
 from collections import OrderedDict, defaultdict, deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -43,7 +46,7 @@ from gitblobts.core.backend import FILE_MODE, Backend, Identity, TreeEntry
 from gitblobts.core.errors import PluginError, PushRejectedError, RemoteError, RepositoryError
 from gitblobts.core.hookspecs import hookimpl
 from gitblobts.core.redaction import redact
-from gitblobts.plugins import lockfile, treefiles, worktree
+from gitblobts.plugins import checkouts, lockfile, treefiles, worktree
 from gitblobts.plugins.objectwriter import shrinks
 
 DEFAULT_IDENTITY = Identity("gitblobts", "gitblobts@localhost")
@@ -55,6 +58,9 @@ _TREE_CACHE = 4096
 _COMMIT_CACHE = 4096
 _INDEX_LOCK_TIMEOUT = 10.0
 _STOP_TIMEOUT = 5.0
+_INDEX_COPY = "gitblobts-index-"
+"""How the copies of the index that git writes begin; any one found by the holder of the
+index lock was left by a writer that died."""
 _MALLOC_TUNING = "glibc.malloc.top_pad=16777216"
 _WINDOW = 32
 """Blob requests one read sends ahead of the reply it waits for."""
@@ -138,6 +144,11 @@ class GitCommandBackend(Backend):
         self._command = functools.partial(_command, self._git_dir, self._work_tree, self._settings)
         self._reader = _ObjectReader(self._command, self._cwd)
         self._finalizer = weakref.finalize(self, self._reader.stop)
+        self._held: lockfile.Lock | None = None
+        """The index lock :meth:`holding_index` holds, for :meth:`check_out` to write."""
+        self._working_trees = checkouts.WorkingTrees(
+            self._git_dir, own_work_tree=self._work_tree is not None
+        )
 
     def _environment(self) -> dict[str, str]:
         return _environment(self._git_dir, self._work_tree)
@@ -484,6 +495,7 @@ class GitCommandBackend(Backend):
         self._settings.update(_DURABLE_SETTINGS)
 
     def compare_and_swap(self, ref: str, old: str | None, new: str) -> bool:
+        self._working_trees.refuse_if_checked_out_elsewhere(ref)
         expected = old if old is not None else "0" * len(new)
         result = self._git(
             "update-ref", "-m", "gitblobts: commit", "--", ref, new, expected, check=False
@@ -501,10 +513,86 @@ class GitCommandBackend(Backend):
 
     # Working tree
 
+    @contextlib.contextmanager
+    def holding_index(self, is_store_file: Callable[[str], bool]) -> Iterator[None]:
+        if self._work_tree is None:
+            yield
+            return
+        lock = self._take_index_lock()
+        if lock.cleared:  # its holder died, maybe between moving the branch and the index
+            self._resync(lock, is_store_file)
+            lock = self._take_index_lock()
+        with lock:
+            self._held = lock
+            try:
+                yield
+            finally:
+                self._held = None
+
+    def repair_index(self, is_store_file: Callable[[str], bool]) -> int:
+        if self._work_tree is None or not os.path.lexists(self._index_path() + ".lock"):
+            return 0
+        lock = lockfile.try_take(self._index_path() + ".lock", patience=math.inf)
+        if lock is None:
+            return 0
+        with lock:
+            return self._resync(lock, is_store_file) if lock.cleared else 0
+
+    def _index_path(self) -> str:
+        return os.path.join(self._git_dir, "index")
+
+    def _take_index_lock(self) -> lockfile.Lock:
+        return lockfile.take(self._index_path() + ".lock", timeout=_INDEX_LOCK_TIMEOUT)
+
+    def _resync(self, lock: lockfile.Lock, is_store_file: Callable[[str], bool]) -> int:
+        """Bring the index and working tree in step with the checked-out branch for the
+        paths ``is_store_file`` accepts, under ``lock``, which this commits; return how many
+        paths changed."""
+        for name in os.listdir(self._git_dir):
+            if name.startswith(_INDEX_COPY) and not name.endswith(".lock"):
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(os.path.join(self._git_dir, name))
+        head = self.head_branch()
+        commit = self.resolve(head) if head is not None else None
+        if commit is None:
+            base = self._git("hash-object", "-t", "tree", "--stdin", input=b"")
+            against = _line(base.stdout)  # the empty tree: every entry is the index's own
+        else:
+            against = commit
+        output = self._git("diff-index", "--cached", "-z", "--no-renames", against).stdout
+        fields = output.split(b"\0")
+        files: dict[str, str] = {}
+        removed: list[str] = []
+        for meta, raw_path in zip(fields[0:-1:2], fields[1::2], strict=False):
+            # :branch_mode index_mode branch_id index_id status
+            _, _, branch_id, _, status = meta.split()
+            path = _path(raw_path)
+            if not is_store_file(path):
+                continue
+            if status == b"A":
+                removed.append(path)
+            else:
+                files[path] = branch_id.decode("ascii")
+        self._write_index(files, removed, lock)
+        return len(files) + len(removed)
+
     def check_out(self, files: Mapping[str, str], removed: Iterable[str] = ()) -> None:
         removed = list(removed)
         if self.is_bare or not (files or removed):
             return
+        held, self._held = self._held, None
+        if held is not None:
+            self._write_index(files, removed, held)
+            return
+        with self._take_index_lock() as lock:
+            self._write_index(files, removed, lock)
+
+    def _write_index(
+        self, files: Mapping[str, str], removed: list[str], lock: lockfile.Lock
+    ) -> None:
+        """Write ``files`` to the working tree and index, delete ``removed`` from both, and
+        commit the index ``lock``: git works on a copy of the index, which then becomes the
+        lock's contents."""
         for path in [*files, *removed]:
             worktree.check_path(path)  # all of them, before anything changes
         for path in removed:
@@ -518,29 +606,30 @@ class GitCommandBackend(Backend):
             for path, oid in files.items()
         )
         paths = b"".join(path.encode() + b"\0" for path in files)
-        # Into the index first, then out to the working tree: checkout-index writes each
-        # file as git would check it out (attributes, filters) and records its stat data.
-        self._with_index_lock("update-index", "-z", "--add", "--index-info", input=entries)
-        if paths:
-            self._with_index_lock("checkout-index", "-f", "-z", "--stdin", input=paths)
-
-    def _with_index_lock(self, *args: str, input: bytes) -> None:
-        """Run a command that takes ``index.lock``, waiting a while for another holder."""
-        deadline = time.monotonic() + _INDEX_LOCK_TIMEOUT
-        delay = 0.001
-        while True:
-            result = self._git(*args, input=input, check=False)
-            if result.returncode == 0:
+        index = self._index_path()
+        fd, copy = tempfile.mkstemp(prefix=_INDEX_COPY, dir=self._git_dir)
+        os.close(fd)
+        try:
+            try:
+                shutil.copyfile(index, copy)
+            except FileNotFoundError:
+                os.unlink(copy)  # no index yet: git starts an empty one
+            env = {**self._environment(), "GIT_INDEX_FILE": copy}
+            # Into the index first, then out to the working tree: checkout-index writes each
+            # file as git would check it out (attributes, filters) and records its stat data.
+            if entries:
+                self._git("update-index", "-z", "--add", "--index-info", input=entries, env=env)
+            if paths:
+                self._git("checkout-index", "-u", "-f", "-z", "--stdin", input=paths, env=env)
+            if not os.path.exists(copy):  # no index, and nothing to put in one
+                lock.abort()
                 return
-            message = _text(result.stderr)
-            lock = _taken_lock(message)
-            if lock is None:
-                raise RepositoryError(f"{self._path}: git {args[0]} failed: {message}")
-            lockfile.clear_if_dead(lock, patience=_INDEX_LOCK_TIMEOUT)
-            if time.monotonic() > deadline:
-                raise lockfile.held_error(lock, _INDEX_LOCK_TIMEOUT)
-            time.sleep(delay)
-            delay = min(delay * 2, 0.05)
+            with open(copy, "rb") as written:
+                shutil.copyfileobj(written, lock.file)
+            lock.commit(index, durable="core.fsync" in self._settings)
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(copy)
 
     # Remotes
 
@@ -651,6 +740,32 @@ class GitCommandBackend(Backend):
             # :old_mode new_mode old_id new_id status
             added[_path(path)] = meta.split()[3].decode("ascii")
         return added
+
+    def removals(self, tip: str) -> Iterator[tuple[str, str, list[str]]]:
+        # Two processes for the whole history: rev-list names each commit's first parent,
+        # diff-tree --stdin diffs each pair along changed paths.
+        listed = self._git("rev-list", "--first-parent", "--parents", tip).stdout
+        pairs = b"".join(
+            b"%s %s\n" % (ids[0], ids[1])
+            for ids in (line.split() for line in listed.splitlines())
+            if len(ids) >= 2
+        )
+        if not pairs:
+            return
+        output = self._git(
+            "diff-tree", "--stdin", "-r", "-z", "--no-renames", "--diff-filter=DMT", input=pairs
+        ).stdout
+        fields = iter(output.split(b"\0"))
+        commit: str | None = None
+        paths: list[str] = []
+        for field in fields:
+            if field.startswith(b":"):  # :old_mode new_mode old_id new_id status, then the path
+                paths.append(_path(next(fields)))
+                continue
+            if commit is not None and paths:
+                yield commit, self.commit_info(commit)[1], paths
+            if field:  # the next commit's id
+                commit, paths = field.decode("ascii"), []
 
     def close(self) -> None:
         self._finalizer()

@@ -32,7 +32,10 @@ it and tries ``flock`` without waiting:
 
 Temporaries whose ``flock`` is free, left by writers that died before publishing or after
 renaming, are swept now and then (the first lock a process takes in a folder, and every
-:data:`SWEEP_INTERVAL` seconds), together with a lock still sharing their file.
+:data:`SWEEP_INTERVAL` seconds), together with a lock still sharing their file, but for the
+locks of :data:`CLEARED_BY_TAKERS`: a dead holder of those may have left work half done,
+which only a writer taking that very lock knows how to finish, so only it clears them, and
+:attr:`Lock.cleared` tells it so.
 
 A temporary's name ends in ``.lock``, which git's loose-ref scan skips, and contains ``~``,
 which no ref name may contain, so it is never a ref nor the lock of one. Where ``flock`` is
@@ -74,6 +77,9 @@ PATIENCE = 10.0
 """Seconds a lock no gitblobts writer holds may exist before it is reported, not waited for."""
 SWEEP_INTERVAL = 60.0
 """Seconds between sweeps of one folder's leftover temporaries by one process."""
+CLEARED_BY_TAKERS = frozenset({"index.lock"})
+"""Names of locks that sweeps leave to their takers: a dead holder of git's index lock may
+have moved the branch and not the index (see :attr:`Lock.cleared`)."""
 _MARK = "~gitblobts-"
 _TEMPORARY = re.compile(r"(?P<lock>.+\.lock)~gitblobts-(?P<pid>\d+)-[0-9a-f]{16}\.lock")
 _ATTEMPTS = 16
@@ -115,6 +121,9 @@ class Lock:
         self._mutex = mutex
         self.file: BinaryIO = os.fdopen(fd, "wb")
         self._done = False
+        self.cleared = False
+        """Whether taking the lock cleared it first, its gitblobts holder having died: what
+        it guarded may be half done."""
 
     def commit(self, target: str, *, durable: bool = False) -> None:
         """Rename the lock over ``target``, which makes the new contents visible, and release
@@ -164,12 +173,15 @@ def try_take(path: str, *, patience: float = PATIENCE) -> Lock | None:
     if not mutex.acquire(blocking=False):
         return None
     taken: Lock | None = None
+    cleared = False
     try:
         for _ in range(_ATTEMPTS):
             found = _attempt(path, mutex)
             if isinstance(found, Lock):
                 taken = found  # which releases the mutex
+                taken.cleared = cleared
                 return taken
+            cleared = cleared or found.cleared
             if found.state == _OTHER and found.age > patience:
                 raise _held_error(path, found, patience)
             if found.state != _GONE:
@@ -190,12 +202,15 @@ def take(path: str, *, timeout: float) -> Lock:
         raise _held_error(path, _Found(_LIVE), timeout)
     delay = 0.001
     taken: Lock | None = None
+    cleared = False
     try:
         while True:
             found = _attempt(path, mutex)
             if isinstance(found, Lock):
                 taken = found  # which releases the mutex
+                taken.cleared = cleared
                 return taken
+            cleared = cleared or found.cleared
             if found.state == _OTHER and found.age > timeout:
                 raise _held_error(path, found, timeout)
             if found.state != _GONE:
@@ -265,6 +280,8 @@ class _Found:
     holds it; ``other``: no gitblobts writer holds it."""
     age: float = 0.0
     """Seconds since an ``other`` lock was last written."""
+    cleared: bool = False
+    """Whether a ``gone`` lock was a dead holder's, cleared just now."""
 
 
 def _mutex(path: str) -> threading.Lock:
@@ -353,7 +370,7 @@ def _examine(path: str) -> _Found:
         for temporary in temporaries:
             _remove(temporary)
         _report_cleared(path, temporaries[0])
-        return _Found(_GONE)
+        return _Found(_GONE, cleared=True)
     finally:
         os.close(fd)
 
@@ -440,6 +457,8 @@ def _sweep_one(temporary: str, lock: str) -> bool:
         if not _same_file(temporary, opened):
             return False
         if _same_file(lock, opened):  # published, and its writer died: a dead lock
+            if os.path.basename(lock) in CLEARED_BY_TAKERS:
+                return False  # for its next taker to clear, and finish what it guarded
             os.unlink(lock)
             _report_cleared(lock, temporary)
         os.unlink(temporary)
