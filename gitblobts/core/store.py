@@ -27,7 +27,7 @@ from decimal import Decimal
 from types import TracebackType
 from typing import TypeAlias
 
-from gitblobts.core import foreign, keys, migration, naming, naming_v1
+from gitblobts.core import foreign, keys, migration, naming, naming_v1, refname
 from gitblobts.core.backend import Backend
 from gitblobts.core.blob import Blob, BlobInfo, BlobRef, V1Blob, new_blob
 from gitblobts.core.cipher import Cipher
@@ -203,9 +203,16 @@ class Store:
                     f"{self._path}: HEAD is detached; pass branch= to say where blobs go"
                 )
             return head
-        if not branch or branch.startswith("-") or ".." in branch or branch.endswith("/"):
-            raise ArgumentError(f"branch {branch!r} is not a valid branch name")
-        return branch if branch.startswith("refs/") else f"refs/heads/{branch}"
+        if isinstance(branch, str):
+            problem = refname.branch_problem(branch)
+        else:
+            problem = f"it is {type(branch).__name__}, not text"
+        if problem is not None:
+            raise ArgumentError(
+                f"{self._path}: branch {branch!r} is not a valid branch name: {problem}, "
+                "which git refuses (see git check-ref-format); choose another name"
+            )
+        return refname.full_branch_ref(branch)
 
     def _read_config(self, commit: str | None) -> StoreConfig | None:
         if commit is None:
