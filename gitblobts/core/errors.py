@@ -1,5 +1,5 @@
 """The exception hierarchy: every error gitblobts raises is a :class:`GitBlobTSError`; and
-the one warning it issues, :class:`ForeignEntryWarning`.
+the warnings it issues, :class:`ForeignEntryWarning` and :class:`PushFailedWarning`.
 
 Errors name what caused them (the path, the value, the plugin name) and, where it helps,
 what to do. Subclasses also derive from the matching built-in exception (``TypeError``,
@@ -100,3 +100,11 @@ class ForeignEntryWarning(GitBlobTSError, UserWarning):
     symbolic link, a submodule, a folder): it is never followed, and
     :meth:`gitblobts.Store.verify` reports it. A warnings filter that turns it into an error
     raises a :class:`GitBlobTSError` like any other."""
+
+
+class PushFailedWarning(GitBlobTSError, UserWarning):
+    """An add (or :meth:`gitblobts.Store.init`) committed, but the push after it failed: the
+    commits stay, and :meth:`gitblobts.Store.push` delivers them later. Issued once per store
+    and kind of failure (the failure is also logged, each time); a warnings filter that turns
+    it into an error raises a :class:`GitBlobTSError`, and ``strict=True`` raises a
+    :class:`RemoteError` instead."""

@@ -19,8 +19,10 @@ import logging
 import math
 import os
 import random
+import sys
 import threading
 import time
+import warnings
 import weakref
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from decimal import Decimal
@@ -42,6 +44,7 @@ from gitblobts.core.errors import (
     CorruptBlobError,
     GitBlobTSError,
     KeyRequiredError,
+    PushFailedWarning,
     RemoteError,
     RepositoryError,
     UnknownPluginError,
@@ -52,7 +55,7 @@ from gitblobts.core.locking import LockedBackend
 from gitblobts.core.naming import BlobName
 from gitblobts.core.pipeline import BlobContext, CommitContext, Pipeline
 from gitblobts.core.plugins import Plugins, default_plugins
-from gitblobts.core.redaction import redact
+from gitblobts.core.redaction import redact, scrub_chain
 from gitblobts.core.timestamps import MAX_NS, MIN_NS, check_range, is_open_bound, to_ns
 from gitblobts.core.verify import VerifyReport, verify_tree
 
@@ -142,6 +145,8 @@ class Store:
         """Held by every backend call but write_blobs (see :mod:`gitblobts.core.locking`),
         and around each commit attempt, so that threads can share the store."""
         self._remote_lock = threading.RLock()
+        self._push_failures: set[type[GitBlobTSError]] = set()
+        """The kinds of push failure warned of already (see :meth:`_publish`)."""
         """Held while pushing or pulling (taken before ``_lock``, never after)."""
         with self._repository_errors("open"):
             opened = backend_class(self._path)
@@ -686,7 +691,10 @@ class Store:
         return ("origin", self._branch) if "origin" in self._backend.remotes() else None
 
     def _publish(self) -> None:
-        """Push after an add: a failure keeps the commits for later, unless strict."""
+        """Push after an add whose commit landed: whatever makes the push fail, the add must
+        not read as if nothing was added (a caller would add the blobs twice). The failure
+        is logged and warned of (:class:`~gitblobts.PushFailedWarning`), and the commits
+        stay for a later push; a strict store raises a RemoteError that says so."""
         try:
             with self._repository_errors("push from"), self._remote_lock:
                 if self._backend.closed:  # by another thread, since the commit
@@ -694,10 +702,24 @@ class Store:
                 target = self._target()
                 if target is not None:
                     self._push_to(*target)
-        except RemoteError as error:
+        except GitBlobTSError as error:
+            said = (
+                f"{self._path}: committed to {self._branch} but not pushed: {error}; the "
+                "commit stays here, and push() delivers it later: do not add the blobs again"
+            )
             if self._strict:
-                raise
-            log.warning("%s: blobs committed locally but not pushed: %s", self._path, error)
+                kind = type(error) if isinstance(error, RemoteError) else RemoteError
+                raise kind(said) from error
+            log.warning("%s", said)
+            self._warn_once(error, said)
+
+    def _warn_once(self, error: GitBlobTSError, said: str) -> None:
+        """Warn of a failed push, once per store and kind of failure."""
+        with self._lock:
+            if type(error) in self._push_failures:
+                return
+            self._push_failures.add(type(error))
+        warnings.warn(said, PushFailedWarning, stacklevel=_caller_stacklevel())
 
     def push(self) -> None:
         """Deliver the branch's commits to the remote. If another writer pushed meanwhile,
@@ -1211,14 +1233,15 @@ class Store:
         """Wrap what the backend raises, other than our own errors, in RepositoryError."""
         try:
             yield
-        except GitBlobTSError:
+        except GitBlobTSError as error:
+            scrub_chain(error)  # a URL in what it was raised from keeps its credentials
             raise
         except Exception as error:
-            said = redact(repr(error))  # a URL in it keeps its password to itself
-            cause = error if said == repr(error) else None
-            raise RepositoryError(
-                f"{self._path}: cannot {action} the repository: {said}"
-            ) from cause
+            said = redact(repr(error))
+            wrapped = RepositoryError(f"{self._path}: cannot {action} the repository: {said}")
+            wrapped.__cause__ = error
+            scrub_chain(wrapped)
+            raise wrapped from wrapped.__cause__
 
 
 class _FolderLister:
@@ -1230,6 +1253,18 @@ class _FolderLister:
 
     def subfolders(self, folder: str) -> list[str]:
         return [e.name for e in self._backend.list_folder(self._commit, folder) if e.is_folder]
+
+
+def _caller_stacklevel() -> int:
+    """The ``stacklevel`` that makes a warning issued by the caller of this function point
+    at the first frame outside gitblobts: the user's call."""
+    package = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+    frame = sys._getframe(1)
+    level = 1
+    while frame.f_back is not None and frame.f_code.co_filename.startswith(package):
+        frame = frame.f_back
+        level += 1
+    return level
 
 
 def _check_bytes_like(blob: object, position: int) -> bytes:
