@@ -10,6 +10,7 @@ are written to the working tree and added to the index under git's ``index.lock`
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import stat
 import time
@@ -22,6 +23,7 @@ from dulwich.client import (
     GitClient,
     HTTPProxyUnauthorized,
     HTTPUnauthorized,
+    LocalGitClient,
     get_transport_and_path,
 )
 from dulwich.errors import GitProtocolError, NotGitRepository
@@ -76,6 +78,7 @@ _MOVED_MEANWHILE = b"cannot lock ref"
 """What git's remote says when another push moved its branch (or was moving it) after it
 told us where the branch was: it has moved on too."""
 DEFAULT_IDENTITY = Identity("gitblobts", "gitblobts@localhost")
+_log = logging.getLogger("gitblobts")
 
 
 class DulwichBackend(Backend):
@@ -542,6 +545,8 @@ class DulwichBackend(Backend):
         ) -> tuple[int, Iterator[UnpackedObject]]:
             return self._repo.generate_pack_data(set(have), set(want), ofs_delta=ofs_delta)
 
+        if isinstance(client, LocalGitClient):
+            _check_current_branch(path, remote_ref, f"{remote} ({redact(url)})")
         try:
             result = client.send_pack(
                 path.encode(), update_refs, generate_pack_data=pack_data, progress=said.append
@@ -679,6 +684,44 @@ class _TreeEditor:
         new_id = bytes.fromhex(object_id(TREE, raw))
         self.trees.append((new_id, raw, entries))
         return new_id
+
+
+def _check_current_branch(path: str, remote_ref: str, remote: str) -> None:
+    """Refuse, as git's receive-pack does by its ``receive.denyCurrentBranch``, a push into
+    the branch a non-bare repository at ``path`` has checked out: its index and working
+    tree would not follow, and its ``git status`` would stage every blob for deletion."""
+    try:
+        target = Repo(path)
+    except (NotGitRepository, OSError):
+        return  # the push itself says what is wrong
+    with target:
+        config = target.get_config_stack()
+        bare = config.get_boolean((b"core",), b"bare", target.bare)
+        head = target.refs.read_ref(Ref(b"HEAD"))
+        if bare or head != b"ref: " + remote_ref.encode():
+            return
+        try:
+            setting = config.get((b"receive",), b"denyCurrentBranch").decode().lower()
+        except KeyError:
+            setting = "refuse"
+    if setting in ("ignore", "false", "no", "off", "0"):
+        return
+    if setting == "warn":
+        _log.warning(
+            "%s: updating the checked-out branch %s (receive.denyCurrentBranch)", remote, remote_ref
+        )
+        return
+    if setting == "updateinstead":
+        raise PushRejectedError(
+            f"{remote} refused the push: {remote_ref} is checked out there and its "
+            "receive.denyCurrentBranch is updateInstead, which the dulwich backend does not "
+            "do; push with backend='git', or to a bare repository"
+        )
+    raise PushRejectedError(
+        f"{remote} refused the push: {remote_ref} is checked out there "
+        "(receive.denyCurrentBranch), and its index and working tree would not follow; push "
+        "to a bare repository, or change receive.denyCurrentBranch there"
+    )
 
 
 def _damaged(oid: str, error: Exception) -> RepositoryError:
