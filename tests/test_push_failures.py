@@ -4,6 +4,8 @@ kind of failure); a strict store raises a RemoteError that says the blobs were c
 
 from __future__ import annotations
 
+import os
+import time
 import warnings
 from pathlib import Path
 
@@ -65,13 +67,16 @@ def test_an_add_whose_push_fails_for_a_locked_ref_returns_what_it_added(offline:
     git(offline, "remote", "set-url", "origin", str(target))
     tracking = offline / ".git" / "refs" / "remotes" / "origin"
     tracking.mkdir(parents=True)
-    (tracking / "main.lock").write_bytes(b"")  # another program's, alive
+    lock = tracking / "main.lock"
+    lock.write_bytes(b"")  # another program's: never removed, and reported once old
+    os.utime(lock, (time.time() - 120, time.time() - 120))
 
     with pytest.warns(PushFailedWarning):
         (ref,) = Store(offline).addblobs([b"x"])
 
     assert [blob.blob for blob in Store(offline, push=False).getblobs()] == [b"x"]
     assert ref.path in git(offline, "ls-tree", "-r", "--name-only", "main")
+    assert lock.exists()
 
 
 def test_a_strict_store_says_the_blobs_were_committed(offline: Path) -> None:
