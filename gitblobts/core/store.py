@@ -91,14 +91,16 @@ class Store:
     ``cipher``: cipher for new blobs when a key is given (default: the store's, else
     ``'aes256gcm'``); ``'none'`` writes unencrypted blobs even with a key.
     ``layout``: folder layout of a new store (``'hourly'`` or ``'flat'``); fixed for life.
-    ``branch``: the branch holding the blobs (default: the checked-out one).
+    ``branch``: the branch holding the blobs (default: the checked-out one); a name git
+    refuses (``git check-ref-format``) raises :class:`~gitblobts.ArgumentError`.
     ``backend``: git plumbing to use (default: ``$GITBLOBTS_BACKEND``, else ``'dulwich'``).
     ``max_blob_size``: largest decompressed size a read accepts.
     ``plugins``: a :class:`~gitblobts.core.plugins.Plugins` to use instead of the installed set.
     ``remote``: the remote to push to and pull from (default: the branch's upstream, else
     ``origin`` if there is one). ``push``: push after every add (default ``True``; each add
     can override it). ``strict``: raise :class:`~gitblobts.RemoteError` when that push fails,
-    instead of keeping the commits for a later :meth:`push`.
+    instead of keeping the commits for a later :meth:`push` with a warning
+    (:class:`~gitblobts.PushFailedWarning`).
     ``durable``: an add returns only once its objects, the branch (with its log) and, in a
     working tree, the index are on disk (fsync), so that not even a power cut takes it back;
     this costs a few disk flushes per add. By default, as with git, they reach the disk when
@@ -370,7 +372,8 @@ class Store:
         """Add blobs in one commit; ``timestamps`` (default: now, as each is added) pairs with
         ``blobs`` one to one. Either may be a long iterator: blobs are written as they come.
         Nothing is committed unless every blob is. Then push, as :meth:`addblob` says; if
-        the remote cannot be reached the blobs stay committed locally (see ``strict``)."""
+        the push fails the blobs stay committed locally, and the add returns them with a
+        :class:`~gitblobts.PushFailedWarning` (see ``strict``)."""
         if self._write_refusal is not None:
             raise self._write_refusal
         if isinstance(blobs, Sequence):
