@@ -83,3 +83,17 @@ def test_update_instead_updates_a_clean_working_tree_or_is_refused(
         with pytest.raises(PushRejectedError, match="updateInstead"):
             store.push()
     assert git(origin, "status", "--porcelain") == ""
+
+
+def test_a_push_into_the_git_folder_of_a_working_tree_is_refused_too(
+    origin: Path, clone: Path
+) -> None:
+    git(clone, "remote", "set-url", "origin", str(origin / ".git"))
+    before = git(origin, "rev-parse", "main")
+    store = Store(clone)
+    store.addblob(b"x", push=False)
+
+    with pytest.raises(PushRejectedError, match="checked out"):
+        store.push()
+
+    assert git(origin, "rev-parse", "main") == before
