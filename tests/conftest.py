@@ -84,6 +84,7 @@ def make_repo(root: Path, kind: str) -> Path:
         git(work, "commit", "--quiet", "-m", "Start")
         if kind == "bare-with-history":
             git(root, "clone", "--quiet", "--bare", str(work), str(path))
+            git(path, "remote", "remove", "origin")  # none has a remote
     else:
         raise ValueError(kind)
     return path

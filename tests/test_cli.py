@@ -585,7 +585,7 @@ def test_status_never_shows_a_password_in_a_remote_url(store: Path) -> None:
     result = ok("status", cwd=store)
 
     assert "hunter2" not in result.stdout
-    assert "https://user:***@example.invalid/blobs.git" in result.stdout
+    assert "https://***@example.invalid/blobs.git" in result.stdout
 
 
 def test_verify_of_a_sound_store_succeeds(store: Path) -> None:

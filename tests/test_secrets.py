@@ -18,6 +18,7 @@ import shutil
 import subprocess
 import sys
 import traceback
+import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -38,6 +39,7 @@ from gitblobts import (
     generate_key,
 )
 from gitblobts.core.keys import decode_key
+from gitblobts.core.redaction import redact
 
 pytest_plugins = ["gitservers"]
 
@@ -259,7 +261,7 @@ def test_failures_tell_what_went_wrong_without_a_secret(
     assert isinstance(error, expected), repr(error)
     assert_error_keeps_secrets(error, caplog_debug)
     if failure in ("wrong password", "unreachable https", "unreachable ssh", "rejected push"):
-        assert f"{USER}:***@" in str(error)  # which remote, without its password
+        assert "***@127.0.0.1" in str(error)  # which remote, without its credentials
 
 
 def test_an_object_does_not_hold_the_key_it_was_made_with() -> None:
@@ -321,7 +323,7 @@ def test_the_command_with_debug_prints_no_secret_working_or_failing(
     assert [result.returncode for result in failing] == [1, 1, 0, 1, 1]
     assert b"warning: " in failing[2].stderr  # the blob is kept; the push failed
     assert all(b"Traceback" in failing[i].stderr for i in (0, 1, 3, 4))
-    assert b"alice:***@" in working[3].stdout + failing[2].stderr + failing[3].stderr
+    assert b"://***@127.0.0.1" in working[3].stdout + failing[2].stderr + failing[3].stderr
     for result in working + failing:
         where = f"gitblobts {' '.join(map(str, result.args[len(COMMAND) :]))}"
         assert_no_secret(result.stdout, f"the output of {where}")
@@ -344,3 +346,109 @@ def test_programs_the_command_runs_do_not_inherit_the_key(
     assert result.returncode == 0, result.stderr
     assert "GITBLOBTS_BACKEND=git" in seen.read_text()  # the hook ran, with our environment
     assert_no_secret(seen.read_bytes(), "the environment of a hook")
+
+
+# Every form of credential a URL can carry
+
+TOKEN = "tok-ghp-4Wz9QvLx2Rk"
+ENCODED_SECRET = "s%40cr%3At%2F9Qk"
+"""A password with '@', ':' and '/', percent-encoded as a URL needs them."""
+CREDENTIALS = {
+    "token only": f"{TOKEN}@",
+    "user and password": f"{USER}:{TOKEN}@",
+    "token and a placeholder password": f"{TOKEN}:x-oauth-basic@",
+    "password only": f":{TOKEN}@",
+    "percent-encoded password": f"{USER}:{ENCODED_SECRET}@",
+}
+"""The user part of a URL, in every form git accepts credentials in."""
+
+
+def assert_no_credential(text: str | bytes, where: str) -> None:
+    """No form of the token or the encoded password appears in ``text``."""
+    data = text.encode("utf-8", "surrogateescape") if isinstance(text, str) else text
+    for secret in (TOKEN, ENCODED_SECRET, "s@cr:t/9Qk", "s%40cr", "cr%3At", "cr:t/9Qk"):
+        assert secret.encode() not in data, f"{secret!r} appears in {where}"
+
+
+def assert_chain_keeps_credentials(error: BaseException) -> None:
+    """The error, and every exception of its chain (causes and contexts), hold no credential
+    in their message, repr or traceback."""
+    seen: set[int] = set()
+    link: BaseException | None = error
+    pending = [error]
+    while pending:
+        link = pending.pop()
+        if id(link) in seen:
+            continue
+        seen.add(id(link))
+        assert_no_credential(str(link), f"the message of {type(link).__name__}")
+        assert_no_credential(repr(link), f"the repr of {type(link).__name__}")
+        pending += [e for e in (link.__cause__, link.__context__) if e is not None]
+    assert_no_credential("".join(traceback.format_exception(error)), "the traceback")
+
+
+def refusing_url(server: HttpGitServer, userinfo: str) -> str:
+    """The served repository's URL with credentials it refuses."""
+    return server.url("blobs.git").replace("://", f"://{userinfo}", 1)
+
+
+def unreachable_url(userinfo: str) -> str:
+    return f"http://{userinfo}127.0.0.1:{free_port()}/blobs.git"
+
+
+@pytest.mark.parametrize("where", ["refused", "unreachable"])
+@pytest.mark.parametrize("form", sorted(CREDENTIALS))
+def test_a_push_that_fails_shows_no_credential_of_the_url(
+    clone: Path,
+    server: HttpGitServer,
+    caplog_debug: pytest.LogCaptureFixture,
+    form: str,
+    where: str,
+) -> None:
+    userinfo = CREDENTIALS[form]
+    url = refusing_url(server, userinfo) if where == "refused" else unreachable_url(userinfo)
+    set_url(clone, url)
+    store = Store(clone, strict=True)
+
+    error = raised(lambda: store.addblob(b"x"))
+
+    assert isinstance(error, RemoteError), repr(error)
+    assert_chain_keeps_credentials(error)
+    assert "://***@127.0.0.1" in str(error)  # which remote, without its credentials
+    assert_no_credential(caplog_debug.text, "the log")
+
+
+@pytest.mark.parametrize("form", sorted(CREDENTIALS))
+def test_an_add_whose_push_fails_warns_without_a_credential(
+    clone: Path, server: HttpGitServer, caplog_debug: pytest.LogCaptureFixture, form: str
+) -> None:
+    set_url(clone, refusing_url(server, CREDENTIALS[form]))
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        Store(clone).addblob(b"kept locally")
+
+    assert caught, "the failed push was not reported"
+    for warning in caught:
+        assert_no_credential(str(warning.message), "a warning")
+    assert "not pushed" in caplog_debug.text
+    assert_no_credential(caplog_debug.text, "the log")
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("https://tok@github.com/a/b.git", "https://***@github.com/a/b.git"),
+        ("https://u:p@h/r", "https://***@h/r"),
+        ("'http://tok@127.0.0.1:9': terminal prompts disabled", "'http://***@127.0.0.1:9': "),
+        ("HTTP://a%40b:c%3Ad@h?x", "HTTP://***@h?x"),
+        ("https://p@ss@h/r", "https://***@h/r"),
+        ("ssh://git@host/repo", "ssh://git@host/repo"),
+        ("ssh://git:pw@host/repo", "ssh://git:***@host/repo"),
+        ("git@host:repo.git", "git@host:repo.git"),
+        ("https://host/a@b", "https://host/a@b"),
+        ("mail bob@example.com", "mail bob@example.com"),
+    ],
+)
+def test_redaction_hides_every_credential_of_a_url(text: str, shown: str) -> None:
+    assert shown in redact(text)

@@ -21,7 +21,12 @@ from gitblobts.cli import output
 from gitblobts.cli.errors import CommandError, StdoutClosed
 from gitblobts.cli.key import KEY_HELP, taken_from_environment
 from gitblobts.cli.parser import PROG, build_parser
-from gitblobts.core.errors import AddInterrupted, GitBlobTSError, KeyRequiredError
+from gitblobts.core.errors import (
+    AddInterrupted,
+    GitBlobTSError,
+    KeyRequiredError,
+    PushFailedWarning,
+)
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
@@ -110,6 +115,8 @@ def _log_to_stderr(debug: bool) -> Iterator[None]:
     try:
         with warnings.catch_warnings():
             warnings.showwarning = show
+            # The store logs a failed push each time; its warning would say it twice.
+            warnings.filterwarnings("ignore", category=PushFailedWarning)
             yield
     finally:
         logger.removeHandler(handler)

@@ -1,6 +1,6 @@
-"""The exception hierarchy: every error gitblobts raises is a :class:`GitBlobTSError`; and
-the one warning it issues, :class:`ForeignEntryWarning`; and :class:`AddInterrupted`, the
-``KeyboardInterrupt`` of an add whose blobs were committed.
+"""The exception hierarchy: every error gitblobts raises is a :class:`GitBlobTSError`; the
+warnings it issues are :class:`ForeignEntryWarning` and :class:`PushFailedWarning`; and
+:class:`AddInterrupted` is the ``KeyboardInterrupt`` of an add whose blobs were committed.
 
 Errors name what caused them (the path, the value, the plugin name) and, where it helps,
 what to do. Subclasses also derive from the matching built-in exception (``TypeError``,
@@ -129,3 +129,11 @@ class AddInterrupted(KeyboardInterrupt):
         """The commit that added the blobs."""
         self.refs = list(refs)
         """Where the blobs are, as the add would have returned."""
+
+
+class PushFailedWarning(GitBlobTSError, UserWarning):
+    """An add (or :meth:`gitblobts.Store.init`) committed, but the push after it failed: the
+    commits stay, and :meth:`gitblobts.Store.push` delivers them later. Issued once per store
+    and kind of failure (the failure is also logged, each time); a warnings filter that turns
+    it into an error raises a :class:`GitBlobTSError`, and ``strict=True`` raises a
+    :class:`RemoteError` instead."""

@@ -19,15 +19,17 @@ import logging
 import math
 import os
 import random
+import sys
 import threading
 import time
+import warnings
 import weakref
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from decimal import Decimal
 from types import TracebackType
 from typing import TypeAlias
 
-from gitblobts.core import foreign, interrupts, keys, migration, naming, naming_v1
+from gitblobts.core import foreign, interrupts, keys, migration, naming, naming_v1, refname
 from gitblobts.core.backend import Backend
 from gitblobts.core.blob import Blob, BlobInfo, BlobRef, V1Blob, new_blob
 from gitblobts.core.cipher import Cipher
@@ -44,6 +46,7 @@ from gitblobts.core.errors import (
     CorruptBlobError,
     GitBlobTSError,
     KeyRequiredError,
+    PushFailedWarning,
     RemoteError,
     RepositoryError,
     UnknownPluginError,
@@ -54,7 +57,7 @@ from gitblobts.core.locking import LockedBackend
 from gitblobts.core.naming import BlobName
 from gitblobts.core.pipeline import BlobContext, CommitContext, Pipeline
 from gitblobts.core.plugins import Plugins, default_plugins
-from gitblobts.core.redaction import redact
+from gitblobts.core.redaction import redact, scrub_chain
 from gitblobts.core.timestamps import MAX_NS, MIN_NS, check_range, is_open_bound, to_ns
 from gitblobts.core.verify import Problem, VerifyReport, lost_blobs, verify_tree
 
@@ -94,7 +97,8 @@ class Store:
     ``cipher``: cipher for new blobs when a key is given (default: the store's, else
     ``'aes256gcm'``); ``'none'`` writes unencrypted blobs even with a key.
     ``layout``: folder layout of a new store (``'hourly'`` or ``'flat'``); fixed for life.
-    ``branch``: the branch holding the blobs (default: the checked-out one).
+    ``branch``: the branch holding the blobs (default: the checked-out one); a name git
+    refuses (``git check-ref-format``) raises :class:`~gitblobts.ArgumentError`.
     ``backend``: git plumbing to use (default: ``$GITBLOBTS_BACKEND``, else ``'dulwich'``).
     ``max_blob_size``: largest decompressed size in bytes a read accepts (default:
     ``$GITBLOBTS_MAX_BLOB_SIZE``, else 1 GiB), so that a small file cannot make a reader
@@ -103,7 +107,8 @@ class Store:
     ``remote``: the remote to push to and pull from (default: the branch's upstream, else
     ``origin`` if there is one). ``push``: push after every add (default ``True``; each add
     can override it). ``strict``: raise :class:`~gitblobts.RemoteError` when that push fails,
-    instead of keeping the commits for a later :meth:`push`.
+    instead of keeping the commits for a later :meth:`push` with a warning
+    (:class:`~gitblobts.PushFailedWarning`).
     ``durable``: an add returns only once its objects, the branch (with its log) and, in a
     working tree, the index are on disk (fsync), so that not even a power cut takes it back;
     this costs a few disk flushes per add. By default, as with git, they reach the disk when
@@ -164,6 +169,8 @@ class Store:
         """Held by every backend call but write_blobs (see :mod:`gitblobts.core.locking`),
         and around each commit attempt, so that threads can share the store."""
         self._remote_lock = threading.RLock()
+        self._push_failures: set[type[GitBlobTSError]] = set()
+        """The kinds of push failure warned of already (see :meth:`_publish`)."""
         """Held while pushing or pulling (taken before ``_lock``, never after)."""
         with self._repository_errors("open"):
             opened = backend_class(self._path)
@@ -237,9 +244,16 @@ class Store:
                     f"{self._path}: HEAD is detached; pass branch= to say where blobs go"
                 )
             return head
-        if not branch or branch.startswith("-") or ".." in branch or branch.endswith("/"):
-            raise ArgumentError(f"branch {branch!r} is not a valid branch name")
-        return branch if branch.startswith("refs/") else f"refs/heads/{branch}"
+        if isinstance(branch, str):
+            problem = refname.branch_problem(branch)
+        else:
+            problem = f"it is {type(branch).__name__}, not text"
+        if problem is not None:
+            raise ArgumentError(
+                f"{self._path}: branch {branch!r} is not a valid branch name: {problem}, "
+                "which git refuses (see git check-ref-format); choose another name"
+            )
+        return refname.full_branch_ref(branch)
 
     def _read_config(self, commit: str | None) -> StoreConfig | None:
         if commit is None:
@@ -441,7 +455,8 @@ class Store:
         """Add blobs in one commit; ``timestamps`` (default: now, as each is added) pairs with
         ``blobs`` one to one. Either may be a long iterator: blobs are written as they come.
         Nothing is committed unless every blob is. Then push, as :meth:`addblob` says; if
-        the remote cannot be reached the blobs stay committed locally (see ``strict``)."""
+        the push fails the blobs stay committed locally, and the add returns them with a
+        :class:`~gitblobts.PushFailedWarning` (see ``strict``)."""
         # Argument errors first: they are the caller's whatever the store's state.
         _check_iterable(blobs, "blobs", "blob", "addblob()")
         if timestamps is not None:
@@ -820,7 +835,10 @@ class Store:
         return ("origin", self._branch) if "origin" in self._backend.remotes() else None
 
     def _publish(self) -> None:
-        """Push after an add: a failure keeps the commits for later, unless strict."""
+        """Push after an add whose commit landed: whatever makes the push fail, the add must
+        not read as if nothing was added (a caller would add the blobs twice). The failure
+        is logged and warned of (:class:`~gitblobts.PushFailedWarning`), and the commits
+        stay for a later push; a strict store raises a RemoteError that says so."""
         try:
             with self._repository_errors("push from"), self._remote_lock:
                 if self._backend.closed:  # by another thread, since the commit
@@ -828,10 +846,24 @@ class Store:
                 target = self._target()
                 if target is not None:
                     self._push_to(*target)
-        except RemoteError as error:
+        except GitBlobTSError as error:
+            said = (
+                f"{self._path}: committed to {self._branch} but not pushed: {error}; the "
+                "commit stays here, and push() delivers it later: do not add the blobs again"
+            )
             if self._strict:
-                raise
-            log.warning("%s: blobs committed locally but not pushed: %s", self._path, error)
+                kind = type(error) if isinstance(error, RemoteError) else RemoteError
+                raise kind(said) from error
+            log.warning("%s", said)
+            self._warn_once(error, said)
+
+    def _warn_once(self, error: GitBlobTSError, said: str) -> None:
+        """Warn of a failed push, once per store and kind of failure."""
+        with self._lock:
+            if type(error) in self._push_failures:
+                return
+            self._push_failures.add(type(error))
+        warnings.warn(said, PushFailedWarning, stacklevel=_caller_stacklevel())
 
     def push(self) -> None:
         """Deliver the branch's commits to the remote. If another writer pushed meanwhile,
@@ -1384,14 +1416,15 @@ class Store:
         """Wrap what the backend raises, other than our own errors, in RepositoryError."""
         try:
             yield
-        except GitBlobTSError:
+        except GitBlobTSError as error:
+            scrub_chain(error)  # a URL in what it was raised from keeps its credentials
             raise
         except Exception as error:
-            said = redact(repr(error))  # a URL in it keeps its password to itself
-            cause = error if said == repr(error) else None
-            raise RepositoryError(
-                f"{self._path}: cannot {action} the repository: {said}"
-            ) from cause
+            said = redact(repr(error))
+            wrapped = RepositoryError(f"{self._path}: cannot {action} the repository: {said}")
+            wrapped.__cause__ = error
+            scrub_chain(wrapped)
+            raise wrapped from wrapped.__cause__
 
 
 class _FolderLister:
@@ -1403,6 +1436,18 @@ class _FolderLister:
 
     def subfolders(self, folder: str) -> list[str]:
         return [e.name for e in self._backend.list_folder(self._commit, folder) if e.is_folder]
+
+
+def _caller_stacklevel() -> int:
+    """The ``stacklevel`` that makes a warning issued by the caller of this function point
+    at the first frame outside gitblobts: the user's call."""
+    package = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+    frame = sys._getframe(1)
+    level = 1
+    while frame.f_back is not None and frame.f_code.co_filename.startswith(package):
+        frame = frame.f_back
+        level += 1
+    return level
 
 
 def _check_bytes_like(blob: object, position: int) -> bytes:

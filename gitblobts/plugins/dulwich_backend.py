@@ -10,6 +10,7 @@ are written to the working tree and added to the index under git's ``index.lock`
 from __future__ import annotations
 
 import contextlib
+import logging
 import math
 import os
 import stat
@@ -23,8 +24,10 @@ from dulwich.client import (
     GitClient,
     HTTPProxyUnauthorized,
     HTTPUnauthorized,
+    LocalGitClient,
     get_transport_and_path,
 )
+from dulwich.config import ConfigFile
 from dulwich.errors import GitProtocolError, NotGitRepository
 from dulwich.file import FileLocked
 from dulwich.graph import find_merge_base
@@ -77,6 +80,12 @@ _MOVED_MEANWHILE = b"cannot lock ref"
 """What git's remote says when another push moved its branch (or was moving it) after it
 told us where the branch was: it has moved on too."""
 DEFAULT_IDENTITY = Identity("gitblobts", "gitblobts@localhost")
+_EXCHANGE_LOCK = "gitblobts-exchange.lock"
+"""gitblobts' lock over fetches and pushes in a repository (see :func:`_exchanging`)."""
+_LOCK_TIMEOUT = 60.0
+"""Seconds to wait for a live writer's exchange, tracking ref or configuration lock."""
+_ZERO_ID = ObjectID(b"0" * 40)
+_log = logging.getLogger("gitblobts")
 
 
 class DulwichBackend(Backend):
@@ -542,11 +551,14 @@ class DulwichBackend(Backend):
         return remote, merge
 
     def set_upstream(self, branch: str, remote: str, remote_ref: str) -> None:
-        config = self._repo.get_config()
-        section = (b"branch", _short(branch).encode())
-        config.set(section, b"remote", remote.encode())
-        config.set(section, b"merge", remote_ref.encode())
-        config.write_to_path()
+        path = os.path.join(self._repo.controldir(), "config")
+        with lockfile.take(path + ".lock", timeout=_LOCK_TIMEOUT) as lock:
+            config = ConfigFile.from_path(path)
+            section = (b"branch", _short(branch).encode())
+            config.set(section, b"remote", remote.encode())
+            config.set(section, b"merge", remote_ref.encode())
+            config.write_to_file(lock.file)
+            lock.commit(path, durable=self._durable)
 
     def _url(self, remote: str) -> str:
         try:
@@ -573,7 +585,8 @@ class DulwichBackend(Backend):
             return [oid] if oid is not None and oid not in self._store else []
 
         try:
-            result = client.fetch(path, self._repo, determine_wants=wants)
+            with _exchanging(self._repo.commondir()):
+                result = client.fetch(path, self._repo, determine_wants=wants)
         except _TRANSPORT_ERRORS as error:
             raise RemoteError(
                 f"cannot fetch from {remote} ({redact(url)}): {redact(str(error))}"
@@ -611,6 +624,12 @@ class DulwichBackend(Backend):
         ) -> tuple[int, Iterator[UnpackedObject]]:
             return self._repo.generate_pack_data(set(have), set(want), ofs_delta=ofs_delta)
 
+        if isinstance(client, LocalGitClient):
+            _check_current_branch(path, remote_ref, f"{remote} ({redact(url)})")
+            if not self._push_to_path(path, commit, remote_ref, expected):
+                return False
+            self._set_tracking(remote, remote_ref, ObjectID(commit.encode()))
+            return True
         try:
             result = client.send_pack(
                 path.encode(), update_refs, generate_pack_data=pack_data, progress=said.append
@@ -634,8 +653,45 @@ class DulwichBackend(Backend):
         self._set_tracking(remote, remote_ref, ObjectID(commit.encode()))
         return True
 
+    def _push_to_path(self, path: str, commit: str, remote_ref: str, expected: str | None) -> bool:
+        """Push to the repository at ``path`` as dulwich's local transport would, but under
+        gitblobts' locks, whose holders' deaths are told apart: the objects under the
+        remote's exchange lock, the ref by compare-and-swap. ``False`` if it moved on."""
+        try:
+            target = Repo(path)
+        except (NotGitRepository, OSError) as error:
+            raise RemoteError(f"cannot push to {redact(path)}: {redact(str(error))}") from None
+        with target, _exchanging(target.commondir()):
+            common = target.commondir()
+            if refupdate.read_ref(common, remote_ref) != expected:
+                return False
+            have = {oid for oid in target.get_refs().values() if oid != _ZERO_ID}
+            want = {ObjectID(commit.encode())}
+            count, objects = self._repo.generate_pack_data(have, want, ofs_delta=True)
+            if count:
+                target.object_store.add_pack_data(count, objects)
+            try:
+                setting = target.get_config().get((b"core",), b"logallrefupdates").decode()
+            except KeyError:
+                setting = None
+            log = refupdate.keeps_log(common, remote_ref, setting, target.bare)
+            return refupdate.compare_and_swap(
+                common,
+                remote_ref,
+                expected,
+                commit,
+                log_as=(self._identity(), "gitblobts: push") if log else None,
+                durable=self._durable,
+            )
+
     def _set_tracking(self, remote: str, remote_ref: str, oid: ObjectID) -> None:
-        self._repo.refs[Ref(_tracking_ref(remote, remote_ref).encode())] = oid
+        """Point the remote-tracking ref at ``oid``, under gitblobts' lock (a dead writer's
+        is cleared)."""
+        path = os.path.join(self._repo.commondir(), *_tracking_ref(remote, remote_ref).split("/"))
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with lockfile.take(path + ".lock", timeout=_LOCK_TIMEOUT) as lock:
+            lock.file.write(oid + b"\n")
+            lock.commit(path, durable=self._durable)
 
     def tracking(self, remote: str, remote_ref: str) -> str | None:
         return self.resolve(_tracking_ref(remote, remote_ref))
@@ -748,6 +804,63 @@ class _TreeEditor:
         new_id = bytes.fromhex(object_id(TREE, raw))
         self.trees.append((new_id, raw, entries))
         return new_id
+
+
+@contextlib.contextmanager
+def _exchanging(common_dir: str) -> Iterator[None]:
+    """Hold gitblobts' exchange lock of the repository at ``common_dir`` (every fetch into it
+    and every push into it by path takes it), and clear the pack index locks that dulwich
+    writers which died left there: only dulwich writes ``pack-*.idx.lock`` (git and
+    gitblobts write ``tmp_idx_*``), and no gitblobts writer does while this lock is held, so
+    one found then was left by a writer that died (SIGKILL while fetching or pushing), and
+    would block every later fetch of the same objects."""
+    with lockfile.take(os.path.join(common_dir, _EXCHANGE_LOCK), timeout=_LOCK_TIMEOUT):
+        pack_dir = os.path.join(common_dir, "objects", "pack")
+        with contextlib.suppress(FileNotFoundError):
+            for name in os.listdir(pack_dir):
+                if name.startswith("pack-") and name.endswith(".idx.lock"):
+                    with contextlib.suppress(FileNotFoundError):
+                        os.unlink(os.path.join(pack_dir, name))
+                        _log.warning("removed %s, left by a writer that died", name)
+        yield
+
+
+def _check_current_branch(path: str, remote_ref: str, remote: str) -> None:
+    """Refuse, as git's receive-pack does by its ``receive.denyCurrentBranch``, a push into
+    the branch a non-bare repository at ``path`` has checked out: its index and working
+    tree would not follow, and its ``git status`` would stage every blob for deletion."""
+    try:
+        target = Repo(path)
+    except (NotGitRepository, OSError):
+        return  # the push itself says what is wrong
+    with target:
+        config = target.get_config_stack()
+        bare = config.get_boolean((b"core",), b"bare", target.bare)
+        head = target.refs.read_ref(Ref(b"HEAD"))
+        if bare or head != b"ref: " + remote_ref.encode():
+            return
+        try:
+            setting = config.get((b"receive",), b"denyCurrentBranch").decode().lower()
+        except KeyError:
+            setting = "refuse"
+    if setting in ("ignore", "false", "no", "off", "0"):
+        return
+    if setting == "warn":
+        _log.warning(
+            "%s: updating the checked-out branch %s (receive.denyCurrentBranch)", remote, remote_ref
+        )
+        return
+    if setting == "updateinstead":
+        raise PushRejectedError(
+            f"{remote} refused the push: {remote_ref} is checked out there and its "
+            "receive.denyCurrentBranch is updateInstead, which the dulwich backend does not "
+            "do; push with backend='git', or to a bare repository"
+        )
+    raise PushRejectedError(
+        f"{remote} refused the push: {remote_ref} is checked out there "
+        "(receive.denyCurrentBranch), and its index and working tree would not follow; push "
+        "to a bare repository, or change receive.denyCurrentBranch there"
+    )
 
 
 def _damaged(oid: str, error: Exception) -> RepositoryError:
