@@ -77,7 +77,7 @@ def init(args: argparse.Namespace) -> int:
     found = repository.kind(path)
     if found is None:
         repository.create(path, bare=args.bare)
-        output.line(f"created {'a bare' if args.bare else 'a'} git repository in {path}")
+        output.status(f"created {'a bare' if args.bare else 'a'} git repository in {path}")
     elif args.bare and found != "bare":
         raise CommandError(f"{path}: is a repository with a working tree; --bare is for a new one")
     if args.remote is not None:
@@ -94,9 +94,9 @@ def init(args: argparse.Namespace) -> int:
         f"layout {config.layout}, compression {config.codec}, cipher {config.cipher or NO_CIPHER}"
     )
     if recorded:
-        output.line(f"recorded the store's configuration in {path}: {settings}")
+        output.status(f"recorded the store's configuration in {path}: {settings}")
     else:
-        output.line(f"{path} is a store already: {settings}")
+        output.status(f"{path} is a store already: {settings}")
     return 0
 
 
@@ -204,25 +204,58 @@ def get(args: argparse.Namespace) -> int:
         output.flush()
     else:
         noun = "blob" if written == 1 else "blobs"
-        output.line(f"wrote {written} {noun} to {files.folder}")
+        output.status(f"wrote {written} {noun} to {files.folder}")
     return 0
 
 
 def push(args: argparse.Namespace) -> int:
-    """Push the branch's commits to its remote."""
+    """Push the branch's commits to its remote; say how many went, or that none had to."""
     with _open(args) as store:
-        remote, remote_ref = _require_remote(store, "push to")
-        store.push()
-    output.line(f"pushed {_short(store.branch)} to {remote} ({_short(remote_ref)})")
+        _require_remote(store, "push to")
+        result = store.push()
+    branch, remote_ref = _short(store.branch), _short(result.ref)
+    if args.json:
+        output.document(
+            {
+                "branch": branch,
+                "remote": result.remote,
+                "remote_ref": remote_ref,
+                "pushed": result.pushed,
+                "commit": result.commit,
+            }
+        )
+    elif result.pushed:
+        output.status(
+            f"pushed {_commits(result.pushed)} of {branch} to {result.remote} ({remote_ref})"
+        )
+    else:
+        output.status(
+            f"nothing to push: {result.remote} ({remote_ref}) has every commit of {branch}"
+        )
     return 0
 
 
 def pull(args: argparse.Namespace) -> int:
-    """Bring in the blobs others pushed to the remote."""
+    """Bring in the blobs others pushed to the remote; say how many arrived."""
     with _open(args) as store:
-        remote, remote_ref = _require_remote(store, "pull from")
-        store.pull()
-    output.line(f"pulled {_short(remote_ref)} from {remote} into {_short(store.branch)}")
+        _require_remote(store, "pull from")
+        result = store.pull()
+    branch = _short(store.branch)
+    remote_ref = _short(result.ref) if result.ref is not None else None
+    if args.json:
+        output.document(
+            {
+                "branch": branch,
+                "remote": result.remote,
+                "remote_ref": remote_ref,
+                "blobs": result.blobs,
+                "commit": result.commit,
+            }
+        )
+    else:
+        output.status(
+            f"pulled {_blobs(result.blobs)} from {result.remote} ({remote_ref}) into {branch}"
+        )
     return 0
 
 
@@ -240,23 +273,43 @@ def status(args: argparse.Namespace) -> int:
     """Show the store: branch, remote, unpushed commits, blob count, configuration."""
     with _open(args) as store:
         target = store.remote
-        if target is None:
-            remote = "none"
-        else:
-            url = repository.remote_url(store.path, target[0])
-            remote = f"{target[0]} {url or '(no URL)'} ({_short(target[1])})"
+        url = repository.remote_url(store.path, target[0]) if target is not None else None
+        unpushed = store.unpushed if target is not None else None
         config = store.config
-        fields = [
-            ("store", store.path),
-            ("branch", _short(store.branch)),
-            ("remote", remote),
-            ("unpushed", _commits(store.unpushed) if target is not None else "-"),
-            ("blobs", str(store.count())),
-            ("layout", config.layout),
-            ("compression", config.codec),
-            ("cipher", config.cipher or NO_CIPHER),
-            ("configured", "yes" if store.configured else "not yet (init or the first add)"),
-        ]
+        count = store.count()
+        configured = store.configured
+        path, branch = store.path, _short(store.branch)
+    if args.json:
+        output.document(
+            {
+                "store": path,
+                "branch": branch,
+                "remote": None
+                if target is None
+                else {"name": target[0], "url": url, "ref": _short(target[1])},
+                "unpushed": unpushed,
+                "blobs": count,
+                "layout": config.layout,
+                "compression": config.codec,
+                "cipher": config.cipher,
+                "configured": configured,
+            }
+        )
+        return 0
+    remote = "none"
+    if target is not None:
+        remote = f"{target[0]} {url or '(no URL)'} ({_short(target[1])})"
+    fields = [
+        ("store", path),
+        ("branch", branch),
+        ("remote", remote),
+        ("unpushed", _commits(unpushed) if unpushed is not None else "-"),
+        ("blobs", str(count)),
+        ("layout", config.layout),
+        ("compression", config.codec),
+        ("cipher", config.cipher or NO_CIPHER),
+        ("configured", "yes" if configured else "not yet (init or the first add)"),
+    ]
     for name, value in fields:
         output.line(f"{name + ':':<13}{value}")
     return 0
@@ -266,8 +319,16 @@ def verify(args: argparse.Namespace) -> int:
     """Read and check every file; list the bad ones."""
     with _open(args, keyed=True) as store, Progress("verifying") as progress:
         report = store.verify(progress=progress.update)
-    for problem in report.problems:
-        output.line(str(problem))
+    if args.json:
+        output.document(
+            {
+                "checked": report.checked,
+                "problems": [{"path": p.path, "reason": p.reason} for p in report.problems],
+            }
+        )
+    else:
+        for problem in report.problems:
+            output.line(str(problem))
     noun = "file" if report.checked == 1 else "files"
     if report.problems:
         output.flush()
@@ -275,7 +336,7 @@ def verify(args: argparse.Namespace) -> int:
         problems = "problem" if count == 1 else "problems"
         output.error(f"{count} {problems} in {report.checked} {noun}")
         return 1
-    output.line(f"{report.checked} {noun} checked, no problems")
+    output.status(f"{report.checked} {noun} checked, no problems")
     return 0
 
 
@@ -285,11 +346,22 @@ def plugins(args: argparse.Namespace) -> int:
     origins = _distributions()
     for name in loaded.plugin_names():
         origin = origins.get(name)
-        output.line(f"{name} ({origin})" if origin else name)
-        for kind, names in loaded.provided_by(name).items():
-            output.line(f"  {kind}: {', '.join(names)}")
+        provided = loaded.provided_by(name)
         callers = loaded.manager.get_hookcallers(loaded.manager.get_plugin(name)) or []
         stages = sorted(c.name for c in callers if not c.name.startswith(_REGISTER_HOOK))
+        if args.json:
+            output.document(
+                {
+                    "name": name,
+                    "distribution": origin,
+                    "provides": {kind: list(names) for kind, names in provided.items()},
+                    "hooks": stages,
+                }
+            )
+            continue
+        output.line(f"{name} ({origin})" if origin else name)
+        for kind, names in provided.items():
+            output.line(f"  {kind}: {', '.join(names)}")
         if stages:
             output.line(f"  hooks: {', '.join(stages)}")
     return 0
@@ -310,10 +382,10 @@ def migrate(args: argparse.Namespace) -> int:
         )
         config = store.config
     if not report.migrated:
-        output.line(f"{store.path}: no blobs of gitblobts 0.0.7 to migrate")
+        output.status(f"{store.path}: no blobs of gitblobts 0.0.7 to migrate")
         return 0
     noun = "blob" if report.migrated == 1 else "blobs"
-    output.line(
+    output.status(
         f"migrated {report.migrated} {noun} of gitblobts 0.0.7 in {store.path}: layout "
         f"{config.layout}, compression {config.codec}, cipher {config.cipher or NO_CIPHER}"
     )
@@ -332,6 +404,10 @@ def _distributions() -> dict[str, str]:
 
 def _commits(count: int) -> str:
     return f"{count} commit" if count == 1 else f"{count} commits"
+
+
+def _blobs(count: int) -> str:
+    return f"{count} blob" if count == 1 else f"{count} blobs"
 
 
 def _short(ref: str) -> str:

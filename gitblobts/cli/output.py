@@ -8,6 +8,7 @@ for any other failure.
 from __future__ import annotations
 
 import errno
+import json
 import os
 import sys
 from collections.abc import Callable
@@ -19,6 +20,19 @@ from gitblobts.core import timestamps
 def line(text: str) -> None:
     """Write a line of text to standard output (see :func:`printable`)."""
     _guarded(lambda: sys.stdout.write(printable(text) + "\n"))
+
+
+def document(value: object) -> None:
+    """Write ``value`` as JSON on one line of standard output (``--json``)."""
+    line(json.dumps(value))
+
+
+def status(message: str) -> None:
+    """Say what the command did ("wrote 3 blobs to out") on standard error, on one line:
+    standard output carries only data, for the next program in a pipe."""
+    text = "; ".join(part.strip() for part in message.splitlines() if part.strip())
+    sys.stderr.write(f"{printable(text)}\n")
+    sys.stderr.flush()
 
 
 def data(content: bytes) -> None:

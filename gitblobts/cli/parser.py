@@ -115,11 +115,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     target.add_argument("--cat", action="store_true", help="write the blobs to standard output")
 
-    command("push", "push commits to the remote")
-    command("pull", "pull others' blobs from the remote")
-    command("status", "show the branch, remote, unpushed commits, blob count, configuration")
-    command("verify", "read and check every file of the store; list the bad ones", keyed)
-    command("plugins", "list installed plugins and what each provides")
+    json_help = "write one JSON object, on one line (its keys: docs/cli.rst)"
+    push = command("push", "push commits to the remote; say how many went")
+    push.add_argument("--json", action="store_true", help=json_help)
+    pull = command("pull", "pull others' blobs from the remote; say how many arrived")
+    pull.add_argument("--json", action="store_true", help=json_help)
+    status = command(
+        "status", "show the branch, remote, unpushed commits, blob count, configuration"
+    )
+    status.add_argument("--json", action="store_true", help=json_help)
+    verify = command("verify", "read and check every file of the store; list the bad ones", keyed)
+    verify.add_argument("--json", action="store_true", help=json_help)
+    plugins = command("plugins", "list installed plugins and what each provides")
+    plugins.add_argument("--json", action="store_true", help="one JSON object per plugin per line")
 
     migrate = command(
         "migrate", "rewrite a store of gitblobts 0.0.7 in the current format, in one commit", keyed
