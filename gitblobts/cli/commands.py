@@ -109,8 +109,16 @@ def _remote_url(url: str) -> str:
 
 
 def keygen(args: argparse.Namespace) -> int:
-    """Print a new key."""
-    output.line(generate_key().decode("ascii"))
+    """Print a new key, or write it to a new file only its owner can read."""
+    key = generate_key().decode("ascii")
+    path: str | None = args.output
+    if args.force and path is None:
+        args.parser.error("--force is for --output FILE")
+    if path is None or path == "-":
+        output.line(key)
+        return 0
+    output.secret_file(path, (key + "\n").encode("ascii"), replace=args.force)
+    output.status(f"wrote a new key to {path} (mode 0600: only you can read it); keep a copy")
     return 0
 
 

@@ -7,6 +7,7 @@ for any other failure.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
 import os
@@ -77,6 +78,37 @@ def _guarded(write: Callable[[], object]) -> None:
         if error.errno == errno.EPIPE:
             raise StdoutClosed from None
         raise CommandError(f"cannot write to standard output: {error.strerror}") from None
+
+
+def secret_file(path: str, content: bytes, *, replace: bool = False) -> None:
+    """Write ``content`` to a new file at ``path`` that only its owner can read and write
+    (mode 0600) from the moment it exists. An existing file is an error unless ``replace``;
+    then the new file takes its place whole, by rename, never half-written."""
+    target = path
+    if replace:
+        folder, name = os.path.split(path)
+        target = os.path.join(folder, f".{name}.{os.getpid()}.tmp")
+    try:
+        descriptor = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        raise CommandError(
+            f"{path}: exists already, and may hold the key of a store; choose another file, "
+            "or pass --force to replace it"
+        ) from None
+    except OSError as error:
+        raise CommandError(f"{path}: cannot create: {error.strerror}") from None
+    try:
+        with os.fdopen(descriptor, "wb") as file:
+            os.fchmod(file.fileno(), 0o600)  # whatever the umask
+            file.write(content)
+            file.flush()
+            os.fsync(file.fileno())
+        if replace:
+            os.replace(target, path)
+    except OSError as error:
+        with contextlib.suppress(OSError):
+            os.unlink(target)
+        raise CommandError(f"{path}: cannot write: {error.strerror}") from None
 
 
 def file_stem(timestamp_ns: int) -> str:

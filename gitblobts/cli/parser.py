@@ -91,7 +91,17 @@ def build_parser() -> argparse.ArgumentParser:
     init.add_argument("--bare", action="store_true", help="create a bare repository")
     init.add_argument("--no-push", action="store_true", help="do not push the configuration")
 
-    command("keygen", "print a new key")
+    keygen = command("keygen", "print a new key, or write it to a file only you can read")
+    keygen.add_argument(
+        "-o",
+        "--output",
+        metavar="FILE",
+        help="write the key to FILE, created readable and writable by you only (mode 0600); "
+        "an existing FILE is refused: it may hold the key of a store",
+    )
+    keygen.add_argument(
+        "--force", action="store_true", help="with --output: replace an existing FILE"
+    )
 
     add = command("add", "add each FILE as a blob, all in one commit", keyed)
     add.add_argument("files", nargs="+", metavar="FILE", help="a file to add; '-': standard input")
