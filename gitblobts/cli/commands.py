@@ -21,12 +21,11 @@ from gitblobts.cli import output, repository
 from gitblobts.cli.errors import CommandError
 from gitblobts.cli.key import read_key
 from gitblobts.cli.progress import Progress
-from gitblobts.cli.when import parse_when
+from gitblobts.cli.when import RangeEnd, parse_range_end, parse_when
 from gitblobts.core.errors import KeyRequiredError, RemoteError
 from gitblobts.core.keys import generate_key
 from gitblobts.core.plugins import ENTRY_POINT_GROUP, default_plugins
 from gitblobts.core.store import NO_CIPHER, Store
-from gitblobts.core.timestamps import Nanoseconds
 
 _REGISTER_HOOK = "gitblobts_register_"
 _URL_SCHEME = re.compile(r"[a-zA-Z][a-zA-Z0-9+.-]*://|[^/]*:")
@@ -56,12 +55,13 @@ def _key(args: argparse.Namespace) -> bytes | None:
     return read_key(key_file, from_environment)
 
 
-def _range(args: argparse.Namespace, store: Store) -> tuple[Nanoseconds | None, Nanoseconds | None]:
-    """``--start`` and ``--end``, counted from one "now"; ``None`` leaves an end open."""
+def _range(args: argparse.Namespace, store: Store) -> tuple[RangeEnd, RangeEnd]:
+    """``--start`` and ``--end``, counted from one "now"; ``None`` and the infinities leave
+    an end open."""
     now_ns = time.time_ns()
     return (
-        parse_when(args.start, store.plugins, now_ns),
-        parse_when(args.end, store.plugins, now_ns),
+        parse_range_end(args.start, store.plugins, now_ns),
+        parse_range_end(args.end, store.plugins, now_ns),
     )
 
 

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import re
+import sys
+from collections.abc import Sequence
 
 from gitblobts.cli import commands
 from gitblobts.cli.key import KEY_ENV
-from gitblobts.cli.when import WHEN_HELP
+from gitblobts.cli.when import OPEN_HELP, WHEN_HELP
 
 PROG = "gitblobts"
 
@@ -26,6 +29,44 @@ Exit status: 0 on success, 1 on a failure (a one-line message on standard error)
 usage error, 130 when interrupted."""
 
 
+WHEN_OPTIONS = ("--time", "--start", "--end")
+"""Options that take a time, which may begin with a minus sign."""
+
+_MINUS_VALUE = re.compile(r"-(?:[0-9.]|inf\b)", re.IGNORECASE)
+"""A time that begins with a minus sign: ``-90min``, ``-1.5h``, ``-inf``. Never an option:
+no option name begins with a digit, a dot or ``inf``."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a time option takes a value that begins with a minus sign
+    (``--time -90min``), which argparse would take for an option: it only takes plain
+    negative numbers so."""
+
+    def parse_known_args(  # type: ignore[override]
+        self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
+    ) -> tuple[argparse.Namespace, list[str]]:
+        words = list(sys.argv[1:] if args is None else args)
+        return super().parse_known_args(_attach_minus_values(words), namespace)
+
+
+def _attach_minus_values(words: list[str]) -> list[str]:
+    """``--time -90min`` as ``--time=-90min``; nothing after ``--`` changes."""
+    joined: list[str] = []
+    index = 0
+    while index < len(words):
+        word = words[index]
+        if word == "--":
+            return joined + words[index:]
+        following = words[index + 1] if index + 1 < len(words) else ""
+        if word in WHEN_OPTIONS and _MINUS_VALUE.match(following):
+            joined.append(f"{word}={following}")
+            index += 2
+            continue
+        joined.append(word)
+        index += 1
+    return joined
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The parser of the whole command line."""
     # No abbreviations: '--key SECRET' must be a usage error, not '--key-file SECRET'.
@@ -43,7 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"read the key from FILE ('-': standard input); default: ${KEY_ENV}",
     )
 
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog=PROG,
         description=_DESCRIPTION,
         epilog=_EPILOG,
@@ -65,7 +106,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="log what happens, and show the traceback of a failure",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
-    subcommands = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
+    subcommands = parser.add_subparsers(
+        title="commands", metavar="COMMAND", required=True, parser_class=argparse.ArgumentParser
+    )
 
     def command(name: str, help: str, *parents: argparse.ArgumentParser) -> argparse.ArgumentParser:
         sub = subcommands.add_parser(
@@ -169,12 +212,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _range_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--start", metavar="WHEN", help=f"from this time, inclusive ({WHEN_HELP}); default: open"
+        "--start",
+        metavar="WHEN",
+        help=f"from this time, inclusive ({WHEN_HELP}; {OPEN_HELP}); default: open (-inf)",
     )
     parser.add_argument(
         "--end",
         metavar="WHEN",
-        help="to this time, inclusive; default: open. Newest first when START is after END",
+        help="to this time, inclusive; default: open (inf). Newest first when START is after "
+        "END: --start now --end -inf",
     )
 
 
