@@ -44,9 +44,24 @@ def _store_path(args: argparse.Namespace, path: str | None = None) -> str:
     return os.path.join(*parts) if parts else os.getcwd()
 
 
+def _found_store_path(args: argparse.Namespace) -> str:
+    """The root of the repository the store's folder is in (see :func:`_store_path`),
+    found upward as git finds it, so that the command works from any folder of a store."""
+    path = _store_path(args)
+    if not os.path.isdir(path):
+        return path  # the store says what is wrong
+    root = repository.discover(path)
+    if root is None:
+        raise CommandError(
+            f"{path}: not a git repository, nor in one; make it a store with "
+            f"'gitblobts init', or name a store with -C PATH"
+        )
+    return root
+
+
 def _open(args: argparse.Namespace, *, keyed: bool = False, durable: bool = False) -> Store:
     """The store the command works on, with the key if the command uses one."""
-    return Store(_store_path(args), key=_key(args) if keyed else None, durable=durable)
+    return Store(_found_store_path(args), key=_key(args) if keyed else None, durable=durable)
 
 
 def _key(args: argparse.Namespace) -> bytes | None:
@@ -75,21 +90,27 @@ def init(args: argparse.Namespace) -> int:
     if args.cipher not in (None, NO_CIPHER) and key is None:
         raise KeyRequiredError(f"--cipher {args.cipher} needs a key")
     found = repository.kind(path)
-    if found is None:
-        repository.create(path, bare=args.bare)
-        output.status(f"created {'a bare' if args.bare else 'a'} git repository in {path}")
-    elif args.bare and found != "bare":
+    if found is not None and args.bare and found != "bare":
         raise CommandError(f"{path}: is a repository with a working tree; --bare is for a new one")
-    if args.remote is not None:
-        repository.set_origin(path, _remote_url(args.remote))
-    with Store(path) as existing:
-        if existing.remote is not None:
-            existing.pull()  # a store that exists on the remote is joined, not created anew
-    with Store(
-        path, layout=args.layout, compression=args.compression, cipher=args.cipher, key=key
-    ) as store:
-        recorded = store.init(push=False if args.no_push else None)
-        config = store.config
+    made = repository.Made()
+    try:
+        if found is None:
+            repository.create(path, bare=args.bare, made=made)
+        if args.remote is not None:
+            repository.set_origin(path, _remote_url(args.remote), made)
+        with Store(path) as existing:
+            if existing.remote is not None:
+                existing.pull()  # a store that exists on the remote is joined, not created anew
+        with Store(
+            path, layout=args.layout, compression=args.compression, cipher=args.cipher, key=key
+        ) as store:
+            recorded = store.init(push=False if args.no_push else None)
+            config = store.config
+    except BaseException:
+        made.undo()  # a failed init leaves no repository, no origin behind
+        raise
+    if found is None:
+        output.status(f"created {'a bare' if args.bare else 'a'} git repository in {path}")
     settings = (
         f"layout {config.layout}, compression {config.codec}, cipher {config.cipher or NO_CIPHER}"
     )
@@ -381,7 +402,7 @@ def migrate(args: argparse.Namespace) -> int:
     key = _key(args)
     if args.cipher not in (None, NO_CIPHER) and key is None:
         raise KeyRequiredError(f"--cipher {args.cipher} needs a key")
-    with Store(_store_path(args), compression=args.from_compression, key=key) as store:
+    with Store(_found_store_path(args), compression=args.from_compression, key=key) as store:
         report = store.migrate(
             layout=args.layout,
             compression=args.compression,
