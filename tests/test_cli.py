@@ -475,30 +475,27 @@ def test_ls_into_a_pipe_closed_early_stops_quietly(store: Path) -> None:
 # get
 
 
-def test_get_output_writes_files_named_by_time_never_overwriting(
-    tmp_path: Path, store: Path
-) -> None:
+def test_get_output_names_each_file_by_its_blobs_stored_name(tmp_path: Path, store: Path) -> None:
     Store(store).addblobs(
         [b"first", b"second", b"third"],
         [Nanoseconds(1_700_000_000 * SECOND)] * 2 + [Nanoseconds(1_700_000_001 * SECOND)],
     )
     out = tmp_path / "out"
-    out.mkdir()
-    (out / "20231114T221320.000000000Z").write_bytes(b"already there")
 
     result = ok("get", "--output", str(out), cwd=store)
 
     assert "wrote 3 blobs" in result.stderr
-    assert sorted(p.name for p in out.iterdir()) == [
-        "20231114T221320.000000000Z",
-        "20231114T221320.000000000Z-1",
-        "20231114T221320.000000000Z-2",
-        "20231114T221321.000000000Z",
-    ]
-    assert (out / "20231114T221320.000000000Z").read_bytes() == b"already there"
-    same_second = {(out / f"20231114T221320.000000000Z-{n}").read_bytes() for n in (1, 2)}
-    assert same_second == {b"first", b"second"}
-    assert (out / "20231114T221321.000000000Z").read_bytes() == b"third"
+    stored = {
+        p.split("/")[-1].split(".v2.")[0]: p
+        for p in (line.split()[2] for line in ok("ls", cwd=store).lines)
+    }
+    assert sorted(p.name for p in out.iterdir()) == sorted(stored)
+    contents = {p.name: p.read_bytes() for p in out.iterdir()}
+    assert sorted(contents.values()) == [b"first", b"second", b"third"]
+    assert all(
+        name.startswith(("20231114T221320.000000000Z_", "20231114T221321.000000000Z_"))
+        for name in contents
+    )
 
 
 def test_get_output_creates_the_folder(store: Path) -> None:

@@ -15,17 +15,20 @@ import re
 import stat
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 from gitblobts.cli import output, repository
 from gitblobts.cli.errors import CommandError
 from gitblobts.cli.key import read_key
 from gitblobts.cli.progress import Progress
 from gitblobts.cli.when import RangeEnd, parse_range_end, parse_when
+from gitblobts.core import naming, naming_v1
+from gitblobts.core.blob import Blob
 from gitblobts.core.errors import KeyRequiredError, RemoteError
 from gitblobts.core.keys import generate_key
 from gitblobts.core.plugins import ENTRY_POINT_GROUP, default_plugins
 from gitblobts.core.store import NO_CIPHER, Store
+from gitblobts.core.timestamps import Nanoseconds
 
 _REGISTER_HOOK = "gitblobts_register_"
 _URL_SCHEME = re.compile(r"[a-zA-Z][a-zA-Z0-9+.-]*://|[^/]*:")
@@ -214,27 +217,52 @@ def ls(args: argparse.Namespace) -> int:
 
 
 def get(args: argparse.Namespace) -> int:
-    """Write blobs to new files named by their time, or concatenate them to standard output."""
+    """Write blobs to files named by their stored names (a rerun writes only what is
+    missing), or concatenate them to standard output: those of the range, or those named."""
+    paths: list[str] = args.paths
+    if paths and (args.start is not None or args.end is not None):
+        args.parser.error("give blob paths, or --start/--end, not both")
     to_stdout = args.cat or args.output == "-"
-    written = 0
+    written = skipped = 0
     with _open(args, keyed=True) as store, Progress("getting") as progress:
-        start, end = _range(args, store)
-        files = None if to_stdout else output.NewFiles(args.output)
-        if progress.enabled:
-            progress.update(0, store.count(start, end))
-        for blob in store.getblobs(start, end):
+        files = None if to_stdout else output.OutputFolder(args.output)
+        if paths:
+            blobs: Iterable[Blob] = _blobs_at(store, paths)
+            total = len(paths)
+        else:
+            start, end = _range(args, store)
+            blobs = store.getblobs(start, end)
+            total = store.count(start, end) if progress.enabled else 0
+        progress.update(0, total)
+        for blob in blobs:
             if files is None:
                 output.data(blob.blob)
+            elif files.write(output.file_name(blob.path), blob.blob):
+                written += 1
             else:
-                files.write(output.file_stem(blob.timestamp_ns), blob.blob)
-            written += 1
+                skipped += 1
             progress.advance()
     if files is None:
         output.flush()
     else:
-        noun = "blob" if written == 1 else "blobs"
-        output.status(f"wrote {written} {noun} to {files.folder}")
+        there = f" ({skipped} there already)" if skipped else ""
+        output.status(f"wrote {_blobs(written)} to {files.folder}{there}")
     return 0
+
+
+def _blobs_at(store: Store, paths: list[str]) -> Iterator[Blob]:
+    """The blobs stored at ``paths`` (as ``ls`` prints them), in that order. Each is found
+    by a query of its exact time, read from its name."""
+    for path in paths:
+        filename = path.rpartition("/")[2]
+        name = naming.parse(filename) or naming_v1.parse(filename)
+        if name is None:
+            raise CommandError(f"{path}: not a blob's path; 'gitblobts ls' lists them")
+        at = Nanoseconds(name.timestamp_ns)
+        found = [blob for blob in store.getblobs(at, at) if blob.path == path.strip("/")]
+        if not found:
+            raise CommandError(f"{path}: no such blob in {store.path}; 'gitblobts ls' lists them")
+        yield found[0]
 
 
 def push(args: argparse.Namespace) -> int:

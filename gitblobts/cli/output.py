@@ -15,7 +15,7 @@ import sys
 from collections.abc import Callable
 
 from gitblobts.cli.errors import CommandError, StdoutClosed
-from gitblobts.core import timestamps
+from gitblobts.core import naming, naming_v1
 
 
 def line(text: str) -> None:
@@ -111,38 +111,45 @@ def secret_file(path: str, content: bytes, *, replace: bool = False) -> None:
         raise CommandError(f"{path}: cannot write: {error.strerror}") from None
 
 
-def file_stem(timestamp_ns: int) -> str:
-    """A blob's time as a file name: ``20261124T061500.123456789Z``, which sorts by time."""
-    year, month, day, hour, minute, second, nanos = timestamps.utc_fields(timestamp_ns)
-    return f"{year:04d}{month:02d}{day:02d}T{hour:02d}{minute:02d}{second:02d}.{nanos:09d}Z"
+def file_name(blob_path: str) -> str:
+    """The name ``get --output`` gives a blob's file: the identity in its stored name, its
+    time and random part (``20261124T061500.123456789Z_k5vq2xw7m3a4b6c7d2e3f4g5h6``), which
+    is the same on every run and sorts by time; a gitblobts 0.0.7 blob keeps its name."""
+    filename = blob_path.rpartition("/")[2]
+    name = naming.parse(filename) or naming_v1.parse(filename)
+    return name.identity if name is not None else filename
 
 
-class NewFiles:
-    """Writes files into a folder, never over an existing one: a name that is taken gets
-    the first free suffix ``-1``, ``-2``..."""
+class OutputFolder:
+    """Writes files into a folder, each whole or not at all: a file is written under a
+    temporary name, then renamed, so that a file with the final name is always complete,
+    even after an interrupted run. A name that is taken is left as it is: the same blob
+    always gets the same name, so a rerun writes only what is missing."""
 
     def __init__(self, folder: str) -> None:
         self.folder = folder
         """Where the files go."""
-        self._next: dict[str, int] = {}
         try:
             os.makedirs(folder, exist_ok=True)
         except OSError as error:
             raise CommandError(f"{folder}: cannot create the folder: {error.strerror}") from None
 
-    def write(self, stem: str, content: bytes) -> str:
-        """Write ``content`` to a new file named ``stem`` (or ``stem-N``); return its path."""
-        suffix = self._next.get(stem, 0)
-        while True:
-            name = f"{stem}-{suffix}" if suffix else stem
-            path = os.path.join(self.folder, name)
-            try:
-                with open(path, "xb") as file:
-                    file.write(content)
-            except FileExistsError:
-                suffix += 1
-                continue
-            except OSError as error:
-                raise CommandError(f"{path}: cannot write: {error.strerror}") from None
-            self._next[stem] = suffix + 1
-            return path
+    def has(self, name: str) -> bool:
+        """Whether the file ``name`` is there already."""
+        return os.path.lexists(os.path.join(self.folder, name))
+
+    def write(self, name: str, content: bytes) -> bool:
+        """Write ``content`` to the file ``name``, unless it is there; whether it wrote."""
+        path = os.path.join(self.folder, name)
+        if os.path.lexists(path):
+            return False
+        partial = os.path.join(self.folder, f".{name}.partial")
+        try:
+            with open(partial, "wb") as file:
+                file.write(content)
+            os.replace(partial, path)
+        except OSError as error:
+            with contextlib.suppress(OSError):
+                os.unlink(partial)
+            raise CommandError(f"{path}: cannot write: {error.strerror}") from None
+        return True

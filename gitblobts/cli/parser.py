@@ -160,11 +160,26 @@ def build_parser() -> argparse.ArgumentParser:
     _range_options(ls)
     ls.add_argument("--json", action="store_true", help="one JSON object per line")
 
-    get = command("get", "write blobs to files named by their time, or to standard output", keyed)
+    get = command(
+        "get",
+        "write blobs to files named by their stored names, or to standard output; a rerun "
+        "writes only what is missing",
+        keyed,
+    )
+    get.add_argument(
+        "paths",
+        nargs="*",
+        metavar="PATH",
+        help="a blob's path, as 'ls' prints it; without: the blobs from START to END",
+    )
     _range_options(get)
     target = get.add_mutually_exclusive_group(required=True)
     target.add_argument(
-        "-o", "--output", metavar="DIR", help="write each blob to a new file in DIR ('-': --cat)"
+        "-o",
+        "--output",
+        metavar="DIR",
+        help="write each blob to DIR/TIME_RANDOM (its stored name), unless there already "
+        "('-': --cat)",
     )
     target.add_argument("--cat", action="store_true", help="write the blobs to standard output")
 
