@@ -289,11 +289,11 @@ class Store:
         configured = self._config.cipher if self._config is not None else None
         if self._raw_key is None:
             if cipher is not None:
-                raise KeyRequiredError(f"cipher {cipher!r} needs a key; pass key=")
+                raise KeyRequiredError(f"cipher {cipher!r} needs a key", remedy="pass key=")
             if configured is not None:
                 return None, KeyRequiredError(
-                    f"{self._path}: the store encrypts new blobs with {configured!r}; pass its "
-                    f"key, or cipher={NO_CIPHER!r} to add unencrypted blobs"
+                    f"{self._path}: the store encrypts new blobs with {configured!r}",
+                    remedy=f"pass its key, or cipher={NO_CIPHER!r} to add unencrypted blobs",
                 )
             return None, None
         cipher_class = self._plugins.ciphers.get(cipher or configured or DEFAULT_CIPHER)
@@ -650,7 +650,9 @@ class Store:
         cipher = self._ciphers.get(cipher_name)
         if cipher is None:
             if self._raw_key is None:
-                raise KeyRequiredError(f"{path}: the file is encrypted; pass the store's key")
+                raise KeyRequiredError(
+                    f"{path}: the file is encrypted", remedy="pass the store's key"
+                )
             cipher = self._plugins.ciphers.get(cipher_name)(self._raw_key)
             self._ciphers[cipher_name] = cipher
         return cipher
@@ -1012,7 +1014,7 @@ class Store:
         if cipher != NO_CIPHER:
             if raw_key is None:
                 if cipher is not None:
-                    raise KeyRequiredError(f"cipher {cipher!r} needs a key; pass key=")
+                    raise KeyRequiredError(f"cipher {cipher!r} needs a key", remedy="pass key=")
             else:
                 default = recorded.cipher if recorded is not None else None
                 encryption = self._plugins.ciphers.get(cipher or default or DEFAULT_CIPHER)(raw_key)
