@@ -36,6 +36,7 @@ from gitblobts.core.keys import generate_key
 from gitblobts.core.migration import MigrationReport
 from gitblobts.core.plugins import Plugins, load_plugins
 from gitblobts.core.store import Store
+from gitblobts.core.sync import PullResult, PushResult
 from gitblobts.core.timestamps import Nanoseconds
 from gitblobts.core.verify import Problem, VerifyReport
 
@@ -68,8 +69,10 @@ __all__ = [
     "PluginError",
     "Plugins",
     "Problem",
+    "PullResult",
     "PushFailedWarning",
     "PushRejectedError",
+    "PushResult",
     "RemoteError",
     "RepositoryError",
     "Store",

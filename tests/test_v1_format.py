@@ -702,12 +702,12 @@ def test_the_migrate_command_takes_the_key_from_the_environment(
     status = main([*command, "--layout", "flat", "--compression", "lzma"])
 
     assert status == 0
-    assert f"migrated {len(ITEMS)} blobs of gitblobts 0.0.7" in capsys.readouterr().out
+    assert f"migrated {len(ITEMS)} blobs of gitblobts 0.0.7" in capsys.readouterr().err
     store = Store(path, key=KEY)
     assert (store.config.layout, store.config.codec) == ("flat", "lzma")
     assert times_and_blobs(store.getblobs()) == times_and_blobs(expected(written))
     assert main(command) == 0
-    assert "no blobs of gitblobts 0.0.7 to migrate" in capsys.readouterr().out
+    assert "no blobs of gitblobts 0.0.7 to migrate" in capsys.readouterr().err
 
 
 def test_the_migrate_command_names_the_file_when_the_compression_is_wrong(

@@ -24,6 +24,7 @@ from gitblobts.cli.parser import PROG, build_parser
 from gitblobts.core.errors import (
     AddInterrupted,
     GitBlobTSError,
+    InvalidKeyError,
     KeyRequiredError,
     PushFailedWarning,
 )
@@ -70,11 +71,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     except GitBlobTSError as error:
         if debug:
             traceback.print_exc()
-        message = str(error)
-        if isinstance(error, KeyRequiredError):
-            message += f" ({KEY_HELP})"
-        output.error(message)
+        output.error(_in_our_words(error))
         return EXIT_FAILURE
+
+
+def _in_our_words(error: GitBlobTSError) -> str:
+    """The library's error, with the command's remedy where the library's names what the
+    API does: its ``problem``, and how to give a key or make one on the command line."""
+    if isinstance(error, KeyRequiredError):
+        return f"{error.problem}; give the key with {KEY_HELP}"
+    if isinstance(error, InvalidKeyError):
+        return f"{error.problem}; a key is one line as '{PROG} keygen' writes it"
+    return str(error)
 
 
 def _status(exit: SystemExit) -> int:

@@ -15,13 +15,15 @@ import re
 import stat
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 from gitblobts.cli import output, repository
 from gitblobts.cli.errors import CommandError
 from gitblobts.cli.key import read_key
 from gitblobts.cli.progress import Progress
-from gitblobts.cli.when import parse_when
+from gitblobts.cli.when import RangeEnd, parse_range_end, parse_when
+from gitblobts.core import naming, naming_v1
+from gitblobts.core.blob import Blob
 from gitblobts.core.errors import KeyRequiredError, RemoteError
 from gitblobts.core.keys import generate_key
 from gitblobts.core.plugins import ENTRY_POINT_GROUP, default_plugins
@@ -45,9 +47,24 @@ def _store_path(args: argparse.Namespace, path: str | None = None) -> str:
     return os.path.join(*parts) if parts else os.getcwd()
 
 
+def _found_store_path(args: argparse.Namespace) -> str:
+    """The root of the repository the store's folder is in (see :func:`_store_path`),
+    found upward as git finds it, so that the command works from any folder of a store."""
+    path = _store_path(args)
+    if not os.path.isdir(path):
+        return path  # the store says what is wrong
+    root = repository.discover(path)
+    if root is None:
+        raise CommandError(
+            f"{path}: not a git repository, nor in one; make it a store with "
+            f"'gitblobts init', or name a store with -C PATH"
+        )
+    return root
+
+
 def _open(args: argparse.Namespace, *, keyed: bool = False, durable: bool = False) -> Store:
     """The store the command works on, with the key if the command uses one."""
-    return Store(_store_path(args), key=_key(args) if keyed else None, durable=durable)
+    return Store(_found_store_path(args), key=_key(args) if keyed else None, durable=durable)
 
 
 def _key(args: argparse.Namespace) -> bytes | None:
@@ -56,12 +73,13 @@ def _key(args: argparse.Namespace) -> bytes | None:
     return read_key(key_file, from_environment)
 
 
-def _range(args: argparse.Namespace, store: Store) -> tuple[Nanoseconds | None, Nanoseconds | None]:
-    """``--start`` and ``--end``, counted from one "now"; ``None`` leaves an end open."""
+def _range(args: argparse.Namespace, store: Store) -> tuple[RangeEnd, RangeEnd]:
+    """``--start`` and ``--end``, counted from one "now"; ``None`` and the infinities leave
+    an end open."""
     now_ns = time.time_ns()
     return (
-        parse_when(args.start, store.plugins, now_ns),
-        parse_when(args.end, store.plugins, now_ns),
+        parse_range_end(args.start, store.plugins, now_ns),
+        parse_range_end(args.end, store.plugins, now_ns),
     )
 
 
@@ -75,28 +93,34 @@ def init(args: argparse.Namespace) -> int:
     if args.cipher not in (None, NO_CIPHER) and key is None:
         raise KeyRequiredError(f"--cipher {args.cipher} needs a key")
     found = repository.kind(path)
-    if found is None:
-        repository.create(path, bare=args.bare)
-        output.line(f"created {'a bare' if args.bare else 'a'} git repository in {path}")
-    elif args.bare and found != "bare":
+    if found is not None and args.bare and found != "bare":
         raise CommandError(f"{path}: is a repository with a working tree; --bare is for a new one")
-    if args.remote is not None:
-        repository.set_origin(path, _remote_url(args.remote))
-    with Store(path) as existing:
-        if existing.remote is not None:
-            existing.pull()  # a store that exists on the remote is joined, not created anew
-    with Store(
-        path, layout=args.layout, compression=args.compression, cipher=args.cipher, key=key
-    ) as store:
-        recorded = store.init(push=False if args.no_push else None)
-        config = store.config
+    made = repository.Made()
+    try:
+        if found is None:
+            repository.create(path, bare=args.bare, made=made)
+        if args.remote is not None:
+            repository.set_origin(path, _remote_url(args.remote), made)
+        with Store(path) as existing:
+            if existing.remote is not None:
+                existing.pull()  # a store that exists on the remote is joined, not created anew
+        with Store(
+            path, layout=args.layout, compression=args.compression, cipher=args.cipher, key=key
+        ) as store:
+            recorded = store.init(push=False if args.no_push else None)
+            config = store.config
+    except BaseException:
+        made.undo()  # a failed init leaves no repository, no origin behind
+        raise
+    if found is None:
+        output.status(f"created {'a bare' if args.bare else 'a'} git repository in {path}")
     settings = (
         f"layout {config.layout}, compression {config.codec}, cipher {config.cipher or NO_CIPHER}"
     )
     if recorded:
-        output.line(f"recorded the store's configuration in {path}: {settings}")
+        output.status(f"recorded the store's configuration in {path}: {settings}")
     else:
-        output.line(f"{path} is a store already: {settings}")
+        output.status(f"{path} is a store already: {settings}")
     return 0
 
 
@@ -109,8 +133,16 @@ def _remote_url(url: str) -> str:
 
 
 def keygen(args: argparse.Namespace) -> int:
-    """Print a new key."""
-    output.line(generate_key().decode("ascii"))
+    """Print a new key, or write it to a new file only its owner can read."""
+    key = generate_key().decode("ascii")
+    path: str | None = args.output
+    if args.force and path is None:
+        args.parser.error("--force is for --output FILE")
+    if path is None or path == "-":
+        output.line(key)
+        return 0
+    output.secret_file(path, (key + "\n").encode("ascii"), replace=args.force)
+    output.status(f"wrote a new key to {path} (mode 0600: only you can read it); keep a copy")
     return 0
 
 
@@ -192,44 +224,102 @@ def ls(args: argparse.Namespace) -> int:
 
 
 def get(args: argparse.Namespace) -> int:
-    """Write blobs to new files named by their time, or concatenate them to standard output."""
+    """Write blobs to files named by their stored names (a rerun writes only what is
+    missing), or concatenate them to standard output: those of the range, or those named."""
+    paths: list[str] = args.paths
+    if paths and (args.start is not None or args.end is not None):
+        args.parser.error("give blob paths, or --start/--end, not both")
     to_stdout = args.cat or args.output == "-"
-    written = 0
+    written = skipped = 0
     with _open(args, keyed=True) as store, Progress("getting") as progress:
-        start, end = _range(args, store)
-        files = None if to_stdout else output.NewFiles(args.output)
-        if progress.enabled:
-            progress.update(0, store.count(start, end))
-        for blob in store.getblobs(start, end):
+        files = None if to_stdout else output.OutputFolder(args.output)
+        if paths:
+            blobs: Iterable[Blob] = _blobs_at(store, paths)
+            total = len(paths)
+        else:
+            start, end = _range(args, store)
+            blobs = store.getblobs(start, end)
+            total = store.count(start, end) if progress.enabled else 0
+        progress.update(0, total)
+        for blob in blobs:
             if files is None:
                 output.data(blob.blob)
+            elif files.write(output.file_name(blob.path), blob.blob):
+                written += 1
             else:
-                files.write(output.file_stem(blob.timestamp_ns), blob.blob)
-            written += 1
+                skipped += 1
             progress.advance()
     if files is None:
         output.flush()
     else:
-        noun = "blob" if written == 1 else "blobs"
-        output.line(f"wrote {written} {noun} to {files.folder}")
+        there = f" ({skipped} there already)" if skipped else ""
+        output.status(f"wrote {_blobs(written)} to {files.folder}{there}")
     return 0
 
 
+def _blobs_at(store: Store, paths: list[str]) -> Iterator[Blob]:
+    """The blobs stored at ``paths`` (as ``ls`` prints them), in that order. Each is found
+    by a query of its exact time, read from its name."""
+    for path in paths:
+        filename = path.rpartition("/")[2]
+        name = naming.parse(filename) or naming_v1.parse(filename)
+        if name is None:
+            raise CommandError(f"{path}: not a blob's path; 'gitblobts ls' lists them")
+        at = Nanoseconds(name.timestamp_ns)
+        found = [blob for blob in store.getblobs(at, at) if blob.path == path.strip("/")]
+        if not found:
+            raise CommandError(f"{path}: no such blob in {store.path}; 'gitblobts ls' lists them")
+        yield found[0]
+
+
 def push(args: argparse.Namespace) -> int:
-    """Push the branch's commits to its remote."""
+    """Push the branch's commits to its remote; say how many went, or that none had to."""
     with _open(args) as store:
-        remote, remote_ref = _require_remote(store, "push to")
-        store.push()
-    output.line(f"pushed {_short(store.branch)} to {remote} ({_short(remote_ref)})")
+        _require_remote(store, "push to")
+        result = store.push()
+    branch, remote_ref = _short(store.branch), _short(result.ref)
+    if args.json:
+        output.document(
+            {
+                "branch": branch,
+                "remote": result.remote,
+                "remote_ref": remote_ref,
+                "pushed": result.pushed,
+                "commit": result.commit,
+            }
+        )
+    elif result.pushed:
+        output.status(
+            f"pushed {_commits(result.pushed)} of {branch} to {result.remote} ({remote_ref})"
+        )
+    else:
+        output.status(
+            f"nothing to push: {result.remote} ({remote_ref}) has every commit of {branch}"
+        )
     return 0
 
 
 def pull(args: argparse.Namespace) -> int:
-    """Bring in the blobs others pushed to the remote."""
+    """Bring in the blobs others pushed to the remote; say how many arrived."""
     with _open(args) as store:
-        remote, remote_ref = _require_remote(store, "pull from")
-        store.pull()
-    output.line(f"pulled {_short(remote_ref)} from {remote} into {_short(store.branch)}")
+        _require_remote(store, "pull from")
+        result = store.pull()
+    branch = _short(store.branch)
+    remote_ref = _short(result.ref) if result.ref is not None else None
+    if args.json:
+        output.document(
+            {
+                "branch": branch,
+                "remote": result.remote,
+                "remote_ref": remote_ref,
+                "blobs": result.blobs,
+                "commit": result.commit,
+            }
+        )
+    else:
+        output.status(
+            f"pulled {_blobs(result.blobs)} from {result.remote} ({remote_ref}) into {branch}"
+        )
     return 0
 
 
@@ -247,23 +337,43 @@ def status(args: argparse.Namespace) -> int:
     """Show the store: branch, remote, unpushed commits, blob count, configuration."""
     with _open(args) as store:
         target = store.remote
-        if target is None:
-            remote = "none"
-        else:
-            url = repository.remote_url(store.path, target[0])
-            remote = f"{target[0]} {url or '(no URL)'} ({_short(target[1])})"
+        url = repository.remote_url(store.path, target[0]) if target is not None else None
+        unpushed = store.unpushed if target is not None else None
         config = store.config
-        fields = [
-            ("store", store.path),
-            ("branch", _short(store.branch)),
-            ("remote", remote),
-            ("unpushed", _commits(store.unpushed) if target is not None else "-"),
-            ("blobs", str(store.count())),
-            ("layout", config.layout),
-            ("compression", config.codec),
-            ("cipher", config.cipher or NO_CIPHER),
-            ("configured", "yes" if store.configured else "not yet (init or the first add)"),
-        ]
+        count = store.count()
+        configured = store.configured
+        path, branch = store.path, _short(store.branch)
+    if args.json:
+        output.document(
+            {
+                "store": path,
+                "branch": branch,
+                "remote": None
+                if target is None
+                else {"name": target[0], "url": url, "ref": _short(target[1])},
+                "unpushed": unpushed,
+                "blobs": count,
+                "layout": config.layout,
+                "compression": config.codec,
+                "cipher": config.cipher,
+                "configured": configured,
+            }
+        )
+        return 0
+    remote = "none"
+    if target is not None:
+        remote = f"{target[0]} {url or '(no URL)'} ({_short(target[1])})"
+    fields = [
+        ("store", path),
+        ("branch", branch),
+        ("remote", remote),
+        ("unpushed", _commits(unpushed) if unpushed is not None else "-"),
+        ("blobs", str(count)),
+        ("layout", config.layout),
+        ("compression", config.codec),
+        ("cipher", config.cipher or NO_CIPHER),
+        ("configured", "yes" if configured else "not yet (init or the first add)"),
+    ]
     for name, value in fields:
         output.line(f"{name + ':':<13}{value}")
     return 0
@@ -273,8 +383,16 @@ def verify(args: argparse.Namespace) -> int:
     """Read and check every file; list the bad ones."""
     with _open(args, keyed=True) as store, Progress("verifying") as progress:
         report = store.verify(progress=progress.update)
-    for problem in report.problems:
-        output.line(str(problem))
+    if args.json:
+        output.document(
+            {
+                "checked": report.checked,
+                "problems": [{"path": p.path, "reason": p.reason} for p in report.problems],
+            }
+        )
+    else:
+        for problem in report.problems:
+            output.line(str(problem))
     noun = "file" if report.checked == 1 else "files"
     if report.problems:
         output.flush()
@@ -282,7 +400,7 @@ def verify(args: argparse.Namespace) -> int:
         problems = "problem" if count == 1 else "problems"
         output.error(f"{count} {problems} in {report.checked} {noun}")
         return 1
-    output.line(f"{report.checked} {noun} checked, no problems")
+    output.status(f"{report.checked} {noun} checked, no problems")
     return 0
 
 
@@ -292,11 +410,22 @@ def plugins(args: argparse.Namespace) -> int:
     origins = _distributions()
     for name in loaded.plugin_names():
         origin = origins.get(name)
-        output.line(f"{name} ({origin})" if origin else name)
-        for kind, names in loaded.provided_by(name).items():
-            output.line(f"  {kind}: {', '.join(names)}")
+        provided = loaded.provided_by(name)
         callers = loaded.manager.get_hookcallers(loaded.manager.get_plugin(name)) or []
         stages = sorted(c.name for c in callers if not c.name.startswith(_REGISTER_HOOK))
+        if args.json:
+            output.document(
+                {
+                    "name": name,
+                    "distribution": origin,
+                    "provides": {kind: list(names) for kind, names in provided.items()},
+                    "hooks": stages,
+                }
+            )
+            continue
+        output.line(f"{name} ({origin})" if origin else name)
+        for kind, names in provided.items():
+            output.line(f"  {kind}: {', '.join(names)}")
         if stages:
             output.line(f"  hooks: {', '.join(stages)}")
     return 0
@@ -308,7 +437,7 @@ def migrate(args: argparse.Namespace) -> int:
     key = _key(args)
     if args.cipher not in (None, NO_CIPHER) and key is None:
         raise KeyRequiredError(f"--cipher {args.cipher} needs a key")
-    with Store(_store_path(args), compression=args.from_compression, key=key) as store:
+    with Store(_found_store_path(args), compression=args.from_compression, key=key) as store:
         report = store.migrate(
             layout=args.layout,
             compression=args.compression,
@@ -317,10 +446,10 @@ def migrate(args: argparse.Namespace) -> int:
         )
         config = store.config
     if not report.migrated:
-        output.line(f"{store.path}: no blobs of gitblobts 0.0.7 to migrate")
+        output.status(f"{store.path}: no blobs of gitblobts 0.0.7 to migrate")
         return 0
     noun = "blob" if report.migrated == 1 else "blobs"
-    output.line(
+    output.status(
         f"migrated {report.migrated} {noun} of gitblobts 0.0.7 in {store.path}: layout "
         f"{config.layout}, compression {config.codec}, cipher {config.cipher or NO_CIPHER}"
     )
@@ -339,6 +468,10 @@ def _distributions() -> dict[str, str]:
 
 def _commits(count: int) -> str:
     return f"{count} commit" if count == 1 else f"{count} commits"
+
+
+def _blobs(count: int) -> str:
+    return f"{count} blob" if count == 1 else f"{count} blobs"
 
 
 def _short(ref: str) -> str:

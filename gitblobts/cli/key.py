@@ -44,7 +44,7 @@ def read_key(key_file: str | None, from_environment: str | None = None) -> bytes
     try:
         decode_key(key)
     except InvalidKeyError as error:
-        raise InvalidKeyError(f"{source}: {error}") from None
+        raise InvalidKeyError(f"{source}: {error.problem}", remedy=error.remedy) from None
     return key
 
 

@@ -7,18 +7,33 @@ for any other failure.
 
 from __future__ import annotations
 
+import contextlib
 import errno
+import json
 import os
 import sys
 from collections.abc import Callable
 
 from gitblobts.cli.errors import CommandError, StdoutClosed
-from gitblobts.core import timestamps
+from gitblobts.core import naming, naming_v1
 
 
 def line(text: str) -> None:
     """Write a line of text to standard output (see :func:`printable`)."""
     _guarded(lambda: sys.stdout.write(printable(text) + "\n"))
+
+
+def document(value: object) -> None:
+    """Write ``value`` as JSON on one line of standard output (``--json``)."""
+    line(json.dumps(value))
+
+
+def status(message: str) -> None:
+    """Say what the command did ("wrote 3 blobs to out") on standard error, on one line:
+    standard output carries only data, for the next program in a pipe."""
+    text = "; ".join(part.strip() for part in message.splitlines() if part.strip())
+    sys.stderr.write(f"{printable(text)}\n")
+    sys.stderr.flush()
 
 
 def data(content: bytes) -> None:
@@ -65,38 +80,76 @@ def _guarded(write: Callable[[], object]) -> None:
         raise CommandError(f"cannot write to standard output: {error.strerror}") from None
 
 
-def file_stem(timestamp_ns: int) -> str:
-    """A blob's time as a file name: ``20261124T061500.123456789Z``, which sorts by time."""
-    year, month, day, hour, minute, second, nanos = timestamps.utc_fields(timestamp_ns)
-    return f"{year:04d}{month:02d}{day:02d}T{hour:02d}{minute:02d}{second:02d}.{nanos:09d}Z"
+def secret_file(path: str, content: bytes, *, replace: bool = False) -> None:
+    """Write ``content`` to a new file at ``path`` that only its owner can read and write
+    (mode 0600) from the moment it exists. An existing file is an error unless ``replace``;
+    then the new file takes its place whole, by rename, never half-written."""
+    target = path
+    if replace:
+        folder, name = os.path.split(path)
+        target = os.path.join(folder, f".{name}.{os.getpid()}.tmp")
+    try:
+        descriptor = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        raise CommandError(
+            f"{path}: exists already, and may hold the key of a store; choose another file, "
+            "or pass --force to replace it"
+        ) from None
+    except OSError as error:
+        raise CommandError(f"{path}: cannot create: {error.strerror}") from None
+    try:
+        with os.fdopen(descriptor, "wb") as file:
+            os.fchmod(file.fileno(), 0o600)  # whatever the umask
+            file.write(content)
+            file.flush()
+            os.fsync(file.fileno())
+        if replace:
+            os.replace(target, path)
+    except OSError as error:
+        with contextlib.suppress(OSError):
+            os.unlink(target)
+        raise CommandError(f"{path}: cannot write: {error.strerror}") from None
 
 
-class NewFiles:
-    """Writes files into a folder, never over an existing one: a name that is taken gets
-    the first free suffix ``-1``, ``-2``..."""
+def file_name(blob_path: str) -> str:
+    """The name ``get --output`` gives a blob's file: the identity in its stored name, its
+    time and random part (``20261124T061500.123456789Z_k5vq2xw7m3a4b6c7d2e3f4g5h6``), which
+    is the same on every run and sorts by time; a gitblobts 0.0.7 blob keeps its name."""
+    filename = blob_path.rpartition("/")[2]
+    name = naming.parse(filename) or naming_v1.parse(filename)
+    return name.identity if name is not None else filename
+
+
+class OutputFolder:
+    """Writes files into a folder, each whole or not at all: a file is written under a
+    temporary name, then renamed, so that a file with the final name is always complete,
+    even after an interrupted run. A name that is taken is left as it is: the same blob
+    always gets the same name, so a rerun writes only what is missing."""
 
     def __init__(self, folder: str) -> None:
         self.folder = folder
         """Where the files go."""
-        self._next: dict[str, int] = {}
         try:
             os.makedirs(folder, exist_ok=True)
         except OSError as error:
             raise CommandError(f"{folder}: cannot create the folder: {error.strerror}") from None
 
-    def write(self, stem: str, content: bytes) -> str:
-        """Write ``content`` to a new file named ``stem`` (or ``stem-N``); return its path."""
-        suffix = self._next.get(stem, 0)
-        while True:
-            name = f"{stem}-{suffix}" if suffix else stem
-            path = os.path.join(self.folder, name)
-            try:
-                with open(path, "xb") as file:
-                    file.write(content)
-            except FileExistsError:
-                suffix += 1
-                continue
-            except OSError as error:
-                raise CommandError(f"{path}: cannot write: {error.strerror}") from None
-            self._next[stem] = suffix + 1
-            return path
+    def has(self, name: str) -> bool:
+        """Whether the file ``name`` is there already."""
+        return os.path.lexists(os.path.join(self.folder, name))
+
+    def write(self, name: str, content: bytes) -> bool:
+        """Write ``content`` to the file ``name``, unless it is there; whether it wrote."""
+        path = os.path.join(self.folder, name)
+        if os.path.lexists(path):
+            return False
+        partial = os.path.join(self.folder, f".{name}.partial")
+        try:
+            with open(partial, "wb") as file:
+                file.write(content)
+            os.replace(partial, path)
+        except OSError as error:
+            with contextlib.suppress(OSError):
+                os.unlink(partial)
+            raise CommandError(f"{path}: cannot write: {error.strerror}") from None
+        return True

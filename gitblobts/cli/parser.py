@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import re
+import sys
+from collections.abc import Sequence
 
 from gitblobts.cli import commands
 from gitblobts.cli.key import KEY_ENV
-from gitblobts.cli.when import WHEN_HELP
+from gitblobts.cli.when import OPEN_HELP, WHEN_HELP
 
 PROG = "gitblobts"
 
@@ -26,6 +29,44 @@ Exit status: 0 on success, 1 on a failure (a one-line message on standard error)
 usage error, 130 when interrupted."""
 
 
+WHEN_OPTIONS = ("--time", "--start", "--end")
+"""Options that take a time, which may begin with a minus sign."""
+
+_MINUS_VALUE = re.compile(r"-(?:[0-9.]|inf\b)", re.IGNORECASE)
+"""A time that begins with a minus sign: ``-90min``, ``-1.5h``, ``-inf``. Never an option:
+no option name begins with a digit, a dot or ``inf``."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a time option takes a value that begins with a minus sign
+    (``--time -90min``), which argparse would take for an option: it only takes plain
+    negative numbers so."""
+
+    def parse_known_args(  # type: ignore[override]
+        self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
+    ) -> tuple[argparse.Namespace, list[str]]:
+        words = list(sys.argv[1:] if args is None else args)
+        return super().parse_known_args(_attach_minus_values(words), namespace)
+
+
+def _attach_minus_values(words: list[str]) -> list[str]:
+    """``--time -90min`` as ``--time=-90min``; nothing after ``--`` changes."""
+    joined: list[str] = []
+    index = 0
+    while index < len(words):
+        word = words[index]
+        if word == "--":
+            return joined + words[index:]
+        following = words[index + 1] if index + 1 < len(words) else ""
+        if word in WHEN_OPTIONS and _MINUS_VALUE.match(following):
+            joined.append(f"{word}={following}")
+            index += 2
+            continue
+        joined.append(word)
+        index += 1
+    return joined
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The parser of the whole command line."""
     # No abbreviations: '--key SECRET' must be a usage error, not '--key-file SECRET'.
@@ -43,7 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"read the key from FILE ('-': standard input); default: ${KEY_ENV}",
     )
 
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog=PROG,
         description=_DESCRIPTION,
         epilog=_EPILOG,
@@ -65,7 +106,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="log what happens, and show the traceback of a failure",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
-    subcommands = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
+    subcommands = parser.add_subparsers(
+        title="commands", metavar="COMMAND", required=True, parser_class=argparse.ArgumentParser
+    )
 
     def command(name: str, help: str, *parents: argparse.ArgumentParser) -> argparse.ArgumentParser:
         sub = subcommands.add_parser(
@@ -91,7 +134,17 @@ def build_parser() -> argparse.ArgumentParser:
     init.add_argument("--bare", action="store_true", help="create a bare repository")
     init.add_argument("--no-push", action="store_true", help="do not push the configuration")
 
-    command("keygen", "print a new key")
+    keygen = command("keygen", "print a new key, or write it to a file only you can read")
+    keygen.add_argument(
+        "-o",
+        "--output",
+        metavar="FILE",
+        help="write the key to FILE, created readable and writable by you only (mode 0600); "
+        "an existing FILE is refused: it may hold the key of a store",
+    )
+    keygen.add_argument(
+        "--force", action="store_true", help="with --output: replace an existing FILE"
+    )
 
     add = command("add", "add each FILE as a blob, all in one commit", keyed)
     add.add_argument("files", nargs="+", metavar="FILE", help="a file to add; '-': standard input")
@@ -108,19 +161,42 @@ def build_parser() -> argparse.ArgumentParser:
     _range_options(ls)
     ls.add_argument("--json", action="store_true", help="one JSON object per line")
 
-    get = command("get", "write blobs to files named by their time, or to standard output", keyed)
+    get = command(
+        "get",
+        "write blobs to files named by their stored names, or to standard output; a rerun "
+        "writes only what is missing",
+        keyed,
+    )
+    get.add_argument(
+        "paths",
+        nargs="*",
+        metavar="PATH",
+        help="a blob's path, as 'ls' prints it; without: the blobs from START to END",
+    )
     _range_options(get)
     target = get.add_mutually_exclusive_group(required=True)
     target.add_argument(
-        "-o", "--output", metavar="DIR", help="write each blob to a new file in DIR ('-': --cat)"
+        "-o",
+        "--output",
+        metavar="DIR",
+        help="write each blob to DIR/TIME_RANDOM (its stored name), unless there already "
+        "('-': --cat)",
     )
     target.add_argument("--cat", action="store_true", help="write the blobs to standard output")
 
-    command("push", "push commits to the remote")
-    command("pull", "pull others' blobs from the remote")
-    command("status", "show the branch, remote, unpushed commits, blob count, configuration")
-    command("verify", "read and check every file of the store; list the bad ones", keyed)
-    command("plugins", "list installed plugins and what each provides")
+    json_help = "write one JSON object, on one line (its keys: docs/cli.rst)"
+    push = command("push", "push commits to the remote; say how many went")
+    push.add_argument("--json", action="store_true", help=json_help)
+    pull = command("pull", "pull others' blobs from the remote; say how many arrived")
+    pull.add_argument("--json", action="store_true", help=json_help)
+    status = command(
+        "status", "show the branch, remote, unpushed commits, blob count, configuration"
+    )
+    status.add_argument("--json", action="store_true", help=json_help)
+    verify = command("verify", "read and check every file of the store; list the bad ones", keyed)
+    verify.add_argument("--json", action="store_true", help=json_help)
+    plugins = command("plugins", "list installed plugins and what each provides")
+    plugins.add_argument("--json", action="store_true", help="one JSON object per plugin per line")
 
     migrate = command(
         "migrate", "rewrite a store of gitblobts 0.0.7 in the current format, in one commit", keyed
@@ -152,12 +228,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _range_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--start", metavar="WHEN", help=f"from this time, inclusive ({WHEN_HELP}); default: open"
+        "--start",
+        metavar="WHEN",
+        help=f"from this time, inclusive ({WHEN_HELP}; {OPEN_HELP}); default: open (-inf)",
     )
     parser.add_argument(
         "--end",
         metavar="WHEN",
-        help="to this time, inclusive; default: open. Newest first when START is after END",
+        help="to this time, inclusive; default: open (inf). Newest first when START is after "
+        "END: --start now --end -inf",
     )
 
 

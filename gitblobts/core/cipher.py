@@ -55,3 +55,7 @@ class Cipher(abc.ABC):
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name}>"
+
+    def __str__(self) -> str:
+        """The cipher's name, as users give and see it (``aes256gcm``)."""
+        return self.name

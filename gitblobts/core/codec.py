@@ -40,6 +40,13 @@ class Codec(abc.ABC):
     def encode(self, data: bytes) -> bytes:
         """Return ``data`` compressed."""
 
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.name}>"
+
+    def __str__(self) -> str:
+        """The codec's name, as users give and see it (``zstd``)."""
+        return self.name
+
     def encode_pieces(self, data: bytes) -> Iterator[bytes]:
         """``encode(data)``, in pieces. A codec that can compress incrementally overrides
         this, so that a large blob's compressed form is never held whole next to its

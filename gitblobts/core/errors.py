@@ -17,7 +17,25 @@ if TYPE_CHECKING:
 
 
 class GitBlobTSError(Exception):
-    """Base class of every error raised by gitblobts."""
+    """Base class of every error raised by gitblobts.
+
+    ``problem`` says what went wrong; ``remedy``, if the error has one, what to do about it
+    in the API's terms (``pass key=``); the message is both, ``problem; remedy``. A front
+    end whose users do it otherwise (the command's ``--key-file``) shows ``problem`` with
+    its own remedy."""
+
+    problem: str
+    """What went wrong, without the remedy."""
+    remedy: str | None
+    """What to do about it, through the API; ``None``: the message says all there is."""
+
+    def __init__(self, *args: object, remedy: str | None = None) -> None:
+        problem = str(args[0]) if args else ""
+        if remedy is not None:
+            args = (f"{problem}; {remedy}", *args[1:])
+        super().__init__(*args)
+        self.problem = problem
+        self.remedy = remedy
 
 
 class BlobTypeError(GitBlobTSError, TypeError):

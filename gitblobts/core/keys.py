@@ -42,8 +42,8 @@ def decode_key(key: bytes | str) -> bytes:
         raise InvalidKeyError("the key is not URL-safe base64 text") from None
     if len(raw) != KEY_BYTES:
         raise InvalidKeyError(
-            f"the key decodes to {len(raw)} bytes; a key is {KEY_BYTES} bytes in URL-safe "
-            "base64, as generate_key() returns"
+            f"the key decodes to {len(raw)} bytes",
+            remedy=f"a key is {KEY_BYTES} bytes in URL-safe base64, as generate_key() returns",
         )
     return raw
 

@@ -169,7 +169,7 @@ class Pipeline:
             except DecryptionFailed as error:
                 raise CorruptBlobError(
                     blob.path,
-                    f"cannot decrypt with {blob.cipher!r}: wrong key, or tampered or "
+                    f"cannot decrypt with {_name(blob.cipher)}: wrong key, or tampered or "
                     f"truncated file ({error})",
                 ) from None
         if type(data) is not bytes:
@@ -229,3 +229,8 @@ def _stage_result(stage: str, value: object) -> bytes:
     if isinstance(value, (bytearray, memoryview)):
         return bytes(value)
     raise PluginError(f"the {stage} stage returned {type(value).__name__}, not bytes")
+
+
+def _name(plugin: Cipher | Codec | None) -> str:
+    """A cipher or codec as a user knows it: by its name, quoted (``'aes256gcm'``)."""
+    return repr(plugin.name) if plugin is not None else "the decrypt stage"

@@ -181,7 +181,11 @@ class Plugins:
             if ns is not None:
                 return ns
         names = ", ".join(repr(p.name) for p in self._parsers) or "none installed"
-        raise TimeError(f"time {text!r} is not understood by any time parser ({names})")
+        suggestions = [s for s in map(_suggestion(text), self._parsers) if s]
+        raise TimeError(
+            f"time {text!r} is not understood by any time parser ({names})",
+            remedy="; ".join(suggestions) or None,
+        )
 
     def plugin_names(self) -> list[str]:
         """Names of the registered plugins, core's own stage implementations excluded."""
@@ -295,3 +299,17 @@ def _cached_plugins(only: tuple[str, ...] | None) -> Plugins:
 def default_plugins() -> Plugins:
     """The shared :class:`Plugins`, loaded once per value of ``GITBLOBTS_PLUGINS``."""
     return _cached_plugins(_plugins_from_environment())
+
+
+def _suggestion(text: str) -> Callable[[TimeParser], str | None]:
+    """What a parser suggests for ``text``; a parser whose ``suggest`` fails suggests
+    nothing (the error is about the text, not the parser)."""
+
+    def suggest(parser: TimeParser) -> str | None:
+        try:
+            suggestion = parser.suggest(text)
+        except Exception:
+            return None
+        return suggestion if isinstance(suggestion, str) else None
+
+    return suggest

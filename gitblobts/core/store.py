@@ -58,6 +58,7 @@ from gitblobts.core.naming import BlobName
 from gitblobts.core.pipeline import BlobContext, CommitContext, Pipeline
 from gitblobts.core.plugins import Plugins, default_plugins
 from gitblobts.core.redaction import redact, scrub_chain
+from gitblobts.core.sync import PullResult, PushResult
 from gitblobts.core.timestamps import MAX_NS, MIN_NS, check_range, is_open_bound, to_ns
 from gitblobts.core.verify import Problem, VerifyReport, lost_blobs, verify_tree
 
@@ -336,7 +337,7 @@ class Store:
         configured = self._config.cipher if self._config is not None else None
         if self._raw_key is None:
             if cipher is not None:
-                raise KeyRequiredError(f"cipher {cipher!r} needs a key; pass key=")
+                raise KeyRequiredError(f"cipher {cipher!r} needs a key", remedy="pass key=")
             if configured is not None:
                 return None, self._key_required(configured)
             return None, None
@@ -347,16 +348,15 @@ class Store:
 
     def _key_required(self, configured: str) -> KeyRequiredError:
         return KeyRequiredError(
-            f"{self._path}: the store encrypts new blobs with {configured!r}; pass its "
-            f"key, or cipher={NO_CIPHER!r} to add unencrypted blobs"
+            f"{self._path}: the store encrypts new blobs with {configured!r}",
+            remedy=f"pass its key, or cipher={NO_CIPHER!r} to add unencrypted blobs",
         )
 
     def _unencrypted_store(self) -> ConfigError:
         return ConfigError(
             f"{self._path}: the store was created without encryption ({CONFIG_PATH} records "
-            "no cipher), so no blob is added with a key: a store holds one key or none. Add "
-            f"without the key (or with cipher={NO_CIPHER!r}), or create a new store with the "
-            "key for encrypted blobs"
+            "no cipher), so no blob is added with a key: a store holds one key or none",
+            remedy="add without the key, or create a new store with the key for encrypted blobs",
         )
 
     def _encryption_refusal(self, config: StoreConfig) -> GitBlobTSError | None:
@@ -805,7 +805,9 @@ class Store:
         cipher = self._ciphers.get(cipher_name)
         if cipher is None:
             if self._raw_key is None:
-                raise KeyRequiredError(f"{path}: the file is encrypted; pass the store's key")
+                raise KeyRequiredError(
+                    f"{path}: the file is encrypted", remedy="pass the store's key"
+                )
             cipher = self._plugins.ciphers.get(cipher_name)(self._raw_key)
             self._ciphers[cipher_name] = cipher
         return cipher
@@ -865,23 +867,28 @@ class Store:
             self._push_failures.add(type(error))
         warnings.warn(said, PushFailedWarning, stacklevel=_caller_stacklevel())
 
-    def push(self) -> None:
+    def push(self) -> PushResult:
         """Deliver the branch's commits to the remote. If another writer pushed meanwhile,
         fetch, put our commits on top of theirs (blob paths never collide, so the union is
-        always right), and push again, with bounded, jittered retries. Raises
-        :class:`~gitblobts.RemoteError` if the remote cannot be reached or keeps moving; the
-        commits stay, to be pushed later."""
+        always right), and push again, with bounded, jittered retries. Returns what was
+        pushed (:class:`~gitblobts.PushResult`; ``pushed == 0``: nothing was to push).
+        Raises :class:`~gitblobts.RemoteError` if the remote cannot be reached or keeps
+        moving; the commits stay, to be pushed later."""
         with self._repository_errors("push from"):
-            self._push_to(*self._require_target())
+            remote, remote_ref = self._require_target()
+            pushed, commit = self._push_to(remote, remote_ref)
+            return PushResult(pushed=pushed, remote=remote, ref=remote_ref, commit=commit)
 
-    def _push_to(self, remote: str, remote_ref: str) -> None:
-        """:meth:`push` to ``remote_ref`` of ``remote``."""
+    def _push_to(self, remote: str, remote_ref: str) -> tuple[int, str | None]:
+        """:meth:`push` to ``remote_ref`` of ``remote``: how many commits went, and the
+        remote's tip."""
+        pushed = 0
         with self._remote_lock:
             delay = 0.05
             for _ in range(_PUSH_ATTEMPTS):
                 local = self._backend.resolve(self._branch)
                 if local is None:
-                    return
+                    return 0, None
                 theirs = self._backend.fetch(remote, remote_ref)
                 if theirs == local:
                     break
@@ -891,6 +898,7 @@ class Store:
                         continue  # the branch moved under us, or there is nothing of ours
                     local = rebased
                 if self._backend.push(remote, local, remote_ref, expected=theirs):
+                    pushed = len(self._backend.first_parent_chain(local, theirs))
                     break
                 time.sleep(delay * (0.5 + random.random()))  # jitter, not secrecy
                 delay = min(delay * 2, 2.0)
@@ -901,24 +909,34 @@ class Store:
                 )
             if self._backend.upstream(self._branch) is None:
                 self._backend.set_upstream(self._branch, remote, remote_ref)
+            return pushed, local
 
-    def pull(self) -> None:
+    def pull(self) -> PullResult:
         """Bring the remote's blobs into the branch: fast-forward, or put local commits not yet
-        pushed on top of the remote's. With no remote, there is nothing to do."""
+        pushed on top of the remote's. Returns what arrived (:class:`~gitblobts.PullResult`).
+        With no remote, there is nothing to do."""
         with self._repository_errors("pull into"), self._remote_lock:
             target = self._target()
             if target is None:
-                return
+                return PullResult(0, self._backend.resolve(self._branch), None, None)
             for _ in range(_COMMIT_ATTEMPTS):
                 local = self._backend.resolve(self._branch)
                 theirs = self._backend.fetch(*target)
                 if theirs is None or theirs == local:
-                    return
-                if local is not None and self._backend.merge_base(theirs, local) == theirs:
-                    return  # we are ahead: nothing to take
-                if self._rebase_current(theirs) is not None:
-                    return
+                    return PullResult(0, local, *target)
+                base = None if local is None else self._backend.merge_base(theirs, local)
+                if base == theirs:
+                    return PullResult(0, local, *target)  # we are ahead: nothing to take
+                tip = self._rebase_current(theirs)
+                if tip is not None:
+                    return PullResult(self._blob_files_added(base, theirs), tip, *target)
             raise ConflictError(f"{self._path}: {self._branch} kept moving while pulling")
+
+    def _blob_files_added(self, base: str | None, tip: str) -> int:
+        """How many blob files ``tip``'s tree has that ``base``'s lacks."""
+        parse = self._parse
+        added = self._backend.added_files(base, tip)
+        return sum(1 for path in added if parse(path.rpartition("/")[2]) is not None)
 
     @property
     def unpushed(self) -> int:
@@ -1142,7 +1160,7 @@ class Store:
             self._adopt(recorded)
         return migration.MigrationReport(migrated, last)
 
-    def _remote_step(self, step: Callable[[], None]) -> bool:
+    def _remote_step(self, step: Callable[[], object]) -> bool:
         """Run a pull or push of a migration; whether it worked. An unreachable remote is
         logged, unless the store is strict."""
         try:
@@ -1194,7 +1212,7 @@ class Store:
         if cipher != NO_CIPHER:
             if raw_key is None:
                 if cipher is not None:
-                    raise KeyRequiredError(f"cipher {cipher!r} needs a key; pass key=")
+                    raise KeyRequiredError(f"cipher {cipher!r} needs a key", remedy="pass key=")
             else:
                 default = recorded.cipher if recorded is not None else None
                 encryption = self._plugins.ciphers.get(cipher or default or DEFAULT_CIPHER)(raw_key)

@@ -64,6 +64,12 @@ class TimeParser(abc.ABC):
     def parse(self, text: str, now_ns: int) -> int | None:
         """Return ``text`` as epoch nanoseconds, or ``None`` if it is not understood."""
 
+    def suggest(self, text: str) -> str | None:
+        """For ``text`` that no parser understood, what to write instead, as a phrase
+        (``"'monday' alone is ambiguous: write 'last monday' or 'next monday'"``), or
+        ``None``. The error then says it. The default suggests nothing."""
+        return None
+
 
 def check_range(ns: int, original: object) -> int:
     """Return ``ns`` if it lies in the supported years, else raise :class:`TimeError`."""

@@ -63,6 +63,9 @@ _DAY = (
     rf"|(?P<m3>{_MONTH})\.? (?P<d3>\d{{1,2}}){_NTH},? (?P<y3>\d{{4}}))"
     r"|(?P<m4>\d{1,2})/(?P<d4>\d{1,2})/(?P<y4>\d{4})"
 )
+_WEEKDAY_ALONE = re.compile(_WEEKDAY, re.ASCII)
+_RELATIVE_PERIOD = re.compile(r"(last|next) (week|month|year)", re.ASCII)
+_DAY_FIRST = re.compile(r"(1[3-9]|2\d|3[01])[/.](\d{1,2})[/.](\d{4})", re.ASCII)
 _AM_PM = r"[ap]\.?m\.?"
 _CLOCK = (
     rf"(?P<h>\d{{1,2}}):(?P<mi>\d{{2}})(?::(?P<s>\d{{2}})(?:[.,](?P<f>\d{{1,9}}))?)?"
@@ -131,6 +134,23 @@ class PendulumTimeParser(TimeParser):
             ns = attempt(key, now_ns, text)
             if ns is not None:
                 return check_range(ns, text)
+        return None
+
+    def suggest(self, text: str) -> str | None:
+        """What to write instead of a form left out for being ambiguous: a weekday alone,
+        ``last week``, ``next month``, a day-first numeric date."""
+        key = " ".join(text.split()).lower()[:MAX_LENGTH]
+        if _WEEKDAY_ALONE.fullmatch(key):
+            return f"{text.strip()!r} alone is ambiguous: write 'last {key}' or 'next {key}'"
+        relative = _RELATIVE_PERIOD.fullmatch(key)
+        if relative is not None:
+            direction, unit = relative.groups()
+            instead = f"1 {unit} ago" if direction == "last" else f"in 1 {unit}"
+            return f"{text.strip()!r} is ambiguous: write {instead!r}, or a date"
+        day_first = _DAY_FIRST.fullmatch(key)
+        if day_first is not None:
+            day, month, year = day_first.groups()
+            return f"numeric dates are month first or year first: write '{year}-{month}-{day}'"
         return None
 
 

@@ -44,6 +44,13 @@ class TimeParserContract:
             return
         assert result is None or (isinstance(result, int) and not isinstance(result, bool))
 
+    @examples(100)
+    @given(text=st.text(max_size=300))
+    def test_a_suggestion_for_any_text_is_a_phrase_or_none(self, text: str) -> None:
+        # suggest() is asked only about text no parser understood; it must not fail on any.
+        suggestion = self.parser_class().suggest(text)
+        assert suggestion is None or (isinstance(suggestion, str) and suggestion.strip())
+
     @examples(50)
     @given(text=st.text(max_size=60))
     def test_the_same_text_and_present_give_the_same_result(self, text: str) -> None:
