@@ -170,14 +170,14 @@ def add(args: argparse.Namespace) -> int:
                 push=False if args.no_push else None,
             )
             args.interrupted = (
-                f"interrupted, but the {_blobs(len(refs))} added: do not add them again"
+                f"interrupted, but the {_blobs_were(len(refs))} added: do not add them again"
             )
     for ref in refs:
         output.line(f"{ref.iso} {ref.path}")
     return 0
 
 
-def _blobs(count: int) -> str:
+def _blobs_were(count: int) -> str:
     return f"{count} blob was" if count == 1 else f"{count} blobs were"
 
 
