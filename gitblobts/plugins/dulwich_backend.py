@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import math
 import os
 import stat
 import time
@@ -53,6 +52,7 @@ from gitblobts.core.hookspecs import hookimpl
 from gitblobts.core.redaction import redact
 from gitblobts.plugins import checkouts, lockfile, packreader, refupdate, treefiles, worktree
 from gitblobts.plugins.indexfile import IndexWriter, NewEntry, Unreadable, Unsupported
+from gitblobts.plugins.indexlock import IndexLockHolder
 from gitblobts.plugins.objectwriter import BLOB, COMMIT, TREE, PackWriter, object_id, write_loose
 
 _Kind = TypeVar("_Kind", bound=ShaFile)
@@ -64,7 +64,6 @@ _LOOSE_BYTES = 16 << 20
 _TREE_CACHE = 4096
 _FILE_MODE_NUMBERS = (FILE_MODE, 0o100755)
 """What :attr:`TreeEntry.is_file` accepts."""
-_INDEX_LOCK_TIMEOUT = 10.0
 _TRANSPORT_ERRORS = (
     OSError,
     GitProtocolError,
@@ -88,7 +87,7 @@ _ZERO_ID = ObjectID(b"0" * 40)
 _log = logging.getLogger("gitblobts")
 
 
-class DulwichBackend(Backend):
+class DulwichBackend(IndexLockHolder, Backend):
     """Git plumbing through dulwich."""
 
     name = "dulwich"
@@ -115,8 +114,6 @@ class DulwichBackend(Backend):
         self._packs = packreader.PackReader(os.fspath(self._store.path))
         self._settings: tuple[int | None, dict[str, str]] | None = None
         self._index: IndexWriter | None = None
-        self._held: lockfile.Lock | None = None
-        """The index lock :meth:`holding_index` holds, for :meth:`check_out` to write."""
         self._working_trees = checkouts.WorkingTrees(
             self._repo.controldir(), own_work_tree=not self._repo.bare
         )
@@ -369,33 +366,8 @@ class DulwichBackend(Backend):
 
     # Working tree
 
-    @contextlib.contextmanager
-    def holding_index(self, is_store_file: Callable[[str], bool]) -> Iterator[None]:
-        if self.is_bare:
-            yield
-            return
-        lock = self._take_index_lock()
-        if lock.cleared:  # its holder died, maybe between moving the branch and the index
-            self._resync(lock, is_store_file)
-            lock = self._take_index_lock()
-        with lock:
-            self._held = lock
-            try:
-                yield
-            finally:
-                self._held = None
-
-    def repair_index(self, is_store_file: Callable[[str], bool]) -> int:
-        if self.is_bare or not os.path.lexists(self._repo.index_path() + ".lock"):
-            return 0
-        lock = lockfile.try_take(self._repo.index_path() + ".lock", patience=math.inf)
-        if lock is None:
-            return 0
-        with lock:
-            return self._resync(lock, is_store_file) if lock.cleared else 0
-
-    def _take_index_lock(self) -> lockfile.Lock:
-        return lockfile.take(self._repo.index_path() + ".lock", timeout=_INDEX_LOCK_TIMEOUT)
+    def _index_path(self) -> str:
+        return str(self._repo.index_path())
 
     def _resync(self, lock: lockfile.Lock, is_store_file: Callable[[str], bool]) -> int:
         """Bring the index and working tree in step with the checked-out branch for the
@@ -419,17 +391,6 @@ class DulwichBackend(Backend):
         ]
         self._write_index(files, removed, lock)
         return len(files) + len(removed)
-
-    def check_out(self, files: Mapping[str, str], removed: Iterable[str] = ()) -> None:
-        removed = list(removed)
-        if self.is_bare or not (files or removed):
-            return
-        held, self._held = self._held, None
-        if held is not None:
-            self._write_index(files, removed, held)
-            return
-        with self._take_index_lock() as lock:
-            self._write_index(files, removed, lock)
 
     def _write_index(
         self, files: Mapping[str, str], removed: list[str], lock: lockfile.Lock

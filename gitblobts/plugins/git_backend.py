@@ -29,7 +29,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import itertools
-import math
 import os
 import re
 import shutil
@@ -47,6 +46,7 @@ from gitblobts.core.errors import PluginError, PushRejectedError, RemoteError, R
 from gitblobts.core.hookspecs import hookimpl
 from gitblobts.core.redaction import redact
 from gitblobts.plugins import checkouts, lockfile, treefiles, worktree
+from gitblobts.plugins.indexlock import IndexLockHolder
 from gitblobts.plugins.objectwriter import shrinks
 
 DEFAULT_IDENTITY = Identity("gitblobts", "gitblobts@localhost")
@@ -56,7 +56,6 @@ as the dulwich backend's."""
 _FOLDER_MODE = 0o040000
 _TREE_CACHE = 4096
 _COMMIT_CACHE = 4096
-_INDEX_LOCK_TIMEOUT = 10.0
 _STOP_TIMEOUT = 5.0
 _INDEX_COPY = "gitblobts-index-"
 """How the copies of the index that git writes begin; any one found by the holder of the
@@ -123,7 +122,7 @@ class _Commit:
     message: str
 
 
-class GitCommandBackend(Backend):
+class GitCommandBackend(IndexLockHolder, Backend):
     """Git plumbing through the git command."""
 
     name = "git"
@@ -144,8 +143,6 @@ class GitCommandBackend(Backend):
         self._command = functools.partial(_command, self._git_dir, self._work_tree, self._settings)
         self._reader = _ObjectReader(self._command, self._cwd)
         self._finalizer = weakref.finalize(self, self._reader.stop)
-        self._held: lockfile.Lock | None = None
-        """The index lock :meth:`holding_index` holds, for :meth:`check_out` to write."""
         self._working_trees = checkouts.WorkingTrees(
             self._git_dir, own_work_tree=self._work_tree is not None
         )
@@ -513,36 +510,8 @@ class GitCommandBackend(Backend):
 
     # Working tree
 
-    @contextlib.contextmanager
-    def holding_index(self, is_store_file: Callable[[str], bool]) -> Iterator[None]:
-        if self._work_tree is None:
-            yield
-            return
-        lock = self._take_index_lock()
-        if lock.cleared:  # its holder died, maybe between moving the branch and the index
-            self._resync(lock, is_store_file)
-            lock = self._take_index_lock()
-        with lock:
-            self._held = lock
-            try:
-                yield
-            finally:
-                self._held = None
-
-    def repair_index(self, is_store_file: Callable[[str], bool]) -> int:
-        if self._work_tree is None or not os.path.lexists(self._index_path() + ".lock"):
-            return 0
-        lock = lockfile.try_take(self._index_path() + ".lock", patience=math.inf)
-        if lock is None:
-            return 0
-        with lock:
-            return self._resync(lock, is_store_file) if lock.cleared else 0
-
     def _index_path(self) -> str:
         return os.path.join(self._git_dir, "index")
-
-    def _take_index_lock(self) -> lockfile.Lock:
-        return lockfile.take(self._index_path() + ".lock", timeout=_INDEX_LOCK_TIMEOUT)
 
     def _resync(self, lock: lockfile.Lock, is_store_file: Callable[[str], bool]) -> int:
         """Bring the index and working tree in step with the checked-out branch for the
@@ -575,17 +544,6 @@ class GitCommandBackend(Backend):
                 files[path] = branch_id.decode("ascii")
         self._write_index(files, removed, lock)
         return len(files) + len(removed)
-
-    def check_out(self, files: Mapping[str, str], removed: Iterable[str] = ()) -> None:
-        removed = list(removed)
-        if self.is_bare or not (files or removed):
-            return
-        held, self._held = self._held, None
-        if held is not None:
-            self._write_index(files, removed, held)
-            return
-        with self._take_index_lock() as lock:
-            self._write_index(files, removed, lock)
 
     def _write_index(
         self, files: Mapping[str, str], removed: list[str], lock: lockfile.Lock
