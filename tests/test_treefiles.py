@@ -9,7 +9,7 @@ from dulwich.objects import Tree
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gitblobts.plugins import treefiles
+from gitblobts.gitfiles import trees
 
 MODES = [0o100644, 0o100755, 0o040000, 0o120000, 0o160000]
 names = st.binary(min_size=1, max_size=20).filter(lambda n: b"\0" not in n and b"/" not in n)
@@ -26,7 +26,7 @@ def test_files_are_the_regular_files_of_the_tree(entries: dict[bytes, tuple[int,
         for name, mode, oid in tree.iteritems()
         if mode in (0o100644, 0o100755)
     ]
-    assert treefiles.files(tree.as_raw_string()) == expected
+    assert trees.files(tree.as_raw_string()) == expected
 
 
 @given(st.dictionaries(names, st.tuples(st.sampled_from(MODES), ids)))
@@ -41,11 +41,11 @@ def test_split_gives_the_files_and_every_other_entry(
         for name, mode, oid in tree.iteritems()
         if mode not in (0o100644, 0o100755)
     ]
-    assert treefiles.split(tree.as_raw_string()) == (treefiles.files(tree.as_raw_string()), others)
+    assert trees.split(tree.as_raw_string()) == (trees.files(tree.as_raw_string()), others)
 
 
 def test_an_empty_tree_has_no_files() -> None:
-    assert treefiles.files(b"") == []
+    assert trees.files(b"") == []
 
 
 @pytest.mark.parametrize(
@@ -59,9 +59,9 @@ def test_an_empty_tree_has_no_files() -> None:
     ],
 )
 def test_a_tree_of_another_form_is_left_to_the_caller(raw: bytes) -> None:
-    assert treefiles.files(raw) is None
+    assert trees.files(raw) is None
 
 
 def test_ids_of_other_sizes_are_read() -> None:
     oid = os.urandom(32)
-    assert treefiles.files(b"100644 a\0" + oid, id_size=32) == [("a", oid.hex())]
+    assert trees.files(b"100644 a\0" + oid, id_size=32) == [("a", oid.hex())]

@@ -1,0 +1,1 @@
+"""The built-in backends: :mod:`.dulwich` (in-process) and :mod:`.git` (the git command)."""

@@ -1,0 +1,1119 @@
+"""The ``git`` backend: git plumbing through the git command.
+
+Objects are read by one long-lived ``git cat-file --batch`` process per backend, started on
+first use and stopped by :meth:`~GitCommandBackend.close` or when the backend is collected;
+trees and commits are parsed here and cached by id (they never change). A batch of blobs
+streams into one ``git fast-import``. A commit rebuilds only the trees along the changed paths
+with one ``git mktree --batch``, then ``git commit-tree``. The branch moves by ``git
+update-ref`` with the expected old value: git's own locked compare-and-swap. The working tree
+and index follow through ``git update-index`` and ``git checkout-index``, so git's index
+extensions and attributes all apply; they work on a copy of the index (``GIT_INDEX_FILE``),
+which is installed under git's ``index.lock``, taken as :mod:`~gitblobts.gitfiles.locks` says
+and held from before the branch moves (see
+:meth:`~gitblobts.core.backend.Backend.holding_index`). A lock git finds taken is cleared if a
+gitblobts writer that died left it, and named in the error once it is old otherwise (see
+:mod:`gitblobts.gitfiles.locks`).
+
+A writer killed outright (SIGKILL) does not take its git processes with it: they see the end
+of their input and finish, releasing git's locks, or fail and remove them. ``update-ref`` may
+so move the branch after the writer died; ``fast-import`` cut short in a blob keeps the
+blobs before it (unreachable) and leaves a ``fast_import_crash_<pid>`` report in the git
+directory.
+
+Every command runs without a shell, with ``LC_ALL=C`` so that its messages parse, without
+terminal prompts, and with repository-locating variables (``GIT_DIR``, ``GIT_INDEX_FILE``,
+...) of the caller's environment replaced by this repository's.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import itertools
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import threading
+import weakref
+from collections import OrderedDict, defaultdict, deque
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import IO
+
+from gitblobts.core.backend import FILE_MODE, Backend, Identity, TreeEntry
+from gitblobts.core.errors import PluginError, PushRejectedError, RemoteError, RepositoryError
+from gitblobts.core.hookspecs import hookimpl
+from gitblobts.core.redaction import redact
+from gitblobts.gitfiles import checkouts, locks, trees, worktree
+from gitblobts.gitfiles.indexlock import IndexLockHolder
+from gitblobts.gitfiles.objects import shrinks
+
+DEFAULT_IDENTITY = Identity("gitblobts", "gitblobts@localhost")
+"""Who commits are by when neither the environment nor git's configuration says; the same
+as the dulwich backend's."""
+
+_FOLDER_MODE = 0o040000
+_TREE_CACHE = 4096
+_COMMIT_CACHE = 4096
+_STOP_TIMEOUT = 5.0
+_INDEX_COPY = "gitblobts-index-"
+"""How the copies of the index that git writes begin; any one found by the holder of the
+index lock was left by a writer that died."""
+_MALLOC_TUNING = "glibc.malloc.top_pad=16777216"
+_WINDOW = 32
+"""Blob requests one read sends ahead of the reply it waits for."""
+_OUTSTANDING = 64
+"""Most requests unanswered at once: their lines (at most 65 bytes each) fit any pipe."""
+_OBJECT_ID = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
+_REPOSITORY_VARIABLES = frozenset(
+    {
+        "GIT_DIR",
+        "GIT_WORK_TREE",
+        "GIT_IMPLICIT_WORK_TREE",
+        "GIT_INDEX_FILE",
+        "GIT_OBJECT_DIRECTORY",
+        "GIT_ALTERNATE_OBJECT_DIRECTORIES",
+        "GIT_COMMON_DIR",
+        "GIT_GRAFT_FILE",
+        "GIT_SHALLOW_FILE",
+        "GIT_NAMESPACE",
+        "GIT_PREFIX",
+        "GIT_REPLACE_REF_BASE",
+        "GIT_CEILING_DIRECTORIES",
+        "GIT_DISCOVERY_ACROSS_FILESYSTEM",
+    }
+)
+"""Variables that would point git at another repository, index or object store."""
+_DURABLE_SETTINGS = (("core.fsync", "added"), ("core.fsyncMethod", "fsync"))
+"""What makes git sync objects, packs, refs and the index before it goes on."""
+_FSYNC_SINCE = (2, 36)
+"""The git release that has ``core.fsync``."""
+_FIXED_ENVIRONMENT = {
+    "LC_ALL": "C",
+    "GIT_TERMINAL_PROMPT": "0",
+    "GIT_NO_REPLACE_OBJECTS": "1",
+}
+_IDENTITY_VARIABLES = {
+    "GIT_AUTHOR_NAME": ("author.name", "user.name"),
+    "GIT_AUTHOR_EMAIL": ("author.email", "user.email"),
+    "GIT_COMMITTER_NAME": ("committer.name", "user.name"),
+    "GIT_COMMITTER_EMAIL": ("committer.email", "user.email"),
+}
+"""Each identity variable, and the configuration keys git falls back on, in order."""
+_NO_IDENTITY = (b"auto-detection is disabled", b"empty ident name")
+"""What git says when it has no identity to commit with."""
+_MOVED_ON = ("stale info", "fetch first", "non-fast-forward")
+"""Push rejections that mean the remote has moved on."""
+_MOVED_MEANWHILE = "cannot lock ref"
+"""What the remote says when another push moved its branch (or was moving it) after it told
+us where the branch was: it has moved on too."""
+_LOCK_EXISTS = re.compile(r"Unable to create '(.+?\.lock)': File exists")
+"""What git says when it finds a lock taken: the lock's path."""
+_CAS_LOST = ("but expected", "reference already exists", "unable to resolve reference")
+
+
+@dataclass(frozen=True, slots=True)
+class _Commit:
+    """The parts of a commit object the backend uses."""
+
+    tree: str
+    parent: str | None
+    message: str
+
+
+class GitCommandBackend(IndexLockHolder, Backend):
+    """Git plumbing through the git command."""
+
+    name = "git"
+
+    def __init__(self, path: str) -> None:
+        self._path = path
+        self._git_dir, self._work_tree = _locate(path)
+        self._cwd = self._work_tree or self._git_dir
+        self._trees: OrderedDict[str, dict[str, TreeEntry]] = OrderedDict()
+        self._commits: OrderedDict[str, _Commit] = OrderedDict()
+        self._non_files: tuple[str, str, list[TreeEntry]] | None = None
+        """The commit and folder list_files last parsed without keeping, and the entries of
+        the folder but files."""
+        # The reader must not refer back to the backend, or the backend would never be
+        # collected and its finalizer never run.
+        self._settings: dict[str, str] = {}
+        """Configuration every git process of the backend is given (``git -c``)."""
+        self._command = functools.partial(_command, self._git_dir, self._work_tree, self._settings)
+        self._reader = _ObjectReader(self._command, self._cwd)
+        self._finalizer = weakref.finalize(self, self._reader.stop)
+        self._working_trees = checkouts.WorkingTrees(
+            self._git_dir, own_work_tree=self._work_tree is not None
+        )
+
+    def _environment(self) -> dict[str, str]:
+        return _environment(self._git_dir, self._work_tree)
+
+    def _git(
+        self,
+        *args: str,
+        input: bytes | bytearray | None = None,
+        env: dict[str, str] | None = None,
+        check: bool = True,
+    ) -> subprocess.CompletedProcess[bytes]:
+        """Run ``git args``; raise RepositoryError if it fails and ``check``."""
+        argv, default_env = self._command(*args)
+        try:
+            result = subprocess.run(
+                argv,
+                input=input,
+                stdin=subprocess.DEVNULL if input is None else None,
+                capture_output=True,
+                cwd=self._cwd,
+                env=env or default_env,
+                check=False,
+            )
+        except OSError as error:
+            raise RepositoryError(f"{self._path}: cannot run git: {error}") from None
+        if check and result.returncode != 0:
+            raise RepositoryError(
+                f"{self._path}: git {args[0]} failed: {redact(_text(result.stderr))}"
+            )
+        return result
+
+    @property
+    def is_bare(self) -> bool:
+        return self._work_tree is None
+
+    def head_branch(self) -> str | None:
+        result = self._git("symbolic-ref", "-q", "HEAD", check=False)
+        if result.returncode == 1:
+            return None
+        if result.returncode != 0:
+            raise RepositoryError(f"{self._path}: cannot read HEAD: {_text(result.stderr)}")
+        return _line(result.stdout)
+
+    def resolve(self, ref: str) -> str | None:
+        result = self._git(
+            "rev-parse", "-q", "--verify", "--end-of-options", f"{ref}^{{commit}}", check=False
+        )
+        if result.returncode == 0:
+            return _line(result.stdout)
+        # No such ref, or one whose commit git cannot read: that is no empty branch.
+        pointed = self._git("rev-parse", "-q", "--verify", "--end-of-options", ref, check=False)
+        if pointed.returncode != 0:
+            return None
+        target = _line(pointed.stdout)
+        # Or a ref that another writer made meanwhile: its commit decides.
+        again = self._git(
+            "rev-parse", "-q", "--verify", "--end-of-options", f"{target}^{{commit}}", check=False
+        )
+        if again.returncode == 0:
+            return _line(again.stdout)
+        raise RepositoryError(
+            f"{self._path}: {ref} points at {target}, which cannot be read as a commit: the "
+            "repository is damaged (git fsck tells more)"
+        )
+
+    # Reading
+
+    def _object(self, oid: str, kind: str) -> bytes:
+        return self._checked(oid, self._reader.read(oid), kind)
+
+    @staticmethod
+    def _checked(oid: str, found: tuple[str, bytes] | None, kind: str) -> bytes:
+        if found is None:  # git says so of an object it cannot read, too
+            raise RepositoryError(
+                f"{kind} {oid} is missing from the repository, or damaged past reading "
+                "(git fsck tells which)"
+            )
+        actual, data = found
+        if actual != kind:
+            raise RepositoryError(f"object {oid} is not a {kind}")
+        return data
+
+    def _tree(self, oid: str) -> dict[str, TreeEntry]:
+        tree = self._trees.get(oid)
+        if tree is None:
+            tree = _parse_tree(self._object(oid, "tree"), len(oid) // 2)
+            self._remember_tree(oid, tree)
+        else:
+            self._trees.move_to_end(oid)
+        return tree
+
+    def _remember_tree(self, oid: str, tree: dict[str, TreeEntry]) -> None:
+        self._trees[oid] = tree
+        if len(self._trees) > _TREE_CACHE:
+            self._trees.popitem(last=False)
+
+    def _commit(self, oid: str) -> _Commit:
+        commit = self._commits.get(oid)
+        if commit is None:
+            commit = _parse_commit(self._object(oid, "commit"), oid)
+            self._commits[oid] = commit
+            if len(self._commits) > _COMMIT_CACHE:
+                self._commits.popitem(last=False)
+        return commit
+
+    def _folder_id(self, commit: str, folder: str) -> str | None:
+        """The id of ``folder``'s tree in ``commit``, ``None`` if there is no such folder."""
+        tree_id = self._commit(commit).tree
+        for part in folder.split("/") if folder else ():
+            entry = self._tree(tree_id).get(part)
+            if entry is None or not entry.is_folder:
+                return None
+            tree_id = entry.oid
+        return tree_id
+
+    def list_folder(self, commit: str, folder: str) -> list[TreeEntry]:
+        tree_id = self._folder_id(commit, folder)
+        return [] if tree_id is None else list(self._tree(tree_id).values())
+
+    def list_files(self, commit: str, folder: str) -> list[tuple[str, str]]:
+        tree_id = self._folder_id(commit, folder)
+        if tree_id is None:
+            return []
+        tree = self._trees.get(tree_id)
+        if tree is None:
+            # A folder of blobs is read once: list its files without making entries.
+            found = trees.split(self._object(tree_id, "tree"), len(tree_id) // 2)
+            if found is not None:
+                files, others = found
+                self._non_files = (commit, folder, [TreeEntry(*other) for other in others])
+                return files
+            tree = self._tree(tree_id)
+        return [(entry.name, entry.oid) for entry in tree.values() if entry.is_file]
+
+    def list_non_files(self, commit: str, folder: str) -> list[TreeEntry]:
+        listed = self._non_files
+        if listed is not None and listed[0] == commit and listed[1] == folder:
+            return listed[2]  # what list_files found, parsing the tree without keeping it
+        tree_id = self._folder_id(commit, folder)
+        if tree_id is None:
+            return []
+        return [entry for entry in self._tree(tree_id).values() if not entry.is_file]
+
+    def read_blobs(self, oids: Iterable[str]) -> Iterator[bytes]:
+        source = iter(oids)
+        pending: deque[_Request] = deque()
+        while True:
+            if len(pending) <= _WINDOW // 2:
+                pending.extend(self._reader.send(itertools.islice(source, _WINDOW - len(pending))))
+            if not pending:
+                return
+            request = pending.popleft()
+            yield self._checked(request.oid, self._reader.receive(request), "blob")
+
+    # Writing
+
+    def write_blobs(self, contents: Iterable[bytes | bytearray]) -> list[str]:
+        stream = iter(contents)
+        first = next(stream, None)
+        if first is None:
+            return []
+        second = next(stream, None)
+        if second is None:  # one blob, a loose object: one light process
+            result = self._git("hash-object", "-w", "--no-filters", "--stdin", input=first)
+            return [_line(result.stdout)]
+        with tempfile.TemporaryDirectory(prefix="gitblobts-") as scratch:
+            marks = os.path.join(scratch, "marks")
+            count = self._fast_import(_chain(first, second, stream), marks, shrinks(first))
+            with open(marks, "rb") as f:
+                ids = dict(line.split() for line in f.read().splitlines())
+        try:
+            return [ids[b":%d" % mark].decode("ascii") for mark in range(1, count + 1)]
+        except KeyError:
+            raise RepositoryError(f"{self._path}: git fast-import lost a blob") from None
+
+    def _fast_import(
+        self, contents: Iterator[bytes | bytearray], marks: str, compress: bool
+    ) -> int:
+        """Stream blobs into ``git fast-import``, one mark each; return how many.
+
+        Without ``compress``, blobs are stored as they are and not deltified: what a codec
+        compressed or a cipher encrypted does not shrink, and trying costs most of the time.
+        """
+        options = () if compress else ("-c", "pack.compression=0")
+        depth = () if compress else ("--depth=0",)
+        argv, env = self._command(
+            *options, "fast-import", "--quiet", *depth, f"--export-marks={marks}"
+        )
+        # glibc otherwise returns memory to the system after each object and asks for it
+        # again for the next: two system calls per object, half of all the time taken.
+        tunables = env.get("GLIBC_TUNABLES")
+        env["GLIBC_TUNABLES"] = f"{tunables}:{_MALLOC_TUNING}" if tunables else _MALLOC_TUNING
+        with tempfile.TemporaryFile() as errors:
+            process = _start(argv, env, self._cwd, stdout=subprocess.DEVNULL, stderr=errors)
+            assert process.stdin is not None
+            count = 0
+            broken = False
+            try:
+                for content in contents:
+                    count += 1
+                    header = b"blob\nmark :%d\ndata %d\n" % (count, len(content))
+                    try:
+                        process.stdin.write(header)
+                        process.stdin.write(content)
+                        process.stdin.write(b"\n")
+                    except BrokenPipeError:
+                        broken = True
+                        break
+            finally:
+                # Also on an error from ``contents``: what was sent is stored (unreachable,
+                # as a failed dulwich add leaves it), and the process ends cleanly.
+                _close_quietly(process.stdin)
+                code = process.wait()
+            if broken or code != 0:
+                errors.seek(0)
+                message = _text(errors.read()) or f"exit status {code}"
+                raise RepositoryError(f"{self._path}: git fast-import failed: {message}")
+        return count
+
+    def write_commit(
+        self,
+        parent: str | None,
+        files: Mapping[str, str],
+        message: str,
+        author: Identity | None = None,
+        *,
+        remove: Iterable[str] = (),
+    ) -> str:
+        changes: list[tuple[list[str], str | None]] = [
+            (path.split("/"), oid) for path, oid in files.items()
+        ]
+        changes += [(path.split("/"), None) for path in remove]
+        base = self._commit(parent).tree if parent is not None else None
+        with _TreeWriter(self._command, self._cwd, self._path) as writer:
+            root = self._apply(base, changes, "", writer) or writer.write([])
+        # git takes the identity from the environment, else its configuration, and must not
+        # guess one: where neither says, DEFAULT_IDENTITY fills in, as with dulwich.
+        args = ["-c", "user.useConfigOnly=true", "commit-tree", "--no-gpg-sign", root]
+        if parent is not None:
+            args += ["-p", parent]
+        env = self._environment()
+        if author is not None:
+            for role in ("AUTHOR", "COMMITTER"):
+                env[f"GIT_{role}_NAME"], env[f"GIT_{role}_EMAIL"] = author.name, author.email
+        text = message.encode("utf-8")
+        result = self._git(*args, input=text, env=env, check=False)
+        if result.returncode != 0 and any(s in result.stderr for s in _NO_IDENTITY):
+            env.update(self._default_identity())
+            result = self._git(*args, input=text, env=env, check=False)
+        if result.returncode != 0:
+            raise RepositoryError(f"{self._path}: git commit-tree failed: {_text(result.stderr)}")
+        return _line(result.stdout)
+
+    def _apply(
+        self,
+        tree_id: str | None,
+        changes: list[tuple[list[str], str | None]],
+        prefix: str,
+        writer: _TreeWriter,
+    ) -> str | None:
+        """Write ``tree_id``'s tree plus ``changes`` (an id of ``None`` removes the file);
+        return the new tree's id, ``None`` if it is left empty."""
+        entries = dict(self._tree(tree_id)) if tree_id is not None else {}
+        nested: defaultdict[str, list[tuple[list[str], str | None]]] = defaultdict(list)
+        for parts, oid in changes:
+            if len(parts) > 1:
+                nested[parts[0]].append((parts[1:], oid))
+                continue
+            name = parts[0]
+            existing = entries.get(name)
+            if oid is None:
+                if existing is None or existing.is_folder:
+                    raise RepositoryError(f"{prefix}{name}: no file there to remove")
+                del entries[name]
+                continue
+            if existing is not None and (existing.mode, existing.oid) != (FILE_MODE, oid):
+                raise RepositoryError(
+                    f"{prefix}{name}: a different file already exists there; "
+                    "blobs are never overwritten"
+                )
+            entries[name] = TreeEntry(name, oid, FILE_MODE)
+        for name, subchanges in nested.items():
+            existing = entries.get(name)
+            if existing is not None and not existing.is_folder:
+                raise RepositoryError(
+                    f"{prefix}{name}: {existing.kind} stands where a folder is needed; move it "
+                    "away to add blobs there"
+                )
+            old = existing.oid if existing is not None else None
+            sub_id = self._apply(old, subchanges, f"{prefix}{name}/", writer)
+            if sub_id is None:
+                entries.pop(name, None)
+            else:
+                entries[name] = TreeEntry(name, sub_id, _FOLDER_MODE)
+        if not entries:
+            return None
+        ordered = sorted(entries.values(), key=_tree_order)
+        new_id = writer.write(ordered)
+        self._remember_tree(new_id, {entry.name: entry for entry in ordered})
+        return new_id
+
+    def _default_identity(self) -> dict[str, str]:
+        """:data:`DEFAULT_IDENTITY` for each identity variable neither the environment nor
+        git's configuration sets."""
+        unset = [name for name in _IDENTITY_VARIABLES if not os.environ.get(name)]
+        if not unset:
+            return {}
+        config = self._config_values(r"^(user|author|committer)\.(name|email)$")
+        defaults: dict[str, str] = {}
+        for variable in unset:
+            if not any(config.get(key) for key in _IDENTITY_VARIABLES[variable]):
+                default = DEFAULT_IDENTITY.name if variable.endswith("NAME") else None
+                defaults[variable] = default or DEFAULT_IDENTITY.email
+        return defaults
+
+    def _config_values(self, pattern: str) -> dict[str, str]:
+        """Configuration keys matching ``pattern`` and their (last) values."""
+        result = self._git("config", "-z", "--get-regexp", pattern, check=False)
+        if result.returncode not in (0, 1):
+            raise RepositoryError(
+                f"{self._path}: cannot read git configuration: {_text(result.stderr)}"
+            )
+        values: dict[str, str] = {}
+        for record in result.stdout.split(b"\0"):
+            if record:
+                key, _, value = record.partition(b"\n")
+                values[key.decode("utf-8", "surrogateescape")] = value.decode(
+                    "utf-8", "surrogateescape"
+                )
+        return values
+
+    def set_durable(self, durable: bool) -> None:
+        if not durable:
+            for name, _ in _DURABLE_SETTINGS:
+                self._settings.pop(name, None)
+            return
+        version = _line(self._git("version").stdout)
+        found = re.search(r"(\d+)\.(\d+)", version)
+        if found is None or tuple(map(int, found.groups())) < _FSYNC_SINCE:
+            raise PluginError(
+                f"the 'git' backend cannot make writes durable with {version} (core.fsync "
+                f"needs git {'.'.join(map(str, _FSYNC_SINCE))} or later)"
+            )
+        self._settings.update(_DURABLE_SETTINGS)
+
+    def compare_and_swap(self, ref: str, old: str | None, new: str) -> bool:
+        self._working_trees.refuse_if_checked_out_elsewhere(ref)
+        expected = old if old is not None else "0" * len(new)
+        result = self._git(
+            "update-ref", "-m", "gitblobts: commit", "--", ref, new, expected, check=False
+        )
+        if result.returncode == 0:
+            return True
+        message = _text(result.stderr)
+        lock = _taken_lock(message)
+        if lock is not None:
+            locks.clear_if_dead(lock)  # and raises for a lock no gitblobts writer holds
+            return False
+        if any(text in message for text in _CAS_LOST):
+            return False
+        raise RepositoryError(f"{self._path}: cannot move {ref}: {message}")
+
+    # Working tree
+
+    def _index_path(self) -> str:
+        return os.path.join(self._git_dir, "index")
+
+    def _resync(self, lock: locks.Lock, is_store_file: Callable[[str], bool]) -> int:
+        """Bring the index and working tree in step with the checked-out branch for the
+        paths ``is_store_file`` accepts, under ``lock``, which this commits; return how many
+        paths changed."""
+        for name in os.listdir(self._git_dir):
+            if name.startswith(_INDEX_COPY) and not name.endswith(".lock"):
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(os.path.join(self._git_dir, name))
+        head = self.head_branch()
+        commit = self.resolve(head) if head is not None else None
+        if commit is None:
+            base = self._git("hash-object", "-t", "tree", "--stdin", input=b"")
+            against = _line(base.stdout)  # the empty tree: every entry is the index's own
+        else:
+            against = commit
+        output = self._git("diff-index", "--cached", "-z", "--no-renames", against).stdout
+        fields = output.split(b"\0")
+        files: dict[str, str] = {}
+        removed: list[str] = []
+        for meta, raw_path in zip(fields[0:-1:2], fields[1::2], strict=False):
+            # :branch_mode index_mode branch_id index_id status
+            _, _, branch_id, _, status = meta.split()
+            path = _path(raw_path)
+            if not is_store_file(path):
+                continue
+            if status == b"A":
+                removed.append(path)
+            else:
+                files[path] = branch_id.decode("ascii")
+        self._write_index(files, removed, lock)
+        return len(files) + len(removed)
+
+    def _write_index(self, files: Mapping[str, str], removed: list[str], lock: locks.Lock) -> None:
+        """Write ``files`` to the working tree and index, delete ``removed`` from both, and
+        commit the index ``lock``: git works on a copy of the index, which then becomes the
+        lock's contents."""
+        for path in [*files, *removed]:
+            worktree.check_path(path)  # all of them, before anything changes
+        for path in removed:
+            worktree.remove_file(self._cwd, path)
+        entries = b""
+        if removed:  # mode 0 takes a path out of the index
+            null = b"0" * len(_line(self._git("rev-parse", "--verify", "HEAD").stdout))
+            entries = b"".join(b"0 %s\t%s\0" % (null, path.encode()) for path in removed)
+        entries += b"".join(
+            b"%o %s\t%s\0" % (FILE_MODE, oid.encode("ascii"), path.encode())
+            for path, oid in files.items()
+        )
+        paths = b"".join(path.encode() + b"\0" for path in files)
+        index = self._index_path()
+        fd, copy = tempfile.mkstemp(prefix=_INDEX_COPY, dir=self._git_dir)
+        os.close(fd)
+        try:
+            try:
+                shutil.copyfile(index, copy)
+            except FileNotFoundError:
+                os.unlink(copy)  # no index yet: git starts an empty one
+            env = {**self._environment(), "GIT_INDEX_FILE": copy}
+            # Into the index first, then out to the working tree: checkout-index writes each
+            # file as git would check it out (attributes, filters) and records its stat data.
+            if entries:
+                self._git("update-index", "-z", "--add", "--index-info", input=entries, env=env)
+            if paths:
+                self._git("checkout-index", "-u", "-f", "-z", "--stdin", input=paths, env=env)
+            if not os.path.exists(copy):  # no index, and nothing to put in one
+                lock.abort()
+                return
+            with open(copy, "rb") as written:
+                shutil.copyfileobj(written, lock.file)
+            lock.commit(index, durable="core.fsync" in self._settings)
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(copy)
+
+    # Remotes
+
+    def remotes(self) -> list[str]:
+        result = self._git("remote")
+        return result.stdout.decode("utf-8", "surrogateescape").splitlines()
+
+    def upstream(self, branch: str) -> tuple[str, str] | None:
+        section = f"branch.{_short(branch)}"
+        config = self._config_values(r"^branch\..*\.(remote|merge)$")
+        remote = config.get(f"{section}.remote")
+        merge = config.get(f"{section}.merge")
+        if remote is None or merge is None:
+            return None
+        return remote, merge
+
+    def set_upstream(self, branch: str, remote: str, remote_ref: str) -> None:
+        section = f"branch.{_short(branch)}"
+        self._git("config", f"{section}.remote", remote)
+        self._git("config", f"{section}.merge", remote_ref)
+
+    def _url(self, remote: str) -> str:
+        result = self._git("config", "--get", f"remote.{remote}.url", check=False)
+        if result.returncode != 0:
+            raise RemoteError(f"{self._path}: no remote named {redact(repr(remote))}")
+        return _line(result.stdout)
+
+    def fetch(self, remote: str, remote_ref: str) -> str | None:
+        url = self._url(remote)
+        tracking = _tracking_ref(remote, remote_ref)
+        result = self._git(
+            "fetch", "--quiet", "--no-tags", "--", remote, f"+{remote_ref}:{tracking}", check=False
+        )
+        if result.returncode != 0:
+            message = _text(result.stderr)
+            if "couldn't find remote ref" in message:
+                return None
+            raise RemoteError(f"cannot fetch from {remote} ({redact(url)}): {redact(message)}")
+        return self.resolve(tracking)
+
+    def push(self, remote: str, commit: str, remote_ref: str, expected: str | None) -> bool:
+        url = self._url(remote)
+        result = self._git(
+            "push",
+            "--porcelain",
+            f"--force-with-lease={remote_ref}:{expected or ''}",
+            "--",
+            remote,
+            f"{commit}:{remote_ref}",
+            check=False,
+        )
+        status = _push_status(result.stdout, remote_ref)
+        if status is None or (result.returncode != 0 and status[0] != "!"):
+            message = redact(_text(result.stderr) or f"exit status {result.returncode}")
+            if "hook declined" in message:
+                raise PushRejectedError(f"{remote} ({redact(url)}) refused the push: {message}")
+            raise RemoteError(f"cannot push to {remote} ({redact(url)}): {message}")
+        flag, summary = status
+        if flag == "!":
+            details = _remote_messages(result.stderr)
+            if any(reason in summary for reason in _MOVED_ON) or _MOVED_MEANWHILE in details:
+                return False
+            raise PushRejectedError(
+                f"{remote} ({redact(url)}) refused the push: {redact(summary + details)}"
+            )
+        self._git(
+            "update-ref", "-m", "gitblobts: push", "--", _tracking_ref(remote, remote_ref), commit
+        )
+        return True
+
+    def tracking(self, remote: str, remote_ref: str) -> str | None:
+        return self.resolve(_tracking_ref(remote, remote_ref))
+
+    # History
+
+    def merge_base(self, a: str, b: str) -> str | None:
+        result = self._git("merge-base", "--end-of-options", a, b, check=False)
+        if result.returncode == 1 and not result.stderr:
+            return None
+        if result.returncode != 0:
+            raise RepositoryError(f"{self._path}: git merge-base failed: {_text(result.stderr)}")
+        return _line(result.stdout)
+
+    def first_parent_chain(self, tip: str, stop: str | None) -> list[str]:
+        chain: list[str] = []
+        commit: str | None = tip
+        while commit is not None and commit != stop:
+            chain.append(commit)
+            commit = self._commit(commit).parent
+        chain.reverse()
+        return chain
+
+    def commit_info(self, commit: str) -> tuple[str | None, str]:
+        parsed = self._commit(commit)
+        return parsed.parent, parsed.message
+
+    def added_files(self, base: str | None, tip: str) -> dict[str, str]:
+        if base is None:
+            output = self._git("ls-tree", "-r", "-z", "--full-tree", tip).stdout
+            records = (r.partition(b"\t") for r in output.split(b"\0") if r)
+            return {_path(path): meta.split()[2].decode("ascii") for meta, _, path in records}
+        output = self._git(
+            "diff-tree", "-r", "-z", "--no-renames", "--diff-filter=AMT", base, tip
+        ).stdout
+        fields = output.split(b"\0")
+        added: dict[str, str] = {}
+        for meta, path in zip(fields[0:-1:2], fields[1::2], strict=False):
+            # :old_mode new_mode old_id new_id status
+            added[_path(path)] = meta.split()[3].decode("ascii")
+        return added
+
+    def removals(self, tip: str) -> Iterator[tuple[str, str, list[str]]]:
+        # Two processes for the whole history: rev-list names each commit's first parent,
+        # diff-tree --stdin diffs each pair along changed paths.
+        listed = self._git("rev-list", "--first-parent", "--parents", tip).stdout
+        pairs = b"".join(
+            b"%s %s\n" % (ids[0], ids[1])
+            for ids in (line.split() for line in listed.splitlines())
+            if len(ids) >= 2
+        )
+        if not pairs:
+            return
+        output = self._git(
+            "diff-tree", "--stdin", "-r", "-z", "--no-renames", "--diff-filter=DMT", input=pairs
+        ).stdout
+        fields = iter(output.split(b"\0"))
+        commit: str | None = None
+        paths: list[str] = []
+        for field in fields:
+            if field.startswith(b":"):  # :old_mode new_mode old_id new_id status, then the path
+                paths.append(_path(next(fields)))
+                continue
+            if commit is not None and paths:
+                yield commit, self.commit_info(commit)[1], paths
+            if field:  # the next commit's id
+                commit, paths = field.decode("ascii"), []
+
+    def close(self) -> None:
+        self._finalizer()
+        self._trees.clear()
+        self._commits.clear()
+
+
+class _Request:
+    """One object asked of ``git cat-file``, and, once read, its type and contents."""
+
+    __slots__ = ("done", "error", "oid", "reply")
+
+    def __init__(self, oid: str) -> None:
+        self.oid = oid
+        self.done = False
+        self.reply: tuple[str, bytes] | None = None
+        self.error: str | None = None
+
+
+class _ObjectReader:
+    """One ``git cat-file --batch`` process, started on first use: object contents by id.
+
+    Requests are pipelined: a caller sends several before reading the first reply. Replies
+    come in request order; one that another caller's read passes over is kept in its request.
+    At most :data:`_OUTSTANDING` requests are unanswered at any time, so the requests waiting
+    in the pipe stay far below its capacity, and writing them never blocks while git waits
+    for its replies to be read.
+    """
+
+    def __init__(self, command: Callable[..., tuple[list[str], dict[str, str]]], cwd: str) -> None:
+        self._command = command
+        self._cwd = cwd
+        self._lock = threading.RLock()
+        self._process: subprocess.Popen[bytes] | None = None
+        self._errors: IO[bytes] | None = None
+        self._queue: deque[_Request] = deque()
+        self._owner = os.getpid()
+        self._stopped = False
+
+    def send(self, oids: Iterable[str]) -> list[_Request]:
+        """Ask for objects ``oids``; :meth:`receive` each request for its reply."""
+        requests = [_Request(oid) for oid in oids]
+        with self._lock:
+            for request in requests:
+                if not _OBJECT_ID.fullmatch(request.oid):
+                    request.done = True  # no such object: git would say "missing"
+                    continue
+                while len(self._queue) >= _OUTSTANDING:
+                    self._receive_next()
+                process = self._running()
+                assert process.stdin is not None
+                self._queue.append(request)
+                try:
+                    process.stdin.write(request.oid.encode("ascii") + b"\n")
+                except OSError as error:
+                    self._fail(str(error))  # fails this request too; the next starts afresh
+            if self._process is not None and self._process.stdin is not None:
+                try:
+                    self._process.stdin.flush()
+                except OSError as error:
+                    self._fail(str(error))
+        return requests
+
+    def receive(self, request: _Request) -> tuple[str, bytes] | None:
+        """The type and contents of the requested object, ``None`` if there is none."""
+        with self._lock:
+            while not request.done:
+                if not self._queue:  # dropped by close() or a fork
+                    raise RepositoryError(f"git cat-file: no reply for {request.oid}")
+                self._receive_next()
+        if request.error is not None:
+            raise RepositoryError(f"git cat-file failed: {request.error}")
+        return request.reply
+
+    def read(self, oid: str) -> tuple[str, bytes] | None:
+        """The type and contents of object ``oid``, ``None`` if there is none."""
+        (request,) = self.send([oid])
+        return self.receive(request)
+
+    def _receive_next(self) -> None:
+        request = self._queue.popleft()
+        process = self._process
+        assert process is not None
+        assert process.stdout is not None
+        try:
+            if process.stdin is not None:
+                process.stdin.flush()  # requests still in our buffer get no reply
+            header = process.stdout.readline()
+            fields = header.split()
+            if len(fields) == 2 and fields[1] == b"missing":
+                request.done = True
+                return
+            if len(fields) != 3 or fields[0] != request.oid.encode("ascii"):
+                raise OSError(f"unexpected reply {header!r}")
+            size = int(fields[2])
+            data = process.stdout.read(size)
+            if len(data) != size or process.stdout.read(1) != b"\n":
+                raise OSError("reply cut short")
+        except (OSError, ValueError) as error:
+            self._queue.appendleft(request)
+            self._fail(str(error))
+            return
+        request.reply = fields[1].decode("ascii"), data
+        request.done = True
+
+    def _running(self) -> subprocess.Popen[bytes]:
+        if self._stopped:
+            raise RepositoryError("the git backend is closed")
+        if self._process is not None and self._owner != os.getpid():
+            # A forked child: the process and its pipes are the parent's.
+            self._process, self._errors = None, None
+            self._queue.clear()
+        if self._process is None:
+            argv, env = self._command("cat-file", "--batch")
+            self._errors = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the process
+            self._process = _start(
+                argv, env, self._cwd, stdout=subprocess.PIPE, stderr=self._errors
+            )
+            self._owner = os.getpid()
+        return self._process
+
+    def _fail(self, reason: str) -> None:
+        """Stop the broken process, failing every unanswered request with what it said; the
+        next request starts a new one."""
+        errors, self._errors = self._errors, None
+        unanswered = list(self._queue)
+        self._halt()
+        if errors is not None:
+            errors.seek(0)
+            said = _text(errors.read())
+            errors.close()
+            reason = f"{reason}; {said}" if said else reason
+        for request in unanswered:
+            request.done, request.error = True, reason
+
+    def _halt(self) -> None:
+        process, self._process = self._process, None
+        if self._errors is not None:
+            self._errors.close()
+            self._errors = None
+        self._queue.clear()
+        if process is None or self._owner != os.getpid():
+            return
+        _close_quietly(process.stdin)
+        if process.stdout is not None:
+            # Replies nobody will read: drain them, so git can write them and see the end.
+            with contextlib.suppress(OSError):
+                while process.stdout.read(1 << 16):
+                    pass
+            process.stdout.close()
+        try:
+            process.wait(timeout=_STOP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+    def stop(self) -> None:
+        """End the process (it exits at the end of its input) and refuse further reads."""
+        with self._lock:
+            self._stopped = True
+            self._halt()
+
+
+class _TreeWriter:
+    """One ``git mktree --batch`` process: trees in, their ids out, one at a time."""
+
+    def __init__(
+        self, command: Callable[..., tuple[list[str], dict[str, str]]], cwd: str, path: str
+    ) -> None:
+        self._command = command
+        self._cwd = cwd
+        self._path = path
+        self._process: subprocess.Popen[bytes] | None = None
+        self._errors: IO[bytes] | None = None
+
+    def write(self, entries: list[TreeEntry]) -> str:
+        """Write a tree of ``entries``; return its id."""
+        if self._process is None:
+            argv, env = self._command("mktree", "-z", "--batch")
+            self._errors = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the process
+            self._process = _start(
+                argv, env, self._cwd, stdout=subprocess.PIPE, stderr=self._errors
+            )
+        process = self._process
+        assert process.stdin is not None
+        assert process.stdout is not None
+        lines = [
+            b"%o %s %s\t%s\0"
+            % (entry.mode, _type_of(entry.mode), entry.oid.encode("ascii"), _name(entry.name))
+            for entry in entries
+        ]
+        try:
+            process.stdin.write(b"".join(lines) + b"\0")
+            process.stdin.flush()
+            reply = process.stdout.readline().strip()
+        except OSError:
+            reply = b""
+        if not _OBJECT_ID.fullmatch(reply.decode("ascii", "replace")):
+            raise RepositoryError(f"{self._path}: git mktree failed: {self._close()}")
+        return reply.decode("ascii")
+
+    def _close(self) -> str:
+        """End the process; return what it said on standard error."""
+        process, self._process = self._process, None
+        errors, self._errors = self._errors, None
+        if process is not None:
+            _close_quietly(process.stdin)
+            process.wait()
+            if process.stdout is not None:
+                process.stdout.close()
+        message = ""
+        if errors is not None:
+            errors.seek(0)
+            message = _text(errors.read())
+            errors.close()
+        return message
+
+    def __enter__(self) -> _TreeWriter:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._close()
+
+
+def _locate(path: str) -> tuple[str, str | None]:
+    """The git directory and working tree (``None``: bare) of the repository at ``path``,
+    which must be its root, as for dulwich."""
+    env = {k: v for k, v in os.environ.items() if k not in _REPOSITORY_VARIABLES}
+    env.update(_FIXED_ENVIRONMENT)
+    try:
+        result = subprocess.run(
+            ["git", "rev-parse", "--absolute-git-dir", "--is-inside-work-tree", "--show-prefix"],
+            cwd=path,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            check=False,
+        )
+    except OSError as error:
+        raise RepositoryError(f"{path}: cannot run git: {error}") from None
+    lines = result.stdout.decode("utf-8", "surrogateescape").splitlines()
+    if result.returncode != 0 or len(lines) < 2:
+        message = _text(result.stderr)
+        if "not a git repository" in message or result.returncode == 0:
+            raise RepositoryError(f"{path}: not a git repository; create one with 'git init' first")
+        raise RepositoryError(f"{path}: cannot open the repository: {message}")
+    git_dir, inside = lines[0], lines[1] == "true"
+    here = os.path.realpath(path)
+    if inside and (len(lines) < 3 or lines[2] == ""):
+        return git_dir, here
+    if not inside and os.path.realpath(git_dir) == here:
+        return git_dir, None
+    raise RepositoryError(f"{path}: not a git repository; create one with 'git init' first")
+
+
+def _environment(git_dir: str, work_tree: str | None) -> dict[str, str]:
+    """The caller's environment, with git pointed at this repository and made predictable."""
+    env = {k: v for k, v in os.environ.items() if k not in _REPOSITORY_VARIABLES}
+    env.update(_FIXED_ENVIRONMENT)
+    env["GIT_DIR"] = git_dir
+    if work_tree is not None:
+        env["GIT_WORK_TREE"] = work_tree
+    return env
+
+
+def _command(
+    git_dir: str, work_tree: str | None, settings: Mapping[str, str], *args: str
+) -> tuple[list[str], dict[str, str]]:
+    """The argument list and environment of ``git args`` in this repository, with
+    ``settings`` (configuration names and values) given on the command line."""
+    given = [part for item in settings.items() for part in ("-c", "=".join(item))]
+    return ["git", *given, *args], _environment(git_dir, work_tree)
+
+
+def _start(
+    argv: list[str], env: dict[str, str], cwd: str, stdout: int, stderr: IO[bytes]
+) -> subprocess.Popen[bytes]:
+    """Start a git process fed through a pipe."""
+    try:
+        return subprocess.Popen(
+            argv, cwd=cwd, env=env, stdin=subprocess.PIPE, stdout=stdout, stderr=stderr
+        )
+    except OSError as error:
+        raise RepositoryError(f"cannot run git: {error}") from None
+
+
+def _taken_lock(message: str) -> str | None:
+    """The lock file git found taken, from what it said."""
+    match = _LOCK_EXISTS.search(message)
+    return match[1] if match is not None else None
+
+
+def _close_quietly(stream: IO[bytes] | None) -> None:
+    if stream is not None:
+        with contextlib.suppress(OSError):  # the process died; its exit status tells why
+            stream.close()
+
+
+def _chain(
+    first: bytes | bytearray, second: bytes | bytearray, rest: Iterator[bytes | bytearray]
+) -> Iterator[bytes | bytearray]:
+    yield first
+    yield second
+    yield from rest
+
+
+def _parse_tree(data: bytes, id_size: int) -> dict[str, TreeEntry]:
+    """The entries of a tree object, by name, in the tree's order."""
+    entries: dict[str, TreeEntry] = {}
+    position = 0
+    while position < len(data):
+        space = data.index(b" ", position)
+        end = data.index(b"\0", space)
+        name = data[space + 1 : end].decode("utf-8", "surrogateescape")
+        oid = data[end + 1 : end + 1 + id_size].hex()
+        entries[name] = TreeEntry(name, oid, int(data[position:space], 8))
+        position = end + 1 + id_size
+    return entries
+
+
+def _parse_commit(data: bytes, oid: str) -> _Commit:
+    header, _, message = data.partition(b"\n\n")
+    tree: str | None = None
+    parent: str | None = None
+    for line in header.split(b"\n"):
+        key, _, value = line.partition(b" ")
+        if key == b"tree" and tree is None:
+            tree = value.decode("ascii")
+        elif key == b"parent" and parent is None:
+            parent = value.decode("ascii")
+    if tree is None:
+        raise RepositoryError(f"commit {oid} has no tree")
+    return _Commit(tree, parent, message.decode("utf-8", "replace"))
+
+
+def _tree_order(entry: TreeEntry) -> bytes:
+    """Git's order of tree entries: by name, a folder's name as if it ended with ``/``."""
+    return _name(entry.name) + (b"/" if entry.is_folder else b"")
+
+
+def _type_of(mode: int) -> bytes:
+    if mode == _FOLDER_MODE:
+        return b"tree"
+    return b"commit" if mode == 0o160000 else b"blob"
+
+
+def _name(name: str) -> bytes:
+    return name.encode("utf-8", "surrogateescape")
+
+
+def _path(raw: bytes) -> str:
+    return raw.decode("utf-8", "surrogateescape")
+
+
+def _push_status(output: bytes, remote_ref: str) -> tuple[str, str] | None:
+    """The flag and summary ``git push --porcelain`` reports for ``remote_ref``."""
+    for line in output.decode("utf-8", "replace").splitlines():
+        flag, _, rest = line.partition("\t")
+        refs, _, summary = rest.partition("\t")
+        if len(flag) == 1 and refs.endswith(f":{remote_ref}"):
+            return flag, summary
+    return None
+
+
+def _remote_messages(stderr: bytes) -> str:
+    """What the remote said (``remote: ...`` lines), to explain a refusal."""
+    lines = [
+        line.removeprefix("remote:").strip()
+        for line in _text(stderr).splitlines()
+        if line.startswith("remote:") and line.removeprefix("remote:").strip()
+    ]
+    return f": {'; '.join(lines)}" if lines else ""
+
+
+def _text(raw: bytes) -> str:
+    return raw.decode("utf-8", "replace").strip()
+
+
+def _line(raw: bytes) -> str:
+    return raw.decode("utf-8", "surrogateescape").strip()
+
+
+def _short(branch: str) -> str:
+    return branch.removeprefix("refs/heads/")
+
+
+def _tracking_ref(remote: str, remote_ref: str) -> str:
+    return f"refs/remotes/{remote}/{_short(remote_ref)}"
+
+
+@hookimpl
+def gitblobts_register_backends(register: Callable[[type[Backend]], None]) -> None:
+    """Provide the ``git`` backend."""
+    register(GitCommandBackend)
