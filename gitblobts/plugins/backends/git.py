@@ -37,7 +37,7 @@ import subprocess
 import tempfile
 import threading
 import weakref
-from collections import OrderedDict, defaultdict, deque
+from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import IO
@@ -47,15 +47,12 @@ from gitblobts.core.errors import PluginError, PushRejectedError, RemoteError, R
 from gitblobts.core.hookspecs import hookimpl
 from gitblobts.core.redaction import redact
 from gitblobts.gitfiles import checkouts, locks, trees, worktree
-from gitblobts.gitfiles.indexlock import IndexLockHolder
 from gitblobts.gitfiles.objects import shrinks
+from gitblobts.plugins.backends.base import DEFAULT_IDENTITY, TreeReadingBackend
 
-DEFAULT_IDENTITY = Identity("gitblobts", "gitblobts@localhost")
 """Who commits are by when neither the environment nor git's configuration says; the same
 as the dulwich backend's."""
 
-_FOLDER_MODE = 0o040000
-_TREE_CACHE = 4096
 _COMMIT_CACHE = 4096
 _STOP_TIMEOUT = 5.0
 _INDEX_COPY = "gitblobts-index-"
@@ -123,7 +120,7 @@ class _Commit:
     message: str
 
 
-class GitCommandBackend(IndexLockHolder, Backend):
+class GitCommandBackend(TreeReadingBackend):
     """Git plumbing through the git command."""
 
     name = "git"
@@ -132,11 +129,8 @@ class GitCommandBackend(IndexLockHolder, Backend):
         self._path = path
         self._git_dir, self._work_tree = _locate(path)
         self._cwd = self._work_tree or self._git_dir
-        self._trees: OrderedDict[str, dict[str, TreeEntry]] = OrderedDict()
+        self._start_reading()
         self._commits: OrderedDict[str, _Commit] = OrderedDict()
-        self._non_files: tuple[str, str, list[TreeEntry]] | None = None
-        """The commit and folder list_files last parsed without keeping, and the entries of
-        the folder but files."""
         # The reader must not refer back to the backend, or the backend would never be
         # collected and its finalizer never run.
         self._settings: dict[str, str] = {}
@@ -229,19 +223,11 @@ class GitCommandBackend(IndexLockHolder, Backend):
             raise RepositoryError(f"object {oid} is not a {kind}")
         return data
 
-    def _tree(self, oid: str) -> dict[str, TreeEntry]:
-        tree = self._trees.get(oid)
-        if tree is None:
-            tree = _parse_tree(self._object(oid, "tree"), len(oid) // 2)
-            self._remember_tree(oid, tree)
-        else:
-            self._trees.move_to_end(oid)
-        return tree
+    def _root(self, commit: str) -> str:
+        return self._commit(commit).tree
 
-    def _remember_tree(self, oid: str, tree: dict[str, TreeEntry]) -> None:
-        self._trees[oid] = tree
-        if len(self._trees) > _TREE_CACHE:
-            self._trees.popitem(last=False)
+    def _read_tree(self, oid: str) -> bytes:
+        return self._object(oid, "tree")
 
     def _commit(self, oid: str) -> _Commit:
         commit = self._commits.get(oid)
@@ -251,44 +237,6 @@ class GitCommandBackend(IndexLockHolder, Backend):
             if len(self._commits) > _COMMIT_CACHE:
                 self._commits.popitem(last=False)
         return commit
-
-    def _folder_id(self, commit: str, folder: str) -> str | None:
-        """The id of ``folder``'s tree in ``commit``, ``None`` if there is no such folder."""
-        tree_id = self._commit(commit).tree
-        for part in folder.split("/") if folder else ():
-            entry = self._tree(tree_id).get(part)
-            if entry is None or not entry.is_folder:
-                return None
-            tree_id = entry.oid
-        return tree_id
-
-    def list_folder(self, commit: str, folder: str) -> list[TreeEntry]:
-        tree_id = self._folder_id(commit, folder)
-        return [] if tree_id is None else list(self._tree(tree_id).values())
-
-    def list_files(self, commit: str, folder: str) -> list[tuple[str, str]]:
-        tree_id = self._folder_id(commit, folder)
-        if tree_id is None:
-            return []
-        tree = self._trees.get(tree_id)
-        if tree is None:
-            # A folder of blobs is read once: list its files without making entries.
-            found = trees.split(self._object(tree_id, "tree"), len(tree_id) // 2)
-            if found is not None:
-                files, others = found
-                self._non_files = (commit, folder, [TreeEntry(*other) for other in others])
-                return files
-            tree = self._tree(tree_id)
-        return [(entry.name, entry.oid) for entry in tree.values() if entry.is_file]
-
-    def list_non_files(self, commit: str, folder: str) -> list[TreeEntry]:
-        listed = self._non_files
-        if listed is not None and listed[0] == commit and listed[1] == folder:
-            return listed[2]  # what list_files found, parsing the tree without keeping it
-        tree_id = self._folder_id(commit, folder)
-        if tree_id is None:
-            return []
-        return [entry for entry in self._tree(tree_id).values() if not entry.is_file]
 
     def read_blobs(self, oids: Iterable[str]) -> Iterator[bytes]:
         source = iter(oids)
@@ -381,7 +329,7 @@ class GitCommandBackend(IndexLockHolder, Backend):
         changes += [(path.split("/"), None) for path in remove]
         base = self._commit(parent).tree if parent is not None else None
         with _TreeWriter(self._command, self._cwd, self._path) as writer:
-            root = self._apply(base, changes, "", writer) or writer.write([])
+            root = self._edit_tree(base, changes, writer.write)
         # git takes the identity from the environment, else its configuration, and must not
         # guess one: where neither says, DEFAULT_IDENTITY fills in, as with dulwich.
         args = ["-c", "user.useConfigOnly=true", "commit-tree", "--no-gpg-sign", root]
@@ -399,54 +347,6 @@ class GitCommandBackend(IndexLockHolder, Backend):
         if result.returncode != 0:
             raise RepositoryError(f"{self._path}: git commit-tree failed: {_text(result.stderr)}")
         return _line(result.stdout)
-
-    def _apply(
-        self,
-        tree_id: str | None,
-        changes: list[tuple[list[str], str | None]],
-        prefix: str,
-        writer: _TreeWriter,
-    ) -> str | None:
-        """Write ``tree_id``'s tree plus ``changes`` (an id of ``None`` removes the file);
-        return the new tree's id, ``None`` if it is left empty."""
-        entries = dict(self._tree(tree_id)) if tree_id is not None else {}
-        nested: defaultdict[str, list[tuple[list[str], str | None]]] = defaultdict(list)
-        for parts, oid in changes:
-            if len(parts) > 1:
-                nested[parts[0]].append((parts[1:], oid))
-                continue
-            name = parts[0]
-            existing = entries.get(name)
-            if oid is None:
-                if existing is None or existing.is_folder:
-                    raise RepositoryError(f"{prefix}{name}: no file there to remove")
-                del entries[name]
-                continue
-            if existing is not None and (existing.mode, existing.oid) != (FILE_MODE, oid):
-                raise RepositoryError(
-                    f"{prefix}{name}: a different file already exists there; "
-                    "blobs are never overwritten"
-                )
-            entries[name] = TreeEntry(name, oid, FILE_MODE)
-        for name, subchanges in nested.items():
-            existing = entries.get(name)
-            if existing is not None and not existing.is_folder:
-                raise RepositoryError(
-                    f"{prefix}{name}: {existing.kind} stands where a folder is needed; move it "
-                    "away to add blobs there"
-                )
-            old = existing.oid if existing is not None else None
-            sub_id = self._apply(old, subchanges, f"{prefix}{name}/", writer)
-            if sub_id is None:
-                entries.pop(name, None)
-            else:
-                entries[name] = TreeEntry(name, sub_id, _FOLDER_MODE)
-        if not entries:
-            return None
-        ordered = sorted(entries.values(), key=_tree_order)
-        new_id = writer.write(ordered)
-        self._remember_tree(new_id, {entry.name: entry for entry in ordered})
-        return new_id
 
     def _default_identity(self) -> dict[str, str]:
         """:data:`DEFAULT_IDENTITY` for each identity variable neither the environment nor
@@ -669,15 +569,6 @@ class GitCommandBackend(IndexLockHolder, Backend):
         if result.returncode != 0:
             raise RepositoryError(f"{self._path}: git merge-base failed: {_text(result.stderr)}")
         return _line(result.stdout)
-
-    def first_parent_chain(self, tip: str, stop: str | None) -> list[str]:
-        chain: list[str] = []
-        commit: str | None = tip
-        while commit is not None and commit != stop:
-            chain.append(commit)
-            commit = self._commit(commit).parent
-        chain.reverse()
-        return chain
 
     def commit_info(self, commit: str) -> tuple[str | None, str]:
         parsed = self._commit(commit)
@@ -1029,20 +920,6 @@ def _chain(
     yield from rest
 
 
-def _parse_tree(data: bytes, id_size: int) -> dict[str, TreeEntry]:
-    """The entries of a tree object, by name, in the tree's order."""
-    entries: dict[str, TreeEntry] = {}
-    position = 0
-    while position < len(data):
-        space = data.index(b" ", position)
-        end = data.index(b"\0", space)
-        name = data[space + 1 : end].decode("utf-8", "surrogateescape")
-        oid = data[end + 1 : end + 1 + id_size].hex()
-        entries[name] = TreeEntry(name, oid, int(data[position:space], 8))
-        position = end + 1 + id_size
-    return entries
-
-
 def _parse_commit(data: bytes, oid: str) -> _Commit:
     header, _, message = data.partition(b"\n\n")
     tree: str | None = None
@@ -1058,13 +935,8 @@ def _parse_commit(data: bytes, oid: str) -> _Commit:
     return _Commit(tree, parent, message.decode("utf-8", "replace"))
 
 
-def _tree_order(entry: TreeEntry) -> bytes:
-    """Git's order of tree entries: by name, a folder's name as if it ended with ``/``."""
-    return _name(entry.name) + (b"/" if entry.is_folder else b"")
-
-
 def _type_of(mode: int) -> bytes:
-    if mode == _FOLDER_MODE:
+    if mode == trees.FOLDER_MODE:
         return b"tree"
     return b"commit" if mode == 0o160000 else b"blob"
 
