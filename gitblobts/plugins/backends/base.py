@@ -19,7 +19,7 @@ DEFAULT_IDENTITY = Identity("gitblobts", "gitblobts@localhost")
 """The author and committer of commits where neither the environment nor git's
 configuration names one."""
 
-_TREE_CACHE = 4096
+TREE_CACHE = 4096
 """How many parsed trees each backend keeps."""
 
 
@@ -64,7 +64,7 @@ class TreeReadingBackend(IndexLockHolder, Backend):
 
     def _remember_tree(self, oid: str, tree: dict[str, TreeEntry]) -> None:
         self._trees[oid] = tree
-        if len(self._trees) > _TREE_CACHE:
+        if len(self._trees) > TREE_CACHE:
             self._trees.popitem(last=False)
 
     def _edit_tree(

@@ -1,10 +1,11 @@
 """The ``dulwich`` backend: git plumbing in pure Python, the default.
 
 Batches of blobs go into one pack; a single small add writes loose objects, as git does.
-Trees are rebuilt only along the changed paths. The branch moves by dulwich's locked
-compare-and-swap. In a non-bare repository whose checked-out branch gained files, the files
-are written to the working tree and added to the index under git's ``index.lock``, taken as
-:mod:`gitblobts.gitfiles.locks` says.
+Trees are rebuilt only along the changed paths (:func:`gitblobts.gitfiles.trees.edit`). The
+branch moves by compare-and-swap under git's own ref lock
+(:func:`gitblobts.gitfiles.refs.compare_and_swap`), not by dulwich. In a non-bare repository
+whose checked-out branch gained files, the files are written to the working tree and added
+to the index under git's ``index.lock``, taken as :mod:`gitblobts.gitfiles.locks` says.
 """
 
 from __future__ import annotations
@@ -12,9 +13,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import stat
 import time
-from collections import OrderedDict, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from collections.abc import Set as AbstractSet
 from typing import BinaryIO, TypeVar
@@ -52,17 +51,14 @@ from gitblobts.core.hookspecs import hookimpl
 from gitblobts.core.redaction import redact
 from gitblobts.gitfiles import checkouts, locks, packs, refs, trees, worktree
 from gitblobts.gitfiles.index import IndexWriter, NewEntry, Unreadable, Unsupported
-from gitblobts.gitfiles.indexlock import IndexLockHolder
 from gitblobts.gitfiles.objects import BLOB, COMMIT, TREE, PackWriter, object_id, write_loose
+from gitblobts.plugins.backends.base import DEFAULT_IDENTITY, TREE_CACHE, TreeReadingBackend
 
 _Kind = TypeVar("_Kind", bound=ShaFile)
 """A kind of git object, as dulwich reads it."""
-_FOLDER_MODE = stat.S_IFDIR
 _LOOSE_LIMIT = 16
 _LOOSE_BYTES = 16 << 20
 """Batches of at most this many objects and bytes are written loose rather than packed."""
-_TREE_CACHE = 4096
-_FILE_MODE_NUMBERS = (FILE_MODE, 0o100755)
 """What :attr:`TreeEntry.is_file` accepts."""
 _TRANSPORT_ERRORS = (
     OSError,
@@ -78,7 +74,6 @@ between dulwich's reading and setting it)."""
 _MOVED_MEANWHILE = b"cannot lock ref"
 """What git's remote says when another push moved its branch (or was moving it) after it
 told us where the branch was: it has moved on too."""
-DEFAULT_IDENTITY = Identity("gitblobts", "gitblobts@localhost")
 _EXCHANGE_LOCK = "gitblobts-exchange.lock"
 """gitblobts' lock over fetches and pushes in a repository (see :func:`_exchanging`)."""
 _LOCK_TIMEOUT = 60.0
@@ -87,7 +82,7 @@ _ZERO_ID = ObjectID(b"0" * 40)
 _log = logging.getLogger("gitblobts")
 
 
-class DulwichBackend(IndexLockHolder, Backend):
+class DulwichBackend(TreeReadingBackend):
     """Git plumbing through dulwich."""
 
     name = "dulwich"
@@ -104,13 +99,9 @@ class DulwichBackend(IndexLockHolder, Backend):
         self._path = path
         self._durable = False
         self._store = self._repo.object_store
-        self._trees: OrderedDict[bytes, dict[bytes, tuple[int, bytes]]] = OrderedDict()
-        """Entries of recently read or written trees, by binary id."""
-        self._roots: dict[str, bytes] = {}
+        self._start_reading()
+        self._roots: dict[str, str] = {}
         """Commit id to root tree id, for reads."""
-        self._non_files: tuple[str, str, list[TreeEntry]] | None = None
-        """The commit and folder list_files last parsed without keeping, and the entries of
-        the folder but files."""
         self._packs = packs.PackReader(os.fspath(self._store.path))
         self._settings: tuple[int | None, dict[str, str]] | None = None
         self._index: IndexWriter | None = None
@@ -152,61 +143,31 @@ class DulwichBackend(IndexLockHolder, Backend):
             raise RepositoryError(f"object {oid} is not a {kind.type_name.decode()}")
         return obj
 
-    def _commit_tree(self, commit: str) -> bytes:
-        tree: bytes = self._object(commit, Commit).tree
-        return tree
-
-    def _folder_id(self, commit: str, folder: str) -> bytes | None:
-        """The id of ``folder``'s tree in ``commit``, ``None`` if there is no such folder."""
+    def _root(self, commit: str) -> str:
         tree_id = self._roots.get(commit)
         if tree_id is None:
-            tree_id = self._roots[commit] = bytes.fromhex(self._commit_tree(commit).decode())
-            if len(self._roots) > _TREE_CACHE:
+            tree_id = self._roots[commit] = self._object(commit, Commit).tree.decode("ascii")
+            if len(self._roots) > TREE_CACHE:
                 del self._roots[next(iter(self._roots))]
-        for part in folder.split("/") if folder else ():
-            try:
-                mode, tree_id = self._tree_entries(tree_id)[part.encode("utf-8", "surrogateescape")]
-            except KeyError:
-                return None
-            if mode != _FOLDER_MODE:
-                return None
         return tree_id
 
-    def list_folder(self, commit: str, folder: str) -> list[TreeEntry]:
-        tree_id = self._folder_id(commit, folder)
-        if tree_id is None:
-            return []
-        return [
-            TreeEntry(name.decode("utf-8", "surrogateescape"), oid.hex(), mode)
-            for name, (mode, oid) in self._tree_entries(tree_id).items()
-        ]
+    def _packed_tree(self, oid: str) -> bytes | None:
+        return self._packs.read(oid, packs.TREE)
 
-    def list_files(self, commit: str, folder: str) -> list[tuple[str, str]]:
-        tree_id = self._folder_id(commit, folder)
-        if tree_id is None:
-            return []
-        entries = self._trees.get(tree_id)
-        if entries is None:
-            # A folder of blobs is read once: parse it straight from the pack, without
-            # making entries, if it is a plain tree git wrote.
-            raw = self._packs.read(tree_id.hex(), packs.TREE)
-            found = trees.split(raw) if raw is not None else None
-            if found is not None:
-                files, others = found
-                self._non_files = (commit, folder, [TreeEntry(*other) for other in others])
-                return files
-            entries = self._tree_entries(tree_id)
-        return [
-            (name.decode("utf-8", "surrogateescape"), oid.hex())
-            for name, (mode, oid) in entries.items()
-            if mode in _FILE_MODE_NUMBERS
-        ]
-
-    def list_non_files(self, commit: str, folder: str) -> list[TreeEntry]:
-        listed = self._non_files
-        if listed is not None and listed[0] == commit and listed[1] == folder:
-            return listed[2]  # what list_files found, parsing the tree without keeping it
-        return [entry for entry in self.list_folder(commit, folder) if not entry.is_file]
+    def _read_tree(self, oid: str) -> bytes:
+        raw = self._packs.read(oid, packs.TREE)
+        if raw is not None:
+            return raw
+        # Not stored whole in a pack: dulwich finds it, or says why not.
+        try:
+            kind, raw = self._store.get_raw(ObjectID(oid.encode()))
+        except KeyError:
+            raise RepositoryError(f"tree {oid} is missing from the repository") from None
+        except Exception as error:
+            raise _damaged(oid, error) from None
+        if kind != Tree.type_num:
+            raise RepositoryError(f"object {oid} is not a tree")
+        return raw
 
     def read_blobs(self, oids: Iterable[str]) -> Iterator[bytes]:
         read = self._packs.read
@@ -255,60 +216,26 @@ class DulwichBackend(IndexLockHolder, Backend):
         *,
         remove: Iterable[str] = (),
     ) -> str:
-        changes: defaultdict[bytes, dict[bytes, bytes | None]] = defaultdict(dict)
-        for path, oid in files.items():
-            folder, _, name = path.encode().rpartition(b"/")
-            changes[folder][name] = bytes.fromhex(oid)
-        for path in remove:
-            folder, _, name = path.encode().rpartition(b"/")
-            changes[folder][name] = None
-        base = self._folder_id(parent, "") if parent is not None else None
-        editor = _TreeEditor(self._tree_entries, changes)
-        root = editor.build(b"", base)
-        new_objects = [(TREE, raw) for _, raw, _ in editor.trees]
-        for tree_id, _, entries in editor.trees:
-            self._remember_entries(tree_id, entries)
-        if root is None:
-            new_objects.append((TREE, b""))
-            root = bytes.fromhex(object_id(TREE, b""))
+        changes: list[tuple[list[str], str | None]] = [
+            (path.split("/"), oid) for path, oid in files.items()
+        ]
+        changes += [(path.split("/"), None) for path in remove]
+        base = self._root(parent) if parent is not None else None
+        new_objects: list[tuple[bytes, bytes | bytearray]] = []
+
+        def write_tree(entries: list[TreeEntry]) -> str:
+            raw = trees.serialize(entries)
+            new_objects.append((TREE, raw))
+            return object_id(TREE, raw)
+
+        root = self._edit_tree(base, changes, write_tree)
         stamp = refs.signature(author or self._identity(), int(time.time())).encode()
-        lines = [b"tree " + root.hex().encode()]
+        lines = [b"tree " + root.encode("ascii")]
         if parent is not None:
             lines.append(b"parent " + parent.encode("ascii"))
         lines += [b"author " + stamp, b"committer " + stamp, b"", message.encode("utf-8")]
         new_objects.append((COMMIT, b"\n".join(lines)))
         return self._write_objects(new_objects)[-1]
-
-    def _tree_entries(self, tree_id: bytes) -> dict[bytes, tuple[int, bytes]]:
-        """A tree's entries in the tree's order, name to mode and binary id (not to be
-        modified): the one view of trees that reads and commits share."""
-        entries = self._trees.get(tree_id)
-        if entries is not None:
-            self._trees.move_to_end(tree_id)
-            return entries
-        raw = self._packs.read(tree_id.hex(), packs.TREE)
-        if raw is None:  # not stored whole in a pack: dulwich finds it, or says why not
-            try:
-                kind, raw = self._store.get_raw(ObjectID(tree_id.hex().encode()))
-            except KeyError:
-                raise RepositoryError(
-                    f"tree {tree_id.hex()} is missing from the repository"
-                ) from None
-            except Exception as error:
-                raise _damaged(tree_id.hex(), error) from None
-            if kind != Tree.type_num:
-                raise RepositoryError(f"object {tree_id.hex()} is not a tree")
-        try:
-            entries = _parse_tree(raw)
-        except ValueError:
-            raise RepositoryError(f"tree {tree_id.hex()} is damaged: not a tree's bytes") from None
-        self._remember_entries(tree_id, entries)
-        return entries
-
-    def _remember_entries(self, tree_id: bytes, entries: dict[bytes, tuple[int, bytes]]) -> None:
-        self._trees[tree_id] = entries
-        if len(self._trees) > _TREE_CACHE:
-            self._trees.popitem(last=False)
 
     def _identity(self) -> Identity:
         name = os.environ.get("GIT_AUTHOR_NAME")
@@ -661,15 +588,6 @@ class DulwichBackend(IndexLockHolder, Backend):
         bases = find_merge_base(self._repo, [ObjectID(a.encode()), ObjectID(b.encode())])
         return bases[0].decode("ascii") if bases else None
 
-    def first_parent_chain(self, tip: str, stop: str | None) -> list[str]:
-        chain: list[str] = []
-        commit: str | None = tip
-        while commit is not None and commit != stop:
-            chain.append(commit)
-            commit, _ = self.commit_info(commit)
-        chain.reverse()
-        return chain
-
     def commit_info(self, commit: str) -> tuple[str | None, str]:
         obj = self._object(commit, Commit)
         parent = obj.parents[0].decode("ascii") if obj.parents else None
@@ -677,92 +595,30 @@ class DulwichBackend(IndexLockHolder, Backend):
 
     def added_files(self, base: str | None, tip: str) -> dict[str, str]:
         added: dict[str, str] = {}
-        base_tree = bytes.fromhex(self._commit_tree(base).decode()) if base is not None else None
-        self._diff(base_tree, bytes.fromhex(self._commit_tree(tip).decode()), "", added)
+        base_tree = self._object(base, Commit).tree.decode() if base is not None else None
+        self._diff(base_tree, self._object(tip, Commit).tree.decode(), "", added)
         return added
 
-    def _diff(self, base: bytes | None, tip: bytes, prefix: str, added: dict[str, str]) -> None:
+    def _diff(self, base: str | None, tip: str, prefix: str, added: dict[str, str]) -> None:
         if base == tip:
             return
-        before = {} if base is None else self._tree_entries(base)
-        for name, (mode, oid) in self._tree_entries(tip).items():
+        before = {} if base is None else self._tree(base)
+        for name, entry in self._tree(tip).items():
             old = before.get(name)
-            if old == (mode, oid):
+            if old == entry:
                 continue
-            path = prefix + name.decode("utf-8", "surrogateescape")
-            if mode == _FOLDER_MODE:
-                old_tree = old[1] if old is not None and old[0] == _FOLDER_MODE else None
-                self._diff(old_tree, oid, path + "/", added)
+            path = prefix + name
+            if entry.is_folder:
+                old_tree = old.oid if old is not None and old.is_folder else None
+                self._diff(old_tree, entry.oid, path + "/", added)
             else:
-                added[path] = oid.hex()
+                added[path] = entry.oid
 
     def close(self) -> None:
         self._trees.clear()
         self._roots.clear()
         self._packs.close()
         self._repo.close()
-
-
-class _TreeEditor:
-    """Builds a commit's trees from its parent's, rebuilding only the folders along the
-    changed paths. ``changes``: folder to (file name to binary blob id, ``None`` to remove).
-    """
-
-    def __init__(
-        self,
-        read_entries: Callable[[bytes], dict[bytes, tuple[int, bytes]]],
-        changes: Mapping[bytes, Mapping[bytes, bytes | None]],
-    ) -> None:
-        self._read = read_entries
-        self._changes = changes
-        self._children: defaultdict[bytes, set[bytes]] = defaultdict(set)
-        for folder in changes:
-            while folder:
-                parent, _, name = folder.rpartition(b"/")
-                if name in self._children[parent]:
-                    break
-                self._children[parent].add(name)
-                folder = parent
-        self.trees: list[tuple[bytes, bytes, dict[bytes, tuple[int, bytes]]]] = []
-        """Each tree built: binary id, bytes, entries."""
-
-    def build(self, folder: bytes, tree_id: bytes | None) -> bytes | None:
-        """Build ``folder`` (at ``tree_id`` in the parent) with its changes; return the new
-        tree's binary id, ``None`` if it is left empty."""
-        entries = dict(self._read(tree_id)) if tree_id is not None else {}
-        prefix = folder + b"/" if folder else b""
-        for name, oid in self._changes.get(folder, {}).items():
-            existing = entries.get(name)
-            if oid is None:
-                if existing is None or existing[0] == _FOLDER_MODE:
-                    raise RepositoryError(f"{(prefix + name).decode()}: no file there to remove")
-                del entries[name]
-            elif existing is not None and existing != (FILE_MODE, oid):
-                raise RepositoryError(
-                    f"{(prefix + name).decode()}: a different file already exists there; "
-                    "blobs are never overwritten"
-                )
-            else:
-                entries[name] = (FILE_MODE, oid)
-        for name in self._children.get(folder, ()):
-            existing = entries.get(name)
-            if existing is not None and existing[0] != _FOLDER_MODE:
-                kind = TreeEntry("", "", existing[0]).kind
-                raise RepositoryError(
-                    f"{(prefix + name).decode()}: {kind} stands where a folder is needed; "
-                    "move it away to add blobs there"
-                )
-            sub_id = self.build(prefix + name, existing[1] if existing else None)
-            if sub_id is None:
-                entries.pop(name, None)
-            else:
-                entries[name] = (_FOLDER_MODE, sub_id)
-        if not entries:
-            return None
-        raw = _serialize_tree(entries)
-        new_id = bytes.fromhex(object_id(TREE, raw))
-        self.trees.append((new_id, raw, entries))
-        return new_id
 
 
 @contextlib.contextmanager
@@ -825,25 +681,6 @@ def _check_current_branch(path: str, remote_ref: str, remote: str) -> None:
 def _damaged(oid: str, error: Exception) -> RepositoryError:
     """The error of an object dulwich cannot read for what it holds."""
     return RepositoryError(f"object {oid} is damaged ({error!r}); git fsck says what else is")
-
-
-def _parse_tree(raw: bytes) -> dict[bytes, tuple[int, bytes]]:
-    """A tree object's entries: name to mode and binary id."""
-    entries: dict[bytes, tuple[int, bytes]] = {}
-    position, end = 0, len(raw)
-    while position < end:
-        space = raw.index(b" ", position)
-        nul = raw.index(b"\0", space)
-        entries[raw[space + 1 : nul]] = (int(raw[position:space], 8), raw[nul + 1 : nul + 21])
-        position = nul + 21
-    return entries
-
-
-def _serialize_tree(entries: dict[bytes, tuple[int, bytes]]) -> bytes:
-    """A tree object's bytes: entries in git's order, where a folder sorts as if its name
-    ended in ``/``."""
-    names = sorted(entries, key=lambda n: n + b"/" if entries[n][0] == _FOLDER_MODE else n)
-    return b"".join(b"%o %s\0%s" % (entries[n][0], n, entries[n][1]) for n in names)
 
 
 def _short(branch: str) -> str:
