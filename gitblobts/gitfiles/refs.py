@@ -113,3 +113,13 @@ def _append_log(path: str, line: bytes, durable: bool) -> None:
         if durable:
             f.flush()
             os.fsync(f.fileno())
+
+
+def short_branch(branch: str) -> str:
+    """A branch's name without ``refs/heads/``."""
+    return branch.removeprefix("refs/heads/")
+
+
+def tracking_ref(remote: str, remote_ref: str) -> str:
+    """The ref that follows ``remote``'s branch ``remote_ref`` here."""
+    return f"refs/remotes/{remote}/{short_branch(remote_ref)}"

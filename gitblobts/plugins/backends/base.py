@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import abc
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 from gitblobts.core.backend import Backend, Identity, TreeEntry
 from gitblobts.core.errors import RepositoryError
@@ -80,6 +80,27 @@ class TreeReadingBackend(IndexLockHolder, Backend):
 
         read: Callable[[str], Mapping[str, TreeEntry]] = self._tree
         return trees.edit(read, written, base, changes)
+
+    def write_commit(
+        self,
+        parent: str | None,
+        files: Mapping[str, str],
+        message: str,
+        author: Identity | None = None,
+        *,
+        remove: Iterable[str] = (),
+    ) -> str:
+        changes: list[tuple[list[str], str | None]] = [
+            (path.split("/"), oid) for path, oid in files.items()
+        ]
+        changes += [(path.split("/"), None) for path in remove]
+        return self._commit_changes(parent, changes, message, author)
+
+    @abc.abstractmethod
+    def _commit_changes(
+        self, parent: str | None, changes: trees.Changes, message: str, author: Identity | None
+    ) -> str:
+        """:meth:`write_commit`, with its files and removals as tree changes."""
 
     def _folder_id(self, commit: str, folder: str) -> str | None:
         """The id of ``folder``'s tree in ``commit``, ``None`` if there is no such folder."""

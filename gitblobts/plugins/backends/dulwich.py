@@ -207,19 +207,9 @@ class DulwichBackend(TreeReadingBackend):
             pack.finish()
         return oids
 
-    def write_commit(
-        self,
-        parent: str | None,
-        files: Mapping[str, str],
-        message: str,
-        author: Identity | None = None,
-        *,
-        remove: Iterable[str] = (),
+    def _commit_changes(
+        self, parent: str | None, changes: trees.Changes, message: str, author: Identity | None
     ) -> str:
-        changes: list[tuple[list[str], str | None]] = [
-            (path.split("/"), oid) for path, oid in files.items()
-        ]
-        changes += [(path.split("/"), None) for path in remove]
         base = self._root(parent) if parent is not None else None
         new_objects: list[tuple[bytes, bytes | bytearray]] = []
 
@@ -427,7 +417,7 @@ class DulwichBackend(TreeReadingBackend):
         ]
 
     def upstream(self, branch: str) -> tuple[str, str] | None:
-        section = (b"branch", _short(branch).encode())
+        section = (b"branch", refs.short_branch(branch).encode())
         config = self._repo.get_config()
         try:
             remote = config.get(section, b"remote").decode()
@@ -440,7 +430,7 @@ class DulwichBackend(TreeReadingBackend):
         path = os.path.join(self._repo.controldir(), "config")
         with locks.take(path + ".lock", timeout=_LOCK_TIMEOUT) as lock:
             config = ConfigFile.from_path(path)
-            section = (b"branch", _short(branch).encode())
+            section = (b"branch", refs.short_branch(branch).encode())
             config.set(section, b"remote", remote.encode())
             config.set(section, b"merge", remote_ref.encode())
             config.write_to_file(lock.file)
@@ -573,14 +563,16 @@ class DulwichBackend(TreeReadingBackend):
     def _set_tracking(self, remote: str, remote_ref: str, oid: ObjectID) -> None:
         """Point the remote-tracking ref at ``oid``, under gitblobts' lock (a dead writer's
         is cleared)."""
-        path = os.path.join(self._repo.commondir(), *_tracking_ref(remote, remote_ref).split("/"))
+        path = os.path.join(
+            self._repo.commondir(), *refs.tracking_ref(remote, remote_ref).split("/")
+        )
         os.makedirs(os.path.dirname(path), exist_ok=True)
         with locks.take(path + ".lock", timeout=_LOCK_TIMEOUT) as lock:
             lock.file.write(oid + b"\n")
             lock.commit(path, durable=self._durable)
 
     def tracking(self, remote: str, remote_ref: str) -> str | None:
-        return self.resolve(_tracking_ref(remote, remote_ref))
+        return self.resolve(refs.tracking_ref(remote, remote_ref))
 
     # History
 
@@ -681,14 +673,6 @@ def _check_current_branch(path: str, remote_ref: str, remote: str) -> None:
 def _damaged(oid: str, error: Exception) -> RepositoryError:
     """The error of an object dulwich cannot read for what it holds."""
     return RepositoryError(f"object {oid} is damaged ({error!r}); git fsck says what else is")
-
-
-def _short(branch: str) -> str:
-    return branch.removeprefix("refs/heads/")
-
-
-def _tracking_ref(remote: str, remote_ref: str) -> str:
-    return f"refs/remotes/{remote}/{_short(remote_ref)}"
 
 
 @hookimpl

@@ -46,7 +46,7 @@ from gitblobts.core.backend import FILE_MODE, Backend, Identity, TreeEntry
 from gitblobts.core.errors import PluginError, PushRejectedError, RemoteError, RepositoryError
 from gitblobts.core.hookspecs import hookimpl
 from gitblobts.core.redaction import redact
-from gitblobts.gitfiles import checkouts, locks, trees, worktree
+from gitblobts.gitfiles import checkouts, locks, refs, trees, worktree
 from gitblobts.gitfiles.objects import shrinks
 from gitblobts.plugins.backends.base import DEFAULT_IDENTITY, TreeReadingBackend
 
@@ -314,19 +314,9 @@ class GitCommandBackend(TreeReadingBackend):
                 raise RepositoryError(f"{self._path}: git fast-import failed: {message}")
         return count
 
-    def write_commit(
-        self,
-        parent: str | None,
-        files: Mapping[str, str],
-        message: str,
-        author: Identity | None = None,
-        *,
-        remove: Iterable[str] = (),
+    def _commit_changes(
+        self, parent: str | None, changes: trees.Changes, message: str, author: Identity | None
     ) -> str:
-        changes: list[tuple[list[str], str | None]] = [
-            (path.split("/"), oid) for path, oid in files.items()
-        ]
-        changes += [(path.split("/"), None) for path in remove]
         base = self._commit(parent).tree if parent is not None else None
         with _TreeWriter(self._command, self._cwd, self._path) as writer:
             root = self._edit_tree(base, changes, writer.write)
@@ -495,7 +485,7 @@ class GitCommandBackend(TreeReadingBackend):
         return result.stdout.decode("utf-8", "surrogateescape").splitlines()
 
     def upstream(self, branch: str) -> tuple[str, str] | None:
-        section = f"branch.{_short(branch)}"
+        section = f"branch.{refs.short_branch(branch)}"
         config = self._config_values(r"^branch\..*\.(remote|merge)$")
         remote = config.get(f"{section}.remote")
         merge = config.get(f"{section}.merge")
@@ -504,7 +494,7 @@ class GitCommandBackend(TreeReadingBackend):
         return remote, merge
 
     def set_upstream(self, branch: str, remote: str, remote_ref: str) -> None:
-        section = f"branch.{_short(branch)}"
+        section = f"branch.{refs.short_branch(branch)}"
         self._git("config", f"{section}.remote", remote)
         self._git("config", f"{section}.merge", remote_ref)
 
@@ -516,7 +506,7 @@ class GitCommandBackend(TreeReadingBackend):
 
     def fetch(self, remote: str, remote_ref: str) -> str | None:
         url = self._url(remote)
-        tracking = _tracking_ref(remote, remote_ref)
+        tracking = refs.tracking_ref(remote, remote_ref)
         result = self._git(
             "fetch", "--quiet", "--no-tags", "--", remote, f"+{remote_ref}:{tracking}", check=False
         )
@@ -553,12 +543,17 @@ class GitCommandBackend(TreeReadingBackend):
                 f"{remote} ({redact(url)}) refused the push: {redact(summary + details)}"
             )
         self._git(
-            "update-ref", "-m", "gitblobts: push", "--", _tracking_ref(remote, remote_ref), commit
+            "update-ref",
+            "-m",
+            "gitblobts: push",
+            "--",
+            refs.tracking_ref(remote, remote_ref),
+            commit,
         )
         return True
 
     def tracking(self, remote: str, remote_ref: str) -> str | None:
-        return self.resolve(_tracking_ref(remote, remote_ref))
+        return self.resolve(refs.tracking_ref(remote, remote_ref))
 
     # History
 
@@ -953,8 +948,8 @@ def _push_status(output: bytes, remote_ref: str) -> tuple[str, str] | None:
     """The flag and summary ``git push --porcelain`` reports for ``remote_ref``."""
     for line in output.decode("utf-8", "replace").splitlines():
         flag, _, rest = line.partition("\t")
-        refs, _, summary = rest.partition("\t")
-        if len(flag) == 1 and refs.endswith(f":{remote_ref}"):
+        refspec, _, summary = rest.partition("\t")
+        if len(flag) == 1 and refspec.endswith(f":{remote_ref}"):
             return flag, summary
     return None
 
@@ -975,14 +970,6 @@ def _text(raw: bytes) -> str:
 
 def _line(raw: bytes) -> str:
     return raw.decode("utf-8", "surrogateescape").strip()
-
-
-def _short(branch: str) -> str:
-    return branch.removeprefix("refs/heads/")
-
-
-def _tracking_ref(remote: str, remote_ref: str) -> str:
-    return f"refs/remotes/{remote}/{_short(remote_ref)}"
 
 
 @hookimpl
