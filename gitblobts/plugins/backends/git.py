@@ -35,63 +35,31 @@ import re
 import shutil
 import subprocess
 import tempfile
-import threading
 import weakref
 from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import IO
 
-from gitblobts.core.backend import FILE_MODE, Backend, Identity, TreeEntry
+from gitblobts.core.backend import FILE_MODE, Backend, Identity
 from gitblobts.core.errors import PluginError, PushRejectedError, RemoteError, RepositoryError
 from gitblobts.core.hookspecs import hookimpl
 from gitblobts.core.redaction import redact
 from gitblobts.gitfiles import checkouts, locks, refs, trees, worktree
 from gitblobts.gitfiles.objects import shrinks
+from gitblobts.plugins.backends import gitprocesses as processes
 from gitblobts.plugins.backends.base import DEFAULT_IDENTITY, TreeReadingBackend
 
-"""Who commits are by when neither the environment nor git's configuration says; the same
-as the dulwich backend's."""
-
 _COMMIT_CACHE = 4096
-_STOP_TIMEOUT = 5.0
+_MALLOC_TUNING = "glibc.malloc.top_pad=16777216"
 _INDEX_COPY = "gitblobts-index-"
 """How the copies of the index that git writes begin; any one found by the holder of the
 index lock was left by a writer that died."""
-_MALLOC_TUNING = "glibc.malloc.top_pad=16777216"
 _WINDOW = 32
 """Blob requests one read sends ahead of the reply it waits for."""
-_OUTSTANDING = 64
-"""Most requests unanswered at once: their lines (at most 65 bytes each) fit any pipe."""
-_OBJECT_ID = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
-_REPOSITORY_VARIABLES = frozenset(
-    {
-        "GIT_DIR",
-        "GIT_WORK_TREE",
-        "GIT_IMPLICIT_WORK_TREE",
-        "GIT_INDEX_FILE",
-        "GIT_OBJECT_DIRECTORY",
-        "GIT_ALTERNATE_OBJECT_DIRECTORIES",
-        "GIT_COMMON_DIR",
-        "GIT_GRAFT_FILE",
-        "GIT_SHALLOW_FILE",
-        "GIT_NAMESPACE",
-        "GIT_PREFIX",
-        "GIT_REPLACE_REF_BASE",
-        "GIT_CEILING_DIRECTORIES",
-        "GIT_DISCOVERY_ACROSS_FILESYSTEM",
-    }
-)
-"""Variables that would point git at another repository, index or object store."""
 _DURABLE_SETTINGS = (("core.fsync", "added"), ("core.fsyncMethod", "fsync"))
 """What makes git sync objects, packs, refs and the index before it goes on."""
 _FSYNC_SINCE = (2, 36)
 """The git release that has ``core.fsync``."""
-_FIXED_ENVIRONMENT = {
-    "LC_ALL": "C",
-    "GIT_TERMINAL_PROMPT": "0",
-    "GIT_NO_REPLACE_OBJECTS": "1",
-}
 _IDENTITY_VARIABLES = {
     "GIT_AUTHOR_NAME": ("author.name", "user.name"),
     "GIT_AUTHOR_EMAIL": ("author.email", "user.email"),
@@ -127,7 +95,7 @@ class GitCommandBackend(TreeReadingBackend):
 
     def __init__(self, path: str) -> None:
         self._path = path
-        self._git_dir, self._work_tree = _locate(path)
+        self._git_dir, self._work_tree = processes.locate(path)
         self._cwd = self._work_tree or self._git_dir
         self._start_reading()
         self._commits: OrderedDict[str, _Commit] = OrderedDict()
@@ -135,15 +103,17 @@ class GitCommandBackend(TreeReadingBackend):
         # collected and its finalizer never run.
         self._settings: dict[str, str] = {}
         """Configuration every git process of the backend is given (``git -c``)."""
-        self._command = functools.partial(_command, self._git_dir, self._work_tree, self._settings)
-        self._reader = _ObjectReader(self._command, self._cwd)
+        self._command = functools.partial(
+            processes.command, self._git_dir, self._work_tree, self._settings
+        )
+        self._reader = processes.ObjectReader(self._command, self._cwd)
         self._finalizer = weakref.finalize(self, self._reader.stop)
         self._working_trees = checkouts.WorkingTrees(
             self._git_dir, own_work_tree=self._work_tree is not None
         )
 
     def _environment(self) -> dict[str, str]:
-        return _environment(self._git_dir, self._work_tree)
+        return processes.environment(self._git_dir, self._work_tree)
 
     def _git(
         self,
@@ -168,7 +138,7 @@ class GitCommandBackend(TreeReadingBackend):
             raise RepositoryError(f"{self._path}: cannot run git: {error}") from None
         if check and result.returncode != 0:
             raise RepositoryError(
-                f"{self._path}: git {args[0]} failed: {redact(_text(result.stderr))}"
+                f"{self._path}: git {args[0]} failed: {redact(processes.text(result.stderr))}"
             )
         return result
 
@@ -181,26 +151,28 @@ class GitCommandBackend(TreeReadingBackend):
         if result.returncode == 1:
             return None
         if result.returncode != 0:
-            raise RepositoryError(f"{self._path}: cannot read HEAD: {_text(result.stderr)}")
-        return _line(result.stdout)
+            raise RepositoryError(
+                f"{self._path}: cannot read HEAD: {processes.text(result.stderr)}"
+            )
+        return processes.line(result.stdout)
 
     def resolve(self, ref: str) -> str | None:
         result = self._git(
             "rev-parse", "-q", "--verify", "--end-of-options", f"{ref}^{{commit}}", check=False
         )
         if result.returncode == 0:
-            return _line(result.stdout)
+            return processes.line(result.stdout)
         # No such ref, or one whose commit git cannot read: that is no empty branch.
         pointed = self._git("rev-parse", "-q", "--verify", "--end-of-options", ref, check=False)
         if pointed.returncode != 0:
             return None
-        target = _line(pointed.stdout)
+        target = processes.line(pointed.stdout)
         # Or a ref that another writer made meanwhile: its commit decides.
         again = self._git(
             "rev-parse", "-q", "--verify", "--end-of-options", f"{target}^{{commit}}", check=False
         )
         if again.returncode == 0:
-            return _line(again.stdout)
+            return processes.line(again.stdout)
         raise RepositoryError(
             f"{self._path}: {ref} points at {target}, which cannot be read as a commit: the "
             "repository is damaged (git fsck tells more)"
@@ -240,7 +212,7 @@ class GitCommandBackend(TreeReadingBackend):
 
     def read_blobs(self, oids: Iterable[str]) -> Iterator[bytes]:
         source = iter(oids)
-        pending: deque[_Request] = deque()
+        pending: deque[processes.Request] = deque()
         while True:
             if len(pending) <= _WINDOW // 2:
                 pending.extend(self._reader.send(itertools.islice(source, _WINDOW - len(pending))))
@@ -259,7 +231,7 @@ class GitCommandBackend(TreeReadingBackend):
         second = next(stream, None)
         if second is None:  # one blob, a loose object: one light process
             result = self._git("hash-object", "-w", "--no-filters", "--stdin", input=first)
-            return [_line(result.stdout)]
+            return [processes.line(result.stdout)]
         with tempfile.TemporaryDirectory(prefix="gitblobts-") as scratch:
             marks = os.path.join(scratch, "marks")
             count = self._fast_import(_chain(first, second, stream), marks, shrinks(first))
@@ -288,7 +260,9 @@ class GitCommandBackend(TreeReadingBackend):
         tunables = env.get("GLIBC_TUNABLES")
         env["GLIBC_TUNABLES"] = f"{tunables}:{_MALLOC_TUNING}" if tunables else _MALLOC_TUNING
         with tempfile.TemporaryFile() as errors:
-            process = _start(argv, env, self._cwd, stdout=subprocess.DEVNULL, stderr=errors)
+            process = processes.start(
+                argv, env, self._cwd, stdout=subprocess.DEVNULL, stderr=errors
+            )
             assert process.stdin is not None
             count = 0
             broken = False
@@ -306,11 +280,11 @@ class GitCommandBackend(TreeReadingBackend):
             finally:
                 # Also on an error from ``contents``: what was sent is stored (unreachable,
                 # as a failed dulwich add leaves it), and the process ends cleanly.
-                _close_quietly(process.stdin)
+                processes.close_quietly(process.stdin)
                 code = process.wait()
             if broken or code != 0:
                 errors.seek(0)
-                message = _text(errors.read()) or f"exit status {code}"
+                message = processes.text(errors.read()) or f"exit status {code}"
                 raise RepositoryError(f"{self._path}: git fast-import failed: {message}")
         return count
 
@@ -318,7 +292,7 @@ class GitCommandBackend(TreeReadingBackend):
         self, parent: str | None, changes: trees.Changes, message: str, author: Identity | None
     ) -> str:
         base = self._commit(parent).tree if parent is not None else None
-        with _TreeWriter(self._command, self._cwd, self._path) as writer:
+        with processes.TreeWriter(self._command, self._cwd, self._path) as writer:
             root = self._edit_tree(base, changes, writer.write)
         # git takes the identity from the environment, else its configuration, and must not
         # guess one: where neither says, DEFAULT_IDENTITY fills in, as with dulwich.
@@ -335,8 +309,10 @@ class GitCommandBackend(TreeReadingBackend):
             env.update(self._default_identity())
             result = self._git(*args, input=text, env=env, check=False)
         if result.returncode != 0:
-            raise RepositoryError(f"{self._path}: git commit-tree failed: {_text(result.stderr)}")
-        return _line(result.stdout)
+            raise RepositoryError(
+                f"{self._path}: git commit-tree failed: {processes.text(result.stderr)}"
+            )
+        return processes.line(result.stdout)
 
     def _default_identity(self) -> dict[str, str]:
         """:data:`DEFAULT_IDENTITY` for each identity variable neither the environment nor
@@ -357,7 +333,7 @@ class GitCommandBackend(TreeReadingBackend):
         result = self._git("config", "-z", "--get-regexp", pattern, check=False)
         if result.returncode not in (0, 1):
             raise RepositoryError(
-                f"{self._path}: cannot read git configuration: {_text(result.stderr)}"
+                f"{self._path}: cannot read git configuration: {processes.text(result.stderr)}"
             )
         values: dict[str, str] = {}
         for record in result.stdout.split(b"\0"):
@@ -373,7 +349,7 @@ class GitCommandBackend(TreeReadingBackend):
             for name, _ in _DURABLE_SETTINGS:
                 self._settings.pop(name, None)
             return
-        version = _line(self._git("version").stdout)
+        version = processes.line(self._git("version").stdout)
         found = re.search(r"(\d+)\.(\d+)", version)
         if found is None or tuple(map(int, found.groups())) < _FSYNC_SINCE:
             raise PluginError(
@@ -390,7 +366,7 @@ class GitCommandBackend(TreeReadingBackend):
         )
         if result.returncode == 0:
             return True
-        message = _text(result.stderr)
+        message = processes.text(result.stderr)
         lock = _taken_lock(message)
         if lock is not None:
             locks.clear_if_dead(lock)  # and raises for a lock no gitblobts writer holds
@@ -416,7 +392,7 @@ class GitCommandBackend(TreeReadingBackend):
         commit = self.resolve(head) if head is not None else None
         if commit is None:
             base = self._git("hash-object", "-t", "tree", "--stdin", input=b"")
-            against = _line(base.stdout)  # the empty tree: every entry is the index's own
+            against = processes.line(base.stdout)  # the empty tree: every entry is the index's own
         else:
             against = commit
         output = self._git("diff-index", "--cached", "-z", "--no-renames", against).stdout
@@ -446,7 +422,7 @@ class GitCommandBackend(TreeReadingBackend):
             worktree.remove_file(self._cwd, path)
         entries = b""
         if removed:  # mode 0 takes a path out of the index
-            null = b"0" * len(_line(self._git("rev-parse", "--verify", "HEAD").stdout))
+            null = b"0" * len(processes.line(self._git("rev-parse", "--verify", "HEAD").stdout))
             entries = b"".join(b"0 %s\t%s\0" % (null, path.encode()) for path in removed)
         entries += b"".join(
             b"%o %s\t%s\0" % (FILE_MODE, oid.encode("ascii"), path.encode())
@@ -502,7 +478,7 @@ class GitCommandBackend(TreeReadingBackend):
         result = self._git("config", "--get", f"remote.{remote}.url", check=False)
         if result.returncode != 0:
             raise RemoteError(f"{self._path}: no remote named {redact(repr(remote))}")
-        return _line(result.stdout)
+        return processes.line(result.stdout)
 
     def fetch(self, remote: str, remote_ref: str) -> str | None:
         url = self._url(remote)
@@ -511,7 +487,7 @@ class GitCommandBackend(TreeReadingBackend):
             "fetch", "--quiet", "--no-tags", "--", remote, f"+{remote_ref}:{tracking}", check=False
         )
         if result.returncode != 0:
-            message = _text(result.stderr)
+            message = processes.text(result.stderr)
             if "couldn't find remote ref" in message:
                 return None
             raise RemoteError(f"cannot fetch from {remote} ({redact(url)}): {redact(message)}")
@@ -530,7 +506,7 @@ class GitCommandBackend(TreeReadingBackend):
         )
         status = _push_status(result.stdout, remote_ref)
         if status is None or (result.returncode != 0 and status[0] != "!"):
-            message = redact(_text(result.stderr) or f"exit status {result.returncode}")
+            message = redact(processes.text(result.stderr) or f"exit status {result.returncode}")
             if "hook declined" in message:
                 raise PushRejectedError(f"{remote} ({redact(url)}) refused the push: {message}")
             raise RemoteError(f"cannot push to {remote} ({redact(url)}): {message}")
@@ -562,8 +538,10 @@ class GitCommandBackend(TreeReadingBackend):
         if result.returncode == 1 and not result.stderr:
             return None
         if result.returncode != 0:
-            raise RepositoryError(f"{self._path}: git merge-base failed: {_text(result.stderr)}")
-        return _line(result.stdout)
+            raise RepositoryError(
+                f"{self._path}: git merge-base failed: {processes.text(result.stderr)}"
+            )
+        return processes.line(result.stdout)
 
     def commit_info(self, commit: str) -> tuple[str | None, str]:
         parsed = self._commit(commit)
@@ -616,295 +594,10 @@ class GitCommandBackend(TreeReadingBackend):
         self._commits.clear()
 
 
-class _Request:
-    """One object asked of ``git cat-file``, and, once read, its type and contents."""
-
-    __slots__ = ("done", "error", "oid", "reply")
-
-    def __init__(self, oid: str) -> None:
-        self.oid = oid
-        self.done = False
-        self.reply: tuple[str, bytes] | None = None
-        self.error: str | None = None
-
-
-class _ObjectReader:
-    """One ``git cat-file --batch`` process, started on first use: object contents by id.
-
-    Requests are pipelined: a caller sends several before reading the first reply. Replies
-    come in request order; one that another caller's read passes over is kept in its request.
-    At most :data:`_OUTSTANDING` requests are unanswered at any time, so the requests waiting
-    in the pipe stay far below its capacity, and writing them never blocks while git waits
-    for its replies to be read.
-    """
-
-    def __init__(self, command: Callable[..., tuple[list[str], dict[str, str]]], cwd: str) -> None:
-        self._command = command
-        self._cwd = cwd
-        self._lock = threading.RLock()
-        self._process: subprocess.Popen[bytes] | None = None
-        self._errors: IO[bytes] | None = None
-        self._queue: deque[_Request] = deque()
-        self._owner = os.getpid()
-        self._stopped = False
-
-    def send(self, oids: Iterable[str]) -> list[_Request]:
-        """Ask for objects ``oids``; :meth:`receive` each request for its reply."""
-        requests = [_Request(oid) for oid in oids]
-        with self._lock:
-            for request in requests:
-                if not _OBJECT_ID.fullmatch(request.oid):
-                    request.done = True  # no such object: git would say "missing"
-                    continue
-                while len(self._queue) >= _OUTSTANDING:
-                    self._receive_next()
-                process = self._running()
-                assert process.stdin is not None
-                self._queue.append(request)
-                try:
-                    process.stdin.write(request.oid.encode("ascii") + b"\n")
-                except OSError as error:
-                    self._fail(str(error))  # fails this request too; the next starts afresh
-            if self._process is not None and self._process.stdin is not None:
-                try:
-                    self._process.stdin.flush()
-                except OSError as error:
-                    self._fail(str(error))
-        return requests
-
-    def receive(self, request: _Request) -> tuple[str, bytes] | None:
-        """The type and contents of the requested object, ``None`` if there is none."""
-        with self._lock:
-            while not request.done:
-                if not self._queue:  # dropped by close() or a fork
-                    raise RepositoryError(f"git cat-file: no reply for {request.oid}")
-                self._receive_next()
-        if request.error is not None:
-            raise RepositoryError(f"git cat-file failed: {request.error}")
-        return request.reply
-
-    def read(self, oid: str) -> tuple[str, bytes] | None:
-        """The type and contents of object ``oid``, ``None`` if there is none."""
-        (request,) = self.send([oid])
-        return self.receive(request)
-
-    def _receive_next(self) -> None:
-        request = self._queue.popleft()
-        process = self._process
-        assert process is not None
-        assert process.stdout is not None
-        try:
-            if process.stdin is not None:
-                process.stdin.flush()  # requests still in our buffer get no reply
-            header = process.stdout.readline()
-            fields = header.split()
-            if len(fields) == 2 and fields[1] == b"missing":
-                request.done = True
-                return
-            if len(fields) != 3 or fields[0] != request.oid.encode("ascii"):
-                raise OSError(f"unexpected reply {header!r}")
-            size = int(fields[2])
-            data = process.stdout.read(size)
-            if len(data) != size or process.stdout.read(1) != b"\n":
-                raise OSError("reply cut short")
-        except (OSError, ValueError) as error:
-            self._queue.appendleft(request)
-            self._fail(str(error))
-            return
-        request.reply = fields[1].decode("ascii"), data
-        request.done = True
-
-    def _running(self) -> subprocess.Popen[bytes]:
-        if self._stopped:
-            raise RepositoryError("the git backend is closed")
-        if self._process is not None and self._owner != os.getpid():
-            # A forked child: the process and its pipes are the parent's.
-            self._process, self._errors = None, None
-            self._queue.clear()
-        if self._process is None:
-            argv, env = self._command("cat-file", "--batch")
-            self._errors = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the process
-            self._process = _start(
-                argv, env, self._cwd, stdout=subprocess.PIPE, stderr=self._errors
-            )
-            self._owner = os.getpid()
-        return self._process
-
-    def _fail(self, reason: str) -> None:
-        """Stop the broken process, failing every unanswered request with what it said; the
-        next request starts a new one."""
-        errors, self._errors = self._errors, None
-        unanswered = list(self._queue)
-        self._halt()
-        if errors is not None:
-            errors.seek(0)
-            said = _text(errors.read())
-            errors.close()
-            reason = f"{reason}; {said}" if said else reason
-        for request in unanswered:
-            request.done, request.error = True, reason
-
-    def _halt(self) -> None:
-        process, self._process = self._process, None
-        if self._errors is not None:
-            self._errors.close()
-            self._errors = None
-        self._queue.clear()
-        if process is None or self._owner != os.getpid():
-            return
-        _close_quietly(process.stdin)
-        if process.stdout is not None:
-            # Replies nobody will read: drain them, so git can write them and see the end.
-            with contextlib.suppress(OSError):
-                while process.stdout.read(1 << 16):
-                    pass
-            process.stdout.close()
-        try:
-            process.wait(timeout=_STOP_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-    def stop(self) -> None:
-        """End the process (it exits at the end of its input) and refuse further reads."""
-        with self._lock:
-            self._stopped = True
-            self._halt()
-
-
-class _TreeWriter:
-    """One ``git mktree --batch`` process: trees in, their ids out, one at a time."""
-
-    def __init__(
-        self, command: Callable[..., tuple[list[str], dict[str, str]]], cwd: str, path: str
-    ) -> None:
-        self._command = command
-        self._cwd = cwd
-        self._path = path
-        self._process: subprocess.Popen[bytes] | None = None
-        self._errors: IO[bytes] | None = None
-
-    def write(self, entries: list[TreeEntry]) -> str:
-        """Write a tree of ``entries``; return its id."""
-        if self._process is None:
-            argv, env = self._command("mktree", "-z", "--batch")
-            self._errors = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the process
-            self._process = _start(
-                argv, env, self._cwd, stdout=subprocess.PIPE, stderr=self._errors
-            )
-        process = self._process
-        assert process.stdin is not None
-        assert process.stdout is not None
-        lines = [
-            b"%o %s %s\t%s\0"
-            % (entry.mode, _type_of(entry.mode), entry.oid.encode("ascii"), _name(entry.name))
-            for entry in entries
-        ]
-        try:
-            process.stdin.write(b"".join(lines) + b"\0")
-            process.stdin.flush()
-            reply = process.stdout.readline().strip()
-        except OSError:
-            reply = b""
-        if not _OBJECT_ID.fullmatch(reply.decode("ascii", "replace")):
-            raise RepositoryError(f"{self._path}: git mktree failed: {self._close()}")
-        return reply.decode("ascii")
-
-    def _close(self) -> str:
-        """End the process; return what it said on standard error."""
-        process, self._process = self._process, None
-        errors, self._errors = self._errors, None
-        if process is not None:
-            _close_quietly(process.stdin)
-            process.wait()
-            if process.stdout is not None:
-                process.stdout.close()
-        message = ""
-        if errors is not None:
-            errors.seek(0)
-            message = _text(errors.read())
-            errors.close()
-        return message
-
-    def __enter__(self) -> _TreeWriter:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self._close()
-
-
-def _locate(path: str) -> tuple[str, str | None]:
-    """The git directory and working tree (``None``: bare) of the repository at ``path``,
-    which must be its root, as for dulwich."""
-    env = {k: v for k, v in os.environ.items() if k not in _REPOSITORY_VARIABLES}
-    env.update(_FIXED_ENVIRONMENT)
-    try:
-        result = subprocess.run(
-            ["git", "rev-parse", "--absolute-git-dir", "--is-inside-work-tree", "--show-prefix"],
-            cwd=path,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            check=False,
-        )
-    except OSError as error:
-        raise RepositoryError(f"{path}: cannot run git: {error}") from None
-    lines = result.stdout.decode("utf-8", "surrogateescape").splitlines()
-    if result.returncode != 0 or len(lines) < 2:
-        message = _text(result.stderr)
-        if "not a git repository" in message or result.returncode == 0:
-            raise RepositoryError(f"{path}: not a git repository; create one with 'git init' first")
-        raise RepositoryError(f"{path}: cannot open the repository: {message}")
-    git_dir, inside = lines[0], lines[1] == "true"
-    here = os.path.realpath(path)
-    if inside and (len(lines) < 3 or lines[2] == ""):
-        return git_dir, here
-    if not inside and os.path.realpath(git_dir) == here:
-        return git_dir, None
-    raise RepositoryError(f"{path}: not a git repository; create one with 'git init' first")
-
-
-def _environment(git_dir: str, work_tree: str | None) -> dict[str, str]:
-    """The caller's environment, with git pointed at this repository and made predictable."""
-    env = {k: v for k, v in os.environ.items() if k not in _REPOSITORY_VARIABLES}
-    env.update(_FIXED_ENVIRONMENT)
-    env["GIT_DIR"] = git_dir
-    if work_tree is not None:
-        env["GIT_WORK_TREE"] = work_tree
-    return env
-
-
-def _command(
-    git_dir: str, work_tree: str | None, settings: Mapping[str, str], *args: str
-) -> tuple[list[str], dict[str, str]]:
-    """The argument list and environment of ``git args`` in this repository, with
-    ``settings`` (configuration names and values) given on the command line."""
-    given = [part for item in settings.items() for part in ("-c", "=".join(item))]
-    return ["git", *given, *args], _environment(git_dir, work_tree)
-
-
-def _start(
-    argv: list[str], env: dict[str, str], cwd: str, stdout: int, stderr: IO[bytes]
-) -> subprocess.Popen[bytes]:
-    """Start a git process fed through a pipe."""
-    try:
-        return subprocess.Popen(
-            argv, cwd=cwd, env=env, stdin=subprocess.PIPE, stdout=stdout, stderr=stderr
-        )
-    except OSError as error:
-        raise RepositoryError(f"cannot run git: {error}") from None
-
-
 def _taken_lock(message: str) -> str | None:
     """The lock file git found taken, from what it said."""
     match = _LOCK_EXISTS.search(message)
     return match[1] if match is not None else None
-
-
-def _close_quietly(stream: IO[bytes] | None) -> None:
-    if stream is not None:
-        with contextlib.suppress(OSError):  # the process died; its exit status tells why
-            stream.close()
 
 
 def _chain(
@@ -930,16 +623,6 @@ def _parse_commit(data: bytes, oid: str) -> _Commit:
     return _Commit(tree, parent, message.decode("utf-8", "replace"))
 
 
-def _type_of(mode: int) -> bytes:
-    if mode == trees.FOLDER_MODE:
-        return b"tree"
-    return b"commit" if mode == 0o160000 else b"blob"
-
-
-def _name(name: str) -> bytes:
-    return name.encode("utf-8", "surrogateescape")
-
-
 def _path(raw: bytes) -> str:
     return raw.decode("utf-8", "surrogateescape")
 
@@ -958,18 +641,10 @@ def _remote_messages(stderr: bytes) -> str:
     """What the remote said (``remote: ...`` lines), to explain a refusal."""
     lines = [
         line.removeprefix("remote:").strip()
-        for line in _text(stderr).splitlines()
+        for line in processes.text(stderr).splitlines()
         if line.startswith("remote:") and line.removeprefix("remote:").strip()
     ]
     return f": {'; '.join(lines)}" if lines else ""
-
-
-def _text(raw: bytes) -> str:
-    return raw.decode("utf-8", "replace").strip()
-
-
-def _line(raw: bytes) -> str:
-    return raw.decode("utf-8", "surrogateescape").strip()
 
 
 @hookimpl
