@@ -30,15 +30,7 @@ from dulwich.errors import GitProtocolError, NotGitRepository
 from dulwich.file import FileLocked
 from dulwich.graph import find_merge_base
 from dulwich.index import (
-    ConflictedIndexEntry,
-    IndexChecksumReader,
-    IndexChecksumWriter,
     IndexEntry,
-    IndexExtension,
-    TreeExtension,
-    index_entry_from_stat,
-    read_index_dict_with_version,
-    write_index_dict,
 )
 from dulwich.objects import Blob, Commit, ObjectID, ShaFile, Tree
 from dulwich.pack import UnpackedObject
@@ -53,13 +45,18 @@ from gitblobts.gitfiles import checkouts, locks, packs, refs, trees, worktree
 from gitblobts.gitfiles.index import IndexWriter, NewEntry, Unreadable, Unsupported
 from gitblobts.gitfiles.objects import BLOB, COMMIT, TREE, PackWriter, object_id, write_loose
 from gitblobts.plugins.backends.base import DEFAULT_IDENTITY, TREE_CACHE, TreeReadingBackend
+from gitblobts.plugins.backends.dulwichexchange import (
+    LOCK_TIMEOUT,
+    check_current_branch,
+    exchanging,
+)
+from gitblobts.plugins.backends.dulwichindex import read_index, rewrite_index
 
 _Kind = TypeVar("_Kind", bound=ShaFile)
 """A kind of git object, as dulwich reads it."""
 _LOOSE_LIMIT = 16
 _LOOSE_BYTES = 16 << 20
 """Batches of at most this many objects and bytes are written loose rather than packed."""
-"""What :attr:`TreeEntry.is_file` accepts."""
 _TRANSPORT_ERRORS = (
     OSError,
     GitProtocolError,
@@ -74,10 +71,6 @@ between dulwich's reading and setting it)."""
 _MOVED_MEANWHILE = b"cannot lock ref"
 """What git's remote says when another push moved its branch (or was moving it) after it
 told us where the branch was: it has moved on too."""
-_EXCHANGE_LOCK = "gitblobts-exchange.lock"
-"""gitblobts' lock over fetches and pushes in a repository (see :func:`_exchanging`)."""
-_LOCK_TIMEOUT = 60.0
-"""Seconds to wait for a live writer's exchange, tracking ref or configuration lock."""
 _ZERO_ID = ObjectID(b"0" * 40)
 _log = logging.getLogger("gitblobts")
 
@@ -293,7 +286,7 @@ class DulwichBackend(TreeReadingBackend):
         head = self.head_branch()
         commit = self.resolve(head) if head is not None else None
         in_branch = self.added_files(None, commit) if commit is not None else {}
-        entries, _, _ = self._read_index(self._repo.index_path())
+        entries, _, _ = read_index(self._repo.index_path())
         files: dict[str, str] = {}
         for path, oid in in_branch.items():
             entry = entries.get(path.encode())
@@ -320,7 +313,9 @@ class DulwichBackend(TreeReadingBackend):
             worktree.remove_file(root, path)
         written = {path: self._check_out_file(root, path, oid) for path, oid in files.items()}
         if removed or not self._splice_index(index_path, written, files, lock.file):
-            self._rewrite_index(index_path, written, files, removed, lock.file)
+            if self._index is not None:
+                self._index.forget()
+            rewrite_index(index_path, written, files, removed, lock.file)
         lock.commit(index_path, durable=self._durable)
         if self._index is not None:
             self._index.written()
@@ -366,46 +361,6 @@ class DulwichBackend(TreeReadingBackend):
             return False
         return True
 
-    def _rewrite_index(
-        self,
-        index_path: str,
-        written: Mapping[str, os.stat_result],
-        files: Mapping[str, str],
-        removed: list[str],
-        lock: BinaryIO,
-    ) -> None:
-        """Add and remove files by decoding and re-encoding the whole index."""
-        if self._index is not None:
-            self._index.forget()
-        entries, version, extensions = self._read_index(index_path)
-        for path in removed:
-            entries.pop(path.encode(), None)
-        for path, stat_result in written.items():
-            entries[path.encode()] = index_entry_from_stat(
-                stat_result, files[path].encode(), mode=FILE_MODE
-            )
-        # The cached trees no longer describe the index: drop them, git rebuilds them.
-        extensions = [e for e in extensions if not isinstance(e, TreeExtension)]
-        writer = IndexChecksumWriter(lock)
-        write_index_dict(writer, entries, version=version, extensions=extensions)
-        writer.write_checksum()
-
-    @staticmethod
-    def _read_index(
-        index_path: str,
-    ) -> tuple[dict[bytes, IndexEntry | ConflictedIndexEntry], int | None, list[IndexExtension]]:
-        if not os.path.exists(index_path):
-            return {}, None, []
-        with open(index_path, "rb") as f:
-            reader = IndexChecksumReader(f)
-            entries, version, extensions = read_index_dict_with_version(reader)
-            reader.check_checksum(allow_empty=True)
-        if any(getattr(e, "signature", b"") == b"link" for e in extensions):
-            raise RepositoryError(
-                f"{index_path}: a split index is not supported by the dulwich backend"
-            )
-        return entries, version, extensions
-
     # Remotes
 
     def remotes(self) -> list[str]:
@@ -428,7 +383,7 @@ class DulwichBackend(TreeReadingBackend):
 
     def set_upstream(self, branch: str, remote: str, remote_ref: str) -> None:
         path = os.path.join(self._repo.controldir(), "config")
-        with locks.take(path + ".lock", timeout=_LOCK_TIMEOUT) as lock:
+        with locks.take(path + ".lock", timeout=LOCK_TIMEOUT) as lock:
             config = ConfigFile.from_path(path)
             section = (b"branch", refs.short_branch(branch).encode())
             config.set(section, b"remote", remote.encode())
@@ -461,7 +416,7 @@ class DulwichBackend(TreeReadingBackend):
             return [oid] if oid is not None and oid not in self._store else []
 
         try:
-            with _exchanging(self._repo.commondir()):
+            with exchanging(self._repo.commondir()):
                 result = client.fetch(path, self._repo, determine_wants=wants)
         except _TRANSPORT_ERRORS as error:
             raise RemoteError(
@@ -501,7 +456,7 @@ class DulwichBackend(TreeReadingBackend):
             return self._repo.generate_pack_data(set(have), set(want), ofs_delta=ofs_delta)
 
         if isinstance(client, LocalGitClient):
-            _check_current_branch(path, remote_ref, f"{remote} ({redact(url)})")
+            check_current_branch(path, remote_ref, f"{remote} ({redact(url)})")
             if not self._push_to_path(path, commit, remote_ref, expected):
                 return False
             self._set_tracking(remote, remote_ref, ObjectID(commit.encode()))
@@ -537,7 +492,7 @@ class DulwichBackend(TreeReadingBackend):
             target = Repo(path)
         except (NotGitRepository, OSError) as error:
             raise RemoteError(f"cannot push to {redact(path)}: {redact(str(error))}") from None
-        with target, _exchanging(target.commondir()):
+        with target, exchanging(target.commondir()):
             common = target.commondir()
             if refs.read_ref(common, remote_ref) != expected:
                 return False
@@ -567,7 +522,7 @@ class DulwichBackend(TreeReadingBackend):
             self._repo.commondir(), *refs.tracking_ref(remote, remote_ref).split("/")
         )
         os.makedirs(os.path.dirname(path), exist_ok=True)
-        with locks.take(path + ".lock", timeout=_LOCK_TIMEOUT) as lock:
+        with locks.take(path + ".lock", timeout=LOCK_TIMEOUT) as lock:
             lock.file.write(oid + b"\n")
             lock.commit(path, durable=self._durable)
 
@@ -611,63 +566,6 @@ class DulwichBackend(TreeReadingBackend):
         self._roots.clear()
         self._packs.close()
         self._repo.close()
-
-
-@contextlib.contextmanager
-def _exchanging(common_dir: str) -> Iterator[None]:
-    """Hold gitblobts' exchange lock of the repository at ``common_dir`` (every fetch into it
-    and every push into it by path takes it), and clear the pack index locks that dulwich
-    writers which died left there: only dulwich writes ``pack-*.idx.lock`` (git and
-    gitblobts write ``tmp_idx_*``), and no gitblobts writer does while this lock is held, so
-    one found then was left by a writer that died (SIGKILL while fetching or pushing), and
-    would block every later fetch of the same objects."""
-    with locks.take(os.path.join(common_dir, _EXCHANGE_LOCK), timeout=_LOCK_TIMEOUT):
-        pack_dir = os.path.join(common_dir, "objects", "pack")
-        with contextlib.suppress(FileNotFoundError):
-            for name in os.listdir(pack_dir):
-                if name.startswith("pack-") and name.endswith(".idx.lock"):
-                    with contextlib.suppress(FileNotFoundError):
-                        os.unlink(os.path.join(pack_dir, name))
-                        _log.warning("removed %s, left by a writer that died", name)
-        yield
-
-
-def _check_current_branch(path: str, remote_ref: str, remote: str) -> None:
-    """Refuse, as git's receive-pack does by its ``receive.denyCurrentBranch``, a push into
-    the branch a non-bare repository at ``path`` has checked out: its index and working
-    tree would not follow, and its ``git status`` would stage every blob for deletion."""
-    try:
-        target = Repo(path)
-    except (NotGitRepository, OSError):
-        return  # the push itself says what is wrong
-    with target:
-        config = target.get_config_stack()
-        bare = config.get_boolean((b"core",), b"bare", target.bare)
-        head = target.refs.read_ref(Ref(b"HEAD"))
-        if bare or head != b"ref: " + remote_ref.encode():
-            return
-        try:
-            setting = config.get((b"receive",), b"denyCurrentBranch").decode().lower()
-        except KeyError:
-            setting = "refuse"
-    if setting in ("ignore", "false", "no", "off", "0"):
-        return
-    if setting == "warn":
-        _log.warning(
-            "%s: updating the checked-out branch %s (receive.denyCurrentBranch)", remote, remote_ref
-        )
-        return
-    if setting == "updateinstead":
-        raise PushRejectedError(
-            f"{remote} refused the push: {remote_ref} is checked out there and its "
-            "receive.denyCurrentBranch is updateInstead, which the dulwich backend does not "
-            "do; push with backend='git', or to a bare repository"
-        )
-    raise PushRejectedError(
-        f"{remote} refused the push: {remote_ref} is checked out there "
-        "(receive.denyCurrentBranch), and its index and working tree would not follow; push "
-        "to a bare repository, or change receive.denyCurrentBranch there"
-    )
 
 
 def _damaged(oid: str, error: Exception) -> RepositoryError:
