@@ -38,13 +38,12 @@ import tempfile
 import weakref
 from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
 
 from gitblobts.core.backend import FILE_MODE, Backend, Identity
 from gitblobts.core.errors import PluginError, PushRejectedError, RemoteError, RepositoryError
 from gitblobts.core.hookspecs import hookimpl
 from gitblobts.core.redaction import redact
-from gitblobts.gitfiles import checkouts, locks, refs, trees, worktree
+from gitblobts.gitfiles import checkouts, commits, locks, refs, trees, worktree
 from gitblobts.gitfiles.objects import shrinks
 from gitblobts.plugins.backends import gitprocesses as processes
 from gitblobts.plugins.backends.base import DEFAULT_IDENTITY, TreeReadingBackend
@@ -74,18 +73,7 @@ _MOVED_ON = ("stale info", "fetch first", "non-fast-forward")
 _MOVED_MEANWHILE = "cannot lock ref"
 """What the remote says when another push moved its branch (or was moving it) after it told
 us where the branch was: it has moved on too."""
-_LOCK_EXISTS = re.compile(r"Unable to create '(.+?\.lock)': File exists")
-"""What git says when it finds a lock taken: the lock's path."""
 _CAS_LOST = ("but expected", "reference already exists", "unable to resolve reference")
-
-
-@dataclass(frozen=True, slots=True)
-class _Commit:
-    """The parts of a commit object the backend uses."""
-
-    tree: str
-    parent: str | None
-    message: str
 
 
 class GitCommandBackend(TreeReadingBackend):
@@ -98,7 +86,7 @@ class GitCommandBackend(TreeReadingBackend):
         self._git_dir, self._work_tree = processes.locate(path)
         self._cwd = self._work_tree or self._git_dir
         self._start_reading()
-        self._commits: OrderedDict[str, _Commit] = OrderedDict()
+        self._commits: OrderedDict[str, commits.Commit] = OrderedDict()
         # The reader must not refer back to the backend, or the backend would never be
         # collected and its finalizer never run.
         self._settings: dict[str, str] = {}
@@ -201,10 +189,10 @@ class GitCommandBackend(TreeReadingBackend):
     def _read_tree(self, oid: str) -> bytes:
         return self._object(oid, "tree")
 
-    def _commit(self, oid: str) -> _Commit:
+    def _commit(self, oid: str) -> commits.Commit:
         commit = self._commits.get(oid)
         if commit is None:
-            commit = _parse_commit(self._object(oid, "commit"), oid)
+            commit = commits.parse(self._object(oid, "commit"), oid)
             self._commits[oid] = commit
             if len(self._commits) > _COMMIT_CACHE:
                 self._commits.popitem(last=False)
@@ -367,7 +355,7 @@ class GitCommandBackend(TreeReadingBackend):
         if result.returncode == 0:
             return True
         message = processes.text(result.stderr)
-        lock = _taken_lock(message)
+        lock = processes.taken_lock(message)
         if lock is not None:
             locks.clear_if_dead(lock)  # and raises for a lock no gitblobts writer holds
             return False
@@ -504,7 +492,7 @@ class GitCommandBackend(TreeReadingBackend):
             f"{commit}:{remote_ref}",
             check=False,
         )
-        status = _push_status(result.stdout, remote_ref)
+        status = processes.push_status(result.stdout, remote_ref)
         if status is None or (result.returncode != 0 and status[0] != "!"):
             message = redact(processes.text(result.stderr) or f"exit status {result.returncode}")
             if "hook declined" in message:
@@ -512,7 +500,7 @@ class GitCommandBackend(TreeReadingBackend):
             raise RemoteError(f"cannot push to {remote} ({redact(url)}): {message}")
         flag, summary = status
         if flag == "!":
-            details = _remote_messages(result.stderr)
+            details = processes.remote_messages(result.stderr)
             if any(reason in summary for reason in _MOVED_ON) or _MOVED_MEANWHILE in details:
                 return False
             raise PushRejectedError(
@@ -594,12 +582,6 @@ class GitCommandBackend(TreeReadingBackend):
         self._commits.clear()
 
 
-def _taken_lock(message: str) -> str | None:
-    """The lock file git found taken, from what it said."""
-    match = _LOCK_EXISTS.search(message)
-    return match[1] if match is not None else None
-
-
 def _chain(
     first: bytes | bytearray, second: bytes | bytearray, rest: Iterator[bytes | bytearray]
 ) -> Iterator[bytes | bytearray]:
@@ -608,43 +590,8 @@ def _chain(
     yield from rest
 
 
-def _parse_commit(data: bytes, oid: str) -> _Commit:
-    header, _, message = data.partition(b"\n\n")
-    tree: str | None = None
-    parent: str | None = None
-    for line in header.split(b"\n"):
-        key, _, value = line.partition(b" ")
-        if key == b"tree" and tree is None:
-            tree = value.decode("ascii")
-        elif key == b"parent" and parent is None:
-            parent = value.decode("ascii")
-    if tree is None:
-        raise RepositoryError(f"commit {oid} has no tree")
-    return _Commit(tree, parent, message.decode("utf-8", "replace"))
-
-
 def _path(raw: bytes) -> str:
     return raw.decode("utf-8", "surrogateescape")
-
-
-def _push_status(output: bytes, remote_ref: str) -> tuple[str, str] | None:
-    """The flag and summary ``git push --porcelain`` reports for ``remote_ref``."""
-    for line in output.decode("utf-8", "replace").splitlines():
-        flag, _, rest = line.partition("\t")
-        refspec, _, summary = rest.partition("\t")
-        if len(flag) == 1 and refspec.endswith(f":{remote_ref}"):
-            return flag, summary
-    return None
-
-
-def _remote_messages(stderr: bytes) -> str:
-    """What the remote said (``remote: ...`` lines), to explain a refusal."""
-    lines = [
-        line.removeprefix("remote:").strip()
-        for line in processes.text(stderr).splitlines()
-        if line.startswith("remote:") and line.removeprefix("remote:").strip()
-    ]
-    return f": {'; '.join(lines)}" if lines else ""
 
 
 @hookimpl

@@ -1,6 +1,6 @@
 """The git processes the ``git`` backend runs: the command line and environment of each,
 the long-lived object reader (``git cat-file --batch``) and tree writer (``git mktree
---batch``)."""
+--batch``), and what git says: output lines, taken locks, push statuses."""
 
 from __future__ import annotations
 
@@ -41,6 +41,8 @@ _REPOSITORY_VARIABLES = frozenset(
     }
 )
 """Variables that would point git at another repository, index or object store."""
+LOCK_EXISTS = re.compile(r"Unable to create '(.+?\.lock)': File exists")
+"""What git says when it finds a lock taken: the lock's path."""
 _FIXED_ENVIRONMENT = {
     "LC_ALL": "C",
     "GIT_TERMINAL_PROMPT": "0",
@@ -345,3 +347,29 @@ def text(raw: bytes) -> str:
 
 def line(raw: bytes) -> str:
     return raw.decode("utf-8", "surrogateescape").strip()
+
+
+def taken_lock(message: str) -> str | None:
+    """The lock file git found taken, from what it said."""
+    match = LOCK_EXISTS.search(message)
+    return match[1] if match is not None else None
+
+
+def push_status(output: bytes, remote_ref: str) -> tuple[str, str] | None:
+    """The flag and summary ``git push --porcelain`` reports for ``remote_ref``."""
+    for line in output.decode("utf-8", "replace").splitlines():
+        flag, _, rest = line.partition("\t")
+        refspec, _, summary = rest.partition("\t")
+        if len(flag) == 1 and refspec.endswith(f":{remote_ref}"):
+            return flag, summary
+    return None
+
+
+def remote_messages(stderr: bytes) -> str:
+    """What the remote said (``remote: ...`` lines), to explain a refusal."""
+    lines = [
+        line.removeprefix("remote:").strip()
+        for line in text(stderr).splitlines()
+        if line.startswith("remote:") and line.removeprefix("remote:").strip()
+    ]
+    return f": {'; '.join(lines)}" if lines else ""
