@@ -14,8 +14,8 @@ from conftest import assert_fsck_clean, git
 
 from gitblobts import RepositoryError, Store
 from gitblobts.core.backend import Backend
-from gitblobts.plugins.dulwich_backend import DulwichBackend
-from gitblobts.plugins.git_backend import GitCommandBackend
+from gitblobts.plugins.backends.dulwich import DulwichBackend
+from gitblobts.plugins.backends.git import GitCommandBackend
 
 BACKENDS = ("dulwich", "git")
 PAIRS = [("dulwich", "git"), ("git", "dulwich")]

@@ -21,7 +21,7 @@ from conftest import assert_fsck_clean, git
 import gitblobts
 from gitblobts import PluginError, Store, load_plugins
 from gitblobts.core.backend import Backend
-from gitblobts.plugins.dulwich_backend import DulwichBackend
+from gitblobts.plugins.backends.dulwich import DulwichBackend
 
 needs_strace = pytest.mark.skipif(shutil.which("strace") is None, reason="needs strace")
 

@@ -39,7 +39,7 @@ from gitblobts import (
     RepositoryError,
     Store,
 )
-from gitblobts.plugins import worktree
+from gitblobts.gitfiles import worktree
 
 HOUR_NS = 3600 * 10**9
 BASE = 1_700_000_000 * 10**9  # 2023-11-14T22:13:20Z

@@ -15,7 +15,7 @@ import pytest
 from conftest import git, make_repo
 
 from gitblobts import RepositoryError, Store
-from gitblobts.plugins.indexfile import IndexWriter, NewEntry, Unsupported
+from gitblobts.gitfiles.index import IndexWriter, NewEntry, Unsupported
 
 HOUR = 1577934000
 """2020-01-02T03:00:00Z: blobs added at this time go into ``2020/01/02/03``."""

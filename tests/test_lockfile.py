@@ -19,12 +19,12 @@ from conftest import git
 
 from gitblobts import Store
 from gitblobts.core.errors import RepositoryError
-from gitblobts.plugins.lockfile import sweep, take, try_take
+from gitblobts.gitfiles.locks import sweep, take, try_take
 
 HOLDER = """
 import sys
-from gitblobts.plugins import lockfile
-lock = lockfile.take(sys.argv[1], timeout=10)
+from gitblobts.gitfiles import locks
+lock = locks.take(sys.argv[1], timeout=10)
 lock.file.write(sys.argv[2].encode())
 print("held", flush=True)
 sys.stdin.readline()
@@ -34,12 +34,12 @@ lock.commit(sys.argv[3])
 
 CONTENDER = """
 import logging, os, sys
-from gitblobts.plugins import lockfile
+from gitblobts.gitfiles import locks
 logging.basicConfig(format="%(message)s")
 lock_path, counter, rounds = sys.argv[1], sys.argv[2], int(sys.argv[3])
 sys.stdin.readline()
 for _ in range(rounds):
-    with lockfile.take(lock_path, timeout=60) as lock:
+    with locks.take(lock_path, timeout=60) as lock:
         inside = os.open(counter + ".inside", os.O_CREAT | os.O_EXCL | os.O_WRONLY)
         with open(counter) as f:
             value = int(f.read())
@@ -53,11 +53,11 @@ ever inside at the same time (``<counter>.inside`` exists). Logs each dead lock 
 
 VICTIM = """
 import logging, os, random, signal, sys, time
-from gitblobts.plugins import lockfile
+from gitblobts.gitfiles import locks
 logging.basicConfig(format="%(message)s")
 sys.stdin.readline()
 time.sleep(random.random() / 20)
-lock = lockfile.take(sys.argv[1], timeout=60)
+lock = locks.take(sys.argv[1], timeout=60)
 lock.file.write(b"never")
 os.kill(os.getpid(), signal.SIGKILL)
 """

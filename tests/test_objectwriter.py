@@ -18,8 +18,8 @@ from dulwich.objects import ObjectID
 from dulwich.repo import Repo
 
 from gitblobts import Store
-from gitblobts.plugins import objectwriter
-from gitblobts.plugins.objectwriter import (
+from gitblobts.gitfiles import objects
+from gitblobts.gitfiles.objects import (
     BLOB,
     COMMIT,
     TREE,
@@ -176,7 +176,7 @@ def test_an_existing_loose_object_is_not_rewritten(bare: Path) -> None:
 def test_a_loose_object_larger_than_a_deflate_chunk_reads_back(
     bare: Path, kind_of_data: str
 ) -> None:
-    size = 3 * objectwriter._CHUNK + 12345
+    size = 3 * objects._CHUNK + 12345
     data = (
         (TEXT * (size // len(TEXT) + 1))[:size]
         if kind_of_data == "compressible"
@@ -345,7 +345,7 @@ def test_an_explicit_level_applies_to_every_blob(bare: Path) -> None:
 
 
 def test_a_blob_larger_than_a_deflate_chunk_in_a_pack_reads_back(bare: Path) -> None:
-    data = os.urandom(objectwriter._CHUNK) + TEXT * 50_000
+    data = os.urandom(objects._CHUNK) + TEXT * 50_000
 
     name, oids = write_pack(bare, [(BLOB, TEXT), (BLOB, data)])
 
@@ -359,7 +359,7 @@ def test_offsets_from_2_gib_go_to_the_table_of_large_offsets() -> None:
     offsets = array.array("Q", [12, 2**31, 2**31 - 1, 5 * 2**32 + 7])
     checksum = bytes(range(20))
 
-    index = objectwriter._index_bytes(ids, crcs, offsets, checksum)
+    index = objects._index_bytes(ids, crcs, offsets, checksum)
 
     assert index[:8] == b"\377tOc" + struct.pack(">I", 2)
     fanout = struct.unpack_from(">256I", index, 8)
@@ -381,7 +381,7 @@ def test_offsets_from_2_gib_go_to_the_table_of_large_offsets() -> None:
 def test_git_show_index_reads_the_large_offsets(tmp_path: Path) -> None:
     ids = [hashlib.sha1(b"%d" % i).digest() for i in range(3)]
     offsets = array.array("Q", [12, 3 * 2**31, 2**40])
-    index = objectwriter._index_bytes(ids, array.array("I", [7, 8, 9]), offsets, bytes(20))
+    index = objects._index_bytes(ids, array.array("I", [7, 8, 9]), offsets, bytes(20))
 
     result = subprocess.run(
         ["git", "show-index"], input=index, capture_output=True, check=True, cwd=tmp_path

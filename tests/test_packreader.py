@@ -15,9 +15,9 @@ from dulwich.objects import ShaFile
 from dulwich.repo import Repo
 
 from gitblobts import Nanoseconds, Store
-from gitblobts.plugins import packreader
-from gitblobts.plugins.dulwich_backend import DulwichBackend
-from gitblobts.plugins.packreader import BLOB, COMMIT, TREE, PackReader
+from gitblobts.gitfiles import packs
+from gitblobts.gitfiles.packs import BLOB, COMMIT, TREE, PackReader
+from gitblobts.plugins.backends.dulwich import DulwichBackend
 
 KINDS = {"commit": COMMIT, "tree": TREE, "blob": BLOB}
 PACKED = ("-c", "fastimport.unpackLimit=0")
@@ -108,7 +108,7 @@ def lookup(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> N
     """Look ids up in per-byte dictionaries (packs of up to about 250,000 objects), or by
     bisecting the index (larger packs)."""
     if request.param == "bisection":
-        monkeypatch.setattr(packreader, "_BUCKET_LIMIT", 0)
+        monkeypatch.setattr(packs, "_BUCKET_LIMIT", 0)
 
 
 @pytest.mark.usefixtures("lookup")
@@ -283,7 +283,7 @@ def test_the_inflate_bound_covers_zlib_at_every_level() -> None:
     for size in [0, 1, 100, 16_383, 16_384, 70_000, 1 << 20]:
         data = rng.randbytes(size)
         for level in range(10):
-            assert len(zlib.compress(data, level)) <= packreader._inflate_bound(size)
+            assert len(zlib.compress(data, level)) <= packs._inflate_bound(size)
 
 
 def test_the_dulwich_backend_reads_packed_blobs_through_the_reader(
@@ -310,7 +310,7 @@ def test_the_dulwich_backend_reads_packed_blobs_through_the_reader(
 def test_at_most_so_many_packs_are_mapped_and_the_rest_left_to_dulwich(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(packreader, "_MAX_PACKS", 2)
+    monkeypatch.setattr(packs, "_MAX_PACKS", 2)
     repo = bare(tmp_path)
     contents = [b"pack %d" % n for n in range(5)]
     ids = [import_blobs(repo, [content])[0] for content in contents]

@@ -14,7 +14,7 @@ from conftest import git
 
 from gitblobts import Store
 from gitblobts.core.backend import Identity
-from gitblobts.plugins.refupdate import ZERO_ID, compare_and_swap, keeps_log, read_ref
+from gitblobts.gitfiles.refs import ZERO_ID, compare_and_swap, keeps_log, read_ref
 
 TOPIC = "refs/heads/topic"
 WRITER = Identity("Reflog Writer", "writer@example.com")

@@ -57,10 +57,10 @@ print("not killed")
 
 HOLDER = r"""
 import os, sys
-from gitblobts.plugins import lockfile
+from gitblobts.gitfiles import locks
 
 common, dulwich_lock = sys.argv[1:3]
-with lockfile.take(os.path.join(common, "gitblobts-exchange.lock"), timeout=5):
+with locks.take(os.path.join(common, "gitblobts-exchange.lock"), timeout=5):
     open(dulwich_lock, "wb").close()  # as a live dulwich writer makes it
     print("holding", flush=True)
     sys.stdin.read()

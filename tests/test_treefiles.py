@@ -1,4 +1,5 @@
-"""Reading the files of a raw tree object, as the backends list a folder of blobs."""
+"""Git's tree objects as both backends read, write and edit them: parsing and serializing in
+git's order, listing a folder's files from the raw bytes, and editing along changed paths."""
 
 from __future__ import annotations
 
@@ -9,7 +10,10 @@ from dulwich.objects import Tree
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gitblobts.plugins import treefiles
+from gitblobts.core.backend import TreeEntry
+from gitblobts.core.errors import RepositoryError
+from gitblobts.gitfiles import trees
+from gitblobts.gitfiles.objects import TREE, object_id
 
 MODES = [0o100644, 0o100755, 0o040000, 0o120000, 0o160000]
 names = st.binary(min_size=1, max_size=20).filter(lambda n: b"\0" not in n and b"/" not in n)
@@ -26,7 +30,7 @@ def test_files_are_the_regular_files_of_the_tree(entries: dict[bytes, tuple[int,
         for name, mode, oid in tree.iteritems()
         if mode in (0o100644, 0o100755)
     ]
-    assert treefiles.files(tree.as_raw_string()) == expected
+    assert trees.files(tree.as_raw_string()) == expected
 
 
 @given(st.dictionaries(names, st.tuples(st.sampled_from(MODES), ids)))
@@ -41,11 +45,11 @@ def test_split_gives_the_files_and_every_other_entry(
         for name, mode, oid in tree.iteritems()
         if mode not in (0o100644, 0o100755)
     ]
-    assert treefiles.split(tree.as_raw_string()) == (treefiles.files(tree.as_raw_string()), others)
+    assert trees.split(tree.as_raw_string()) == (trees.files(tree.as_raw_string()), others)
 
 
 def test_an_empty_tree_has_no_files() -> None:
-    assert treefiles.files(b"") == []
+    assert trees.files(b"") == []
 
 
 @pytest.mark.parametrize(
@@ -59,9 +63,109 @@ def test_an_empty_tree_has_no_files() -> None:
     ],
 )
 def test_a_tree_of_another_form_is_left_to_the_caller(raw: bytes) -> None:
-    assert treefiles.files(raw) is None
+    assert trees.files(raw) is None
 
 
 def test_ids_of_other_sizes_are_read() -> None:
     oid = os.urandom(32)
-    assert treefiles.files(b"100644 a\0" + oid, id_size=32) == [("a", oid.hex())]
+    assert trees.files(b"100644 a\0" + oid, id_size=32) == [("a", oid.hex())]
+
+
+def dulwich_tree(entries: dict[bytes, tuple[int, bytes]]) -> Tree:
+    tree = Tree()
+    for name, (mode, oid) in entries.items():
+        tree.add(name, mode, oid.hex().encode())
+    return tree
+
+
+@given(st.dictionaries(names, st.tuples(st.sampled_from(MODES), ids)))
+def test_serialize_writes_the_bytes_git_does_and_parse_reads_them_back(
+    entries: dict[bytes, tuple[int, bytes]],
+) -> None:
+    raw = dulwich_tree(entries).as_raw_string()
+    parsed = trees.parse(raw)
+    assert list(parsed) == [entry.name for entry in parsed.values()]
+    assert trees.serialize(reversed(list(parsed.values()))) == raw
+
+
+def test_parse_refuses_bytes_that_are_not_a_tree() -> None:
+    with pytest.raises(ValueError, match="cut short"):
+        trees.parse(b"100644 name\0" + b"\1" * 5)
+
+
+class Repository:
+    """Trees kept in memory by id, as :func:`trees.edit` reads and writes them."""
+
+    def __init__(self) -> None:
+        self.trees: dict[str, dict[str, TreeEntry]] = {}
+        self.written = 0
+
+    def read(self, oid: str) -> dict[str, TreeEntry]:
+        return self.trees[oid]
+
+    def write(self, entries: list[TreeEntry]) -> str:
+        oid = object_id(TREE, trees.serialize(entries))
+        self.trees[oid] = {entry.name: entry for entry in entries}
+        self.written += 1
+        return oid
+
+    def edit(self, base: str | None, **changes: str | None) -> str:
+        paths = [(path.split("__"), oid) for path, oid in changes.items()]
+        return trees.edit(self.read, self.write, base, paths)
+
+    def files(self, oid: str, prefix: str = "") -> dict[str, str]:
+        found: dict[str, str] = {}
+        for entry in self.trees[oid].values():
+            if entry.is_folder:
+                found.update(self.files(entry.oid, f"{prefix}{entry.name}/"))
+            else:
+                found[prefix + entry.name] = entry.oid
+        return found
+
+
+A, B = "a" * 40, "b" * 40
+
+
+def test_edit_adds_and_removes_files_and_drops_folders_left_empty() -> None:
+    repo = Repository()
+    base = repo.edit(None, x__y__one=A, x__two=B)
+    assert repo.files(base) == {"x/y/one": A, "x/two": B}
+    assert repo.files(repo.edit(base, x__y__one=None)) == {"x/two": B}
+    assert repo.files(repo.edit(base, x__y__one=None, x__two=None)) == {}
+
+
+def test_edit_rewrites_only_the_trees_along_the_changed_paths() -> None:
+    repo = Repository()
+    base = repo.edit(None, p__one=A, q__r__two=B, s__three=A)
+    repo.written = 0
+    repo.edit(base, q__r__four=A)
+    assert repo.written == 3  # q/r, q and the root; p and s stay as they were
+
+
+def test_edit_refuses_to_overwrite_a_different_file() -> None:
+    repo = Repository()
+    base = repo.edit(None, x__one=A)
+    assert repo.edit(base, x__one=A) == base  # the same file again changes nothing
+    with pytest.raises(RepositoryError, match="x/one: a different file already exists there"):
+        repo.edit(base, x__one=B)
+
+
+def test_edit_refuses_to_remove_a_file_that_is_not_there() -> None:
+    repo = Repository()
+    base = repo.edit(None, x__one=A)
+    with pytest.raises(RepositoryError, match="x/two: no file there to remove"):
+        repo.edit(base, x__two=None)
+    with pytest.raises(RepositoryError, match="x: no file there to remove"):
+        repo.edit(base, x=None)
+
+
+def test_edit_refuses_a_folder_where_another_entry_stands() -> None:
+    repo = Repository()
+    base = repo.edit(None, x=A)
+    with pytest.raises(RepositoryError, match="x: a file stands where a folder is needed"):
+        repo.edit(base, x__one=B)
+
+
+def test_edit_of_everything_away_leaves_the_empty_tree() -> None:
+    repo = Repository()
+    assert repo.edit(None) == object_id(TREE, b"")

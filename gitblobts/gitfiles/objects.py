@@ -1,0 +1,290 @@
+"""Writing git objects straight into a repository's object directory, as git writes them.
+
+Loose objects for small additions; for batches, one pack (version 2) with its index
+(version 2) per :class:`PackWriter`, streamed to disk object by object so that a batch of any
+size costs constant memory. Blob contents that do not shrink (compressed or encrypted, judged
+from a sample) are stored at deflate level 0, which is still valid zlib and costs a tenth of
+level 1; trees and commits are deflated at level 1.
+
+Writing objects makes nothing visible: an object is only reachable once a ref points at a
+commit that reaches it, so a crash here leaves at most unreferenced objects or ``tmp_`` files,
+which ``git gc`` removes.
+"""
+
+from __future__ import annotations
+
+import array
+import contextlib
+import hashlib
+import os
+import secrets
+import struct
+import tempfile
+import zlib
+from typing import BinaryIO, TypeAlias
+
+BytesLike: TypeAlias = "bytes | bytearray | memoryview"
+
+BLOB, TREE, COMMIT = b"blob", b"tree", b"commit"
+_PACK_TYPES = {COMMIT: 1, TREE: 2, BLOB: 3}
+_CHUNK = 1 << 20
+"""Contents are deflated and hashed this many bytes at a time, so nothing is copied whole."""
+_LARGE_OFFSET = 1 << 31
+_CREATE = os.O_CREAT | os.O_EXCL | os.O_WRONLY
+_STORED_MAX = 0xFFFF
+_STORED_HEADER = b"\x78\x01\x01"
+"""A zlib header (deflate, 32 KiB window, level 0) and a final stored block's first byte."""
+
+
+def object_id(kind: bytes, data: BytesLike) -> str:
+    """The id git gives an object of ``kind`` with contents ``data``."""
+    digest = hashlib.sha1(b"%s %d\0" % (kind, len(data)))  # noqa: S324 - git's object id
+    digest.update(data)
+    return digest.hexdigest()
+
+
+def shrinks(sample: BytesLike) -> bool:
+    """Whether contents like ``sample`` are worth deflating (a tenth smaller, at least)."""
+    head = bytes(memoryview(sample)[:4096])
+    return bool(head) and len(zlib.compress(head, 1)) < len(head) * 0.9
+
+
+def _deflate(out: BinaryIO, data: BytesLike, level: int, prefix: bytes = b"", crc: int = 0) -> int:
+    """Write ``prefix + data`` deflated to ``out``; return the CRC-32 of what was written,
+    continuing ``crc``."""
+    if len(data) <= _CHUNK:
+        whole = prefix + data if prefix else data
+        piece = _stored(whole) if level == 0 and len(whole) <= _STORED_MAX else None
+        if piece is None:
+            piece = zlib.compress(whole, level)
+        out.write(piece)
+        return zlib.crc32(piece, crc)
+    compressor = zlib.compressobj(level)
+    view = memoryview(data)
+    pieces = [compressor.compress(prefix)] if prefix else []
+    for start in range(0, len(view), _CHUNK):
+        pieces.append(compressor.compress(view[start : start + _CHUNK]))
+        for piece in pieces:
+            out.write(piece)
+            crc = zlib.crc32(piece, crc)
+        pieces.clear()
+    pieces.append(compressor.flush())
+    for piece in pieces:
+        out.write(piece)
+        crc = zlib.crc32(piece, crc)
+    return crc
+
+
+def _stored(data: BytesLike) -> bytes:
+    """``zlib.compress(data, 0)`` for up to 64 KiB, without zlib's setup: a zlib header, one
+    final stored block and the Adler-32 checksum."""
+    size = len(data)
+    return b"".join((_STORED_HEADER, struct.pack("<HH", size, size ^ 0xFFFF), data, _adler(data)))
+
+
+def _adler(data: BytesLike) -> bytes:
+    return zlib.adler32(data).to_bytes(4, "big")
+
+
+def write_loose(objects_dir: str, kind: bytes, data: BytesLike, *, durable: bool = False) -> str:
+    """Write one loose object (unless it exists) and return its id. ``durable``: fsync the
+    file and its folder before returning."""
+    oid = object_id(kind, data)
+    folder = os.path.join(objects_dir, oid[:2])
+    path = os.path.join(folder, oid[2:])
+    if os.path.exists(path):
+        return oid
+    level = 1 if kind != BLOB or shrinks(data) else 0
+    temporary = os.path.join(folder, f"tmp_obj_{secrets.token_hex(8)}")
+    try:
+        fd = os.open(temporary, _CREATE, 0o444)
+    except FileNotFoundError:
+        os.makedirs(folder, exist_ok=True)
+        fd = os.open(temporary, _CREATE, 0o444)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            _deflate(out, data, level, prefix=b"%s %d\0" % (kind, len(data)))
+            if durable:
+                out.flush()
+                os.fsync(out.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        _remove(temporary)
+        raise
+    if durable:
+        fsync_folder(folder)
+    return oid
+
+
+class PackWriter:
+    """One pack and its index, written object by object into ``objects/pack``.
+
+    :meth:`add` appends an object; :meth:`finish` completes the pack, writes its index and
+    moves both into place (the index last, so readers never see a pack without one).
+    :meth:`abort` removes what was written. Use as a context manager: a block that raises
+    aborts.
+    """
+
+    def __init__(
+        self, objects_dir: str, *, level: int | None = None, durable: bool = False
+    ) -> None:
+        self._folder = os.path.join(objects_dir, "pack")
+        os.makedirs(self._folder, exist_ok=True)
+        self._level = level
+        self._durable = durable
+        fd, self._temporary = tempfile.mkstemp(prefix="tmp_pack_", dir=self._folder)
+        self._out = os.fdopen(fd, "w+b")
+        self._out.write(b"PACK" + struct.pack(">II", 2, 0))
+        self._offset = 12
+        # Per object: binary id, CRC-32 of its entry, offset. Kept compact, as plain values
+        # and arrays: a pack may hold millions of objects.
+        self._seen: set[bytes] = set()
+        self._ids: list[bytes] = []
+        self._crcs = array.array("I")
+        self._offsets = array.array("Q")
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    @property
+    def size(self) -> int:
+        """Bytes written to the pack so far."""
+        return self._offset
+
+    def add(self, kind: bytes, data: BytesLike) -> str:
+        """Append an object (once: a repeat is skipped) and return its id."""
+        digest = hashlib.sha1(b"%s %d\0" % (kind, len(data)))  # noqa: S324 - git's object id
+        digest.update(data)
+        binary = digest.digest()
+        if binary not in self._seen:
+            if kind != BLOB:
+                level = 1
+            elif self._level is None:
+                level = self._level = 1 if shrinks(data) else 0
+            else:
+                level = self._level
+            header = _pack_header(_PACK_TYPES[kind], len(data))
+            self._out.write(header)
+            crc = _deflate(self._out, data, level, crc=zlib.crc32(header))
+            self._seen.add(binary)
+            self._ids.append(binary)
+            self._crcs.append(crc)
+            self._offsets.append(self._offset)
+            self._offset = self._out.tell()
+        return binary.hex()
+
+    def finish(self) -> str | None:
+        """Complete the pack and its index; return the pack's name (``pack-<sha>``), or
+        ``None`` if no object was added (nothing is kept then)."""
+        if not self._ids:
+            self.abort()
+            return None
+        out = self._out
+        out.seek(8)
+        out.write(struct.pack(">I", len(self._ids)))
+        out.seek(0)
+        digest = hashlib.sha1()  # noqa: S324 - git's pack checksum
+        while chunk := out.read(_CHUNK):
+            digest.update(chunk)
+        checksum = digest.digest()
+        out.seek(0, os.SEEK_END)
+        out.write(checksum)
+        out.flush()
+        if self._durable:
+            os.fsync(out.fileno())
+        out.close()
+        name = f"pack-{checksum.hex()}"
+        base = os.path.join(self._folder, name)
+        index = _index_bytes(self._ids, self._crcs, self._offsets, checksum)
+        try:
+            os.chmod(self._temporary, 0o444)
+            os.replace(self._temporary, base + ".pack")
+            fd, temporary_index = tempfile.mkstemp(prefix="tmp_idx_", dir=self._folder)
+            with os.fdopen(fd, "wb") as index_file:
+                index_file.write(index)
+                if self._durable:
+                    index_file.flush()
+                    os.fsync(index_file.fileno())
+            os.chmod(temporary_index, 0o444)
+            os.replace(temporary_index, base + ".idx")
+        except BaseException:
+            _remove(self._temporary)
+            raise
+        if self._durable:
+            fsync_folder(self._folder)
+        return name
+
+    def abort(self) -> None:
+        """Remove the unfinished pack."""
+        self._out.close()
+        _remove(self._temporary)
+
+    def __enter__(self) -> PackWriter:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, *rest: object) -> None:
+        if exc_type is not None and not self._out.closed:
+            self.abort()
+
+
+def _pack_header(type_number: int, size: int) -> bytes:
+    """A pack entry's header: type and size, the size in little-endian 7-bit groups."""
+    byte = (type_number << 4) | (size & 0x0F)
+    size >>= 4
+    header = bytearray()
+    while size:
+        header.append(byte | 0x80)
+        byte, size = size & 0x7F, size >> 7
+    header.append(byte)
+    return bytes(header)
+
+
+def _index_bytes(
+    ids: list[bytes], crcs: array.array[int], offsets: array.array[int], pack_checksum: bytes
+) -> bytes:
+    """A version-2 pack index for the objects ``ids`` with their CRC-32s and offsets."""
+    order = sorted(range(len(ids)), key=ids.__getitem__)
+    fanout = [0] * 256
+    for binary in ids:
+        fanout[binary[0]] += 1
+    total = 0
+    for first in range(256):
+        total += fanout[first]
+        fanout[first] = total
+    small: list[int] = []
+    large: list[int] = []
+    for offset in (offsets[i] for i in order):
+        if offset < _LARGE_OFFSET:
+            small.append(offset)
+        else:
+            small.append(_LARGE_OFFSET | len(large))
+            large.append(offset)
+    count = len(ids)
+    body = b"".join(
+        (
+            b"\377tOc",
+            struct.pack(">I", 2),
+            struct.pack(">256I", *fanout),
+            b"".join(ids[i] for i in order),
+            struct.pack(f">{count}I", *(crcs[i] for i in order)),
+            struct.pack(f">{count}I", *small),
+            struct.pack(f">{len(large)}Q", *large),
+            pack_checksum,
+        )
+    )
+    return body + hashlib.sha1(body).digest()  # noqa: S324 - git's index checksum
+
+
+def _remove(path: str) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)
+
+
+def fsync_folder(folder: str) -> None:
+    """Flush ``folder``'s entries to disk: what makes a file created or renamed in it
+    durable."""
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

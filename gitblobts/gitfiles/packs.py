@@ -1,0 +1,284 @@
+"""Reading whole objects straight out of a repository's pack files.
+
+The dulwich backend reads most blobs here: each pack (version 2 or 3) and its index
+(version 2) are memory-mapped; an object is found in the index's sorted table of ids (the
+ids with one first byte are read into a dictionary when first needed), and its contents
+are inflated in one call from the mapped pack. That is a fraction of what a general object
+store spends per object, which matters when a read is thousands of small blobs.
+
+Only what is simple and common is read here; for anything else :meth:`PackReader.read`
+returns ``None`` and the caller asks its general object store: an object stored as a delta
+(``OFS_DELTA``, ``REF_DELTA``), a loose object, an object of an alternate object directory,
+an index of version 1, anything that does not look exactly right.
+
+Packs come and go while a repository is open: another writer adds one, ``git gc`` or
+``git repack -a -d`` replaces them all. An id not found in the known packs makes the reader
+look at the pack directory again (unless a loose object has that id). A mapped pack stays
+readable after its file is deleted (git never rewrites a pack in place: a pack's name is
+its checksum), and is let go when a look at the directory no longer finds it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import mmap
+import os
+import re
+import struct
+import threading
+import zlib
+from collections.abc import Iterable, Iterator
+
+COMMIT, TREE, BLOB, TAG = 1, 2, 3, 4
+"""The pack object types of whole objects."""
+
+_ID_BYTES = 20
+_INDEX_MAGIC = b"\xfftOc"
+_INDEX_HEADER = 8 + 256 * 4
+"""Magic, version, fan-out table."""
+_LARGE = 0x80000000
+"""An offset-table entry with this bit set indexes the table of 8-byte offsets."""
+_PACK_VERSIONS = (2, 3)
+_BUCKET_LIMIT = 1024
+"""Most ids with one first byte that lookups keep in a dictionary (a pack of up to about
+a quarter of a million objects); more are bisected in the index, which costs no memory but
+is several times slower."""
+_MAX_PACKS = 256
+"""Most packs mapped at once: each takes two file descriptors. Objects in others (a
+repository that long went without ``git gc``) are left to the general reader."""
+_IDS = re.compile(b".{%d}" % _ID_BYTES, re.DOTALL)
+_OFFSET = struct.Struct(">I")
+_LARGE_OFFSET = struct.Struct(">Q")
+
+
+def _inflate_bound(size: int) -> int:
+    """Most bytes a zlib stream of ``size`` bytes of contents takes: generous beside zlib's
+    own ``deflateBound`` (``size`` plus about ``size / 4096`` plus 13), whatever the level."""
+    return size + (size >> 10) + 64
+
+
+class _Pack:
+    """One pack and its index, mapped."""
+
+    __slots__ = (
+        "_buckets",
+        "_count",
+        "_fanout",
+        "_index",
+        "_large",
+        "_offsets",
+        "_pack",
+        "_view",
+        "name",
+    )
+
+    def __init__(self, base: str) -> None:
+        """Map ``base.pack`` and ``base.idx``; ``ValueError`` or ``OSError`` if they are not
+        a pack and index of the supported versions that belong together."""
+        self.name = os.path.basename(base)
+        self._buckets: list[dict[bytes, int] | None] = [None] * 256
+        """Per first byte, the ids and offsets of the objects, read on first use."""
+        self._index = _map(base + ".idx")
+        try:
+            self._pack = _map(base + ".pack")
+        except BaseException:
+            self._index.close()
+            raise
+        self._view = memoryview(self._pack)
+        try:
+            self._check()
+        except BaseException:
+            self.close()
+            raise
+
+    def _check(self) -> None:
+        index, pack = self._index, self._pack
+        if index[:4] != _INDEX_MAGIC or int.from_bytes(index[4:8], "big") != 2:
+            raise ValueError(f"{self.name}.idx: not a version 2 pack index")
+        counts = struct.unpack_from(">256I", index, 8)
+        self._count = count = counts[-1]
+        self._fanout = (0, *counts)
+        self._offsets = _INDEX_HEADER + count * (_ID_BYTES + 4)
+        large = len(index) - (self._offsets + 4 * count + 2 * _ID_BYTES)
+        if large < 0 or large % 8 or list(counts) != sorted(counts):
+            raise ValueError(f"{self.name}.idx: malformed pack index")
+        self._large = large // 8
+        if pack[:4] != b"PACK" or int.from_bytes(pack[4:8], "big") not in _PACK_VERSIONS:
+            raise ValueError(f"{self.name}.pack: not a pack of version 2 or 3")
+        if int.from_bytes(pack[8:12], "big") != count:
+            raise ValueError(f"{self.name}: the pack and its index count different objects")
+        if index[-2 * _ID_BYTES : -_ID_BYTES] != pack[-_ID_BYTES:]:
+            raise ValueError(f"{self.name}: the index is not the pack's")
+
+    def find(self, oid: bytes) -> int:
+        """The offset in the pack of object ``oid`` (20 bytes), or -1."""
+        first = oid[0]
+        bucket = self._buckets[first]
+        if bucket is None:
+            bucket = self._bucket(first)
+            if bucket is None:
+                return self._bisect(oid)
+        offset = bucket.get(oid, -1)
+        return self._large_offset(offset) if offset > 0 and offset & _LARGE else offset
+
+    def _bucket(self, first: int) -> dict[bytes, int] | None:
+        """The ids starting with byte ``first`` and their offsets, read from the index into
+        a dictionary (``None`` if there are too many: they are bisected instead)."""
+        low, high = self._fanout[first], self._fanout[first + 1]
+        if high - low > _BUCKET_LIMIT:
+            return None
+        ids = self._index[_INDEX_HEADER + low * _ID_BYTES : _INDEX_HEADER + high * _ID_BYTES]
+        offsets = struct.unpack_from(f">{high - low}I", self._index, self._offsets + 4 * low)
+        bucket = self._buckets[first] = dict(zip(_IDS.findall(ids), offsets, strict=True))
+        return bucket
+
+    def _bisect(self, oid: bytes) -> int:
+        """:meth:`find`, for a bucket too large to hold in a dictionary."""
+        index = self._index
+        low, high = self._fanout[oid[0]], self._fanout[oid[0] + 1]
+        while low < high:
+            middle = (low + high) >> 1
+            start = _INDEX_HEADER + middle * _ID_BYTES
+            if index[start : start + _ID_BYTES] < oid:
+                low = middle + 1
+            else:
+                high = middle
+        start = _INDEX_HEADER + low * _ID_BYTES
+        if index[start : start + _ID_BYTES] != oid:
+            return -1
+        (offset,) = _OFFSET.unpack_from(index, self._offsets + 4 * low)
+        return self._large_offset(offset) if offset & _LARGE else offset
+
+    def _large_offset(self, offset: int) -> int:
+        """The offset an offset-table entry with :data:`_LARGE` set stands for, or -1."""
+        entry = offset & ~_LARGE
+        if entry >= self._large:
+            return -1
+        (offset,) = _LARGE_OFFSET.unpack_from(
+            self._index, self._offsets + 4 * self._count + 8 * entry
+        )
+        return offset
+
+    def read(self, offset: int, kind: int) -> bytes | None:
+        """The contents of the object at ``offset`` if it is stored whole as a ``kind``
+        object."""
+        pack = self._pack
+        byte = pack[offset]
+        if (byte >> 4) & 7 != kind:
+            return None  # another kind, or a delta: the general reader resolves it
+        size, shift = byte & 15, 4
+        offset += 1
+        while byte & 0x80:
+            byte = pack[offset]
+            size |= (byte & 0x7F) << shift
+            shift += 7
+            offset += 1
+        # One call: zlib stops at the end of the stream (or fails before it), whatever the
+        # mapped bytes that follow it.
+        data = zlib.decompress(self._view[offset : offset + _inflate_bound(size)], 15, size)
+        if len(data) != size:
+            return None  # not what the header says: let the general reader judge it
+        return data
+
+    def close(self) -> None:
+        self._view.release()
+        for mapped in (self._pack, self._index):
+            with contextlib.suppress(BufferError):  # a read in another thread: the GC closes it
+                mapped.close()
+
+
+def _map(path: str) -> mmap.mmap:
+    with open(path, "rb") as f:
+        return mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+
+
+class PackReader:
+    """Whole objects from the packs of one object directory (``.git/objects``). Threads
+    may share a reader."""
+
+    def __init__(self, objects_dir: str) -> None:
+        self._objects_dir = objects_dir
+        self._pack_dir = os.path.join(objects_dir, "pack")
+        self._packs: tuple[_Pack, ...] = ()
+        """Most recently used first; replaced whole, never changed, so that a reader in
+        another thread always sees a consistent tuple."""
+        self._unsupported: set[str] = set()
+        self._lock = threading.Lock()
+        self._closed = False
+
+    def read(self, oid: str, kind: int) -> bytes | None:
+        """The contents of object ``oid`` (hexadecimal) if it is stored whole, as a ``kind``
+        object, in a pack; ``None`` for anything else (see the module docstring)."""
+        if len(oid) != 2 * _ID_BYTES:
+            return None
+        try:
+            binary = bytes.fromhex(oid)
+            packs = self._packs
+            for pack in packs:
+                offset = pack.find(binary)
+                if offset >= 0:
+                    if pack is not packs[0]:
+                        self._first(pack)
+                    return pack.read(offset, kind)
+            if self._closed or self._is_loose(oid) or not self.rescan():
+                return None
+            for pack in self._packs:
+                offset = pack.find(binary)
+                if offset >= 0:
+                    return pack.read(offset, kind)
+        except (ValueError, IndexError, OSError, struct.error, zlib.error):
+            pass  # not an id, a pack unmapped meanwhile, or corrupt: the general reader decides
+        return None
+
+    def _first(self, pack: _Pack) -> None:
+        """Try ``pack`` first from now on: objects read together are stored together."""
+        with self._lock:
+            packs = self._packs
+            if pack in packs:
+                self._packs = (pack, *(other for other in packs if other is not pack))
+
+    def _is_loose(self, oid: str) -> bool:
+        return os.path.exists(os.path.join(self._objects_dir, oid[:2], oid[2:]))
+
+    def rescan(self) -> bool:
+        """Look at the pack directory again: map new packs, let go of deleted ones. Return
+        whether anything changed."""
+        try:
+            names = {
+                name[:-4]
+                for name in os.listdir(self._pack_dir)
+                if name.startswith("pack-") and name.endswith(".idx")
+            }
+        except OSError:
+            names = set()
+        with self._lock:
+            if self._closed:
+                return False
+            packs = self._packs
+            known = {pack.name for pack in packs}
+            new = names - known - self._unsupported
+            if not new and len(known) == len(names & known):
+                return False
+            kept = [pack for pack in packs if pack.name in names]
+            room = max(_MAX_PACKS - len(kept), 0)
+            added = list(itertools.islice(self._open(sorted(new)), room))
+            self._packs = (*added, *kept)
+            return bool(added) or len(kept) != len(packs)
+
+    def _open(self, names: Iterable[str]) -> Iterator[_Pack]:
+        for name in names:
+            try:
+                yield _Pack(os.path.join(self._pack_dir, name))
+            except ValueError:
+                self._unsupported.add(name)  # never read here: the general reader has it
+            except OSError:
+                continue  # vanished meanwhile, or out of file descriptors: maybe next time
+
+    def close(self) -> None:
+        """Unmap every pack. Reads afterwards return ``None``."""
+        with self._lock:
+            self._closed = True
+            packs, self._packs = self._packs, ()
+        for pack in packs:
+            pack.close()

@@ -1,0 +1,166 @@
+"""Git's tree objects: parsed, ordered, serialized, and edited along changed paths.
+
+:func:`parse` reads a tree's entries; :func:`serialize` writes them in git's order
+(:func:`order`); :func:`edit` rebuilds only the trees along the paths a commit changes,
+reading and writing trees through the caller (each backend has its own way).
+
+A read lists each folder of blobs once, so backends skip making an entry object per file:
+:func:`files` returns ``(name, object id)`` pairs, as
+:meth:`~gitblobts.core.backend.Backend.list_files` does; :func:`split` returns them with the
+entries they leave out. It reads only trees whose every entry has one of the modes git
+writes; for anything else it returns ``None`` and the caller parses the tree its general
+way.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping
+
+from gitblobts.core.backend import FILE_MODE, TreeEntry
+from gitblobts.core.errors import RepositoryError
+
+FOLDER_MODE = 0o040000
+"""The mode of a tree's entry that is a folder."""
+
+_FILE_MODES = (b"100644", b"100755")
+"""The modes of :attr:`~gitblobts.core.backend.TreeEntry.is_file`, as git writes them."""
+
+
+@functools.cache
+def _entry(id_size: int) -> re.Pattern[bytes]:
+    """One entry of a tree with ids of ``id_size`` bytes: mode, name, id."""
+    entry = rb"(100644|100755|40000|120000|160000) ([^\0]*)\0(.{%d})" % id_size
+    return re.compile(entry, re.DOTALL)
+
+
+def files(raw: bytes, id_size: int = 20) -> list[tuple[str, str]] | None:
+    """``(name, hexadecimal id)`` of the regular files of the tree object ``raw``, in the
+    tree's order; ``None`` if the tree has an entry of another form."""
+    found = split(raw, id_size)
+    return found[0] if found is not None else None
+
+
+def split(
+    raw: bytes, id_size: int = 20
+) -> tuple[list[tuple[str, str]], list[tuple[str, str, int]]] | None:
+    """:func:`files` of the tree object ``raw``, and its other entries (folders, symbolic
+    links, submodules) as ``(name, hexadecimal id, mode)``; ``None`` if the tree has an
+    entry of another form."""
+    # Split into (gap, mode, name, id) fours: a tree of such entries alone leaves no gap.
+    # Each column is then handled in one call, not entry by entry. Names hold no NUL, so
+    # they decode joined as they would one by one.
+    parts = _entry(id_size).split(raw)
+    if any(parts[0::4]):
+        return None
+    if len(parts) == 1:
+        return [], []  # an empty tree
+    modes = parts[1::4]
+    names = b"\0".join(parts[2::4]).decode("utf-8", "surrogateescape").split("\0")
+    entries = zip(names, map(bytes.hex, parts[3::4]), strict=True)
+    if sum(map(modes.count, _FILE_MODES)) == len(modes):  # a folder of files only
+        return list(entries), []
+    found: list[tuple[str, str]] = []
+    others: list[tuple[str, str, int]] = []
+    for entry, mode in zip(entries, modes, strict=True):
+        if mode in _FILE_MODES:
+            found.append(entry)
+        else:
+            others.append((*entry, int(mode, 8)))
+    return found, others
+
+
+def parse(raw: bytes, id_size: int = 20) -> dict[str, TreeEntry]:
+    """The entries of the tree object ``raw`` (ids of ``id_size`` bytes), by name, in the
+    tree's order; ``ValueError`` if ``raw`` is not a tree's bytes."""
+    entries: dict[str, TreeEntry] = {}
+    position = 0
+    while position < len(raw):
+        space = raw.index(b" ", position)
+        end = raw.index(b"\0", space)
+        name = raw[space + 1 : end].decode("utf-8", "surrogateescape")
+        oid = raw[end + 1 : end + 1 + id_size]
+        if len(oid) != id_size:
+            raise ValueError("a tree entry's id is cut short")
+        entries[name] = TreeEntry(name, oid.hex(), int(raw[position:space], 8))
+        position = end + 1 + id_size
+    return entries
+
+
+def order(entry: TreeEntry) -> bytes:
+    """Git's order of tree entries: by name, a folder's name as if it ended with ``/``."""
+    return entry.name.encode("utf-8", "surrogateescape") + (b"/" if entry.is_folder else b"")
+
+
+def serialize(entries: Iterable[TreeEntry]) -> bytes:
+    """The bytes of the tree object of ``entries``, in git's order."""
+    return b"".join(
+        b"%o %s\0%s" % (e.mode, e.name.encode("utf-8", "surrogateescape"), bytes.fromhex(e.oid))
+        for e in sorted(entries, key=order)
+    )
+
+
+Changes = Iterable[tuple[list[str], str | None]]
+"""Changes to a tree: a path split at ``/``, and a file's id to add there (``None`` removes
+the file)."""
+
+
+def edit(
+    read: Callable[[str], Mapping[str, TreeEntry]],
+    write: Callable[[list[TreeEntry]], str],
+    tree_id: str | None,
+    changes: Changes,
+) -> str:
+    """The id of the tree ``tree_id`` (``None``: an empty one) with ``changes``, rebuilding
+    only the trees along the changed paths: ``read`` gives a tree's entries by name,
+    ``write`` writes a tree of entries in git's order and returns its id. A file is never
+    overwritten by a different one, nor removed where there is none, nor a folder made
+    where another entry stands: each raises ``RepositoryError`` naming the path."""
+    return _edit(read, write, tree_id, changes, "") or write([])
+
+
+def _edit(
+    read: Callable[[str], Mapping[str, TreeEntry]],
+    write: Callable[[list[TreeEntry]], str],
+    tree_id: str | None,
+    changes: Changes,
+    prefix: str,
+) -> str | None:
+    """:func:`edit` of the folder ``prefix``; ``None`` if the folder is left empty."""
+    entries = dict(read(tree_id)) if tree_id is not None else {}
+    nested: defaultdict[str, list[tuple[list[str], str | None]]] = defaultdict(list)
+    for parts, oid in changes:
+        if len(parts) > 1:
+            nested[parts[0]].append((parts[1:], oid))
+            continue
+        name = parts[0]
+        existing = entries.get(name)
+        if oid is None:
+            if existing is None or existing.is_folder:
+                raise RepositoryError(f"{prefix}{name}: no file there to remove")
+            del entries[name]
+            continue
+        if existing is not None and (existing.mode, existing.oid) != (FILE_MODE, oid):
+            raise RepositoryError(
+                f"{prefix}{name}: a different file already exists there; "
+                "blobs are never overwritten"
+            )
+        entries[name] = TreeEntry(name, oid, FILE_MODE)
+    for name, subchanges in nested.items():
+        existing = entries.get(name)
+        if existing is not None and not existing.is_folder:
+            raise RepositoryError(
+                f"{prefix}{name}: {existing.kind} stands where a folder is needed; move it "
+                "away to add blobs there"
+            )
+        old = existing.oid if existing is not None else None
+        sub_id = _edit(read, write, old, subchanges, f"{prefix}{name}/")
+        if sub_id is None:
+            entries.pop(name, None)
+        else:
+            entries[name] = TreeEntry(name, sub_id, FOLDER_MODE)
+    if not entries:
+        return None
+    return write(sorted(entries.values(), key=order))

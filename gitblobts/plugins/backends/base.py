@@ -1,0 +1,149 @@
+"""What both built-in backends share: folders read through each commit's trees, parsed
+once and cached by id (trees never change), and the walk along first parents.
+
+A backend says how it finds a commit's root tree and reads a tree's bytes; the rest follows.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Mapping
+
+from gitblobts.core.backend import Backend, Identity, TreeEntry
+from gitblobts.core.errors import RepositoryError
+from gitblobts.gitfiles import trees
+from gitblobts.gitfiles.indexlock import IndexLockHolder
+
+DEFAULT_IDENTITY = Identity("gitblobts", "gitblobts@localhost")
+"""The author and committer of commits where neither the environment nor git's
+configuration names one."""
+
+TREE_CACHE = 4096
+"""How many parsed trees each backend keeps."""
+
+
+class TreeReadingBackend(IndexLockHolder, Backend):
+    """A backend that reads folders from trees it parses itself."""
+
+    _trees: OrderedDict[str, dict[str, TreeEntry]]
+    _non_files: tuple[str, str, list[TreeEntry]] | None
+
+    def _start_reading(self) -> None:
+        """Start with no tree parsed; ``__init__`` calls it."""
+        self._trees = OrderedDict()
+        """Entries of recently read or written trees, by id."""
+        self._non_files = None
+        """The commit and folder list_files last parsed without keeping, and the entries of
+        the folder but files."""
+
+    @abc.abstractmethod
+    def _root(self, commit: str) -> str:
+        """The id of ``commit``'s tree."""
+
+    @abc.abstractmethod
+    def _read_tree(self, oid: str) -> bytes:
+        """The bytes of tree ``oid``; the error says if it is missing or not a tree."""
+
+    def _packed_tree(self, oid: str) -> bytes | None:
+        """The bytes of tree ``oid`` if they come cheaply, else ``None``."""
+        return self._read_tree(oid)
+
+    def _tree(self, oid: str) -> dict[str, TreeEntry]:
+        """Tree ``oid``'s entries by name, in the tree's order (not to be modified)."""
+        tree = self._trees.get(oid)
+        if tree is not None:
+            self._trees.move_to_end(oid)
+            return tree
+        try:
+            tree = trees.parse(self._read_tree(oid), len(oid) // 2)
+        except ValueError:
+            raise RepositoryError(f"tree {oid} is damaged: not a tree's bytes") from None
+        self._remember_tree(oid, tree)
+        return tree
+
+    def _remember_tree(self, oid: str, tree: dict[str, TreeEntry]) -> None:
+        self._trees[oid] = tree
+        if len(self._trees) > TREE_CACHE:
+            self._trees.popitem(last=False)
+
+    def _edit_tree(
+        self, base: str | None, changes: trees.Changes, write: Callable[[list[TreeEntry]], str]
+    ) -> str:
+        """:func:`~gitblobts.gitfiles.trees.edit` through this backend's tree cache: each
+        tree ``write`` writes is remembered."""
+
+        def written(entries: list[TreeEntry]) -> str:
+            oid = write(entries)
+            self._remember_tree(oid, {entry.name: entry for entry in entries})
+            return oid
+
+        read: Callable[[str], Mapping[str, TreeEntry]] = self._tree
+        return trees.edit(read, written, base, changes)
+
+    def write_commit(
+        self,
+        parent: str | None,
+        files: Mapping[str, str],
+        message: str,
+        author: Identity | None = None,
+        *,
+        remove: Iterable[str] = (),
+    ) -> str:
+        changes: list[tuple[list[str], str | None]] = [
+            (path.split("/"), oid) for path, oid in files.items()
+        ]
+        changes += [(path.split("/"), None) for path in remove]
+        return self._commit_changes(parent, changes, message, author)
+
+    @abc.abstractmethod
+    def _commit_changes(
+        self, parent: str | None, changes: trees.Changes, message: str, author: Identity | None
+    ) -> str:
+        """:meth:`write_commit`, with its files and removals as tree changes."""
+
+    def _folder_id(self, commit: str, folder: str) -> str | None:
+        """The id of ``folder``'s tree in ``commit``, ``None`` if there is no such folder."""
+        tree_id = self._root(commit)
+        for part in folder.split("/") if folder else ():
+            entry = self._tree(tree_id).get(part)
+            if entry is None or not entry.is_folder:
+                return None
+            tree_id = entry.oid
+        return tree_id
+
+    def list_folder(self, commit: str, folder: str) -> list[TreeEntry]:
+        tree_id = self._folder_id(commit, folder)
+        return [] if tree_id is None else list(self._tree(tree_id).values())
+
+    def list_files(self, commit: str, folder: str) -> list[tuple[str, str]]:
+        tree_id = self._folder_id(commit, folder)
+        if tree_id is None:
+            return []
+        tree = self._trees.get(tree_id)
+        if tree is None:
+            # A folder of blobs is read once: list its files without making entries, if it
+            # is a plain tree git wrote.
+            raw = self._packed_tree(tree_id)
+            found = trees.split(raw, len(tree_id) // 2) if raw is not None else None
+            if found is not None:
+                files, others = found
+                self._non_files = (commit, folder, [TreeEntry(*other) for other in others])
+                return files
+            tree = self._tree(tree_id)
+        return [(entry.name, entry.oid) for entry in tree.values() if entry.is_file]
+
+    def list_non_files(self, commit: str, folder: str) -> list[TreeEntry]:
+        listed = self._non_files
+        if listed is not None and listed[0] == commit and listed[1] == folder:
+            return listed[2]  # what list_files found, parsing the tree without keeping it
+        return [entry for entry in self.list_folder(commit, folder) if not entry.is_file]
+
+    def first_parent_chain(self, tip: str, stop: str | None) -> list[str]:
+        chain: list[str] = []
+        commit: str | None = tip
+        while commit is not None and commit != stop:
+            chain.append(commit)
+            commit, _ = self.commit_info(commit)
+        chain.reverse()
+        return chain
