@@ -68,14 +68,6 @@ def test_a_third_party_codec_is_used_and_named_in_its_files(repo: Path) -> None:
     assert [b.blob for b in store.getblobs()] == [b"deflated" * 100]
 
 
-def test_reading_a_file_whose_codec_is_not_installed_names_file_and_codecs(repo: Path) -> None:
-    plugins = load_plugins(only=(), extra=[DeflatePlugin()])
-    ref = Store(repo, compression="deflate", plugins=plugins).addblob(b"x")
-
-    with pytest.raises(UnknownPluginError, match=f"'zz' of {ref.path}"):
-        list(Store(repo, plugins=load_plugins(only=())).getblobs())
-
-
 def test_two_plugins_may_not_provide_the_same_name() -> None:
     class OtherDeflate(DeflateCodec):
         extension = "zz2"
