@@ -175,3 +175,12 @@ def test_load_plugins_refuses_arguments_of_a_wrong_type(
 ) -> None:
     with pytest.raises(ArgumentTypeError, match=re.escape(said)):
         load_plugins(**arguments)  # type: ignore[arg-type]
+
+
+def test_a_layout_author_finds_the_time_helpers_in_the_layout_module() -> None:
+    from gitblobts.core import layout, timestamps
+
+    assert (layout.MIN_NS, layout.MAX_NS) == (timestamps.MIN_NS, timestamps.MAX_NS)
+    assert layout.utc_fields(layout.MAX_NS) == (9999, 12, 31, 23, 59, 59, 999_999_999)
+    assert layout.from_utc_fields(1, 1, 1, 0, 0, 0, 0) == layout.MIN_NS
+    assert set(layout.__all__) >= {"Layout", "FolderLister", "utc_fields", "MIN_NS", "MAX_NS"}
