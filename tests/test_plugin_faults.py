@@ -23,6 +23,7 @@ from gitblobts import (
 )
 from gitblobts.core.cipher import Cipher, DecryptionFailed
 from gitblobts.core.codec import Codec
+from gitblobts.core.pipeline import BlobContext
 from gitblobts.core.plugins import Plugins
 
 
@@ -120,6 +121,31 @@ def test_a_cipher_that_raises_outside_its_contract_is_a_plugin_error_naming_it(
 
     assert not isinstance(raised.value, CorruptBlobError)
     assert isinstance(raised.value.__cause__, KeyError)
+
+
+def test_a_read_stage_hook_that_raises_is_a_plugin_error_naming_the_stage(repo: Path) -> None:
+    class Failing:
+        @gitblobts.hookimpl
+        def gitblobts_decompress(self, blob: BlobContext, data: bytes) -> bytes:
+            raise RuntimeError("bug in a hook")
+
+    Store(repo, compression="gzip").addblob(b"x")
+
+    store = Store(repo, plugins=load_plugins(only=(), extra=[Failing()]))
+    with pytest.raises(PluginError, match="plugin's decompress stage hook") as raised:
+        list(store.getblobs())
+    assert isinstance(raised.value.__cause__, RuntimeError)
+
+
+def test_a_file_name_with_two_codec_extensions_is_corrupt_not_a_missing_plugin(repo: Path) -> None:
+    store = Store(repo, compression="gzip", layout="flat")
+    ref = store.addblob(b"x")
+    renamed = ref.path + ".zst"
+    git(repo, "mv", ref.path, renamed)
+    git(repo, "commit", "-qm", "rename")
+
+    with pytest.raises(CorruptBlobError, match="unrecognised file suffixes"):
+        list(Store(repo).getblobs())
 
 
 def test_verify_raises_a_plugins_bug_rather_than_blaming_the_store(repo: Path) -> None:

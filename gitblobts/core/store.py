@@ -811,10 +811,13 @@ class Store:
         """The codec and cipher that files with suffixes ``file_suffixes`` are read with."""
         suffixes = list(file_suffixes)
         cipher = None
-        if len(suffixes) > 2:
+        # At most a codec's extension, then a cipher's name: a last suffix of two that is no
+        # codec's extension names a cipher, installed or not.
+        if len(suffixes) > 2 or (
+            len(suffixes) == 2 and self._plugins.codec_for_extension(suffixes[-1]) is not None
+        ):
             raise CorruptBlobError(path, f"unrecognised file suffixes {file_suffixes!r}")
         if len(suffixes) == 2 or (suffixes and suffixes[-1] in self._plugins.ciphers):
-            # The last of two suffixes can only name a cipher (a codec has one extension).
             cipher = self._cipher_for(suffixes.pop(), path)
         return self._codec_for(suffixes[0] if suffixes else "", path), cipher
 
