@@ -25,6 +25,7 @@ from gitblobts.core.cipher import Cipher, DecryptionFailed
 from gitblobts.core.codec import Codec
 from gitblobts.core.pipeline import BlobContext
 from gitblobts.core.plugins import Plugins
+from gitblobts.core.timestamps import TimeParser
 
 
 class DeflateCodec(Codec):
@@ -241,3 +242,23 @@ def test_a_store_whose_codec_is_installed_opens_without_a_warning(repo: Path) ->
         store = Store(repo, plugins=plugins_with(DeflateCodec))
 
     assert "adds refused" not in repr(store)
+
+
+def test_a_time_parser_that_raises_is_a_plugin_error_naming_it(repo: Path) -> None:
+    class BuggyParser(TimeParser):
+        name = "buggy"
+
+        def parse(self, text: str, now_ns: int) -> int | None:
+            raise IndexError("bug in parse")
+
+    class Provider:
+        @gitblobts.hookimpl
+        def gitblobts_register_time_parsers(
+            self, register: Callable[[type[TimeParser]], None]
+        ) -> None:
+            register(BuggyParser)
+
+    store = Store(repo, plugins=load_plugins(only=(), extra=[Provider()]))
+    with pytest.raises(PluginError, match="time parser 'buggy'") as raised:
+        store.addblob(b"x", "not a time any parser knows")
+    assert isinstance(raised.value.__cause__, IndexError)
