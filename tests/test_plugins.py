@@ -68,14 +68,6 @@ def test_a_third_party_codec_is_used_and_named_in_its_files(repo: Path) -> None:
     assert [b.blob for b in store.getblobs()] == [b"deflated" * 100]
 
 
-def test_reading_a_file_whose_codec_is_not_installed_names_file_and_codecs(repo: Path) -> None:
-    plugins = load_plugins(only=(), extra=[DeflatePlugin()])
-    ref = Store(repo, compression="deflate", plugins=plugins).addblob(b"x")
-
-    with pytest.raises(UnknownPluginError, match=f"'zz' of {ref.path}"):
-        list(Store(repo, plugins=load_plugins(only=())).getblobs())
-
-
 def test_two_plugins_may_not_provide_the_same_name() -> None:
     class OtherDeflate(DeflateCodec):
         extension = "zz2"
@@ -183,3 +175,12 @@ def test_load_plugins_refuses_arguments_of_a_wrong_type(
 ) -> None:
     with pytest.raises(ArgumentTypeError, match=re.escape(said)):
         load_plugins(**arguments)  # type: ignore[arg-type]
+
+
+def test_a_layout_author_finds_the_time_helpers_in_the_layout_module() -> None:
+    from gitblobts.core import layout, timestamps
+
+    assert (layout.MIN_NS, layout.MAX_NS) == (timestamps.MIN_NS, timestamps.MAX_NS)
+    assert layout.utc_fields(layout.MAX_NS) == (9999, 12, 31, 23, 59, 59, 999_999_999)
+    assert layout.from_utc_fields(1, 1, 1, 0, 0, 0, 0) == layout.MIN_NS
+    assert set(layout.__all__) >= {"Layout", "FolderLister", "utc_fields", "MIN_NS", "MAX_NS"}

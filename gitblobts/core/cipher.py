@@ -5,12 +5,17 @@ A cipher is a class with
 - ``name``: the identifier users pass (``cipher='aes256gcm'``), the store configuration
   records, and every encrypted file name carries as its last suffix;
 - ``__init__(key)``, where ``key`` is the 32 raw bytes behind a key from
-  :func:`gitblobts.generate_key` (which is their URL-safe base64 form);
+  :func:`gitblobts.generate_key` (which is their URL-safe base64 form). The base class
+  declares ``__init__`` abstract and keeps no state, so each cipher defines its own and
+  need not call ``super().__init__``. A key that is not 32 bytes raises
+  :class:`~gitblobts.core.errors.InvalidKeyError`, whose message never shows the key;
 - ``encrypt(data, context) -> bytes`` and ``decrypt(data, context) -> bytes``, with
   ``decrypt(encrypt(x, c), c) == x``. ``context`` is the blob's identity (its time and random
   part, as ASCII); an authenticated cipher binds it, so that a file renamed to another time
   fails to decrypt. ``decrypt`` raises :class:`DecryptionFailed` on a wrong key, tampering or
-  truncation, never returns garbage, and core names the file in the error it raises;
+  truncation, never returns garbage, and core names the file in the error it raises (any
+  other exception is a bug in the cipher: core raises a
+  :class:`~gitblobts.core.errors.PluginError` naming its class);
 - optionally ``encrypt_pieces(pieces, context)``, ``encrypt`` of the joined pieces consuming
   them as they come, which core uses for large blobs.
 

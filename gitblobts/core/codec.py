@@ -16,7 +16,14 @@ Compatibility rule: a name and an extension mean one byte format forever. Two co
 neither. ``decode`` must refuse to produce more than ``max_size`` bytes by raising
 :class:`~gitblobts.core.errors.BlobTooLargeError`-compatible ``ValueError`` (see
 :class:`DecodedTooLarge`), and must raise ``ValueError`` for input it cannot decode; core names
-the file in the error it raises.
+the file in the error it raises. Any other exception is a bug in the codec: core raises a
+:class:`~gitblobts.core.errors.PluginError` naming the codec's class.
+
+Concatenated frames: ``decode`` must accept what ``encode`` returns and what the pieces of
+``encode_pieces`` make joined, nothing more. A codec whose ``encode_pieces`` yields several
+frames (or members, or streams) must therefore decode frames one after another; core never
+joins the outputs of separate ``encode`` calls into one file. (The built-in codecs accept
+concatenations wherever their command-line tool does.)
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
 """The exception hierarchy: every error gitblobts raises is a :class:`GitBlobTSError`; the
-warnings it issues are :class:`ForeignEntryWarning` and :class:`PushFailedWarning`; and
-:class:`AddInterrupted` is the ``KeyboardInterrupt`` of an add whose blobs were committed.
+warnings it issues are :class:`ForeignEntryWarning`, :class:`PluginMissingWarning` and
+:class:`PushFailedWarning`; and :class:`AddInterrupted` is the ``KeyboardInterrupt`` of an
+add whose blobs were committed.
 
 Errors name what caused them (the path, the value, the plugin name) and, where it helps,
 what to do. Subclasses also derive from the matching built-in exception (``TypeError``,
@@ -63,12 +64,25 @@ class PluginError(GitBlobTSError):
 class UnknownPluginError(PluginError, LookupError):
     """A codec, cipher, layout, backend or time parser name that no installed plugin provides."""
 
-    def __init__(self, kind: str, name: str, available: Iterable[str]) -> None:
+    def __init__(
+        self, kind: str, name: str, available: Iterable[str], *, path: str | None = None
+    ) -> None:
         self.kind = kind
         self.name = name
+        """The missing name (for a codec a file needs: its extension)."""
         self.available = sorted(available)
+        self.path = path
+        """The stored file that needs it, if a file does."""
         names = ", ".join(repr(n) for n in self.available) or "none"
-        super().__init__(f"no {kind} named {name!r} is installed; installed {kind}s: {names}")
+        if path is None:
+            message = f"no {kind} named {name!r} is installed"
+        else:
+            needed = f"the codec of extension {name!r}" if kind == "codec" else f"{kind} {name!r}"
+            message = (
+                f"{path}: reading it needs {needed}, which is not installed (install the "
+                "plugin that provides it)"
+            )
+        super().__init__(f"{message}; installed {kind}s: {names}")
 
 
 class CryptoKeyError(GitBlobTSError, ValueError):
@@ -147,6 +161,12 @@ class AddInterrupted(KeyboardInterrupt):
         """The commit that added the blobs."""
         self.refs = list(refs)
         """Where the blobs are, as the add would have returned."""
+
+
+class PluginMissingWarning(GitBlobTSError, UserWarning):
+    """A store was opened whose recorded codec or cipher is not installed here: it reads
+    every file whose codec and cipher are installed, and refuses to add (with a
+    :class:`ConfigError`) until given installed ones (``compression=``, ``cipher=``)."""
 
 
 class PushFailedWarning(GitBlobTSError, UserWarning):

@@ -21,6 +21,16 @@ A layout is a class with
 
 Folders must partition time into consecutive intervals: every blob of a folder yielded
 earlier in ascending order is older than every blob of a folder yielded later.
+
+What a layout is given: ``folder()`` any time from :data:`MIN_NS` to :data:`MAX_NS` (years
+0001-9999, UTC); ``folders()`` a range with ``MIN_NS <= start_ns <= end_ns <= MAX_NS``, core
+having clamped open and out-of-range ends (``getblobs()`` asks for ``MIN_NS, MAX_NS``) and
+never asking for an empty range. So a layout needs no range checks of its own.
+
+Helpers for layout authors, all in this module: :func:`utc_fields` splits a time into its
+UTC year, month, day, hour, minute, second and nanosecond; :func:`from_utc_fields` is its
+inverse (the first nanosecond of a folder's interval, say); :data:`MIN_NS` and
+:data:`MAX_NS` are the smallest and largest time; :data:`NS_PER_SECOND` is ``10**9``.
 """
 
 from __future__ import annotations
@@ -28,6 +38,18 @@ from __future__ import annotations
 import abc
 from collections.abc import Iterator
 from typing import ClassVar, Protocol
+
+from gitblobts.core.timestamps import MAX_NS, MIN_NS, NS_PER_SECOND, from_utc_fields, utc_fields
+
+__all__ = [
+    "MAX_NS",
+    "MIN_NS",
+    "NS_PER_SECOND",
+    "FolderLister",
+    "Layout",
+    "from_utc_fields",
+    "utc_fields",
+]
 
 
 class FolderLister(Protocol):
@@ -52,7 +74,8 @@ class Layout(abc.ABC):
     def folders(
         self, tree: FolderLister, start_ns: int, end_ns: int, *, descending: bool = False
     ) -> Iterator[str]:
-        """Existing folders that may hold blobs in ``[start_ns, end_ns]``, in time order."""
+        """Existing folders that may hold blobs in ``[start_ns, end_ns]``, in time order
+        (reversed if ``descending``); ``MIN_NS <= start_ns <= end_ns <= MAX_NS``."""
 
     def path(self, timestamp_ns: int, filename: str) -> str:
         """The repository path of a blob file."""

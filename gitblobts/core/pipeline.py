@@ -161,8 +161,9 @@ class Pipeline:
         return commit_id
 
     def read(self, blob: BlobContext, data: bytes) -> bytes:
-        """Run decrypt, decompress and decode on a stored file's bytes. Failures become
-        :class:`CorruptBlobError` naming ``blob.path``."""
+        """Run decrypt, decompress and decode on a stored file's bytes. A cipher's or
+        codec's contract error becomes :class:`CorruptBlobError` naming ``blob.path``; any
+        other exception of theirs, a :class:`PluginError` naming them."""
         if blob.cipher is not None or not self._core_decrypt:
             try:
                 data = self._decrypt(blob=blob, data=data)
@@ -172,6 +173,11 @@ class Pipeline:
                     f"cannot decrypt with {_name(blob.cipher)}: wrong key, or tampered or "
                     f"truncated file ({error})",
                 ) from None
+            except GitBlobTSError:
+                raise
+            except Exception as error:
+                hooked = not self._core_decrypt
+                raise _plugin_failed(blob.path, "decrypt", blob.cipher, hooked, error) from error
         if type(data) is not bytes:
             data = _stage_result("decrypt", data)
         data = self.decompress(blob.codec, blob.path, data, blob.max_size, blob)
@@ -194,8 +200,9 @@ class Pipeline:
         blob: BlobContext | None = None,
     ) -> bytes:
         """The decompress stage: a plugin's hook if there is one and ``blob`` is given, else
-        ``codec``'s decode. Failures become :class:`CorruptBlobError` or
-        :class:`BlobTooLargeError` naming ``path``."""
+        ``codec``'s decode. Its ``ValueError`` becomes :class:`CorruptBlobError` or
+        :class:`BlobTooLargeError` naming ``path``; any other exception, a
+        :class:`PluginError` naming the codec, chained to it."""
         try:
             if blob is not None and not self._core_decompress:
                 return _stage_result("decompress", self._decompress(blob=blob, data=data))
@@ -208,10 +215,13 @@ class Pipeline:
             ) from None
         except GitBlobTSError:
             raise
-        except Exception as error:
+        except ValueError as error:  # the codec's contract: the data is not valid
             raise CorruptBlobError(
                 path, f"cannot decompress with codec {codec.name!r}: {error!r}"
             ) from None
+        except Exception as error:
+            hooked = blob is not None and not self._core_decompress
+            raise _plugin_failed(path, "decompress", codec, hooked, error) from error
         return decoded if type(decoded) is bytes else _stage_result("decompress", decoded)
 
 
@@ -229,6 +239,26 @@ def _stage_result(stage: str, value: object) -> bytes:
     if isinstance(value, (bytearray, memoryview)):
         return bytes(value)
     raise PluginError(f"the {stage} stage returned {type(value).__name__}, not bytes")
+
+
+def _plugin_failed(
+    path: str, stage: str, plugin: Cipher | Codec | None, hooked: bool, error: Exception
+) -> PluginError:
+    """A codec or cipher (or a plugin's hook on its stage, if ``hooked``) that raised
+    outside its contract (a codec's ``ValueError``, a cipher's :class:`DecryptionFailed`):
+    a bug in a plugin, not damage to ``path``. The error names the class, and so the plugin
+    that provides it."""
+    culprit = "nothing"
+    if plugin is not None:
+        kind = "cipher" if isinstance(plugin, Cipher) else "codec"
+        cls = type(plugin)
+        culprit = f"{kind} {plugin.name!r} ({cls.__module__}.{cls.__qualname__})"
+    if hooked:
+        culprit = f"a plugin's {stage} stage hook (or {culprit} under it)"
+    return PluginError(
+        f"{path}: {culprit} failed with {error!r}, which its contract does not allow: a bug "
+        "in the plugin, not damage to the file; report it to the plugin's authors"
+    )
 
 
 def _name(plugin: Cipher | Codec | None) -> str:

@@ -166,7 +166,8 @@ class Plugins:
 
     def parse_time(self, text: str, now_ns: int) -> int:
         """Parse ``text`` with the installed time parsers, in registration order (built-in
-        first); the first that understands it wins. Raises :class:`TimeError` quoting it."""
+        first); the first that understands it wins. Raises :class:`TimeError` quoting it, or
+        :class:`PluginError` naming a parser that raised."""
         if self._parsers is None:
             self._parsers = [parser() for parser in self.time_parsers]
         for parser in self._parsers:
@@ -174,9 +175,12 @@ class Plugins:
                 ns = parser.parse(text, now_ns)
             except GitBlobTSError:
                 raise
-            except Exception as error:
-                raise TimeError(
-                    f"time {text!r}: time parser {parser.name!r} failed: {error!r}"
+            except Exception as error:  # the contract: never raise
+                cls = type(parser)
+                raise PluginError(
+                    f"time {text!r}: time parser {parser.name!r} "
+                    f"({cls.__module__}.{cls.__qualname__}) raised {error!r}, which its "
+                    "contract does not allow: a bug in the plugin; report it to its authors"
                 ) from error
             if ns is not None:
                 return ns

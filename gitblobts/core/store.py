@@ -46,6 +46,7 @@ from gitblobts.core.errors import (
     CorruptBlobError,
     GitBlobTSError,
     KeyRequiredError,
+    PluginMissingWarning,
     PushFailedWarning,
     RemoteError,
     RepositoryError,
@@ -198,6 +199,8 @@ class Store:
     def _configure(self, compression: str | None, cipher: str | None) -> None:
         """Choose the codec and cipher of new blobs, from the options and the configuration."""
         self._write_refusal: GitBlobTSError | None = None
+        self._missing_default: str | None = None
+        """The store's recorded codec or cipher, when it is not installed here."""
         self._cipher_option = cipher
         if self._is_format_1:
             self._codec = self._codec_named(compression or naming_v1.NO_CODEC)
@@ -220,9 +223,19 @@ class Store:
                 # The store's own default is not installed here: reading still works, adding
                 # must say why it cannot.
                 self._codec, self._cipher = self._codec_named("none"), None
+                self._missing_default = f"{error.kind} {error.name!r}"
                 self._write_refusal = ConfigError(
                     f"{self._path}: cannot add with the store's defaults: {error}; pass "
                     "compression= (and cipher=) to choose installed ones"
+                )
+                warnings.warn(
+                    f"{self._path}: the store records {self._missing_default}, which is not "
+                    f"installed here (installed {error.kind}s: "
+                    f"{', '.join(map(repr, error.available))}); it reads the files whose codec "
+                    "and cipher are installed, and adds only with installed ones given "
+                    "(compression=, cipher=)",
+                    PluginMissingWarning,
+                    stacklevel=_caller_stacklevel(),
                 )
         self._check_key()
         self._codecs: dict[str, Codec] = {self._codec.extension: self._codec}
@@ -431,9 +444,12 @@ class Store:
         if isinstance(self._write_refusal, KeyRequiredError) and self._config is not None:
             cipher = self._config.cipher or cipher
         key = "<given>" if self._raw_key is not None else "None"
+        missing = ""
+        if self._missing_default is not None:
+            missing = f", adds refused: {self._missing_default} is not installed"
         return (
             f"Store({self._path!r}, branch={self._branch!r}, layout={self._layout.name!r}, "
-            f"compression={self._codec.name!r}, cipher={cipher!r}, key={key})"
+            f"compression={self._codec.name!r}, cipher={cipher!r}, key={key}{missing})"
         )
 
     # Adding
@@ -795,15 +811,23 @@ class Store:
         """The codec and cipher that files with suffixes ``file_suffixes`` are read with."""
         suffixes = list(file_suffixes)
         cipher = None
-        if suffixes and suffixes[-1] in self._plugins.ciphers:
-            cipher = self._cipher_for(suffixes.pop(), path)
-        if len(suffixes) > 1:
+        # At most a codec's extension, then a cipher's name: a last suffix of two that is no
+        # codec's extension names a cipher, installed or not.
+        if len(suffixes) > 2 or (
+            len(suffixes) == 2 and self._plugins.codec_for_extension(suffixes[-1]) is not None
+        ):
             raise CorruptBlobError(path, f"unrecognised file suffixes {file_suffixes!r}")
+        if len(suffixes) == 2 or (suffixes and suffixes[-1] in self._plugins.ciphers):
+            cipher = self._cipher_for(suffixes.pop(), path)
         return self._codec_for(suffixes[0] if suffixes else "", path), cipher
 
     def _cipher_for(self, cipher_name: str, path: str) -> Cipher:
         cipher = self._ciphers.get(cipher_name)
         if cipher is None:
+            if cipher_name not in self._plugins.ciphers:
+                raise UnknownPluginError(
+                    "cipher", cipher_name, self._plugins.ciphers.names(), path=path
+                )
             if self._raw_key is None:
                 raise KeyRequiredError(
                     f"{path}: the file is encrypted", remedy="pass the store's key"
@@ -818,7 +842,7 @@ class Store:
             codec_class = self._plugins.codec_for_extension(extension)
             if codec_class is None:
                 raise UnknownPluginError(
-                    "codec", f"for extension {extension!r} of {path}", self._plugins.codecs.names()
+                    "codec", extension, self._plugins.codecs.names(), path=path
                 )
             codec = self._codecs[extension] = codec_class()
         return codec

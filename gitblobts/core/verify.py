@@ -36,7 +36,13 @@ from dataclasses import dataclass
 from gitblobts.core import foreign, naming
 from gitblobts.core.backend import Backend, TreeEntry
 from gitblobts.core.config import CONFIG_PATH, StoreConfig
-from gitblobts.core.errors import CorruptBlobError, GitBlobTSError, KeyRequiredError
+from gitblobts.core.errors import (
+    CorruptBlobError,
+    GitBlobTSError,
+    KeyRequiredError,
+    PluginError,
+    UnknownPluginError,
+)
 from gitblobts.core.layout import Layout
 from gitblobts.core.naming import BlobName
 from gitblobts.core.timestamps import MAX_NS, MIN_NS
@@ -311,6 +317,10 @@ def _check(
         return Problem(path, "encrypted, and no key was given to check it with")
     except CorruptBlobError as error:
         return Problem(path, error.reason)
+    except UnknownPluginError as error:  # the file needs a plugin not installed here
+        return Problem(path, _describe(error))
+    except PluginError:
+        raise  # a plugin's bug: the store cannot be judged with it
     except Exception as error:
         return Problem(path, _describe(error))
     return None

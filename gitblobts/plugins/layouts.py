@@ -7,9 +7,8 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Iterator
 
-from gitblobts.core import timestamps
 from gitblobts.core.hookspecs import hookimpl
-from gitblobts.core.layout import FolderLister, Layout
+from gitblobts.core.layout import MAX_NS, MIN_NS, NS_PER_SECOND, FolderLister, Layout, utc_fields
 
 
 class FlatLayout(Layout):
@@ -39,13 +38,13 @@ class V1Layout(FlatLayout):
 
 _HourKey = tuple[int, ...]
 _WIDTHS = (4, 2, 2, 2)  # year, month, day, hour
-_NS_PER_HOUR = 3600 * timestamps.NS_PER_SECOND
+_NS_PER_HOUR = 3600 * NS_PER_SECOND
 
 
 @functools.lru_cache(maxsize=1024)
 def _hour_folder(hours: int) -> str:
     """``YYYY/MM/DD/HH`` of the hour ``hours`` after the epoch (blobs of a batch share few)."""
-    year, month, day, hour, *_ = timestamps.utc_fields(hours * _NS_PER_HOUR)
+    year, month, day, hour, *_ = utc_fields(hours * _NS_PER_HOUR)
     return f"{year:04d}/{month:02d}/{day:02d}/{hour:02d}"
 
 
@@ -62,15 +61,15 @@ class HourlyLayout(Layout):
     def folders(
         self, tree: FolderLister, start_ns: int, end_ns: int, *, descending: bool = False
     ) -> Iterator[str]:
-        low = self._key(max(start_ns, timestamps.MIN_NS))
-        high = self._key(min(end_ns, timestamps.MAX_NS))
+        low = self._key(max(start_ns, MIN_NS))
+        high = self._key(min(end_ns, MAX_NS))
         if low > high:
             return
         yield from self._descend(tree.subfolders, "", (), low, high, descending)
 
     @staticmethod
     def _key(timestamp_ns: int) -> _HourKey:
-        return timestamps.utc_fields(timestamp_ns)[:4]
+        return utc_fields(timestamp_ns)[:4]
 
     def _descend(
         self,

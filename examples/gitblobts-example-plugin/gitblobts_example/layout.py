@@ -4,15 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from gitblobts.core.layout import FolderLister, Layout
-from gitblobts.core.timestamps import MAX_NS, MIN_NS, utc_fields
+from gitblobts.core.layout import FolderLister, Layout, utc_fields
 
 _WIDTHS = (4, 2, 2)  # year, month, day
 
 
 class DailyLayout(Layout):
-    """One folder per UTC day. A range query descends only into the years, months and days
-    that overlap the range."""
+    """One folder per UTC day; a query descends only into the days that overlap its range."""
 
     name = "daily"
 
@@ -23,31 +21,20 @@ class DailyLayout(Layout):
     def folders(
         self, tree: FolderLister, start_ns: int, end_ns: int, *, descending: bool = False
     ) -> Iterator[str]:
-        low = utc_fields(max(start_ns, MIN_NS))[:3]
-        high = utc_fields(min(end_ns, MAX_NS))[:3]
-        if low <= high:
-            yield from self._descend(tree, "", (), low, high, descending)
+        low, high = utc_fields(start_ns)[:3], utc_fields(end_ns)[:3]
 
-    def _descend(
-        self,
-        tree: FolderLister,
-        folder: str,
-        prefix: tuple[int, ...],
-        low: tuple[int, ...],
-        high: tuple[int, ...],
-        descending: bool,
-    ) -> Iterator[str]:
-        depth = len(prefix)
-        if depth == len(_WIDTHS):
-            yield folder
-            return
-        wanted: list[tuple[int, str]] = []
-        for name in tree.subfolders(folder):
-            if len(name) != _WIDTHS[depth] or not (name.isascii() and name.isdigit()):
-                continue  # not a folder of this layout
-            key = (*prefix, int(name))
-            if low[: depth + 1] <= key <= high[: depth + 1]:
-                wanted.append((int(name), name))
-        for value, name in sorted(wanted, reverse=descending):
-            child = f"{folder}/{name}" if folder else name
-            yield from self._descend(tree, child, (*prefix, value), low, high, descending)
+        def descend(folder: str, prefix: tuple[int, ...]) -> Iterator[str]:
+            if len(prefix) == len(_WIDTHS):
+                yield folder
+                return
+            n = len(prefix) + 1  # the depth of the folders listed: only ours, in range
+            wanted = [
+                (int(name), name)
+                for name in tree.subfolders(folder)
+                if len(name) == _WIDTHS[n - 1] and name.isascii() and name.isdigit()
+                if low[:n] <= (*prefix, int(name)) <= high[:n]
+            ]
+            for value, name in sorted(wanted, reverse=descending):
+                yield from descend(f"{folder}/{name}" if folder else name, (*prefix, value))
+
+        yield from descend("", ())
