@@ -223,18 +223,24 @@ def test_an_interrupted_add_leaves_the_index_and_working_tree_in_step_with_the_b
 # Ctrl-C just after the branch moved, in the library
 
 
-def test_ctrl_c_after_the_branch_moved_waits_for_the_checkout_and_says_the_add_landed(
-    repo: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    store = Store(repo)
+def ctrl_c_once_the_branch_moves(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make ``store`` send itself SIGINT right after its branch moves, as a user's Ctrl-C
+    would, right then."""
     compare_and_swap = store._backend.compare_and_swap
 
     def interrupted(ref: str, old: str | None, new: str) -> bool:
         moved = compare_and_swap(ref, old, new)
-        os.kill(os.getpid(), signal.SIGINT)  # as a user's Ctrl-C would, right then
+        os.kill(os.getpid(), signal.SIGINT)
         return moved
 
     monkeypatch.setattr(store._backend, "compare_and_swap", interrupted)
+
+
+def test_ctrl_c_after_the_branch_moved_waits_for_the_checkout_and_says_the_add_landed(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = Store(repo)
+    ctrl_c_once_the_branch_moves(store, monkeypatch)
 
     with pytest.raises(AddInterrupted) as raised:
         store.addblobs([b"one", b"two"])
@@ -363,14 +369,7 @@ def test_a_user_s_commit_after_ctrl_c_removes_no_blob(
     repo: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     store = Store(repo)
-    compare_and_swap = store._backend.compare_and_swap
-
-    def interrupted(ref: str, old: str | None, new: str) -> bool:
-        moved = compare_and_swap(ref, old, new)
-        os.kill(os.getpid(), signal.SIGINT)
-        return moved
-
-    monkeypatch.setattr(store._backend, "compare_and_swap", interrupted)
+    ctrl_c_once_the_branch_moves(store, monkeypatch)
     with pytest.raises(AddInterrupted):
         store.addblobs([b"one", b"two"])
     tip_blobs = blob_paths(repo)
