@@ -18,7 +18,6 @@ import itertools
 import logging
 import math
 import os
-import random
 import sys
 import threading
 import time
@@ -29,7 +28,7 @@ from decimal import Decimal
 from types import TracebackType
 from typing import TypeAlias
 
-from gitblobts.core import foreign, interrupts, keys, migration, naming, naming_v1, refname
+from gitblobts.core import foreign, interrupts, keys, migration, naming, naming_v1, refname, retry
 from gitblobts.core.backend import Backend
 from gitblobts.core.blob import Blob, BlobInfo, BlobRef, V1Blob, new_blob
 from gitblobts.core.cipher import Cipher
@@ -82,8 +81,6 @@ expands without bound makes a reader allocate at most this much."""
 MAX_BLOB_SIZE_ENV = "GITBLOBTS_MAX_BLOB_SIZE"
 """Environment variable giving ``max_blob_size`` in bytes when ``max_blob_size=`` is not
 given."""
-_COMMIT_ATTEMPTS = 64
-_PUSH_ATTEMPTS = 12
 
 
 class Store:
@@ -558,8 +555,8 @@ class Store:
         ``layout``: what placed the files; if the store has followed a migration since, they
         are of the old format, and nothing is committed. ``landed``: gains the commit as
         soon as the branch points at it."""
-        delay = 0.001
-        for _ in range(_COMMIT_ATTEMPTS):
+
+        def attempt() -> retry.Outcome[str]:
             # Under the lock, the store's threads never make each other try again.
             with self._repository_errors("commit to"), self._lock:
                 if layout is not None and layout is not self._layout:
@@ -589,14 +586,19 @@ class Store:
                     if self._write_refusal is not None:
                         raise self._write_refusal
                 new = self._backend.write_commit(head, files, commit.message)
-                if self._move_branch(head, new, files, landed=landed):
-                    self._config = config
-                    log.debug("committed %d files to %s as %s", len(files), self._branch, new)
-                    return new
-            time.sleep(delay * (0.5 + random.random()))  # jitter, not secrecy
-            delay = min(delay * 2, 0.25)
-        raise ConflictError(
-            f"{self._path}: {self._branch} kept moving; gave up after {_COMMIT_ATTEMPTS} attempts"
+                if not self._move_branch(head, new, files, landed=landed):
+                    return retry.AGAIN
+                self._config = config
+                log.debug("committed %d files to %s as %s", len(files), self._branch, new)
+                return new
+
+        return retry.retry(
+            attempt,
+            retry.COMMIT,
+            lambda: ConflictError(
+                f"{self._path}: {self._branch} kept moving; gave up after "
+                f"{retry.COMMIT.attempts} attempts"
+            ),
         )
 
     def _migrated_meanwhile(self) -> ConflictError:
@@ -906,32 +908,33 @@ class Store:
     def _push_to(self, remote: str, remote_ref: str) -> tuple[int, str | None]:
         """:meth:`push` to ``remote_ref`` of ``remote``: how many commits went, and the
         remote's tip."""
-        pushed = 0
         with self._remote_lock:
-            delay = 0.05
-            for _ in range(_PUSH_ATTEMPTS):
+
+            def attempt() -> retry.Outcome[tuple[int, str | None]]:
                 local = self._backend.resolve(self._branch)
                 if local is None:
                     return 0, None
                 theirs = self._backend.fetch(remote, remote_ref)
                 if theirs == local:
-                    break
+                    return 0, local
                 if theirs is not None and self._backend.merge_base(theirs, local) != theirs:
                     rebased = self._rebase_current(theirs)
                     if rebased is None or rebased == theirs:
-                        continue  # the branch moved under us, or there is nothing of ours
+                        return retry.AGAIN  # the branch moved under us, or nothing is ours
                     local = rebased
-                if self._backend.push(remote, local, remote_ref, expected=theirs):
-                    pushed = len(self._backend.first_parent_chain(local, theirs))
-                    break
-                time.sleep(delay * (0.5 + random.random()))  # jitter, not secrecy
-                delay = min(delay * 2, 2.0)
-            else:
-                raise RemoteError(
+                if not self._backend.push(remote, local, remote_ref, expected=theirs):
+                    return retry.AGAIN
+                return len(self._backend.first_parent_chain(local, theirs)), local
+
+            pushed, local = retry.retry(
+                attempt,
+                retry.REMOTE,
+                lambda: RemoteError(
                     f"{self._path}: {remote} kept moving; gave up pushing after "
-                    f"{_PUSH_ATTEMPTS} attempts; the commits stay here, push again later"
-                )
-            if self._backend.upstream(self._branch) is None:
+                    f"{retry.REMOTE.attempts} attempts; the commits stay here, push again later"
+                ),
+            )
+            if local is not None and self._backend.upstream(self._branch) is None:
                 self._backend.set_upstream(self._branch, remote, remote_ref)
             return pushed, local
 
@@ -943,7 +946,8 @@ class Store:
             target = self._target()
             if target is None:
                 return PullResult(0, self._backend.resolve(self._branch), None, None)
-            for _ in range(_COMMIT_ATTEMPTS):
+
+            def attempt() -> retry.Outcome[PullResult]:
                 local = self._backend.resolve(self._branch)
                 theirs = self._backend.fetch(*target)
                 if theirs is None or theirs == local:
@@ -952,9 +956,15 @@ class Store:
                 if base == theirs:
                     return PullResult(0, local, *target)  # we are ahead: nothing to take
                 tip = self._rebase_current(theirs)
-                if tip is not None:
-                    return PullResult(self._blob_files_added(base, theirs), tip, *target)
-            raise ConflictError(f"{self._path}: {self._branch} kept moving while pulling")
+                if tip is None:
+                    return retry.AGAIN  # the branch moved meanwhile
+                return PullResult(self._blob_files_added(base, theirs), tip, *target)
+
+            return retry.retry(
+                attempt,
+                retry.COMMIT,
+                lambda: ConflictError(f"{self._path}: {self._branch} kept moving while pulling"),
+            )
 
     def _blob_files_added(self, base: str | None, tip: str) -> int:
         """How many blob files ``tip``'s tree has that ``base``'s lacks."""
@@ -1145,7 +1155,7 @@ class Store:
         migrated, last = 0, None
         self._migrating = True
         try:
-            for _ in range(_PUSH_ATTEMPTS):
+            for _ in range(retry.REMOTE.attempts):
                 if publish:
                     self._remote_step(self.pull)
                 with self._repository_errors("migrate"):
@@ -1254,8 +1264,8 @@ class Store:
         """Commit the migration of every format-1 file on the branch by compare-and-swap,
         planning again on top of whatever another writer committed; return how many files
         it replaced and the commit (``None`` if there were none)."""
-        delay = 0.001
-        for _ in range(_COMMIT_ATTEMPTS):
+
+        def attempt() -> retry.Outcome[tuple[int, str | None]]:
             with self._repository_errors("migrate"):
                 head = self._backend.resolve(self._branch)
                 recorded = self._read_config(head)
@@ -1276,14 +1286,18 @@ class Store:
                     "gitblobts 0.0.7's format\n"
                 )
                 new = self._backend.write_commit(head, files, message, remove=plan.removed)
-                if self._move_branch(head, new, files, list(plan.removed)):
-                    log.info("%s: migrated %d blobs in %s", self._path, count, new)
-                    return count, new
-            time.sleep(delay * (0.5 + random.random()))  # jitter, not secrecy
-            delay = min(delay * 2, 0.25)
-        raise ConflictError(
-            f"{self._path}: {self._branch} kept moving; gave up migrating after "
-            f"{_COMMIT_ATTEMPTS} attempts; migrate again"
+                if not self._move_branch(head, new, files, list(plan.removed)):
+                    return retry.AGAIN
+                log.info("%s: migrated %d blobs in %s", self._path, count, new)
+                return count, new
+
+        return retry.retry(
+            attempt,
+            retry.COMMIT,
+            lambda: ConflictError(
+                f"{self._path}: {self._branch} kept moving; gave up migrating after "
+                f"{retry.COMMIT.attempts} attempts; migrate again"
+            ),
         )
 
     def _follow_migration(self, head: str | None) -> None:
