@@ -10,11 +10,9 @@ what to do. Subclasses also derive from the matching built-in exception (``TypeE
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from gitblobts.core.blob import BlobRef
+from typing import Protocol
 
 
 class GitBlobTSError(Exception):
@@ -144,6 +142,22 @@ class ForeignEntryWarning(GitBlobTSError, UserWarning):
     raises a :class:`GitBlobTSError` like any other."""
 
 
+class _Placed(Protocol):
+    """Where and when an added blob is stored, as :class:`gitblobts.BlobRef` says (named
+    here by its shape: errors import nothing from the package, which imports them)."""
+
+    @property
+    def timestamp_ns(self) -> int: ...
+    @property
+    def path(self) -> str: ...
+    @property
+    def timestamp(self) -> float: ...
+    @property
+    def datetime(self) -> dt.datetime: ...
+    @property
+    def iso(self) -> str: ...
+
+
 class AddInterrupted(KeyboardInterrupt):
     """Ctrl-C (``KeyboardInterrupt``) during an add whose commit had landed: its blobs are
     on the branch, in :attr:`commit`, and must not be added again. Raised in place of the
@@ -151,7 +165,7 @@ class AddInterrupted(KeyboardInterrupt):
     ``KeyboardInterrupt`` out of an add means that nothing was added. An interrupt is held
     back between the branch's move and the end of the checkout that follows it."""
 
-    def __init__(self, commit: str, refs: Sequence[BlobRef]) -> None:
+    def __init__(self, commit: str, refs: Sequence[_Placed]) -> None:
         count = len(refs)
         super().__init__(
             f"interrupted, but the {count} {'blob was' if count == 1 else 'blobs were'} "
@@ -160,7 +174,7 @@ class AddInterrupted(KeyboardInterrupt):
         self.commit = commit
         """The commit that added the blobs."""
         self.refs = list(refs)
-        """Where the blobs are, as the add would have returned."""
+        """Where the blobs are, as the add would have returned (:class:`gitblobts.BlobRef`)."""
 
 
 class PluginMissingWarning(GitBlobTSError, UserWarning):
