@@ -18,7 +18,6 @@ import itertools
 import logging
 import math
 import os
-import sys
 import threading
 import time
 import warnings
@@ -45,7 +44,6 @@ from gitblobts.core.errors import (
     CorruptBlobError,
     GitBlobTSError,
     KeyRequiredError,
-    PluginMissingWarning,
     PushFailedWarning,
     RemoteError,
     RepositoryError,
@@ -58,9 +56,32 @@ from gitblobts.core.naming import BlobName
 from gitblobts.core.pipeline import BlobContext, CommitContext, Pipeline
 from gitblobts.core.plugins import Plugins, default_plugins
 from gitblobts.core.redaction import redact, scrub_chain
+from gitblobts.core.settings import (
+    DEFAULT_CIPHER,
+    DEFAULT_CODEC,
+    DEFAULT_LAYOUT,
+    NO_CIPHER,
+    Settings,
+    caller_stacklevel,
+    choose,
+    choose_layout,
+    read_config,
+)
 from gitblobts.core.sync import PullResult, PushResult
 from gitblobts.core.timestamps import MAX_NS, MIN_NS, check_range, is_open_bound, to_ns
 from gitblobts.core.verify import Problem, VerifyReport, lost_blobs, verify_tree
+
+__all__ = [
+    "BACKEND_ENV",
+    "DEFAULT_BACKEND",
+    "DEFAULT_CIPHER",
+    "DEFAULT_CODEC",
+    "DEFAULT_LAYOUT",
+    "DEFAULT_MAX_BLOB_SIZE",
+    "MAX_BLOB_SIZE_ENV",
+    "NO_CIPHER",
+    "Store",
+]
 
 log = logging.getLogger("gitblobts")
 
@@ -71,10 +92,6 @@ Found: TypeAlias = "tuple[int, str, naming.Tail, str]"
 DEFAULT_BACKEND = "dulwich"
 BACKEND_ENV = "GITBLOBTS_BACKEND"
 """Environment variable naming the backend stores use when ``backend=`` is not given."""
-DEFAULT_LAYOUT = "hourly"
-DEFAULT_CODEC = "zstd"
-DEFAULT_CIPHER = "aes256gcm"
-NO_CIPHER = "none"
 DEFAULT_MAX_BLOB_SIZE = 1 << 30
 """Largest decompressed blob a read accepts unless told otherwise (1 GiB): a small file that
 expands without bound makes a reader allocate at most this much."""
@@ -161,7 +178,6 @@ class Store:
         if not os.path.isdir(self._path):
             raise RepositoryError(f"{self._path}: no such directory")
         self._max_blob_size = _max_blob_size(max_blob_size)
-        self._raw_key = keys.decode_key(key) if key is not None else None
         backend_name = backend or os.environ.get(BACKEND_ENV) or DEFAULT_BACKEND
         backend_class = self._plugins.backends.get(backend_name)
         self._lock = threading.RLock()
@@ -181,69 +197,22 @@ class Store:
             self._backend.set_durable(durable)
             self._branch = self._resolve_branch(branch)
             head = self._backend.resolve(self._branch)
-            self._config = self._read_config(head)
-            self._layout = self._choose_layout(layout, head)
+            config = self._read_config(head)
+            chosen = choose_layout(self._plugins, self._backend, self._path, config, layout, head)
         self._format_1_compression = compression
         """How format-1 files were compressed, as only the options can say (None: not said;
         read as uncompressed)."""
         self._migrating = False
-        self._configure(compression, cipher)
+        raw_key = keys.decode_key(key) if key is not None else None
+        self._settings: Settings = choose(
+            self._plugins, self._path, config, chosen, compression, cipher, raw_key
+        )
+        """The store's choices: replaced whole, under ``_lock``, never changed; each
+        operation takes it once (see :mod:`gitblobts.core.settings`)."""
         self._pipeline = Pipeline(self._plugins)
         with self._repository_errors("open"):
             # A writer killed between moving the branch and the index left its lock: mend.
             self._backend.repair_index(self._is_store_file)
-
-    def _configure(self, compression: str | None, cipher: str | None) -> None:
-        """Choose the codec and cipher of new blobs, from the options and the configuration."""
-        self._write_refusal: GitBlobTSError | None = None
-        self._missing_default: str | None = None
-        """The store's recorded codec or cipher, when it is not installed here."""
-        self._cipher_option = cipher
-        if self._is_format_1:
-            self._codec = self._codec_named(compression or naming_v1.NO_CODEC)
-            self._cipher = self._format_1_cipher(cipher)
-            if self._codec.name not in naming_v1.CODECS:  # it may read what others wrote
-                self._write_refusal = ConfigError(
-                    f"{self._path}: a store of gitblobts 0.0.7's format (layout 'v1') records "
-                    "no compression, and holds only what 0.0.7 reads: compression "
-                    f"{', '.join(repr(name) for name in naming_v1.CODECS)}, not "
-                    f"{self._codec.name!r}; for {self._codec.name!r}, create the store with "
-                    "a current layout ('hourly', 'flat'), or migrate() this one"
-                )
-        else:
-            try:
-                self._codec = self._codec_named(compression or self._default("codec"))
-                self._cipher, self._write_refusal = self._choose_cipher(cipher)
-            except UnknownPluginError as error:
-                if compression is not None or cipher is not None:
-                    raise
-                # The store's own default is not installed here: reading still works, adding
-                # must say why it cannot.
-                self._codec, self._cipher = self._codec_named("none"), None
-                self._missing_default = f"{error.kind} {error.name!r}"
-                self._write_refusal = ConfigError(
-                    f"{self._path}: cannot add with the store's defaults: {error}; pass "
-                    "compression= (and cipher=) to choose installed ones"
-                )
-                warnings.warn(
-                    f"{self._path}: the store records {self._missing_default}, which is not "
-                    f"installed here (installed {error.kind}s: "
-                    f"{', '.join(map(repr, error.available))}); it reads the files whose codec "
-                    "and cipher are installed, and adds only with installed ones given "
-                    "(compression=, cipher=)",
-                    PluginMissingWarning,
-                    stacklevel=_caller_stacklevel(),
-                )
-        self._check_key()
-        self._codecs: dict[str, Codec] = {self._codec.extension: self._codec}
-        self._ciphers: dict[str, Cipher] = {}
-        self._suffix_stages: dict[tuple[str, ...], tuple[Codec, Cipher | None]] = {}
-        """File suffixes read before, and the codec and cipher they are read with."""
-        self._plain_codecs: dict[naming.Tail, Codec] = {}
-        """Name tails whose files read as their codec's decode alone (see
-        :attr:`Pipeline.reads_plain`): the common case, read without a context per blob."""
-        if self._cipher is not None:
-            self._ciphers[self._cipher.name] = self._cipher
 
     # Opening
 
@@ -267,151 +236,13 @@ class Store:
         return refname.full_branch_ref(branch)
 
     def _read_config(self, commit: str | None) -> StoreConfig | None:
-        if commit is None:
-            return None
-        for entry in self._backend.list_folder(commit, ""):
-            if entry.name == CONFIG_PATH:
-                if not entry.is_file:  # never followed, nor guessed around
-                    raise ConfigError(
-                        f"{self._path}: {CONFIG_PATH} is {entry.kind}, not a regular file; "
-                        f"restore the store's configuration (git log -- {CONFIG_PATH})"
-                    )
-                (data,) = self._backend.read_blobs([entry.oid])
-                return StoreConfig.from_bytes(data)
-        return None
-
-    def _default(self, setting: str) -> str:
-        if self._config is not None:
-            return str(getattr(self._config, setting))
-        return {"codec": DEFAULT_CODEC, "layout": DEFAULT_LAYOUT}[setting]
-
-    def _choose_layout(self, layout: str | None, head: str | None) -> Layout:
-        configured = self._default("layout")
-        if self._config is not None and layout is not None and layout != configured:
-            raise ConfigError(
-                f"{self._path}: the store was created with layout {configured!r}; a store "
-                f"keeps its layout, so layout={layout!r} cannot apply"
-            )
-        if self._config is None and migration.format_1_files(self._backend, head):
-            # A store of gitblobts 0.0.7: read and add to it as it is, until migrated.
-            format_1 = self._format_1_layout()
-            if layout is not None and layout != format_1:
-                raise ConfigError(
-                    f"{self._path}: the branch holds blobs of gitblobts 0.0.7 (format 1) and "
-                    f"no {CONFIG_PATH}; open it without layout= to use it as it is, and "
-                    f"call migrate(layout={layout!r}) to rewrite it in the current format"
-                )
-            return self._plugins.layouts.get(format_1)()
-        chosen = self._plugins.layouts.get(layout or configured)
-        if self._config is not None and chosen.name_format != naming.FORMAT_VERSION:
-            raise ConfigError(  # only stores of format 1, which have no configuration, do
-                f"{self._path}: {CONFIG_PATH} names layout {configured!r}, which holds names "
-                f"of format {chosen.name_format}, not {naming.FORMAT_VERSION}"
-            )
-        return chosen()
-
-    def _format_1_layout(self) -> str:
-        """The name of the installed layout that holds format-1 names."""
-        for layout in self._plugins.layouts:
-            if layout.name_format == naming_v1.FORMAT_VERSION:
-                return layout.name
-        raise ConfigError(
-            f"{self._path}: the branch holds blobs of gitblobts 0.0.7 (format 1), and no "
-            "installed layout reads them"
-        )
-
-    @property
-    def _is_format_1(self) -> bool:
-        """Whether the store is in gitblobts 0.0.7's format: format-1 names, no
-        configuration file, codec and cipher from the options."""
-        return self._layout.name_format == naming_v1.FORMAT_VERSION
-
-    def _format_1_cipher(self, cipher: str | None) -> Cipher | None:
-        """The cipher of format-1 files: fernet with a key, none without."""
-        if cipher not in (None, naming_v1.CIPHER):
-            raise ConfigError(
-                f"{self._path}: a store of gitblobts 0.0.7 (format 1) encrypts with "
-                f"{naming_v1.CIPHER!r} only; migrate() it to use cipher {cipher!r}"
-            )
-        if self._raw_key is None:
-            return None
-        return self._plugins.ciphers.get(naming_v1.CIPHER)(self._raw_key)
-
-    def _codec_named(self, name: str) -> Codec:
-        return self._plugins.codecs.get(name)()
-
-    def _choose_cipher(self, cipher: str | None) -> tuple[Cipher | None, GitBlobTSError | None]:
-        """The cipher for new blobs, and why adding is refused (if it is)."""
-        if cipher == NO_CIPHER:
-            return None, None
-        configured = self._config.cipher if self._config is not None else None
-        if self._raw_key is None:
-            if cipher is not None:
-                raise KeyRequiredError(f"cipher {cipher!r} needs a key", remedy="pass key=")
-            if configured is not None:
-                return None, self._key_required(configured)
-            return None, None
-        if self._config is not None and configured is None:
-            return None, self._unencrypted_store()
-        cipher_class = self._plugins.ciphers.get(cipher or configured or DEFAULT_CIPHER)
-        return cipher_class(self._raw_key), None
-
-    def _key_required(self, configured: str) -> KeyRequiredError:
-        return KeyRequiredError(
-            f"{self._path}: the store encrypts new blobs with {configured!r}",
-            remedy=f"pass its key, or cipher={NO_CIPHER!r} to add unencrypted blobs",
-        )
-
-    def _unencrypted_store(self) -> ConfigError:
-        return ConfigError(
-            f"{self._path}: the store was created without encryption ({CONFIG_PATH} records "
-            "no cipher), so no blob is added with a key: a store holds one key or none",
-            remedy="add without the key, or create a new store with the key for encrypted blobs",
-        )
-
-    def _encryption_refusal(self, config: StoreConfig) -> GitBlobTSError | None:
-        """Why this store's new blobs cannot go into the store ``config`` describes, which
-        another writer recorded after this one was opened: encrypted blobs into a store
-        without encryption, unencrypted ones into an encrypted store, or another key."""
-        if self._cipher is None:
-            if config.cipher is not None and self._cipher_option != NO_CIPHER:
-                return self._key_required(config.cipher)
-            return None
-        if config.cipher is None:
-            return self._unencrypted_store()
-        if config.key_check is not None and not keys.matches(self._key(), config.key_check):
-            return self._wrong_key()
-        return None
+        return read_config(self._backend, self._path, commit)
 
     def _learn_config(self, config: StoreConfig | None) -> None:
         """Take ``config``, which another writer recorded after this store was opened
         without one; from now on, adds it does not allow are refused."""
-        if self._config is not None or config is None:
-            return
-        refusal = self._encryption_refusal(config)
-        self._config = config
-        if refusal is not None and self._write_refusal is None:
-            self._write_refusal = refusal
-
-    def _key(self) -> bytes:
-        if self._raw_key is None:
-            raise KeyRequiredError(f"{self._path}: no key was given")  # never: a cipher has one
-        return self._raw_key
-
-    def _check_key(self) -> None:
-        recorded = self._config.key_check if self._config is not None else None
-        if (
-            self._raw_key is not None
-            and recorded is not None
-            and not keys.matches(self._raw_key, recorded)
-        ):
-            raise self._wrong_key()
-
-    def _wrong_key(self) -> WrongKeyError:
-        return WrongKeyError(
-            f"{self._path}: the key does not match the key this store was created "
-            f"with (key_check in {CONFIG_PATH})"
-        )
+        with self._lock:
+            self._settings = self._settings.learning(config)
 
     # Properties
 
@@ -428,7 +259,8 @@ class Store:
     @property
     def config(self) -> StoreConfig:
         """The store's configuration: recorded, or what the first add will record."""
-        return self._config or self._new_config()
+        settings = self._settings
+        return settings.config or settings.new_config()
 
     @property
     def plugins(self) -> Plugins:
@@ -437,16 +269,17 @@ class Store:
 
     def __repr__(self) -> str:
         # The cipher of new blobs; on an encrypted store opened without its key, the store's.
-        cipher = self._cipher.name if self._cipher is not None else NO_CIPHER
-        if isinstance(self._write_refusal, KeyRequiredError) and self._config is not None:
-            cipher = self._config.cipher or cipher
-        key = "<given>" if self._raw_key is not None else "None"
+        settings = self._settings
+        cipher = settings.cipher.name if settings.cipher is not None else NO_CIPHER
+        if isinstance(settings.write_refusal, KeyRequiredError) and settings.config is not None:
+            cipher = settings.config.cipher or cipher
+        key = "<given>" if settings.raw_key is not None else "None"
         missing = ""
-        if self._missing_default is not None:
-            missing = f", adds refused: {self._missing_default} is not installed"
+        if settings.missing_default is not None:
+            missing = f", adds refused: {settings.missing_default} is not installed"
         return (
-            f"Store({self._path!r}, branch={self._branch!r}, layout={self._layout.name!r}, "
-            f"compression={self._codec.name!r}, cipher={cipher!r}, key={key}{missing})"
+            f"Store({self._path!r}, branch={self._branch!r}, layout={settings.layout.name!r}, "
+            f"compression={settings.codec.name!r}, cipher={cipher!r}, key={key}{missing})"
         )
 
     # Adding
@@ -478,12 +311,11 @@ class Store:
             for position, blob in enumerate(blobs):
                 _check_bytes_like(blob, position)
         pairs = _pair(blobs, timestamps)
-        if self._write_refusal is not None:
-            raise self._write_refusal
-        layout = self._layout  # if the store follows a migration meanwhile, nothing commits
-        suffixes = tuple(
-            s for s in (self._codec.extension, self._cipher and self._cipher.name) if s
-        )
+        settings = self._settings
+        if settings.write_refusal is not None:
+            raise settings.write_refusal
+        codec, cipher, layout = settings.codec, settings.cipher, settings.layout
+        suffixes = tuple(s for s in (codec.extension, cipher and cipher.name) if s)
         added: list[tuple[int, str]] = []
         """(time, path) of each blob written: plain values, which the cycle collector skips
         (a batch of 100,000 blobs must not make every collection walk 100,000 objects)."""
@@ -491,10 +323,9 @@ class Store:
         def stored_files() -> Iterator[bytes | bytearray]:
             for position, (blob, timestamp) in enumerate(pairs):
                 data = _check_bytes_like(blob, position)
-                timestamp_ns = self._to_ns(timestamp)
-                context = BlobContext(
-                    self._new_name(timestamp_ns, suffixes), self._codec, self._cipher, self._layout
-                )
+                timestamp_ns = self._to_ns(settings, timestamp)
+                name = self._new_name(settings, timestamp_ns, suffixes)
+                context = BlobContext(name, codec, cipher, layout)
                 stored = self._pipeline.write(context, data)
                 added.append((context.timestamp_ns, context.path))
                 yield stored
@@ -506,6 +337,7 @@ class Store:
         files = {path: oid for (_, path), oid in zip(added, oids, strict=True)}
         message = _commit_message(len(added))
         landed: list[str] = []
+        # If the store follows a migration meanwhile, the layout changes, and nothing commits.
         commit_files = functools.partial(self._commit_files, layout=layout, landed=landed)
         refs = [BlobRef(timestamp_ns, path) for timestamp_ns, path in added]
         try:
@@ -518,31 +350,17 @@ class Store:
             raise AddInterrupted(landed[-1], refs) from interrupt
         return refs
 
-    def _to_ns(self, value: object, now_ns: int | None = None) -> int:
+    def _to_ns(self, settings: Settings, value: object, now_ns: int | None = None) -> int:
         """A time as nanoseconds; float seconds as 0.0.7 converted them in a format-1 store."""
-        if self._is_format_1 and type(value) is float and math.isfinite(value):
+        if settings.is_format_1 and type(value) is float and math.isfinite(value):
             return check_range(naming_v1.seconds_to_ns(value), value)
         return to_ns(value, now_ns=now_ns, parse_text=self._plugins.parse_time)
 
-    def _new_name(self, timestamp_ns: int, suffixes: tuple[str, ...]) -> BlobName:
-        if self._is_format_1:
+    @staticmethod
+    def _new_name(settings: Settings, timestamp_ns: int, suffixes: tuple[str, ...]) -> BlobName:
+        if settings.is_format_1:
             return naming_v1.new_name(timestamp_ns)  # format-1 names carry no suffixes
         return naming.new_name(timestamp_ns, suffixes)
-
-    def _new_config(self) -> StoreConfig:
-        if self._is_format_1:  # what the options say; nothing is recorded
-            return StoreConfig(
-                layout=self._layout.name,
-                codec=self._codec.name,
-                cipher=self._cipher.name if self._cipher is not None else None,
-                version=naming_v1.FORMAT_VERSION,
-            )
-        return StoreConfig(
-            layout=self._layout.name,
-            codec=self._codec.name,
-            cipher=self._cipher.name if self._cipher is not None else None,
-            key_check=keys.key_check(self._raw_key) if self._raw_key is not None else None,
-        )
 
     def _commit_files(
         self,
@@ -559,36 +377,38 @@ class Store:
         def attempt() -> retry.Outcome[str]:
             # Under the lock, the store's threads never make each other try again.
             with self._repository_errors("commit to"), self._lock:
-                if layout is not None and layout is not self._layout:
+                settings = self._settings
+                if layout is not None and layout is not settings.layout:
                     raise self._migrated_meanwhile()
                 head = self._backend.resolve(self._branch)
                 files = dict(commit.files)
-                config = self._config or self._read_config(head)
-                if config is not None and self._is_format_1:
-                    self._adopt(config)
+                config = settings.config or self._read_config(head)
+                if config is not None and settings.is_format_1:
+                    self._adopt(config, settings.raw_key)
                     raise self._migrated_meanwhile()
-                if config is None and not self._is_format_1:
+                if config is None and not settings.is_format_1:
                     if migration.format_1_files(self._backend, head):
                         raise ConflictError(
                             f"{self._path}: another writer added blobs of gitblobts 0.0.7 "
                             "(format 1) to the branch meanwhile, so nothing was added; reopen "
                             "the store to add to them, or migrate() them"
                         )
-                    config = self._new_config()
+                    config = settings.new_config()
                     (files[CONFIG_PATH],) = self._backend.write_blobs([config.to_bytes()])
-                elif config is not None and config.layout != self._layout.name:
+                elif config is not None and config.layout != settings.layout.name:
                     raise ConflictError(
                         f"{self._path}: another writer created this store with layout "
-                        f"{config.layout!r} while we added with {self._layout.name!r}; retry"
+                        f"{config.layout!r} while we added with {settings.layout.name!r}; retry"
                     )
-                elif config is not None and self._config is None:
-                    self._learn_config(config)  # another writer created the store meanwhile
-                    if self._write_refusal is not None:
-                        raise self._write_refusal
+                elif config is not None and settings.config is None:
+                    # Another writer created the store meanwhile.
+                    settings = self._settings = settings.learning(config)
+                    if settings.write_refusal is not None:
+                        raise settings.write_refusal
                 new = self._backend.write_commit(head, files, commit.message)
                 if not self._move_branch(head, new, files, landed=landed):
                     return retry.AGAIN
-                self._config = config
+                self._settings = settings.learning(config)
                 log.debug("committed %d files to %s as %s", len(files), self._branch, new)
                 return new
 
@@ -682,63 +502,85 @@ class Store:
 
     def _query(
         self, start_time: object, end_time: object, pull: bool
-    ) -> tuple[str | None, float | int, float | int, bool]:
-        """The commit a range query reads, its ends ``low <= high``, and whether it descends."""
+    ) -> tuple[Settings, str | None, float | int, float | int, bool]:
+        """The settings and commit a range query reads, its ends ``low <= high``, and
+        whether it descends."""
         now_ns = time.time_ns()
-        start = self._bound(start_time, now_ns, open_value=-math.inf)
-        end = self._bound(end_time, now_ns, open_value=math.inf)
-        descending = start > end
-        low, high = (end, start) if descending else (start, end)
+        settings = self._settings
+        low, high, descending = self._range(settings, start_time, end_time, now_ns)
         if pull:
             self.pull()
         with self._repository_errors("read"), self._lock:
             head = self._backend.resolve(self._branch)
             self._follow_migration(head)
-        return head, low, high, descending
+            if self._settings is not settings:
+                settings = self._settings
+                low, high, descending = self._range(settings, start_time, end_time, now_ns)
+        return settings, head, low, high, descending
 
-    def _bound(self, value: object, now_ns: int, open_value: float) -> float | int:
+    def _range(
+        self, settings: Settings, start_time: object, end_time: object, now_ns: int
+    ) -> tuple[float | int, float | int, bool]:
+        """A query's ends ``low <= high``, and whether it descends."""
+        start = self._bound(settings, start_time, now_ns, open_value=-math.inf)
+        end = self._bound(settings, end_time, now_ns, open_value=math.inf)
+        descending = start > end
+        low, high = (end, start) if descending else (start, end)
+        return low, high, descending
+
+    def _bound(
+        self, settings: Settings, value: object, now_ns: int, open_value: float
+    ) -> float | int:
         """A range end as nanoseconds; ``None`` and NaN become ``open_value``, infinities stay."""
         if is_open_bound(value):
             if isinstance(value, (float, Decimal)) and not math.isnan(value):
                 return math.inf if value > 0 else -math.inf
             return open_value
-        if self._is_format_1 and type(value) is float:
+        if settings.is_format_1 and type(value) is float:
             return naming_v1.seconds_to_ns(value)  # any finite float, as 0.0.7 took it
         return to_ns(value, now_ns=now_ns, parse_text=self._plugins.parse_time)
 
     def _iter_blobs(
-        self, head: str | None, low: float | int, high: float | int, descending: bool
+        self,
+        settings: Settings,
+        head: str | None,
+        low: float | int,
+        high: float | int,
+        descending: bool,
     ) -> Iterator[Blob]:
         decompress, max_size = self._pipeline.decompress, self._max_blob_size
+        plain_codecs = settings.plain_codecs
         with self._repository_errors("read"):
-            for found in self._iter_folders(head, low, high, descending):
+            for found in self._iter_folders(settings, head, low, high, descending):
                 contents = self._backend.read_blobs([oid for *_, oid in found])
                 for (timestamp_ns, path, tail, _), data in zip(found, contents, strict=True):
-                    codec = self._plain_codecs.get(tail)
+                    codec = plain_codecs.get(tail)
                     if codec is not None:
                         yield new_blob(timestamp_ns, path, decompress(codec, path, data, max_size))
                     else:
-                        yield self._read_blob(timestamp_ns, path, tail, data)
+                        yield self._read_blob(settings, timestamp_ns, path, tail, data)
 
-    def _read_blob(self, timestamp_ns: int, path: str, tail: naming.Tail, data: bytes) -> Blob:
+    def _read_blob(
+        self, settings: Settings, timestamp_ns: int, path: str, tail: naming.Tail, data: bytes
+    ) -> Blob:
         """The blob of a file a query found, through the whole read pipeline."""
         filename = path.rpartition("/")[2]
-        if self._is_format_1:
+        if settings.is_format_1:
             name: BlobName = naming_v1.from_parts(filename, timestamp_ns, tail)
         else:
             name = naming.from_parts(filename, timestamp_ns, tail)
-        blob = self._decode(name, path, data)
+        blob = self._decode(settings, name, path, data)
         if name.version == naming_v1.FORMAT_VERSION:
             return V1Blob(timestamp_ns, path, blob)
         return Blob(timestamp_ns, path, blob)
 
-    @property
-    def _parse(self) -> Callable[[str], BlobName | None]:
-        """The parser of the store's blob file names."""
-        return naming_v1.parse if self._is_format_1 else naming.parse
-
     def _iter_folders(
-        self, head: str | None, low: float | int, high: float | int, descending: bool
+        self,
+        settings: Settings,
+        head: str | None,
+        low: float | int,
+        high: float | int,
+        descending: bool,
     ) -> Iterator[list[Found]]:
         """The one folder walk of every range query: for each folder, in query order, the
         blob files in the range, in query order."""
@@ -751,49 +593,56 @@ class Store:
         if low_ns > high_ns:
             return
         lister = _FolderLister(self._backend, head)
-        for folder in self._layout.folders(lister, low_ns, high_ns, descending=descending):
-            yield self._read_folder(head, folder, low, high, descending)
+        for folder in settings.layout.folders(lister, low_ns, high_ns, descending=descending):
+            yield self._read_folder(settings, head, folder, low, high, descending)
 
     def _read_folder(
-        self, head: str, folder: str, low: float | int, high: float | int, descending: bool
+        self,
+        settings: Settings,
+        head: str,
+        folder: str,
+        low: float | int,
+        high: float | int,
+        descending: bool,
     ) -> list[Found]:
         found: list[Found] = []
-        parse = naming_v1.parse_parts if self._is_format_1 else naming.parse_parts
+        parse = naming_v1.parse_parts if settings.is_format_1 else naming.parse_parts
         prefix = f"{folder}/" if folder else ""
         for filename, oid in self._backend.list_files(head, folder):
             parts = parse(filename)
             if parts is not None and low <= parts[0] <= high:
                 found.append((parts[0], prefix + filename, parts[1], oid))
-        foreign.warn_of_skipped(self._backend, head, folder, self._parse, low, high)
+        foreign.warn_of_skipped(self._backend, head, folder, _parser(settings), low, high)
         # By time, then path: for names of one time in one folder, the order of their random
         # parts (format 2) or of their names (format 1, as 0.0.7 returned them). Paths differ,
         # so tails are never compared.
         found.sort(reverse=descending)
         return found
 
-    def _decode(self, name: BlobName, path: str, data: bytes) -> bytes:
+    def _decode(self, settings: Settings, name: BlobName, path: str, data: bytes) -> bytes:
         """A stored file's blob; for a format-1 file, an error says which options matter."""
         try:
-            return self._pipeline.read(self._read_context(name, path), data)
+            return self._pipeline.read(self._read_context(settings, name, path), data)
         except BlobTooLargeError:
             raise
         except CorruptBlobError as error:
             if name.version != naming_v1.FORMAT_VERSION:
                 raise
-            raise CorruptBlobError(path, f"{error.reason}; {self._format_1_hint()}") from None
+            hint = self._format_1_hint(settings)
+            raise CorruptBlobError(path, f"{error.reason}; {hint}") from None
 
-    def _format_1_hint(self) -> str:
+    def _format_1_hint(self, settings: Settings) -> str:
         compression = self._format_1_compression
         return (
             "a store of gitblobts 0.0.7 records neither its compression nor its key: open it "
             "with the compression= and key= it was written with (this store was opened with "
-            f"compression={compression!r} and {'a' if self._raw_key else 'no'} key)"
+            f"compression={compression!r} and {'a' if settings.raw_key else 'no'} key)"
         )
 
-    def _read_context(self, name: BlobName, path: str) -> BlobContext:
-        if name.version == naming_v1.FORMAT_VERSION and self._is_format_1:
+    def _read_context(self, settings: Settings, name: BlobName, path: str) -> BlobContext:
+        if name.version == naming_v1.FORMAT_VERSION and settings.is_format_1:
             return BlobContext(
-                name, self._codec, self._cipher, self._layout, path, self._max_blob_size
+                name, settings.codec, settings.cipher, settings.layout, path, self._max_blob_size
             )
         if name.version != naming.FORMAT_VERSION:
             raise CorruptBlobError(
@@ -801,15 +650,18 @@ class Store:
                 f"format version {name.version} is not one this gitblobts reads "
                 f"(version {naming.FORMAT_VERSION}); upgrade gitblobts",
             )
-        stages = self._suffix_stages.get(name.suffixes)
+        stages = settings.suffix_stages.get(name.suffixes)
         if stages is None:
-            stages = self._suffix_stages[name.suffixes] = self._stages_for(name.suffixes, path)
+            stages = self._stages_for(settings, name.suffixes, path)
+            settings.suffix_stages[name.suffixes] = stages
         codec, cipher = stages
         if cipher is None and self._pipeline.reads_plain:
-            self._plain_codecs[name.version, name.suffixes] = codec
-        return BlobContext(name, codec, cipher, self._layout, path, self._max_blob_size)
+            settings.plain_codecs[name.version, name.suffixes] = codec
+        return BlobContext(name, codec, cipher, settings.layout, path, self._max_blob_size)
 
-    def _stages_for(self, file_suffixes: tuple[str, ...], path: str) -> tuple[Codec, Cipher | None]:
+    def _stages_for(
+        self, settings: Settings, file_suffixes: tuple[str, ...], path: str
+    ) -> tuple[Codec, Cipher | None]:
         """The codec and cipher that files with suffixes ``file_suffixes`` are read with."""
         suffixes = list(file_suffixes)
         cipher = None
@@ -820,33 +672,33 @@ class Store:
         ):
             raise CorruptBlobError(path, f"unrecognised file suffixes {file_suffixes!r}")
         if len(suffixes) == 2 or (suffixes and suffixes[-1] in self._plugins.ciphers):
-            cipher = self._cipher_for(suffixes.pop(), path)
-        return self._codec_for(suffixes[0] if suffixes else "", path), cipher
+            cipher = self._cipher_for(settings, suffixes.pop(), path)
+        return self._codec_for(settings, suffixes[0] if suffixes else "", path), cipher
 
-    def _cipher_for(self, cipher_name: str, path: str) -> Cipher:
-        cipher = self._ciphers.get(cipher_name)
+    def _cipher_for(self, settings: Settings, cipher_name: str, path: str) -> Cipher:
+        cipher = settings.ciphers.get(cipher_name)
         if cipher is None:
             if cipher_name not in self._plugins.ciphers:
                 raise UnknownPluginError(
                     "cipher", cipher_name, self._plugins.ciphers.names(), path=path
                 )
-            if self._raw_key is None:
+            if settings.raw_key is None:
                 raise KeyRequiredError(
                     f"{path}: the file is encrypted", remedy="pass the store's key"
                 )
-            cipher = self._plugins.ciphers.get(cipher_name)(self._raw_key)
-            self._ciphers[cipher_name] = cipher
+            cipher = self._plugins.ciphers.get(cipher_name)(settings.raw_key)
+            settings.ciphers[cipher_name] = cipher
         return cipher
 
-    def _codec_for(self, extension: str, path: str) -> Codec:
-        codec = self._codecs.get(extension)
+    def _codec_for(self, settings: Settings, extension: str, path: str) -> Codec:
+        codec = settings.codecs.get(extension)
         if codec is None:
             codec_class = self._plugins.codec_for_extension(extension)
             if codec_class is None:
                 raise UnknownPluginError(
                     "codec", extension, self._plugins.codecs.names(), path=path
                 )
-            codec = self._codecs[extension] = codec_class()
+            codec = settings.codecs[extension] = codec_class()
         return codec
 
     # Remotes
@@ -891,7 +743,7 @@ class Store:
             if type(error) in self._push_failures:
                 return
             self._push_failures.add(type(error))
-        warnings.warn(said, PushFailedWarning, stacklevel=_caller_stacklevel())
+        warnings.warn(said, PushFailedWarning, stacklevel=caller_stacklevel())
 
     def push(self) -> PushResult:
         """Deliver the branch's commits to the remote. If another writer pushed meanwhile,
@@ -968,7 +820,7 @@ class Store:
 
     def _blob_files_added(self, base: str | None, tip: str) -> int:
         """How many blob files ``tip``'s tree has that ``base``'s lacks."""
-        parse = self._parse
+        parse = _parser(self._settings)
         added = self._backend.added_files(base, tip)
         return sum(1 for path in added if parse(path.rpartition("/")[2]) is not None)
 
@@ -1002,12 +854,13 @@ class Store:
     def _rebase(self, theirs: str, local: str | None) -> str | None:
         """Move the branch from ``local`` to ``theirs`` plus our commits replayed on top, by
         compare-and-swap; return the new tip, or ``None`` if the branch moved meanwhile."""
+        settings = self._settings
         new = theirs
         if local is not None:
             base = self._backend.merge_base(theirs, local)
             their_config = self._read_config(theirs)
             chain = self._backend.first_parent_chain(local, base)
-            if chain and their_config is not None and self._is_format_1 and not self._migrating:
+            if chain and their_config is not None and settings.is_format_1 and not self._migrating:
                 raise ConflictError(
                     f"{self._path}: the remote's store was migrated from gitblobts 0.0.7's "
                     f"format, so the {len(chain)} local commit(s) of format-1 blobs cannot go "
@@ -1043,7 +896,7 @@ class Store:
             gone = [path for path in self._removed_files(local, new) if path not in added]
         if not self._move_branch(local, new, added, gone):
             return None
-        if self._is_format_1:
+        if settings.is_format_1:
             self._follow_migration(new)
         else:
             self._learn_config(self._read_config(new))
@@ -1143,11 +996,12 @@ class Store:
         push: bool | None,
     ) -> migration.MigrationReport:
         """:meth:`migrate`, with the store's locks held."""
-        target_key = keys.decode_key(key) if key is not None else self._raw_key
+        settings = self._settings
+        target_key = keys.decode_key(key) if key is not None else settings.raw_key
         source = migration.Encoding(
-            self._codec_named(self._format_1_compression or naming_v1.NO_CODEC),
-            self._plugins.ciphers.get(naming_v1.CIPHER)(self._raw_key)
-            if self._raw_key is not None
+            self._plugins.codecs.get(self._format_1_compression or naming_v1.NO_CODEC)(),
+            self._plugins.ciphers.get(naming_v1.CIPHER)(settings.raw_key)
+            if settings.raw_key is not None
             else None,
         )
         remote = self._target()
@@ -1170,7 +1024,7 @@ class Store:
                     target,
                     self._plugins.layouts.get(config.layout)(),
                     self._max_blob_size,
-                    self._format_1_hint(),
+                    self._format_1_hint(settings),
                     check_source=self._format_1_compression is None,
                 )
                 count, commit = self._commit_migration(rewriter, config)
@@ -1189,9 +1043,8 @@ class Store:
             self._migrating = False
         with self._repository_errors("migrate"):
             recorded = self._read_config(self._backend.resolve(self._branch))
-        if recorded is not None and self._is_format_1:
-            self._raw_key = target_key
-            self._adopt(recorded)
+        if recorded is not None and self._settings.is_format_1:
+            self._adopt(recorded, target_key)
         return migration.MigrationReport(migrated, last)
 
     def _remote_step(self, step: Callable[[], object]) -> bool:
@@ -1239,9 +1092,9 @@ class Store:
                 f"layout {layout_name!r} is not of format {naming.FORMAT_VERSION}; migrate to "
                 "one that is, such as 'hourly' or 'flat'"
             )
-        codec = self._codec_named(
+        codec = self._plugins.codecs.get(
             compression or (recorded.codec if recorded is not None else DEFAULT_CODEC)
-        )
+        )()
         encryption: Cipher | None = None
         if cipher != NO_CIPHER:
             if raw_key is None:
@@ -1303,17 +1156,18 @@ class Store:
     def _follow_migration(self, head: str | None) -> None:
         """If this store was opened in gitblobts 0.0.7's format and the branch has been
         migrated since (by another writer), work in the migrated store's configuration."""
-        if self._is_format_1 and not self._migrating:
+        settings = self._settings
+        if settings.is_format_1 and not self._migrating:
             config = self._read_config(head)
             if config is not None:
-                self._adopt(config)
+                self._adopt(config, settings.raw_key)
 
-    def _adopt(self, config: StoreConfig) -> None:
-        """Work in ``config``, recorded on the branch since this store was opened."""
+    def _adopt(self, config: StoreConfig, raw_key: bytes | None) -> None:
+        """Work in ``config``, recorded on the branch since this store was opened, with
+        ``raw_key``."""
         with self._lock:  # not while another thread commits what the old settings wrote
-            self._config = config
-            self._layout = self._plugins.layouts.get(config.layout)()
-            self._configure(None, None)
+            layout = self._plugins.layouts.get(config.layout)()
+            self._settings = choose(self._plugins, self._path, config, layout, None, None, raw_key)
 
     # Listing, counting, verifying, initializing
 
@@ -1326,11 +1180,11 @@ class Store:
     ) -> Iterator[BlobInfo]:
         """Like :meth:`getblobs`, but yield :class:`~gitblobts.BlobInfo` (time, path and size
         of the stored file) without decrypting or decompressing: no key is needed."""
-        head, low, high, descending = self._query(start_time, end_time, pull)
+        settings, head, low, high, descending = self._query(start_time, end_time, pull)
 
         def infos() -> Iterator[BlobInfo]:
             with self._repository_errors("read"):
-                for found in self._iter_folders(head, low, high, descending):
+                for found in self._iter_folders(settings, head, low, high, descending):
                     contents = self._backend.read_blobs([oid for *_, oid in found])
                     for (timestamp_ns, path, _, _), data in zip(found, contents, strict=True):
                         yield BlobInfo(timestamp_ns, path, len(data))
@@ -1339,9 +1193,10 @@ class Store:
 
     def count(self, start_time: object = -math.inf, end_time: object = math.inf) -> int:
         """How many blobs :meth:`getblobs` would yield for the range, reading only folders."""
-        head, low, high, descending = self._query(start_time, end_time, pull=False)
+        settings, head, low, high, descending = self._query(start_time, end_time, pull=False)
         with self._repository_errors("read"):
-            return sum(len(found) for found in self._iter_folders(head, low, high, descending))
+            folders = self._iter_folders(settings, head, low, high, descending)
+            return sum(len(found) for found in folders)
 
     def verify(self, progress: Callable[[int, int], None] | None = None) -> VerifyReport:
         """Read and check the store's files on the branch, in every folder, as a read would,
@@ -1359,10 +1214,11 @@ class Store:
         store without encryption is one problem."""
         if progress is not None and not callable(progress):
             raise ArgumentTypeError(f"progress is {type(progress).__name__}, not a callable")
+        settings = self._settings
         with self._repository_errors("verify"):
             head = self._backend.resolve(self._branch)
-            cipher = self._config.cipher if self._config is not None else None
-            if self._raw_key is None and cipher is not None:
+            cipher = settings.config.cipher if settings.config is not None else None
+            if settings.raw_key is None and cipher is not None:
                 raise KeyRequiredError(
                     f"{self._path}: the store encrypts its blobs with {cipher!r}; verifying "
                     "them needs its key"
@@ -1370,10 +1226,10 @@ class Store:
             return verify_tree(
                 self._backend,
                 head,
-                self._layout,
-                self._verify_blob,
+                settings.layout,
+                functools.partial(self._verify_blob, settings),
                 progress,
-                self._parse,
+                _parser(settings),
                 lost=None if head is None else functools.partial(self._lost_blobs, head),
             )
 
@@ -1382,14 +1238,14 @@ class Store:
         :func:`~gitblobts.core.verify.lost_blobs`)."""
         return lost_blobs(self._backend, head, names, self._is_blob_path, _is_format_1_path)
 
-    def _verify_blob(self, name: BlobName, path: str, data: bytes) -> None:
+    def _verify_blob(self, settings: Settings, name: BlobName, path: str, data: bytes) -> None:
         """Decode a stored file as a read would, and check that queries can find it."""
-        self._pipeline.read(self._read_context(name, path), data)
-        expected = self._layout.path(name.timestamp_ns, path.rpartition("/")[2])
+        self._pipeline.read(self._read_context(settings, name, path), data)
+        expected = settings.layout.path(name.timestamp_ns, path.rpartition("/")[2])
         if path != expected:
             raise CorruptBlobError(
                 path,
-                f"misplaced: layout {self._layout.name!r} puts it at {expected}, so queries "
+                f"misplaced: layout {settings.layout.name!r} puts it at {expected}, so queries "
                 "do not find it",
             )
 
@@ -1409,12 +1265,14 @@ class Store:
             recorded = self._read_config(self._backend.resolve(self._branch))
         if recorded is not None:
             self._learn_config(recorded)
-            if not isinstance(self._write_refusal, KeyRequiredError):
-                self._check_settings(recorded)
+            settings = self._settings
+            if not isinstance(settings.write_refusal, KeyRequiredError):
+                self._check_settings(settings, recorded)
             return False
-        if self._write_refusal is not None:
-            raise self._write_refusal
-        if self._is_format_1:
+        settings = self._settings
+        if settings.write_refusal is not None:
+            raise settings.write_refusal
+        if settings.is_format_1:
             raise ConfigError(
                 f"{self._path}: a store of gitblobts 0.0.7 (format 1) records no "
                 "configuration; migrate() rewrites it in the current format, which does"
@@ -1424,9 +1282,9 @@ class Store:
             self._publish()
         return True
 
-    def _check_settings(self, recorded: StoreConfig) -> None:
-        """Raise ConfigError if this store's settings for new blobs differ from ``recorded``."""
-        wanted = self._new_config()
+    def _check_settings(self, settings: Settings, recorded: StoreConfig) -> None:
+        """Raise ConfigError if ``settings`` for new blobs differ from ``recorded``."""
+        wanted = settings.new_config()
         differences = [
             f"{field} {getattr(recorded, field) or NO_CIPHER!r} (not "
             f"{getattr(wanted, field) or NO_CIPHER!r})"
@@ -1492,18 +1350,6 @@ class _FolderLister:
 
     def subfolders(self, folder: str) -> list[str]:
         return [e.name for e in self._backend.list_folder(self._commit, folder) if e.is_folder]
-
-
-def _caller_stacklevel() -> int:
-    """The ``stacklevel`` that makes a warning issued by the caller of this function point
-    at the first frame outside gitblobts: the user's call."""
-    package = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
-    frame = sys._getframe(1)
-    level = 1
-    while frame.f_back is not None and frame.f_code.co_filename.startswith(package):
-        frame = frame.f_back
-        level += 1
-    return level
 
 
 def _check_bytes_like(blob: object, position: int) -> bytes:
@@ -1580,6 +1426,11 @@ def _pair(
             yield blob, timestamp
 
     return strictly()
+
+
+def _parser(settings: Settings) -> Callable[[str], BlobName | None]:
+    """The parser of the blob file names of a store with ``settings``."""
+    return naming_v1.parse if settings.is_format_1 else naming.parse
 
 
 def _is_format_1_path(path: str) -> bool:

@@ -1,0 +1,317 @@
+"""A store's choices, as one immutable value: its configuration, layout, the codec and
+cipher of new blobs, its key, and why adding is refused, if it is.
+
+The store holds one :class:`Settings` and replaces it whole, in one assignment, when it
+learns something (a configuration another writer recorded, a migration); every operation
+takes the current value once and works with that snapshot, so that a thread adding while
+another adopts a migrated configuration never sees half of each. :func:`choose` builds
+settings from the options and the recorded configuration.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import sys
+import warnings
+from dataclasses import dataclass, field
+
+from gitblobts.core import keys, migration, naming, naming_v1
+from gitblobts.core.backend import Backend
+from gitblobts.core.cipher import Cipher
+from gitblobts.core.codec import Codec
+from gitblobts.core.config import CONFIG_PATH, StoreConfig
+from gitblobts.core.errors import (
+    ConfigError,
+    GitBlobTSError,
+    KeyRequiredError,
+    PluginMissingWarning,
+    UnknownPluginError,
+    WrongKeyError,
+)
+from gitblobts.core.layout import Layout
+from gitblobts.core.plugins import Plugins
+
+DEFAULT_LAYOUT = "hourly"
+DEFAULT_CODEC = "zstd"
+DEFAULT_CIPHER = "aes256gcm"
+NO_CIPHER = "none"
+
+
+@dataclass(frozen=True, eq=False)
+class Settings:
+    """What one operation of a store works with. Frozen: a change is a new value."""
+
+    path: str
+    """The repository's path, for messages."""
+    config: StoreConfig | None
+    """The recorded configuration, if the branch has one (as last seen)."""
+    layout: Layout
+    codec: Codec
+    """The codec of new blobs."""
+    cipher: Cipher | None
+    """The cipher of new blobs, if they are encrypted."""
+    raw_key: bytes | None
+    cipher_option: str | None
+    """The ``cipher=`` the store was opened with."""
+    write_refusal: GitBlobTSError | None = None
+    """Why adding is refused, if it is."""
+    missing_default: str | None = None
+    """The store's recorded codec or cipher, when it is not installed here."""
+    codecs: dict[str, Codec] = field(default_factory=dict, repr=False)
+    """Codecs by extension, for reading: a cache, filled as files are read."""
+    ciphers: dict[str, Cipher] = field(default_factory=dict, repr=False)
+    """Ciphers by name, for reading: a cache, filled as files are read."""
+    suffix_stages: dict[tuple[str, ...], tuple[Codec, Cipher | None]] = field(
+        default_factory=dict, repr=False
+    )
+    """File suffixes read before, and the codec and cipher they are read with."""
+    plain_codecs: dict[naming.Tail, Codec] = field(default_factory=dict, repr=False)
+    """Name tails whose files read as their codec's decode alone (see
+    :attr:`Pipeline.reads_plain`): the common case, read without a context per blob."""
+
+    def __post_init__(self) -> None:
+        self.codecs.setdefault(self.codec.extension, self.codec)
+        if self.cipher is not None:
+            self.ciphers.setdefault(self.cipher.name, self.cipher)
+
+    @property
+    def is_format_1(self) -> bool:
+        """Whether the store is in gitblobts 0.0.7's format: format-1 names, no
+        configuration file, codec and cipher from the options."""
+        return self.layout.name_format == naming_v1.FORMAT_VERSION
+
+    def new_config(self) -> StoreConfig:
+        """The configuration the store's first commit records."""
+        if self.is_format_1:  # what the options say; nothing is recorded
+            return StoreConfig(
+                layout=self.layout.name,
+                codec=self.codec.name,
+                cipher=self.cipher.name if self.cipher is not None else None,
+                version=naming_v1.FORMAT_VERSION,
+            )
+        return StoreConfig(
+            layout=self.layout.name,
+            codec=self.codec.name,
+            cipher=self.cipher.name if self.cipher is not None else None,
+            key_check=keys.key_check(self.raw_key) if self.raw_key is not None else None,
+        )
+
+    def key(self) -> bytes:
+        """The key; only asked for where a cipher is chosen, which has one."""
+        if self.raw_key is None:
+            raise KeyRequiredError(f"{self.path}: no key was given")
+        return self.raw_key
+
+    def learning(self, config: StoreConfig | None) -> Settings:
+        """These settings once ``config``, which another writer recorded after the store was
+        opened without one, is known: adds it does not allow are refused from then on."""
+        if self.config is not None or config is None:
+            return self
+        refusal = self.write_refusal or self._encryption_refusal(config)
+        return dataclasses.replace(self, config=config, write_refusal=refusal)
+
+    def _encryption_refusal(self, config: StoreConfig) -> GitBlobTSError | None:
+        """Why new blobs cannot go into the store ``config`` describes: encrypted blobs into
+        a store without encryption, unencrypted ones into an encrypted store, another key."""
+        if self.cipher is None:
+            if config.cipher is not None and self.cipher_option != NO_CIPHER:
+                return key_required(self.path, config.cipher)
+            return None
+        if config.cipher is None:
+            return unencrypted_store(self.path)
+        if config.key_check is not None and not keys.matches(self.key(), config.key_check):
+            return wrong_key(self.path)
+        return None
+
+
+def read_config(backend: Backend, path: str, commit: str | None) -> StoreConfig | None:
+    """The configuration ``commit`` records, if any."""
+    if commit is None:
+        return None
+    for entry in backend.list_folder(commit, ""):
+        if entry.name == CONFIG_PATH:
+            if not entry.is_file:  # never followed, nor guessed around
+                raise ConfigError(
+                    f"{path}: {CONFIG_PATH} is {entry.kind}, not a regular file; "
+                    f"restore the store's configuration (git log -- {CONFIG_PATH})"
+                )
+            (data,) = backend.read_blobs([entry.oid])
+            return StoreConfig.from_bytes(data)
+    return None
+
+
+def choose_layout(
+    plugins: Plugins,
+    backend: Backend,
+    path: str,
+    config: StoreConfig | None,
+    layout: str | None,
+    head: str | None,
+) -> Layout:
+    """The layout of a store whose branch is at ``head``, from ``layout=`` and ``config``."""
+    configured = config.layout if config is not None else DEFAULT_LAYOUT
+    if config is not None and layout is not None and layout != configured:
+        raise ConfigError(
+            f"{path}: the store was created with layout {configured!r}; a store "
+            f"keeps its layout, so layout={layout!r} cannot apply"
+        )
+    if config is None and migration.format_1_files(backend, head):
+        # A store of gitblobts 0.0.7: read and add to it as it is, until migrated.
+        format_1 = _format_1_layout(plugins, path)
+        if layout is not None and layout != format_1:
+            raise ConfigError(
+                f"{path}: the branch holds blobs of gitblobts 0.0.7 (format 1) and "
+                f"no {CONFIG_PATH}; open it without layout= to use it as it is, and "
+                f"call migrate(layout={layout!r}) to rewrite it in the current format"
+            )
+        return plugins.layouts.get(format_1)()
+    chosen = plugins.layouts.get(layout or configured)
+    if config is not None and chosen.name_format != naming.FORMAT_VERSION:
+        raise ConfigError(  # only stores of format 1, which have no configuration, do
+            f"{path}: {CONFIG_PATH} names layout {configured!r}, which holds names "
+            f"of format {chosen.name_format}, not {naming.FORMAT_VERSION}"
+        )
+    return chosen()
+
+
+def _format_1_layout(plugins: Plugins, path: str) -> str:
+    """The name of the installed layout that holds format-1 names."""
+    for layout in plugins.layouts:
+        if layout.name_format == naming_v1.FORMAT_VERSION:
+            return layout.name
+    raise ConfigError(
+        f"{path}: the branch holds blobs of gitblobts 0.0.7 (format 1), and no "
+        "installed layout reads them"
+    )
+
+
+def choose(
+    plugins: Plugins,
+    path: str,
+    config: StoreConfig | None,
+    layout: Layout,
+    compression: str | None,
+    cipher: str | None,
+    raw_key: bytes | None,
+) -> Settings:
+    """The settings of a store with ``config`` (if recorded) and ``layout``, opened with
+    ``compression=``, ``cipher=`` and ``raw_key``: the codec and cipher of new blobs, and
+    why adding is refused (if it is). Raises if the key is not the store's."""
+    refusal: GitBlobTSError | None = None
+    missing: str | None = None
+    new_cipher: Cipher | None
+    if layout.name_format == naming_v1.FORMAT_VERSION:
+        codec = plugins.codecs.get(compression or naming_v1.NO_CODEC)()
+        new_cipher = _format_1_cipher(plugins, path, cipher, raw_key)
+        if codec.name not in naming_v1.CODECS:  # it may read what others wrote
+            refusal = ConfigError(
+                f"{path}: a store of gitblobts 0.0.7's format (layout 'v1') records "
+                "no compression, and holds only what 0.0.7 reads: compression "
+                f"{', '.join(repr(name) for name in naming_v1.CODECS)}, not "
+                f"{codec.name!r}; for {codec.name!r}, create the store with "
+                "a current layout ('hourly', 'flat'), or migrate() this one"
+            )
+    else:
+        try:
+            default_codec = config.codec if config is not None else DEFAULT_CODEC
+            codec = plugins.codecs.get(compression or default_codec)()
+            new_cipher, refusal = _choose_cipher(plugins, path, config, cipher, raw_key)
+        except UnknownPluginError as error:
+            if compression is not None or cipher is not None:
+                raise
+            # The store's own default is not installed here: reading still works, adding
+            # must say why it cannot.
+            codec, new_cipher = plugins.codecs.get("none")(), None
+            missing = f"{error.kind} {error.name!r}"
+            refusal = ConfigError(
+                f"{path}: cannot add with the store's defaults: {error}; pass "
+                "compression= (and cipher=) to choose installed ones"
+            )
+            warnings.warn(
+                f"{path}: the store records {missing}, which is not "
+                f"installed here (installed {error.kind}s: "
+                f"{', '.join(map(repr, error.available))}); it reads the files whose codec "
+                "and cipher are installed, and adds only with installed ones given "
+                "(compression=, cipher=)",
+                PluginMissingWarning,
+                stacklevel=caller_stacklevel(),
+            )
+    recorded = config.key_check if config is not None else None
+    if raw_key is not None and recorded is not None and not keys.matches(raw_key, recorded):
+        raise wrong_key(path)
+    return Settings(path, config, layout, codec, new_cipher, raw_key, cipher, refusal, missing)
+
+
+def _format_1_cipher(
+    plugins: Plugins, path: str, cipher: str | None, raw_key: bytes | None
+) -> Cipher | None:
+    """The cipher of format-1 files: fernet with a key, none without."""
+    if cipher not in (None, naming_v1.CIPHER):
+        raise ConfigError(
+            f"{path}: a store of gitblobts 0.0.7 (format 1) encrypts with "
+            f"{naming_v1.CIPHER!r} only; migrate() it to use cipher {cipher!r}"
+        )
+    if raw_key is None:
+        return None
+    return plugins.ciphers.get(naming_v1.CIPHER)(raw_key)
+
+
+def _choose_cipher(
+    plugins: Plugins,
+    path: str,
+    config: StoreConfig | None,
+    cipher: str | None,
+    raw_key: bytes | None,
+) -> tuple[Cipher | None, GitBlobTSError | None]:
+    """The cipher for new blobs, and why adding is refused (if it is)."""
+    if cipher == NO_CIPHER:
+        return None, None
+    configured = config.cipher if config is not None else None
+    if raw_key is None:
+        if cipher is not None:
+            raise KeyRequiredError(f"cipher {cipher!r} needs a key", remedy="pass key=")
+        if configured is not None:
+            return None, key_required(path, configured)
+        return None, None
+    if config is not None and configured is None:
+        return None, unencrypted_store(path)
+    cipher_class = plugins.ciphers.get(cipher or configured or DEFAULT_CIPHER)
+    return cipher_class(raw_key), None
+
+
+def key_required(path: str, configured: str) -> KeyRequiredError:
+    """Adding to a store that encrypts with ``configured``, without its key."""
+    return KeyRequiredError(
+        f"{path}: the store encrypts new blobs with {configured!r}",
+        remedy=f"pass its key, or cipher={NO_CIPHER!r} to add unencrypted blobs",
+    )
+
+
+def unencrypted_store(path: str) -> ConfigError:
+    """Adding with a key to a store without encryption."""
+    return ConfigError(
+        f"{path}: the store was created without encryption ({CONFIG_PATH} records "
+        "no cipher), so no blob is added with a key: a store holds one key or none",
+        remedy="add without the key, or create a new store with the key for encrypted blobs",
+    )
+
+
+def wrong_key(path: str) -> WrongKeyError:
+    """A key that is not the one the store was created with."""
+    return WrongKeyError(
+        f"{path}: the key does not match the key this store was created "
+        f"with (key_check in {CONFIG_PATH})"
+    )
+
+
+def caller_stacklevel() -> int:
+    """The ``stacklevel`` that makes a warning issued by the caller of this function point
+    at the first frame outside gitblobts: the user's call."""
+    package = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+    frame = sys._getframe(1)
+    level = 1
+    while frame.f_back is not None and frame.f_code.co_filename.startswith(package):
+        frame = frame.f_back
+        level += 1
+    return level
