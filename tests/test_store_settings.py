@@ -20,7 +20,7 @@ ITEMS = [(n * 10**9, f"blob {n}".encode()) for n in range(40)]
 
 
 def test_a_stores_settings_cannot_be_changed_in_place(repo: Path) -> None:
-    settings = Store(repo)._settings
+    settings = Store(repo)._state.settings
 
     with pytest.raises(dataclasses.FrozenInstanceError):
         settings.config = None  # type: ignore[misc]
@@ -30,14 +30,14 @@ def test_learning_another_writers_configuration_replaces_the_settings_whole(
     repo: Path,
 ) -> None:
     store = Store(repo, key=KEY)
-    before = store._settings
+    before = store._state.settings
     Store(repo, key=KEY).addblob(b"first", 1)
 
     store.addblob(b"second", 2)
 
     assert before.config is None  # what an operation in flight holds is untouched
-    assert store._settings is not before
-    assert store._settings.config == Store(repo, key=KEY).config
+    assert store._state.settings is not before
+    assert store._state.settings.config == Store(repo, key=KEY).config
 
 
 def test_reads_in_one_thread_see_every_blob_while_another_writer_migrates_the_store(
@@ -53,7 +53,7 @@ def test_reads_in_one_thread_see_every_blob_while_another_writer_migrates_the_st
 
     def read() -> None:
         try:
-            while not migrated.is_set() or not seen or reader._settings.is_format_1:
+            while not migrated.is_set() or not seen or reader._state.settings.is_format_1:
                 seen.append([blob.blob for blob in reader.getblobs()])
         except BaseException as error:
             failures.append(error)
@@ -68,5 +68,5 @@ def test_reads_in_one_thread_see_every_blob_while_another_writer_migrates_the_st
 
     assert failures == []
     assert all(blobs == expected for blobs in seen)
-    assert not reader._settings.is_format_1  # it followed the migration
+    assert not reader._state.settings.is_format_1  # it followed the migration
     assert reader.config.codec == "zstd"

@@ -14,6 +14,7 @@ import dataclasses
 import os
 import sys
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from gitblobts.core import keys, migration, naming, naming_v1
@@ -30,6 +31,7 @@ from gitblobts.core.errors import (
     WrongKeyError,
 )
 from gitblobts.core.layout import Layout
+from gitblobts.core.naming import BlobName
 from gitblobts.core.plugins import Plugins
 
 DEFAULT_LAYOUT = "hourly"
@@ -80,6 +82,11 @@ class Settings:
         """Whether the store is in gitblobts 0.0.7's format: format-1 names, no
         configuration file, codec and cipher from the options."""
         return self.layout.name_format == naming_v1.FORMAT_VERSION
+
+    @property
+    def parse(self) -> Callable[[str], BlobName | None]:
+        """The parser of the store's blob file names."""
+        return naming_v1.parse if self.is_format_1 else naming.parse
 
     def new_config(self) -> StoreConfig:
         """The configuration the store's first commit records."""

@@ -1,0 +1,151 @@
+"""Looking at a store without reading blobs back: listing, counting, verifying, and
+recording its configuration (init)."""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable, Iterator
+
+from gitblobts.core.adding import Adding
+from gitblobts.core.blob import BlobInfo
+from gitblobts.core.config import StoreConfig
+from gitblobts.core.errors import (
+    ConfigError,
+    CorruptBlobError,
+    KeyRequiredError,
+)
+from gitblobts.core.naming import BlobName
+from gitblobts.core.pipeline import CommitContext
+from gitblobts.core.reading import Reading
+from gitblobts.core.remotes import Remotes
+from gitblobts.core.settings import (
+    NO_CIPHER,
+    Settings,
+)
+from gitblobts.core.state import StoreState, is_format_1_path
+from gitblobts.core.verify import Problem, VerifyReport, lost_blobs, verify_tree
+
+log = logging.getLogger("gitblobts")
+
+
+class Inspection:
+    """Listing, counting, verifying and initializing a store."""
+
+    def __init__(
+        self, state: StoreState, reading: Reading, adding: Adding, remotes: Remotes
+    ) -> None:
+        self._state = state
+        self._reading = reading
+        self._adding = adding
+        self._remotes = remotes
+
+    def listblobs(
+        self, start_time: object, end_time: object, pull: Callable[[], object] | None
+    ) -> Iterator[BlobInfo]:
+        """:meth:`listblobs`."""
+        settings, head, low, high, descending = self._reading.query(start_time, end_time, pull)
+
+        def infos() -> Iterator[BlobInfo]:
+            with self._state.repository_errors("read"):
+                for found in self._reading.iter_folders(settings, head, low, high, descending):
+                    contents = self._state.backend.read_blobs([oid for *_, oid in found])
+                    for (timestamp_ns, path, _, _), data in zip(found, contents, strict=True):
+                        yield BlobInfo(timestamp_ns, path, len(data))
+
+        return infos()
+
+    def count(self, start_time: object, end_time: object) -> int:
+        """:meth:`count`."""
+        settings, head, low, high, descending = self._reading.query(start_time, end_time, None)
+        with self._state.repository_errors("read"):
+            folders = self._reading.iter_folders(settings, head, low, high, descending)
+            return sum(len(found) for found in folders)
+
+    def verify(self, progress: Callable[[int, int], None] | None) -> VerifyReport:
+        """:meth:`verify`."""
+        settings = self._state.settings
+        with self._state.repository_errors("verify"):
+            head = self._state.backend.resolve(self._state.branch)
+            cipher = settings.config.cipher if settings.config is not None else None
+            if settings.raw_key is None and cipher is not None:
+                raise KeyRequiredError(
+                    f"{self._state.path}: the store encrypts its blobs with {cipher!r}; verifying "
+                    "them needs its key"
+                )
+            return verify_tree(
+                self._state.backend,
+                head,
+                settings.layout,
+                functools.partial(self._verify_blob, settings),
+                progress,
+                settings.parse,
+                lost=None if head is None else functools.partial(self._lost_blobs, head),
+            )
+
+    def _lost_blobs(self, head: str, names: frozenset[str]) -> list[Problem]:
+        """The blobs of the branch's history that its tip ``head`` lost (see
+        :func:`~gitblobts.core.verify.lost_blobs`)."""
+        return lost_blobs(
+            self._state.backend, head, names, self._state.is_blob_path, is_format_1_path
+        )
+
+    def _verify_blob(self, settings: Settings, name: BlobName, path: str, data: bytes) -> None:
+        """Decode a stored file as a read would, and check that queries can find it."""
+        self._state.pipeline.read(self._reading.read_context(settings, name, path), data)
+        expected = settings.layout.path(name.timestamp_ns, path.rpartition("/")[2])
+        if path != expected:
+            raise CorruptBlobError(
+                path,
+                f"misplaced: layout {settings.layout.name!r} puts it at {expected}, so queries "
+                "do not find it",
+            )
+
+    def configured(self) -> bool:
+        """:attr:`configured`."""
+        with self._state.repository_errors("inspect"):
+            return (
+                self._state.read_config(self._state.backend.resolve(self._state.branch)) is not None
+            )
+
+    def init(self, push: bool | None) -> bool:
+        """:meth:`init`."""
+        with self._state.repository_errors("read"):
+            recorded = self._state.read_config(self._state.backend.resolve(self._state.branch))
+        if recorded is not None:
+            self._state.learn_config(recorded)
+            settings = self._state.settings
+            if not isinstance(settings.write_refusal, KeyRequiredError):
+                self._check_settings(settings, recorded)
+            return False
+        settings = self._state.settings
+        if settings.write_refusal is not None:
+            raise settings.write_refusal
+        if settings.is_format_1:
+            raise ConfigError(
+                f"{self._state.path}: a store of gitblobts 0.0.7 (format 1) records no "
+                "configuration; migrate() rewrites it in the current format, which does"
+            )
+        self._state.pipeline.commit(
+            CommitContext({}, "gitblobts: init\n", self._adding.commit_files)
+        )
+        if self._state.push_after_add if push is None else push:
+            self._remotes.publish()
+        return True
+
+    def _check_settings(self, settings: Settings, recorded: StoreConfig) -> None:
+        """Raise ConfigError if ``settings`` for new blobs differ from ``recorded``."""
+        wanted = settings.new_config()
+        differences = [
+            f"{field} {getattr(recorded, field) or NO_CIPHER!r} (not "
+            f"{getattr(wanted, field) or NO_CIPHER!r})"
+            for field in ("layout", "codec", "cipher")
+            if getattr(wanted, field) != getattr(recorded, field)
+        ]
+        if wanted.key_check != recorded.key_check:
+            differences.append("a key" if recorded.key_check else "no key")
+        if differences:
+            raise ConfigError(
+                f"{self._state.path}: the store is configured already, with "
+                f"{', '.join(differences)}; a store keeps its configuration"
+            )

@@ -1,0 +1,249 @@
+"""Reading a store: a range query pins the branch's commit, asks the layout which folders
+can overlap the range, and decodes only the files whose names fall in it."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Iterator
+from decimal import Decimal
+from typing import TypeAlias
+
+from gitblobts.core import foreign, naming, naming_v1
+from gitblobts.core.backend import Backend
+from gitblobts.core.blob import Blob, V1Blob, new_blob
+from gitblobts.core.cipher import Cipher
+from gitblobts.core.codec import Codec
+from gitblobts.core.errors import (
+    BlobTooLargeError,
+    CorruptBlobError,
+    KeyRequiredError,
+    UnknownPluginError,
+)
+from gitblobts.core.naming import BlobName
+from gitblobts.core.pipeline import BlobContext
+from gitblobts.core.settings import (
+    Settings,
+)
+from gitblobts.core.state import StoreState
+from gitblobts.core.timestamps import MAX_NS, MIN_NS, is_open_bound, to_ns
+
+Found: TypeAlias = "tuple[int, str, naming.Tail, str]"
+"""A blob file a query found: its time, path, name tail and object id."""
+
+
+class Reading:
+    """Range queries over a store: finding, reading and decoding its files."""
+
+    def __init__(self, state: StoreState) -> None:
+        self._state = state
+
+    def query(
+        self, start_time: object, end_time: object, pull: Callable[[], object] | None
+    ) -> tuple[Settings, str | None, float | int, float | int, bool]:
+        """The settings and commit a range query reads, its ends ``low <= high``, and
+        whether it descends; ``pull`` is called first, if given (once the ends are known
+        to be valid)."""
+        now_ns = time.time_ns()
+        settings = self._state.settings
+        low, high, descending = self._range(settings, start_time, end_time, now_ns)
+        if pull is not None:
+            pull()
+        with self._state.repository_errors("read"), self._state.lock:
+            head = self._state.backend.resolve(self._state.branch)
+            self._state.follow_migration(head)
+            if self._state.settings is not settings:
+                settings = self._state.settings
+                low, high, descending = self._range(settings, start_time, end_time, now_ns)
+        return settings, head, low, high, descending
+
+    def _range(
+        self, settings: Settings, start_time: object, end_time: object, now_ns: int
+    ) -> tuple[float | int, float | int, bool]:
+        """A query's ends ``low <= high``, and whether it descends."""
+        start = self._bound(settings, start_time, now_ns, open_value=-math.inf)
+        end = self._bound(settings, end_time, now_ns, open_value=math.inf)
+        descending = start > end
+        low, high = (end, start) if descending else (start, end)
+        return low, high, descending
+
+    def _bound(
+        self, settings: Settings, value: object, now_ns: int, open_value: float
+    ) -> float | int:
+        """A range end as nanoseconds; ``None`` and NaN become ``open_value``, infinities stay."""
+        if is_open_bound(value):
+            if isinstance(value, (float, Decimal)) and not math.isnan(value):
+                return math.inf if value > 0 else -math.inf
+            return open_value
+        if settings.is_format_1 and type(value) is float:
+            return naming_v1.seconds_to_ns(value)  # any finite float, as 0.0.7 took it
+        return to_ns(value, now_ns=now_ns, parse_text=self._state.plugins.parse_time)
+
+    def iter_blobs(
+        self,
+        settings: Settings,
+        head: str | None,
+        low: float | int,
+        high: float | int,
+        descending: bool,
+    ) -> Iterator[Blob]:
+        decompress, max_size = self._state.pipeline.decompress, self._state.max_blob_size
+        plain_codecs = settings.plain_codecs
+        with self._state.repository_errors("read"):
+            for found in self.iter_folders(settings, head, low, high, descending):
+                contents = self._state.backend.read_blobs([oid for *_, oid in found])
+                for (timestamp_ns, path, tail, _), data in zip(found, contents, strict=True):
+                    codec = plain_codecs.get(tail)
+                    if codec is not None:
+                        yield new_blob(timestamp_ns, path, decompress(codec, path, data, max_size))
+                    else:
+                        yield self._read_blob(settings, timestamp_ns, path, tail, data)
+
+    def _read_blob(
+        self, settings: Settings, timestamp_ns: int, path: str, tail: naming.Tail, data: bytes
+    ) -> Blob:
+        """The blob of a file a query found, through the whole read pipeline."""
+        filename = path.rpartition("/")[2]
+        if settings.is_format_1:
+            name: BlobName = naming_v1.from_parts(filename, timestamp_ns, tail)
+        else:
+            name = naming.from_parts(filename, timestamp_ns, tail)
+        blob = self._decode(settings, name, path, data)
+        if name.version == naming_v1.FORMAT_VERSION:
+            return V1Blob(timestamp_ns, path, blob)
+        return Blob(timestamp_ns, path, blob)
+
+    def iter_folders(
+        self,
+        settings: Settings,
+        head: str | None,
+        low: float | int,
+        high: float | int,
+        descending: bool,
+    ) -> Iterator[list[Found]]:
+        """The one folder walk of every range query: for each folder, in query order, the
+        blob files in the range, in query order."""
+        if head is None or low == math.inf or high == -math.inf:
+            return  # e.g. 0.0.7's getblobs(math.inf, math.inf, pull=True): pull, read nothing
+        # Format-1 names can lie outside the years layouts know: they get the years' ends,
+        # and files are filtered on the range itself.
+        low_ns = MIN_NS if low == -math.inf else min(max(int(low), MIN_NS), MAX_NS)
+        high_ns = MAX_NS if high == math.inf else min(max(int(high), MIN_NS), MAX_NS)
+        if low_ns > high_ns:
+            return
+        lister = _FolderLister(self._state.backend, head)
+        for folder in settings.layout.folders(lister, low_ns, high_ns, descending=descending):
+            yield self._read_folder(settings, head, folder, low, high, descending)
+
+    def _read_folder(
+        self,
+        settings: Settings,
+        head: str,
+        folder: str,
+        low: float | int,
+        high: float | int,
+        descending: bool,
+    ) -> list[Found]:
+        found: list[Found] = []
+        parse = naming_v1.parse_parts if settings.is_format_1 else naming.parse_parts
+        prefix = f"{folder}/" if folder else ""
+        for filename, oid in self._state.backend.list_files(head, folder):
+            parts = parse(filename)
+            if parts is not None and low <= parts[0] <= high:
+                found.append((parts[0], prefix + filename, parts[1], oid))
+        foreign.warn_of_skipped(self._state.backend, head, folder, settings.parse, low, high)
+        # By time, then path: for names of one time in one folder, the order of their random
+        # parts (format 2) or of their names (format 1, as 0.0.7 returned them). Paths differ,
+        # so tails are never compared.
+        found.sort(reverse=descending)
+        return found
+
+    def _decode(self, settings: Settings, name: BlobName, path: str, data: bytes) -> bytes:
+        """A stored file's blob; for a format-1 file, an error says which options matter."""
+        try:
+            return self._state.pipeline.read(self.read_context(settings, name, path), data)
+        except BlobTooLargeError:
+            raise
+        except CorruptBlobError as error:
+            if name.version != naming_v1.FORMAT_VERSION:
+                raise
+            hint = self._state.format_1_hint(settings)
+            raise CorruptBlobError(path, f"{error.reason}; {hint}") from None
+
+    def read_context(self, settings: Settings, name: BlobName, path: str) -> BlobContext:
+        if name.version == naming_v1.FORMAT_VERSION and settings.is_format_1:
+            return BlobContext(
+                name,
+                settings.codec,
+                settings.cipher,
+                settings.layout,
+                path,
+                self._state.max_blob_size,
+            )
+        if name.version != naming.FORMAT_VERSION:
+            raise CorruptBlobError(
+                path,
+                f"format version {name.version} is not one this gitblobts reads "
+                f"(version {naming.FORMAT_VERSION}); upgrade gitblobts",
+            )
+        stages = settings.suffix_stages.get(name.suffixes)
+        if stages is None:
+            stages = self._stages_for(settings, name.suffixes, path)
+            settings.suffix_stages[name.suffixes] = stages
+        codec, cipher = stages
+        if cipher is None and self._state.pipeline.reads_plain:
+            settings.plain_codecs[name.version, name.suffixes] = codec
+        return BlobContext(name, codec, cipher, settings.layout, path, self._state.max_blob_size)
+
+    def _stages_for(
+        self, settings: Settings, file_suffixes: tuple[str, ...], path: str
+    ) -> tuple[Codec, Cipher | None]:
+        """The codec and cipher that files with suffixes ``file_suffixes`` are read with."""
+        suffixes = list(file_suffixes)
+        cipher = None
+        # At most a codec's extension, then a cipher's name: a last suffix of two that is no
+        # codec's extension names a cipher, installed or not.
+        if len(suffixes) > 2 or (
+            len(suffixes) == 2 and self._state.plugins.codec_for_extension(suffixes[-1]) is not None
+        ):
+            raise CorruptBlobError(path, f"unrecognised file suffixes {file_suffixes!r}")
+        if len(suffixes) == 2 or (suffixes and suffixes[-1] in self._state.plugins.ciphers):
+            cipher = self._cipher_for(settings, suffixes.pop(), path)
+        return self._codec_for(settings, suffixes[0] if suffixes else "", path), cipher
+
+    def _cipher_for(self, settings: Settings, cipher_name: str, path: str) -> Cipher:
+        cipher = settings.ciphers.get(cipher_name)
+        if cipher is None:
+            if cipher_name not in self._state.plugins.ciphers:
+                raise UnknownPluginError(
+                    "cipher", cipher_name, self._state.plugins.ciphers.names(), path=path
+                )
+            if settings.raw_key is None:
+                raise KeyRequiredError(
+                    f"{path}: the file is encrypted", remedy="pass the store's key"
+                )
+            cipher = self._state.plugins.ciphers.get(cipher_name)(settings.raw_key)
+            settings.ciphers[cipher_name] = cipher
+        return cipher
+
+    def _codec_for(self, settings: Settings, extension: str, path: str) -> Codec:
+        codec = settings.codecs.get(extension)
+        if codec is None:
+            codec_class = self._state.plugins.codec_for_extension(extension)
+            if codec_class is None:
+                raise UnknownPluginError(
+                    "codec", extension, self._state.plugins.codecs.names(), path=path
+                )
+            codec = settings.codecs[extension] = codec_class()
+        return codec
+
+
+class _FolderLister:
+    """The layout's view of one commit's folders."""
+
+    def __init__(self, backend: Backend, commit: str) -> None:
+        self._backend = backend
+        self._commit = commit
+
+    def subfolders(self, folder: str) -> list[str]:
+        return [e.name for e in self._backend.list_folder(self._commit, folder) if e.is_folder]

@@ -1,0 +1,277 @@
+"""Publishing a store and taking in others': push, pull and the rebase both do, by
+compare-and-swap on the branch and on the remote."""
+
+from __future__ import annotations
+
+import logging
+import warnings
+
+from gitblobts.core import migration, retry
+from gitblobts.core.config import CONFIG_PATH, StoreConfig
+from gitblobts.core.errors import (
+    ConflictError,
+    GitBlobTSError,
+    PushFailedWarning,
+    RemoteError,
+)
+from gitblobts.core.settings import (
+    caller_stacklevel,
+)
+from gitblobts.core.state import StoreState
+from gitblobts.core.sync import PullResult, PushResult
+
+log = logging.getLogger("gitblobts")
+
+
+class Remotes:
+    """A store's remote: pushing, pulling, rebasing local commits on the remote's."""
+
+    def __init__(self, state: StoreState) -> None:
+        self._state = state
+        self._push_failures: set[type[GitBlobTSError]] = set()
+        """The kinds of push failure warned of already (see :meth:`publish`)."""
+
+    def target(self) -> tuple[str, str] | None:
+        """The ``(remote, remote_ref)`` the branch is published to, if it has a remote."""
+        upstream = self._state.backend.upstream(self._state.branch)
+        if self._state.remote_name is not None:
+            if upstream is not None and upstream[0] == self._state.remote_name:
+                return upstream
+            return self._state.remote_name, self._state.branch
+        if upstream is not None:
+            return upstream
+        return ("origin", self._state.branch) if "origin" in self._state.backend.remotes() else None
+
+    def publish(self) -> None:
+        """Push after an add whose commit landed: whatever makes the push fail, the add must
+        not read as if nothing was added (a caller would add the blobs twice). The failure
+        is logged and warned of (:class:`~gitblobts.PushFailedWarning`), and the commits
+        stay for a later push; a strict store raises a RemoteError that says so."""
+        try:
+            with self._state.repository_errors("push from"), self._state.remote_lock:
+                if self._state.backend.closed:  # by another thread, since the commit
+                    raise RemoteError(f"{self._state.path}: the store was closed before pushing")
+                target = self.target()
+                if target is not None:
+                    self._push_to(*target)
+        except GitBlobTSError as error:
+            said = (
+                f"{self._state.path}: committed to {self._state.branch} but not pushed: "
+                f"{error}; the commit stays here, and push() delivers it later: do not add the "
+                "blobs again"
+            )
+            if self._state.strict:
+                kind = type(error) if isinstance(error, RemoteError) else RemoteError
+                raise kind(said) from error
+            log.warning("%s", said)
+            self._warn_once(error, said)
+
+    def _warn_once(self, error: GitBlobTSError, said: str) -> None:
+        """Warn of a failed push, once per store and kind of failure."""
+        with self._state.lock:
+            if type(error) in self._push_failures:
+                return
+            self._push_failures.add(type(error))
+        warnings.warn(said, PushFailedWarning, stacklevel=caller_stacklevel())
+
+    def push(self) -> PushResult:
+        """:meth:`push`."""
+        with self._state.repository_errors("push from"):
+            remote, remote_ref = self._require_target()
+            pushed, commit = self._push_to(remote, remote_ref)
+            return PushResult(pushed=pushed, remote=remote, ref=remote_ref, commit=commit)
+
+    def _push_to(self, remote: str, remote_ref: str) -> tuple[int, str | None]:
+        """:meth:`push` to ``remote_ref`` of ``remote``: how many commits went, and the
+        remote's tip."""
+        with self._state.remote_lock:
+
+            def attempt() -> retry.Outcome[tuple[int, str | None]]:
+                local = self._state.backend.resolve(self._state.branch)
+                if local is None:
+                    return 0, None
+                theirs = self._state.backend.fetch(remote, remote_ref)
+                if theirs == local:
+                    return 0, local
+                if theirs is not None and self._state.backend.merge_base(theirs, local) != theirs:
+                    rebased = self._rebase_current(theirs)
+                    if rebased is None or rebased == theirs:
+                        return retry.AGAIN  # the branch moved under us, or nothing is ours
+                    local = rebased
+                if not self._state.backend.push(remote, local, remote_ref, expected=theirs):
+                    return retry.AGAIN
+                return len(self._state.backend.first_parent_chain(local, theirs)), local
+
+            pushed, local = retry.retry(
+                attempt,
+                retry.REMOTE,
+                lambda: RemoteError(
+                    f"{self._state.path}: {remote} kept moving; gave up pushing after "
+                    f"{retry.REMOTE.attempts} attempts; the commits stay here, push again later"
+                ),
+            )
+            if local is not None and self._state.backend.upstream(self._state.branch) is None:
+                self._state.backend.set_upstream(self._state.branch, remote, remote_ref)
+            return pushed, local
+
+    def pull(self) -> PullResult:
+        """:meth:`pull`."""
+        with self._state.repository_errors("pull into"), self._state.remote_lock:
+            target = self.target()
+            if target is None:
+                return PullResult(0, self._state.backend.resolve(self._state.branch), None, None)
+
+            def attempt() -> retry.Outcome[PullResult]:
+                local = self._state.backend.resolve(self._state.branch)
+                theirs = self._state.backend.fetch(*target)
+                if theirs is None or theirs == local:
+                    return PullResult(0, local, *target)
+                base = None if local is None else self._state.backend.merge_base(theirs, local)
+                if base == theirs:
+                    return PullResult(0, local, *target)  # we are ahead: nothing to take
+                tip = self._rebase_current(theirs)
+                if tip is None:
+                    return retry.AGAIN  # the branch moved meanwhile
+                return PullResult(self._blob_files_added(base, theirs), tip, *target)
+
+            return retry.retry(
+                attempt,
+                retry.COMMIT,
+                lambda: ConflictError(
+                    f"{self._state.path}: {self._state.branch} kept moving while pulling"
+                ),
+            )
+
+    def _blob_files_added(self, base: str | None, tip: str) -> int:
+        """How many blob files ``tip``'s tree has that ``base``'s lacks."""
+        parse = self._state.settings.parse
+        added = self._state.backend.added_files(base, tip)
+        return sum(1 for path in added if parse(path.rpartition("/")[2]) is not None)
+
+    def unpushed(self) -> int:
+        """:attr:`unpushed`."""
+        with self._state.repository_errors("inspect"):
+            local = self._state.backend.resolve(self._state.branch)
+            target = self.target()
+            if local is None or target is None:
+                return 0
+            theirs = self._state.backend.tracking(*target)
+            base = self._state.backend.merge_base(local, theirs) if theirs is not None else None
+            return len(self._state.backend.first_parent_chain(local, base))
+
+    def _require_target(self) -> tuple[str, str]:
+        target = self.target()
+        if target is None:
+            raise RemoteError(
+                f"{self._state.path}: the branch has no remote to push to; add one (git remote add "
+                "origin URL) or pass remote="
+            )
+        return target
+
+    def _rebase_current(self, theirs: str) -> str | None:
+        """:meth:`_rebase` of the branch as it is now, under the lock: only another writer,
+        never one of the store's own threads, can move it meanwhile."""
+        with self._state.lock:
+            return self._rebase(theirs, self._state.backend.resolve(self._state.branch))
+
+    def _rebase(self, theirs: str, local: str | None) -> str | None:
+        """Move the branch from ``local`` to ``theirs`` plus our commits replayed on top, by
+        compare-and-swap; return the new tip, or ``None`` if the branch moved meanwhile."""
+        settings = self._state.settings
+        new = theirs
+        if local is not None:
+            base = self._state.backend.merge_base(theirs, local)
+            their_config = self._state.read_config(theirs)
+            chain = self._state.backend.first_parent_chain(local, base)
+            if (
+                chain
+                and their_config is not None
+                and settings.is_format_1
+                and not self._state.migrating
+            ):
+                raise ConflictError(
+                    f"{self._state.path}: the remote's store was migrated from gitblobts 0.0.7's "
+                    f"format, so the {len(chain)} local commit(s) of format-1 blobs cannot go "
+                    "on top of it; call migrate() to rewrite them"
+                )
+            if chain and their_config is not None:
+                self._check_same_store(self._state.read_config(local), their_config, len(chain))
+            for commit in chain:
+                parent, message = self._state.backend.commit_info(commit)
+                files = self._state.backend.added_files(parent, commit)
+                removed = self._state.removed_files(parent, commit)
+                if their_config is not None:
+                    files.pop(CONFIG_PATH, None)  # the store already has its configuration
+                if removed:  # a migration, which the other side may have made too
+                    files, removed = self._still_to_migrate(new, files, removed)
+                if (
+                    CONFIG_PATH in files
+                    and not self._state.migrating
+                    and migration.format_1_files(self._state.backend, theirs)
+                ):
+                    raise ConflictError(
+                        f"{self._state.path}: the remote holds a store of gitblobts 0.0.7 "
+                        "(format 1), so the local commits of a new store cannot go on top of it; "
+                        "open the store with the compression= and key= of the old store and call "
+                        "migrate() to bring both together"
+                    )
+                if files or removed:
+                    new = self._state.backend.write_commit(new, files, message, remove=removed)
+        added: dict[str, str] = {}
+        gone: list[str] = []
+        if self._state.is_checked_out():
+            added = self._state.backend.added_files(local, new)
+            gone = [path for path in self._state.removed_files(local, new) if path not in added]
+        if not self._state.move_branch(local, new, added, gone):
+            return None
+        if settings.is_format_1:
+            self._state.follow_migration(new)
+        else:
+            self._state.learn_config(self._state.read_config(new))
+        return new
+
+    def _check_same_store(
+        self, ours: StoreConfig | None, theirs: StoreConfig, commits: int
+    ) -> None:
+        """Raise ConflictError if our commits, made in a store configured as ``ours``, cannot
+        go on top of the remote's store, configured as ``theirs`` (each created on its side):
+        their blobs would be misplaced, or mix keys."""
+        if ours is None or ours == theirs:
+            return
+        if ours.layout != theirs.layout:
+            difference = f"layout {theirs.layout!r}, not {ours.layout!r}"
+        elif (ours.cipher is None) != (theirs.cipher is None):
+            difference = "encryption" if theirs.cipher is not None else "no encryption"
+        elif ours.cipher is not None and ours.key_check != theirs.key_check:
+            difference = "another key"
+        else:
+            return
+        raise ConflictError(
+            f"{self._state.path}: the remote's store was created with {difference}, so the "
+            f"{commits} local commit(s) of this store cannot go on top of it; they stay "
+            "here: add their blobs to a clone of the remote's store instead"
+        )
+
+    def _still_to_migrate(
+        self, commit: str, files: dict[str, str], removed: list[str]
+    ) -> tuple[dict[str, str], list[str]]:
+        """What replaying a migration on ``commit`` still has to do: add the files it lacks
+        (a migrated blob's path is the same in every run), remove the files it has."""
+        present = self._present(commit, [*files, *removed])
+        return (
+            {path: oid for path, oid in files.items() if path not in present},
+            [path for path in removed if path in present],
+        )
+
+    def _present(self, commit: str, paths: list[str]) -> set[str]:
+        """Which of ``paths`` are files in ``commit``'s tree."""
+        by_folder: dict[str, set[str]] = {}
+        for path in paths:
+            folder, _, name = path.rpartition("/")
+            by_folder.setdefault(folder, set()).add(name)
+        return {
+            f"{folder}/{entry.name}" if folder else entry.name
+            for folder, names in by_folder.items()
+            for entry in self._state.backend.list_folder(commit, folder)
+            if entry.is_file and entry.name in names
+        }
