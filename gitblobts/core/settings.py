@@ -23,6 +23,7 @@ from gitblobts.core.cipher import Cipher
 from gitblobts.core.codec import Codec
 from gitblobts.core.config import CONFIG_PATH, StoreConfig
 from gitblobts.core.errors import (
+    ArgumentError,
     ConfigError,
     GitBlobTSError,
     KeyRequiredError,
@@ -38,6 +39,12 @@ DEFAULT_LAYOUT = "hourly"
 DEFAULT_CODEC = "zstd"
 DEFAULT_CIPHER = "aes256gcm"
 NO_CIPHER = "none"
+DEFAULT_MAX_BLOB_SIZE = 1 << 30
+"""Largest decompressed blob a read accepts unless told otherwise (1 GiB): a small file that
+expands without bound makes a reader allocate at most this much."""
+MAX_BLOB_SIZE_ENV = "GITBLOBTS_MAX_BLOB_SIZE"
+"""Environment variable giving ``max_blob_size`` in bytes when ``max_blob_size=`` is not
+given."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -322,3 +329,20 @@ def caller_stacklevel() -> int:
         frame = frame.f_back
         level += 1
     return level
+
+
+def read_max_blob_size(given: int | None) -> int:
+    """``max_blob_size``: as given, else from the environment, else the default."""
+    if given is None:
+        text = os.environ.get(MAX_BLOB_SIZE_ENV)
+        if text is None or not text.strip():
+            return DEFAULT_MAX_BLOB_SIZE
+        try:
+            given = int(text.strip())
+        except ValueError:
+            raise ArgumentError(
+                f"${MAX_BLOB_SIZE_ENV} is {text!r}, not a number of bytes"
+            ) from None
+    if given < 0:
+        raise ArgumentError(f"max_blob_size must be >= 0, not {given!r}")
+    return given

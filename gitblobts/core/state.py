@@ -27,11 +27,7 @@ from gitblobts.core.locking import LockedBackend
 from gitblobts.core.pipeline import Pipeline
 from gitblobts.core.plugins import Plugins
 from gitblobts.core.redaction import redact, scrub_chain
-from gitblobts.core.settings import (
-    Settings,
-    choose,
-    read_config,
-)
+from gitblobts.core.settings import Settings, choose, choose_layout, read_config
 
 log = logging.getLogger("gitblobts")
 
@@ -213,3 +209,55 @@ def resolve_branch(backend: Backend, path: str, branch: str | None) -> str:
 def is_format_1_path(path: str) -> bool:
     """Whether ``path``'s file name is a blob file name of gitblobts 0.0.7 (format 1)."""
     return naming_v1.parse_parts(path.rpartition("/")[2]) is not None
+
+
+def open_state(
+    path: str,
+    plugins: Plugins,
+    backend_class: type[Backend],
+    *,
+    branch: str | None,
+    layout: str | None,
+    compression: str | None,
+    cipher: str | None,
+    raw_key: bytes | None,
+    durable: bool,
+    max_blob_size: int,
+    remote_name: str | None,
+    push_after_add: bool,
+    strict: bool,
+) -> StoreState:
+    """Open the store in the repository at ``path`` with a backend of ``backend_class``:
+    resolve its branch, read its configuration, choose its settings from the options, and
+    mend the index if a writer died while moving the branch."""
+    lock = threading.RLock()
+    with repository_errors(path, "open"):
+        opened = LockedBackend(backend_class(path), lock, path)
+    try:
+        with repository_errors(path, "open"):
+            opened.set_durable(durable)
+            full_branch = resolve_branch(opened, path, branch)
+            head = opened.resolve(full_branch)
+            config = read_config(opened, path, head)
+            chosen = choose_layout(plugins, opened, path, config, layout, head)
+        settings = choose(plugins, path, config, chosen, compression, cipher, raw_key)
+        state = StoreState(
+            path,
+            full_branch,
+            opened,
+            lock,
+            plugins,
+            settings,
+            max_blob_size=max_blob_size,
+            format_1_compression=compression,
+            remote_name=remote_name,
+            push_after_add=push_after_add,
+            strict=strict,
+        )
+        with repository_errors(path, "open"):
+            # A writer killed between moving the branch and the index left its lock: mend.
+            opened.repair_index(state.is_store_file)
+    except BaseException:
+        opened.close()
+        raise
+    return state

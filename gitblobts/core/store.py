@@ -1,13 +1,11 @@
 """The store: blobs in, blobs out, by time.
 
-The :class:`Store` is the porcelain over a backend's plumbing. Adding runs each blob through
-the pipeline (encode → compress → encrypt → place), writes the files as git objects, and
-commits them to the store's branch by compare-and-swap, retrying on top of whatever another
-writer committed meanwhile: blob paths never collide, so the union is always right. Nothing
-is visible until the branch moves, so a failed add leaves the store as it was.
-
-Reading pins the branch's current commit, asks the layout which folders can overlap the
-range, and decodes only the files whose names fall in it.
+:class:`Store` is the porcelain: it checks arguments and delegates to the parts, each of
+one concept, which share one :class:`~gitblobts.core.state.StoreState` (backend, branch,
+locks, plugins, pipeline, the current :class:`~gitblobts.core.settings.Settings`):
+:mod:`~gitblobts.core.adding`, :mod:`~gitblobts.core.reading`,
+:mod:`~gitblobts.core.remotes`, :mod:`~gitblobts.core.migrating` and
+:mod:`~gitblobts.core.inspection`. No part imports this module.
 """
 
 from __future__ import annotations
@@ -15,7 +13,6 @@ from __future__ import annotations
 import logging
 import math
 import os
-import threading
 import weakref
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from types import TracebackType
@@ -25,13 +22,11 @@ from gitblobts.core.adding import Adding, BytesLike, check_bytes_like, check_ite
 from gitblobts.core.blob import Blob, BlobInfo, BlobRef
 from gitblobts.core.config import StoreConfig
 from gitblobts.core.errors import (
-    ArgumentError,
     ArgumentTypeError,
     KeyRequiredError,
     RepositoryError,
 )
 from gitblobts.core.inspection import Inspection
-from gitblobts.core.locking import LockedBackend
 from gitblobts.core.migrating import Migrating
 from gitblobts.core.plugins import Plugins, default_plugins
 from gitblobts.core.reading import Reading
@@ -40,12 +35,12 @@ from gitblobts.core.settings import (
     DEFAULT_CIPHER,
     DEFAULT_CODEC,
     DEFAULT_LAYOUT,
+    DEFAULT_MAX_BLOB_SIZE,
+    MAX_BLOB_SIZE_ENV,
     NO_CIPHER,
-    choose,
-    choose_layout,
-    read_config,
+    read_max_blob_size,
 )
-from gitblobts.core.state import StoreState, repository_errors, resolve_branch
+from gitblobts.core.state import open_state
 from gitblobts.core.sync import PullResult, PushResult
 from gitblobts.core.verify import VerifyReport
 
@@ -67,12 +62,6 @@ log = logging.getLogger("gitblobts")
 DEFAULT_BACKEND = "dulwich"
 BACKEND_ENV = "GITBLOBTS_BACKEND"
 """Environment variable naming the backend stores use when ``backend=`` is not given."""
-DEFAULT_MAX_BLOB_SIZE = 1 << 30
-"""Largest decompressed blob a read accepts unless told otherwise (1 GiB): a small file that
-expands without bound makes a reader allocate at most this much."""
-MAX_BLOB_SIZE_ENV = "GITBLOBTS_MAX_BLOB_SIZE"
-"""Environment variable giving ``max_blob_size`` in bytes when ``max_blob_size=`` is not
-given."""
 
 
 class Store:
@@ -149,51 +138,36 @@ class Store:
         if not os.path.isdir(path):
             raise RepositoryError(f"{path}: no such directory")
         plugins = plugins if plugins is not None else default_plugins()
-        limit = _max_blob_size(max_blob_size)
+        limit = read_max_blob_size(max_blob_size)
         raw_key = keys.decode_key(key) if key is not None else None
         backend_class = plugins.backends.get(
             backend or os.environ.get(BACKEND_ENV) or DEFAULT_BACKEND
         )
-        lock = threading.RLock()
-        with repository_errors(path, "open"):
-            opened = LockedBackend(backend_class(path), lock, path)
-        try:
-            with repository_errors(path, "open"):
-                opened.set_durable(durable)
-                full_branch = resolve_branch(opened, path, branch)
-                head = opened.resolve(full_branch)
-                config = read_config(opened, path, head)
-                chosen = choose_layout(plugins, opened, path, config, layout, head)
-            settings = choose(plugins, path, config, chosen, compression, cipher, raw_key)
-        except BaseException:
-            opened.close()
-            raise
-        state = StoreState(
+        state = open_state(
             path,
-            full_branch,
-            opened,
-            lock,
             plugins,
-            settings,
+            backend_class,
+            branch=branch,
+            layout=layout,
+            compression=compression,
+            cipher=cipher,
+            raw_key=raw_key,
+            durable=durable,
             max_blob_size=limit,
-            format_1_compression=compression,
             remote_name=remote,
             push_after_add=push,
             strict=strict,
         )
         # Close the backend once neither the store nor an iterator of its queries is left,
         # or when the interpreter exits, before module teardown makes that noisy.
-        self._finalizer = weakref.finalize(state, opened.close)
+        self._finalizer = weakref.finalize(state, state.backend.close)
         self._state = state
-        self._backend = opened
+        self._backend = state.backend
         self._remotes = Remotes(state)
         self._reading = Reading(state)
         self._adding = Adding(state, self._remotes)
         self._migrating = Migrating(state, self._remotes)
         self._inspection = Inspection(state, self._reading, self._adding, self._remotes)
-        with repository_errors(path, "open"):
-            # A writer killed between moving the branch and the index left its lock: mend.
-            opened.repair_index(state.is_store_file)
 
     # Properties
 
@@ -413,23 +387,6 @@ class Store:
         traceback: TracebackType | None,
     ) -> None:
         self.close()
-
-
-def _max_blob_size(given: int | None) -> int:
-    """``max_blob_size``: as given, else from the environment, else the default."""
-    if given is None:
-        text = os.environ.get(MAX_BLOB_SIZE_ENV)
-        if text is None or not text.strip():
-            return DEFAULT_MAX_BLOB_SIZE
-        try:
-            given = int(text.strip())
-        except ValueError:
-            raise ArgumentError(
-                f"${MAX_BLOB_SIZE_ENV} is {text!r}, not a number of bytes"
-            ) from None
-    if given < 0:
-        raise ArgumentError(f"max_blob_size must be >= 0, not {given!r}")
-    return given
 
 
 def _check_names(**options: object) -> None:
