@@ -27,9 +27,7 @@ from gitblobts.core.layout import Layout
 from gitblobts.core.naming import BlobName
 from gitblobts.core.pipeline import BlobContext, CommitContext
 from gitblobts.core.remotes import Remotes
-from gitblobts.core.settings import (
-    Settings,
-)
+from gitblobts.core.settings import Settings
 from gitblobts.core.state import StoreState
 from gitblobts.core.timestamps import check_range, to_ns
 

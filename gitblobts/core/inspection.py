@@ -43,7 +43,7 @@ class Inspection:
     def listblobs(
         self, start_time: object, end_time: object, pull: Callable[[], object] | None
     ) -> Iterator[BlobInfo]:
-        """:meth:`listblobs`."""
+        """Carries out :meth:`gitblobts.Store.listblobs`."""
         settings, head, low, high, descending = self._reading.query(start_time, end_time, pull)
 
         def infos() -> Iterator[BlobInfo]:
@@ -56,14 +56,14 @@ class Inspection:
         return infos()
 
     def count(self, start_time: object, end_time: object) -> int:
-        """:meth:`count`."""
+        """Carries out :meth:`gitblobts.Store.count`."""
         settings, head, low, high, descending = self._reading.query(start_time, end_time, None)
         with self._state.repository_errors("read"):
             folders = self._reading.iter_folders(settings, head, low, high, descending)
             return sum(len(found) for found in folders)
 
     def verify(self, progress: Callable[[int, int], None] | None) -> VerifyReport:
-        """:meth:`verify`."""
+        """Carries out :meth:`gitblobts.Store.verify`."""
         settings = self._state.settings
         with self._state.repository_errors("verify"):
             head = self._state.backend.resolve(self._state.branch)
@@ -102,14 +102,14 @@ class Inspection:
             )
 
     def configured(self) -> bool:
-        """:attr:`configured`."""
+        """Carries out :attr:`gitblobts.Store.configured`."""
         with self._state.repository_errors("inspect"):
             return (
                 self._state.read_config(self._state.backend.resolve(self._state.branch)) is not None
             )
 
     def init(self, push: bool | None) -> bool:
-        """:meth:`init`."""
+        """Carries out :meth:`gitblobts.Store.init`."""
         with self._state.repository_errors("read"):
             recorded = self._state.read_config(self._state.backend.resolve(self._state.branch))
         if recorded is not None:

@@ -45,7 +45,7 @@ class Migrating:
         key: bytes | str | None,
         push: bool | None,
     ) -> migration.MigrationReport:
-        """:meth:`migrate`, with the store's locks held."""
+        """Carries out :meth:`gitblobts.Store.migrate`, with the store's locks held."""
         settings = self._state.settings
         target_key = keys.decode_key(key) if key is not None else settings.raw_key
         source = migration.Encoding(

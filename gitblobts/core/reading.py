@@ -22,9 +22,7 @@ from gitblobts.core.errors import (
 )
 from gitblobts.core.naming import BlobName
 from gitblobts.core.pipeline import BlobContext
-from gitblobts.core.settings import (
-    Settings,
-)
+from gitblobts.core.settings import Settings
 from gitblobts.core.state import StoreState
 from gitblobts.core.timestamps import MAX_NS, MIN_NS, is_open_bound, to_ns
 

@@ -14,9 +14,7 @@ from gitblobts.core.errors import (
     PushFailedWarning,
     RemoteError,
 )
-from gitblobts.core.settings import (
-    caller_stacklevel,
-)
+from gitblobts.core.settings import caller_stacklevel
 from gitblobts.core.state import StoreState
 from gitblobts.core.sync import PullResult, PushResult
 
@@ -75,15 +73,15 @@ class Remotes:
         warnings.warn(said, PushFailedWarning, stacklevel=caller_stacklevel())
 
     def push(self) -> PushResult:
-        """:meth:`push`."""
+        """Carries out :meth:`gitblobts.Store.push`."""
         with self._state.repository_errors("push from"):
             remote, remote_ref = self._require_target()
             pushed, commit = self._push_to(remote, remote_ref)
             return PushResult(pushed=pushed, remote=remote, ref=remote_ref, commit=commit)
 
     def _push_to(self, remote: str, remote_ref: str) -> tuple[int, str | None]:
-        """:meth:`push` to ``remote_ref`` of ``remote``: how many commits went, and the
-        remote's tip."""
+        """Push to ``remote_ref`` of ``remote`` as :meth:`gitblobts.Store.push` says: how many
+        commits went, and the remote's tip."""
         with self._state.remote_lock:
 
             def attempt() -> retry.Outcome[tuple[int, str | None]]:
@@ -115,7 +113,7 @@ class Remotes:
             return pushed, local
 
     def pull(self) -> PullResult:
-        """:meth:`pull`."""
+        """Carries out :meth:`gitblobts.Store.pull`."""
         with self._state.repository_errors("pull into"), self._state.remote_lock:
             target = self.target()
             if target is None:
@@ -149,7 +147,7 @@ class Remotes:
         return sum(1 for path in added if parse(path.rpartition("/")[2]) is not None)
 
     def unpushed(self) -> int:
-        """:attr:`unpushed`."""
+        """Carries out :attr:`gitblobts.Store.unpushed`."""
         with self._state.repository_errors("inspect"):
             local = self._state.backend.resolve(self._state.branch)
             target = self.target()
