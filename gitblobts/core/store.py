@@ -191,7 +191,7 @@ class Store:
         read as uncompressed)."""
         self._migrating = False
         self._configure(compression, cipher)
-        self._pipeline = Pipeline(self._plugins)
+        self._pipeline = Pipeline(self._plugins, self._path, self._branch)
         with self._repository_errors("open"):
             # A writer killed between moving the branch and the index left its lock: mend.
             self._backend.repair_index(self._is_store_file)
