@@ -393,3 +393,14 @@ class WrappingListener:
 def test_a_store_refuses_to_open_with_a_listener_that_wraps(repo: Path) -> None:
     with pytest.raises(PluginError, match="WrappingListener' implements gitblobts_committed"):
         Store(repo, plugins=plugins_with(WrappingListener()))
+
+
+def test_a_migration_is_not_announced(repo: Path) -> None:
+    Store(repo, layout="v1").addblobs([b"a", b"b"])
+    listener = CommitListener()
+    store = Store(repo, plugins=plugins_with(listener))
+
+    report = store.migrate()
+
+    assert report.commit == tip(repo)
+    assert listener.commits == []

@@ -31,8 +31,8 @@ class BlobContext:
     """Largest decompressed size accepted on read."""
     _extra: dict[str, Any] | None = field(default=None, init=False, repr=False, compare=False)
     _produced: object = field(default=None, init=False, repr=False, compare=False)
-    """What core's implementation of the stage running now returned (see
-    :mod:`gitblobts.core.stages`)."""
+    """While the pipeline checks a stage a plugin takes part in: what core's implementation
+    returned (see :mod:`gitblobts.core.stages`); None otherwise."""
 
     @property
     def timestamp_ns(self) -> int:

@@ -235,9 +235,10 @@ def _checked(caller: HookCaller) -> Callable[..., Any]:
         return f"{_plugins_phrase(names)} {caller.name}"
 
     def call(blob: BlobContext, **data: object) -> Any:
-        blob._produced = _UNSET
+        blob._produced = _UNSET  # asks core's implementation to note its result
         try:
             result = caller(blob=blob, **data)
+            produced = blob._produced
         except GitBlobTSError:
             raise
         except Exception as error:
@@ -246,16 +247,16 @@ def _checked(caller: HookCaller) -> Callable[..., Any]:
             raise PluginError(
                 f"the {stage} stage refused a blob ({implementers()}): {error!r}; nothing is added"
             ) from error
-        if result is not blob._produced:
+        finally:
+            blob._produced = None
+        if result is not produced:
             outcome = "nothing is added" if writes else f"{blob.path} is not read"
             raise PluginError(
                 f"the {stage} stage's result was changed by a plugin ({implementers()}), so "
-                f"{outcome}. "
-                "A stage hook may observe (return None, or wrap and return the result it is "
-                "given) or refuse (raise); bytes change only through registered codecs and "
-                "ciphers, places through layouts"
+                f"{outcome}. A stage hook may observe (return None, or wrap and return the "
+                "result it is given) or refuse (raise); bytes change only through registered "
+                "codecs and ciphers, places through layouts"
             )
-        blob._produced = None
         return result
 
     return call

@@ -1,13 +1,16 @@
 """Core's implementation of every stage hook, registered as a plugin like any other.
 
 Each produces the stage's result from what the store records (the blob's codec, cipher and
-layout) and notes it in ``blob._produced``: the pipeline accepts from a hook call only the
-very object core produced, so that plugins observe, annotate or refuse a stage but never
-change its bytes or path (:mod:`gitblobts.core.hookspecs`). Registered last-called, so that
-plugins' implementations run first and wrappers see core's result.
+layout) and, when the pipeline asks (a plugin takes part in the stage), notes it in
+``blob._produced``: the pipeline accepts from a hook call only the very object core
+produced, so that plugins observe, annotate or refuse a stage but never change its bytes or
+path (:mod:`gitblobts.core.hookspecs`). Registered last-called, so that plugins'
+implementations run first and wrappers see core's result.
 """
 
 from __future__ import annotations
+
+from typing import TypeVar
 
 from gitblobts.core.contexts import BlobContext
 from gitblobts.core.hookspecs import hookimpl
@@ -18,42 +21,45 @@ class CoreStages:
 
     @hookimpl(trylast=True)
     def gitblobts_encode(self, blob: BlobContext, data: bytes) -> bytes:
-        blob._produced = data
-        return data
+        return _produced(blob, data)
 
     @hookimpl(trylast=True)
     def gitblobts_compress(self, blob: BlobContext, data: bytes) -> bytes:
-        blob._produced = compressed = blob.codec.encode(data)
-        return compressed
+        return _produced(blob, blob.codec.encode(data))
 
     @hookimpl(trylast=True)
     def gitblobts_encrypt(self, blob: BlobContext, data: bytes) -> bytes:
         if blob.cipher is not None:
             data = blob.cipher.encrypt(data, blob.name.identity.encode("ascii"))
-        blob._produced = data
-        return data
+        return _produced(blob, data)
 
     @hookimpl(trylast=True)
     def gitblobts_place(self, blob: BlobContext) -> str:
-        blob._produced = path = blob.layout.path(blob.timestamp_ns, str(blob.name))
-        return path
+        return _produced(blob, blob.layout.path(blob.timestamp_ns, str(blob.name)))
 
     @hookimpl(trylast=True)
     def gitblobts_decrypt(self, blob: BlobContext, data: bytes) -> bytes:
         if blob.cipher is not None:
             data = blob.cipher.decrypt(data, blob.name.identity.encode("ascii"))
-        blob._produced = data
-        return data
+        return _produced(blob, data)
 
     @hookimpl(trylast=True)
     def gitblobts_decompress(self, blob: BlobContext, data: bytes) -> bytes:
-        blob._produced = decoded = blob.codec.decode(data, max_size=blob.max_size)
-        return decoded
+        return _produced(blob, blob.codec.decode(data, max_size=blob.max_size))
 
     @hookimpl(trylast=True)
     def gitblobts_decode(self, blob: BlobContext, data: bytes) -> bytes:
-        blob._produced = data
-        return data
+        return _produced(blob, data)
+
+
+T = TypeVar("T")
+
+
+def _produced(blob: BlobContext, result: T) -> T:
+    """Note ``result`` on ``blob`` if the pipeline asked (``blob._produced`` is not None)."""
+    if blob._produced is not None:
+        blob._produced = result
+    return result
 
 
 CORE_STAGES = CoreStages()
