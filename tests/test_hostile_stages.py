@@ -404,3 +404,22 @@ def test_a_migration_is_not_announced(repo: Path) -> None:
 
     assert report.commit == tip(repo)
     assert listener.commits == []
+
+
+class CommitCounter:
+    """A listener that takes no arguments, as pluggy allows."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    @gitblobts.hookimpl
+    def gitblobts_committed(self) -> None:
+        self.count += 1
+
+
+def test_a_listener_may_take_no_arguments(repo: Path) -> None:
+    counter = CommitCounter()
+
+    Store(repo, plugins=plugins_with(counter)).addblob(b"x")
+
+    assert counter.count == 1

@@ -120,9 +120,10 @@ class Pipeline:
     def _tell(self, committed: Committed) -> None:
         """Call each plugin's ``gitblobts_committed``; log what one raises: the commit
         stands whatever a plugin does with the news of it."""
+        arguments = {"commit": committed}
         for impl in self._told:
-            try:
-                impl.function(commit=committed)
+            try:  # as pluggy calls it: the arguments it names, in its order
+                impl.function(*(arguments[name] for name in impl.argnames))
             except Exception:
                 log.warning(
                     "%s: plugin %r failed in gitblobts_committed, told of commit %s on %s "
