@@ -17,9 +17,10 @@ own implementation produces the result; a plugin may implement the hook and retu
 observer), or wrap it with ``@gitblobts.hookimpl(wrapper=True)`` and return the result it is
 given, unchanged (the same object). A hook call that yields anything else is refused with
 :class:`~gitblobts.PluginError` naming the plugins and the stage, before anything is
-committed. A plugin refuses a blob by raising: the add fails with its exception and commits
-nothing. ``blob.extra`` holds a plugin's notes from stage to stage; it is not stored.
-Writing runs encode, compress, encrypt, place; reading runs decrypt, decompress, decode.
+committed. A plugin refuses a blob by raising: the add fails with a ``PluginError`` chained
+to its exception, and commits nothing. ``blob.extra`` holds a plugin's notes from stage to
+stage; it is not stored. Writing runs encode, compress, encrypt, place; reading runs
+decrypt, decompress, decode.
 
 ``gitblobts_committed`` tells plugins of each commit once it has landed on the branch
 (metrics, mirroring, webhooks). ``gitblobts_commit``, which let a plugin take a commit over,
