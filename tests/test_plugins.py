@@ -12,7 +12,7 @@ import pytest
 import gitblobts
 from gitblobts import ArgumentTypeError, PluginError, Store, UnknownPluginError, load_plugins
 from gitblobts.core.codec import Codec
-from gitblobts.core.pipeline import BlobContext
+from gitblobts.core.pipeline import BlobContext, Committed
 from gitblobts.core.plugins import PLUGINS_ENV, default_plugins
 
 BUILTIN_PLUGINS = {"codecs", "ciphers", "layouts", "dulwich", "git", "pendulum"}
@@ -132,33 +132,32 @@ def test_a_read_stage_wrapper_sees_every_blob_of_every_read(repo: Path, stage: s
     assert seen == second + second
 
 
-def test_a_plugin_can_take_a_stage_over(repo: Path) -> None:
+def test_a_plugin_cannot_take_a_stage_over(repo: Path) -> None:
     class Upper:
         @gitblobts.hookimpl
         def gitblobts_encode(self, blob: BlobContext, data: bytes) -> bytes:
             return data.upper()
 
     store = Store(repo, plugins=load_plugins(only=(), extra=[Upper()]))
-    store.addblob(b"shout")
+    with pytest.raises(PluginError, match="the encode stage's result was changed"):
+        store.addblob(b"shout")
 
-    assert [b.blob for b in store.getblobs()] == [b"SHOUT"]
+    assert list(store.getblobs()) == []
 
 
-def test_a_commit_hook_sees_each_batch(repo: Path) -> None:
-    commits: list[tuple[int, str]] = []
+def test_a_commit_listener_hears_of_each_batch(repo: Path) -> None:
+    commits: list[Committed] = []
 
-    class Watcher:
-        @gitblobts.hookimpl(wrapper=True)
-        def gitblobts_commit(self, commit: object) -> Generator[None, str, str]:
-            commit_id = yield
-            commits.append((len(commit.files), commit_id))  # type: ignore[attr-defined]
-            return commit_id
+    class Listener:
+        @gitblobts.hookimpl
+        def gitblobts_committed(self, commit: Committed) -> None:
+            commits.append(commit)
 
-    store = Store(repo, plugins=load_plugins(only=(), extra=[Watcher()]))
+    store = Store(repo, plugins=load_plugins(only=(), extra=[Listener()]))
     store.addblobs([b"a", b"b"])
     store.addblob(b"c")
 
-    assert [count for count, _ in commits] == [2, 1]
+    assert [len(commit.paths) for commit in commits] == [2, 1]
 
 
 @pytest.mark.parametrize(

@@ -8,12 +8,23 @@ core a ``register`` callback; a plugin calls it once per class it provides::
     def gitblobts_register_codecs(register):
         register(MyCodec)
 
-Stage hooks let a plugin observe or take part in the pipeline. Each is called once per blob
-with a :class:`~gitblobts.core.pipeline.BlobContext`; the first implementation to return a
-value wins, and core's own implementation runs last. A plugin takes a stage over by
-returning a value, or wraps it with ``@gitblobts.hookimpl(wrapper=True)`` to see (and alter)
-the result. Writing runs encode, compress, encrypt, place; commit runs once per batch.
-Reading runs decrypt, decompress, decode.
+Stage hooks let a plugin observe, time, annotate or refuse each stage of the pipeline, never
+change what it produces: everything that changes bytes or chooses a path is recorded in the
+store (the codec and cipher in each file name, the layout in ``.gitblobts.json``), so bytes
+change only through registered codecs and ciphers, and places through layouts. Each stage
+hook is called once per blob with a :class:`~gitblobts.core.contexts.BlobContext`. Core's
+own implementation produces the result; a plugin may implement the hook and return None (an
+observer), or wrap it with ``@gitblobts.hookimpl(wrapper=True)`` and return the result it is
+given, unchanged (the same object). A hook call that yields anything else is refused with
+:class:`~gitblobts.PluginError` naming the plugins and the stage, before anything is
+committed. A plugin refuses a blob by raising: the add fails with a ``PluginError`` chained
+to its exception, and commits nothing. ``blob.extra`` holds a plugin's notes from stage to
+stage; it is not stored. Writing runs encode, compress, encrypt, place; reading runs
+decrypt, decompress, decode.
+
+``gitblobts_committed`` tells plugins of each commit once it has landed on the branch
+(metrics, mirroring, webhooks). ``gitblobts_commit``, which let a plugin take a commit over,
+is withdrawn: a store refuses to open with a plugin implementing it.
 """
 
 from __future__ import annotations
@@ -27,8 +38,8 @@ if TYPE_CHECKING:
     from gitblobts.core.backend import Backend
     from gitblobts.core.cipher import Cipher
     from gitblobts.core.codec import Codec
+    from gitblobts.core.contexts import BlobContext, CommitContext, Committed
     from gitblobts.core.layout import Layout
-    from gitblobts.core.pipeline import BlobContext, CommitContext
     from gitblobts.core.timestamps import TimeParser
 
 PROJECT = "gitblobts"
@@ -63,40 +74,56 @@ def gitblobts_register_time_parsers(register: Callable[[type[TimeParser]], None]
 
 @hookspec(firstresult=True)
 def gitblobts_encode(blob: BlobContext, data: bytes) -> bytes | None:
-    """Turn the caller's blob into the bytes to store (core: unchanged)."""
+    """Observe the caller's blob on its way in (core: hands it on unchanged)."""
 
 
 @hookspec(firstresult=True)
 def gitblobts_compress(blob: BlobContext, data: bytes) -> bytes | None:
-    """Compress encoded bytes (core: with ``blob.codec``)."""
+    """Observe the compression of encoded bytes (core: with ``blob.codec``)."""
 
 
 @hookspec(firstresult=True)
 def gitblobts_encrypt(blob: BlobContext, data: bytes) -> bytes | None:
-    """Encrypt compressed bytes (core: with ``blob.cipher``, if any)."""
+    """Observe the encryption of compressed bytes (core: with ``blob.cipher``, if any)."""
 
 
 @hookspec(firstresult=True)
 def gitblobts_place(blob: BlobContext) -> str | None:
-    """Return the repository path of the blob's file (core: from the store's layout)."""
+    """Observe the placing of the blob's file (core: its path from the store's layout)."""
 
 
-@hookspec(firstresult=True)
+@hookspec(
+    firstresult=True,
+    warn_on_impl=FutureWarning(
+        "gitblobts_commit is withdrawn: a plugin can no longer take a commit over, and a "
+        "store refuses to open with a plugin implementing it; implement gitblobts_committed "
+        "to be told of each commit"
+    ),
+)
 def gitblobts_commit(commit: CommitContext) -> str | None:
-    """Commit a batch of placed files to the store's branch and return the commit id (core:
-    compare-and-swap of the branch, with retries)."""
+    """Withdrawn: a store refuses to open with a plugin implementing it. Implement
+    :func:`gitblobts_committed` instead."""
 
 
 @hookspec(firstresult=True)
 def gitblobts_decrypt(blob: BlobContext, data: bytes) -> bytes | None:
-    """Decrypt a stored file's bytes (core: with ``blob.cipher``, if any)."""
+    """Observe the decryption of a stored file's bytes (core: with ``blob.cipher``, if any)."""
 
 
 @hookspec(firstresult=True)
 def gitblobts_decompress(blob: BlobContext, data: bytes) -> bytes | None:
-    """Decompress decrypted bytes (core: with ``blob.codec``)."""
+    """Observe the decompression of decrypted bytes (core: with ``blob.codec``)."""
 
 
 @hookspec(firstresult=True)
 def gitblobts_decode(blob: BlobContext, data: bytes) -> bytes | None:
-    """Turn decompressed bytes back into the caller's blob (core: unchanged)."""
+    """Observe the blob on its way out (core: hands the decompressed bytes on unchanged)."""
+
+
+@hookspec
+def gitblobts_committed(commit: Committed) -> None:
+    """Called once a commit the store made has landed on its branch: one per ``addblob`` or
+    ``addblobs`` that added blobs, and the commit of ``init``; not for migration, pull or
+    rebase. Called after the branch moved, outside the store's lock, once per plugin; an
+    exception is logged at WARNING (logger ``gitblobts``) naming the plugin, and the add
+    still returns, since the commit stands. Implement it plainly, not as a wrapper."""

@@ -1,129 +1,83 @@
 """The pipeline: encode → compress → encrypt → place → commit, and its reverse on read.
 
-Every stage is a hook (:mod:`gitblobts.core.hookspecs`). :class:`CoreStages` holds core's own
-implementations, registered last-called so that plugins can take a stage over or wrap it.
-:class:`Pipeline` runs the stages for one store; when no plugin takes part in a stage it
-calls core's implementation directly, which keeps the per-blob cost of hooks at zero.
+Every stage is a hook (:mod:`gitblobts.core.hookspecs`) whose result core's implementation
+produces (:mod:`gitblobts.core.stages`); plugins observe, annotate or refuse. :class:`Pipeline`
+runs the stages for one store: when no plugin takes part in a stage it calls core's
+implementation directly, which keeps the per-blob cost of hooks at zero; when one does, it
+accepts from the hook call only the object core produced. After a commit lands it tells the
+plugins implementing ``gitblobts_committed``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+import logging
+import types
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from pluggy import HookCaller, HookImpl
 
 from gitblobts.core.cipher import Cipher, DecryptionFailed
 from gitblobts.core.codec import Codec, DecodedTooLarge
+from gitblobts.core.contexts import BlobContext, CommitContext, Committed
 from gitblobts.core.errors import (
     BlobTooLargeError,
     CorruptBlobError,
     GitBlobTSError,
     PluginError,
 )
-from gitblobts.core.hookspecs import hookimpl
-from gitblobts.core.layout import Layout
-from gitblobts.core.naming import BlobName
+from gitblobts.core.plugins import Plugins
+from gitblobts.core.stages import CORE_STAGES, CoreStages
 
-if TYPE_CHECKING:
-    from gitblobts.core.plugins import Plugins
+__all__ = [
+    "CORE_STAGES",
+    "STREAM_THRESHOLD",
+    "BlobContext",
+    "CommitContext",
+    "Committed",
+    "CoreStages",
+    "Pipeline",
+]
 
-
-@dataclass(slots=True)
-class BlobContext:
-    """What the stages know about one blob."""
-
-    name: BlobName
-    codec: Codec
-    cipher: Cipher | None
-    layout: Layout
-    path: str = ""
-    max_size: int = 0
-    """Largest decompressed size accepted on read."""
-
-    @property
-    def timestamp_ns(self) -> int:
-        """The blob's time, in epoch nanoseconds."""
-        return self.name.timestamp_ns
-
-
-@dataclass(slots=True)
-class CommitContext:
-    """What the commit stage knows about one batch: the files (path to blob id) to add to the
-    store's branch, and the message."""
-
-    files: dict[str, str]
-    message: str
-    commit_files: Callable[[CommitContext], str]
-    """Core's way of committing: compare-and-swap of the branch, with retries."""
-    extra: dict[str, Any] = field(default_factory=dict)
-    """Room for plugins to pass information between their hooks."""
-
+log = logging.getLogger("gitblobts")
 
 STREAM_THRESHOLD = 8 << 20
 """Blobs at least this large are compressed and encrypted piece by piece."""
 
+WITHDRAWN_HOOKS = {
+    "gitblobts_commit": "a plugin can no longer take a commit over; implement "
+    "gitblobts_committed to be told of each commit once it has landed",
+}
+"""Hooks a plugin could implement before, and what to do instead."""
 
-class CoreStages:
-    """Core's implementation of every stage, called after any plugin's."""
-
-    @hookimpl(trylast=True)
-    def gitblobts_encode(self, blob: BlobContext, data: bytes) -> bytes:
-        return data
-
-    @hookimpl(trylast=True)
-    def gitblobts_compress(self, blob: BlobContext, data: bytes) -> bytes:
-        return blob.codec.encode(data)
-
-    @hookimpl(trylast=True)
-    def gitblobts_encrypt(self, blob: BlobContext, data: bytes) -> bytes:
-        if blob.cipher is None:
-            return data
-        return blob.cipher.encrypt(data, blob.name.identity.encode("ascii"))
-
-    @hookimpl(trylast=True)
-    def gitblobts_place(self, blob: BlobContext) -> str:
-        return blob.layout.path(blob.timestamp_ns, str(blob.name))
-
-    @hookimpl(trylast=True)
-    def gitblobts_commit(self, commit: CommitContext) -> str:
-        return commit.commit_files(commit)
-
-    @hookimpl(trylast=True)
-    def gitblobts_decrypt(self, blob: BlobContext, data: bytes) -> bytes:
-        if blob.cipher is None:
-            return data
-        return blob.cipher.decrypt(data, blob.name.identity.encode("ascii"))
-
-    @hookimpl(trylast=True)
-    def gitblobts_decompress(self, blob: BlobContext, data: bytes) -> bytes:
-        return blob.codec.decode(data, max_size=blob.max_size)
-
-    @hookimpl(trylast=True)
-    def gitblobts_decode(self, blob: BlobContext, data: bytes) -> bytes:
-        return data
-
-
-CORE_STAGES = CoreStages()
-"""The instance every plugin manager registers."""
+_UNSET = object()
+_WRITE_STAGES = frozenset({"encode", "compress", "encrypt", "place"})
 
 
 class Pipeline:
     """Runs the stages of one store."""
 
-    def __init__(self, plugins: Plugins) -> None:
+    def __init__(self, plugins: Plugins, store_path: str = "", branch: str = "") -> None:
+        """``store_path`` and ``branch``: the store's, as ``gitblobts_committed`` is told.
+        Raises :class:`PluginError` naming a plugin that implements a withdrawn hook."""
         hook = plugins.hook
+        _refuse_withdrawn(hook)
+        self._store_path = store_path
+        self._branch = branch
 
         def is_core(name: str) -> bool:
             return all(impl.plugin is CORE_STAGES for impl in getattr(hook, name).get_hookimpls())
 
         def stage(name: str) -> Callable[..., Any]:
-            return getattr(CORE_STAGES if is_core(name) else hook, name)  # type: ignore[no-any-return]
+            caller: HookCaller = getattr(hook, name)
+            if is_core(name):
+                return getattr(CORE_STAGES, name)  # type: ignore[no-any-return]
+            return _checked(caller)
 
         self._encode = stage("gitblobts_encode")
         self._compress = stage("gitblobts_compress")
         self._encrypt = stage("gitblobts_encrypt")
         self._place = stage("gitblobts_place")
-        self._commit = stage("gitblobts_commit")
         self._decrypt = stage("gitblobts_decrypt")
         self._decompress = stage("gitblobts_decompress")
         self._decode = stage("gitblobts_decode")
@@ -133,6 +87,7 @@ class Pipeline:
         self._core_decompress = is_core("gitblobts_decompress")
         self._core_seal = is_core("gitblobts_compress") and is_core("gitblobts_encrypt")
         self._core_decode = is_core("gitblobts_decode")
+        self._told = _listeners(hook.gitblobts_committed)
 
     def write(self, blob: BlobContext, data: bytes) -> bytes | bytearray:
         """Run encode, compress, encrypt and place; set ``blob.path``; return the file's
@@ -147,18 +102,38 @@ class Pipeline:
         else:
             data = _stage_result("compress", self._compress(blob=blob, data=data))
             stored = _stored_result(self._encrypt(blob=blob, data=data))
-        path = self._place(blob=blob)
-        if not isinstance(path, str) or not path:
-            raise PluginError(f"the place stage returned {path!r}, not a repository path")
-        blob.path = path
+        blob.path = self._place(blob=blob)
         return stored
 
     def commit(self, commit: CommitContext) -> str:
-        """Run the commit stage; return the new commit id."""
-        commit_id = self._commit(commit=commit)
-        if not isinstance(commit_id, str):
-            raise PluginError(f"the commit stage returned {commit_id!r}, not a commit id")
+        """Commit ``commit.files`` by core's compare-and-swap; once the commit has landed,
+        tell the plugins implementing ``gitblobts_committed``. Return the commit id."""
+        commit_id = commit.commit_files(commit)
+        if self._told:
+            self._tell(
+                Committed(
+                    self._store_path, self._branch, commit_id, tuple(commit.files), commit.message
+                )
+            )
         return commit_id
+
+    def _tell(self, committed: Committed) -> None:
+        """Call each plugin's ``gitblobts_committed``; log what one raises: the commit
+        stands whatever a plugin does with the news of it."""
+        arguments = {"commit": committed}
+        for impl in self._told:
+            try:  # as pluggy calls it: the arguments it names, in its order
+                impl.function(*(arguments[name] for name in impl.argnames))
+            except Exception:
+                log.warning(
+                    "%s: plugin %r failed in gitblobts_committed, told of commit %s on %s "
+                    "(which stands)",
+                    self._store_path,
+                    _plugin_name(impl),
+                    committed.commit_id,
+                    self._branch,
+                    exc_info=True,
+                )
 
     def read(self, blob: BlobContext, data: bytes) -> bytes:
         """Run decrypt, decompress and decode on a stored file's bytes. A cipher's or
@@ -223,6 +198,92 @@ class Pipeline:
             hooked = blob is not None and not self._core_decompress
             raise _plugin_failed(path, "decompress", codec, hooked, error) from error
         return decoded if type(decoded) is bytes else _stage_result("decompress", decoded)
+
+
+def _refuse_withdrawn(hook: Any) -> None:
+    """Raise :class:`PluginError` if a plugin implements a hook gitblobts no longer has."""
+    for name, instead in WITHDRAWN_HOOKS.items():
+        implementers = _plugin_names(getattr(hook, name).get_hookimpls())
+        if implementers:
+            raise PluginError(
+                f"{_plugins_phrase(implementers)} {name}, which gitblobts no longer has: "
+                f"{instead}; update or uninstall the plugin"
+            )
+
+
+def _listeners(caller: HookCaller) -> list[HookImpl]:
+    """The implementations of ``gitblobts_committed``, which are told in turn, each on its
+    own; a wrapper is refused (there is no result to wrap)."""
+    impls = caller.get_hookimpls()
+    wrappers = _plugin_names(impl for impl in impls if impl.wrapper or impl.hookwrapper)
+    if wrappers:
+        raise PluginError(
+            f"{_plugins_phrase(wrappers)} gitblobts_committed as a wrapper; it is a "
+            "notification: implement it plainly (@gitblobts.hookimpl)"
+        )
+    return impls
+
+
+def _checked(caller: HookCaller) -> Callable[..., Any]:
+    """The hook ``caller`` of a stage some plugin takes part in, accepting only the result
+    core's implementation produced (the same object, not merely equal bytes)."""
+    stage = caller.name.removeprefix("gitblobts_")
+
+    writes = stage in _WRITE_STAGES
+
+    def implementers() -> str:
+        names = _plugin_names(i for i in caller.get_hookimpls() if i.plugin is not CORE_STAGES)
+        return f"{_plugins_phrase(names)} {caller.name}"
+
+    def call(blob: BlobContext, **data: object) -> Any:
+        blob._produced = _UNSET  # asks core's implementation to note its result
+        try:
+            result = caller(blob=blob, **data)
+            produced = blob._produced
+        except GitBlobTSError:
+            raise
+        except Exception as error:
+            if not writes:  # the read path tells damaged data from a plugin's fault
+                raise
+            raise PluginError(
+                f"the {stage} stage refused a blob ({implementers()}): {error!r}; nothing is added"
+            ) from error
+        finally:
+            blob._produced = None
+        if result is not produced:
+            outcome = "nothing is added" if writes else f"{blob.path} is not read"
+            raise PluginError(
+                f"the {stage} stage's result was changed by a plugin ({implementers()}), so "
+                f"{outcome}. A stage hook may observe (return None, or wrap and return the "
+                "result it is given) or refuse (raise); bytes change only through registered "
+                "codecs and ciphers, places through layouts"
+            )
+        return result
+
+    return call
+
+
+def _plugin_names(impls: Iterable[HookImpl]) -> list[str]:
+    """The plugins of ``impls`` by name; one registered without a name (pluggy then names
+    it by its id), by its module or class."""
+    return sorted({_plugin_name(impl) for impl in impls})
+
+
+def _plugin_name(impl: HookImpl) -> str:
+    if impl.plugin_name != str(id(impl.plugin)):
+        return impl.plugin_name
+    plugin = impl.plugin
+    if isinstance(plugin, types.ModuleType):
+        return plugin.__name__
+    cls = plugin if isinstance(plugin, type) else type(plugin)
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+def _plugins_phrase(names: list[str]) -> str:
+    """``plugin 'x' implements`` or ``plugins 'x', 'y' implement``."""
+    if len(names) == 1:
+        return f"plugin {names[0]!r} implements"
+    return f"plugins {', '.join(map(repr, names))} implement"
 
 
 def _stored_result(value: object) -> bytes | bytearray:

@@ -35,6 +35,7 @@ from gitblobts.core.errors import (
     UnknownPluginError,
 )
 from gitblobts.core.layout import Layout
+from gitblobts.core.stages import CORE_STAGES
 from gitblobts.core.timestamps import TimeParser
 
 ENTRY_POINT_GROUP = "gitblobts"
@@ -225,11 +226,9 @@ def load_plugins(only: Iterable[str] | None = None, extra: Iterable[object] = ()
     (``None``: all installed). ``extra``: plugin objects to register as well, e.g. a module
     or class with hook implementations that is not installed.
     """
-    from gitblobts.core import pipeline  # core's own stage implementations
-
     manager = pluggy.PluginManager(hookspecs.PROJECT)
     manager.add_hookspecs(hookspecs)
-    manager.register(pipeline.CORE_STAGES, name=CORE_PLUGIN_NAME)
+    manager.register(CORE_STAGES, name=CORE_PLUGIN_NAME)
     wanted = _plugin_names(only)
     if isinstance(extra, (str, bytes)) or not isinstance(extra, Iterable):
         raise ArgumentTypeError(f"extra is {type(extra).__name__}, not an iterable of plugins")

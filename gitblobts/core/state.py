@@ -59,7 +59,7 @@ class StoreState:
         self.remote_lock = threading.RLock()
         """Held while pushing or pulling (taken before ``lock``, never after)."""
         self.plugins = plugins
-        self.pipeline = Pipeline(plugins)
+        self.pipeline = Pipeline(plugins, path, branch)
         self.settings = settings
         """The store's choices: replaced whole, under ``lock``, never changed; each
         operation takes it once (see :mod:`gitblobts.core.settings`)."""
