@@ -37,7 +37,7 @@ def ctrl_c_as_published(monkeypatch: pytest.MonkeyPatch, name: str) -> list[str]
             interrupted.append(target)
             os.kill(os.getpid(), signal.SIGINT)
 
-    monkeypatch.setattr(locks.os, "link", link_then_ctrl_c)
+    monkeypatch.setattr(os, "link", link_then_ctrl_c)
     return interrupted
 
 
