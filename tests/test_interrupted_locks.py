@@ -1,11 +1,16 @@
-"""Ctrl-C as a lock is taken leaves no lock behind that only a person could remove.
+"""Ctrl-C around git's index lock leaves neither a lock only a person could remove, nor an
+index behind its branch with no lock left to prove it.
 
 gitblobts publishes a lock by hard-linking its temporary to the lock's name (see
 :mod:`gitblobts.gitfiles.locks`); the temporary is what proves the lock a gitblobts writer's.
 An interrupt that lands as the link returns must take the published lock away with the
 temporary: a lock left without one looks like git's, which nobody removes, and then git
-itself refuses to write the index (``git commit -a``: "index.lock exists"). The interrupt
-here lands exactly there: ``os.link`` is wrapped to link, then send SIGINT to the process.
+itself refuses to write the index (``git commit -a``: "index.lock exists"). Here ``os.link``
+is wrapped to link, then send SIGINT to the process: the interrupt lands exactly there.
+
+A writer killed between moving its branch and the index leaves its lock as proof that the
+index may lag; a store opened later clears it and mends the index. Ctrl-C while it does so
+waits until the index is mended: the lock it cleared must not go before that.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from pathlib import Path
 
 import pytest
 from conftest import git
+from test_interrupted_adds import kill_after_the_move
 
 from gitblobts import AddInterrupted, Store
 from gitblobts.gitfiles import locks
@@ -74,3 +80,23 @@ def test_ctrl_c_as_an_add_takes_the_index_lock_adds_nothing_and_leaves_git_free_
     (repo / "README.md").write_text("A change of the user's.\n")
     git(repo, "commit", "--quiet", "-a", "-m", "The user's commit")
     assert git(repo, "diff", "--name-only", "HEAD~1", "HEAD") == "README.md\n"
+
+
+def test_ctrl_c_while_a_store_mends_the_index_a_dead_writer_left_waits_until_it_is_mended(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    kill_after_the_move(repo)
+    commit = locks.Lock.commit
+
+    def ctrl_c_then_commit(lock: locks.Lock, target: str, *, durable: bool = False) -> None:
+        if os.path.basename(lock.path) == "index.lock":
+            os.kill(os.getpid(), signal.SIGINT)
+        commit(lock, target, durable=durable)
+
+    monkeypatch.setattr(locks.Lock, "commit", ctrl_c_then_commit)
+
+    with pytest.raises(KeyboardInterrupt):
+        Store(repo)
+
+    assert not (repo / ".git" / "index.lock").exists()
+    assert git(repo, "status", "--porcelain", "--untracked-files=all") == ""
