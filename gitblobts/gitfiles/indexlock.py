@@ -16,6 +16,7 @@ import math
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping
 
+from gitblobts.core import interrupts
 from gitblobts.gitfiles import locks
 
 INDEX_LOCK_TIMEOUT = 10.0
@@ -69,11 +70,14 @@ class IndexLockHolder(abc.ABC):
         lock_path = self._index_path() + ".lock"
         if self.is_bare or not os.path.lexists(lock_path):
             return 0
-        lock = locks.try_take(lock_path, patience=math.inf)
-        if lock is None:
-            return 0
-        with lock:
-            return self._resync(lock, is_store_file) if lock.cleared else 0
+        # Clearing a dead holder's lock and mending what it left are one step: cut in
+        # between, the index would lag behind the branch with no lock left to prove it.
+        with interrupts.held_back():
+            lock = locks.try_take(lock_path, patience=math.inf)
+            if lock is None:
+                return 0
+            with lock:
+                return self._resync(lock, is_store_file) if lock.cleared else 0
 
     def check_out(self, files: Mapping[str, str], removed: Iterable[str] = ()) -> None:
         removed = list(removed)

@@ -8,7 +8,9 @@ person removes it. gitblobts takes its locks so that ownership can be proven:
 1. The writer creates a temporary ``<file>.lock~gitblobts-<pid>-<random>.lock`` exclusively
    and holds ``flock(LOCK_EX)`` on it for as long as it holds the lock.
 2. It publishes the lock with ``link(temporary, <file>.lock)``: atomic, and refused if the
-   lock exists, as an exclusive create is. The lock and the temporary are one file.
+   lock exists, as an exclusive create is. The lock and the temporary are one file. An
+   exception as the link returns (Ctrl-C) removes the lock before the temporary: a lock
+   without one would pass for git's.
 3. It writes the new contents through the temporary's descriptor, renames the lock over
    ``<file>`` (or removes it), and only then removes the temporary name and closes the
    descriptor, which releases the ``flock``.
@@ -115,11 +117,13 @@ class Lock:
     :attr:`file`, then :meth:`commit`, or :meth:`abort`. As a context manager, a lock not
     committed by the end of the block is aborted."""
 
-    def __init__(self, path: str, temporary: str | None, fd: int, mutex: threading.Lock) -> None:
+    def __init__(
+        self, path: str, temporary: str | None, file: BinaryIO, mutex: threading.Lock
+    ) -> None:
         self.path = path
         self._temporary = temporary
         self._mutex = mutex
-        self.file: BinaryIO = os.fdopen(fd, "wb")
+        self.file = file
         self._done = False
         self.cleared = False
         """Whether taking the lock cleared it first, its gitblobts holder having died: what
@@ -300,27 +304,30 @@ def _attempt(path: str, mutex: threading.Lock) -> Lock | _Found:
         return _attempt_plain(path, mutex)
     _sweep_now_and_then(folder)
     temporary = f"{path}{_MARK}{os.getpid()}-{secrets.token_hex(8)}.lock"
-    fd = os.open(temporary, os.O_CREAT | os.O_EXCL | os.O_RDWR, 0o644)
+    file = os.fdopen(os.open(temporary, os.O_CREAT | os.O_EXCL | os.O_RDWR, 0o644), "wb")
     try:
         # A sweep may hold, and then remove, a temporary it found before its writer locked
         # it: start again with a new one.
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        fcntl.flock(file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         os.link(temporary, path)
+        return Lock(path, temporary, file, mutex)
     except (BlockingIOError, FileNotFoundError):
-        return _discard(temporary, fd, _Found(_GONE))
+        return _discard(temporary, file, _Found(_GONE))
     except FileExistsError:
-        return _discard(temporary, fd, _examine(path))
+        return _discard(temporary, file, _examine(path))
     except OSError as error:
-        _discard(temporary, fd, _Found(_GONE))
+        _discard(temporary, file, _Found(_GONE))
         if error.errno not in _UNSUPPORTED:
             raise
         with _state:
             _plain_folders.add(folder)
         return _attempt_plain(path, mutex)
     except BaseException:
-        _discard(temporary, fd, _Found(_GONE))
+        # Ctrl-C may land just as the link returns: a published lock must go with its
+        # temporary, or it would pass for git's, which is never cleared.
+        _unpublish(path, file)
+        _discard(temporary, file, _Found(_GONE))
         raise
-    return Lock(path, temporary, fd, mutex)
 
 
 def _attempt_plain(path: str, mutex: threading.Lock) -> Lock | _Found:
@@ -332,12 +339,19 @@ def _attempt_plain(path: str, mutex: threading.Lock) -> Lock | _Found:
     if sys.platform != "win32":
         with contextlib.suppress(OSError):  # where it works, live holders show as such
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    return Lock(path, None, fd, mutex)
+    return Lock(path, None, os.fdopen(fd, "wb"), mutex)
 
 
-def _discard(temporary: str, fd: int, found: _Found) -> _Found:
+def _unpublish(path: str, file: BinaryIO) -> None:
+    """Remove lock ``path`` if it is ``file``, whose ``flock`` this process holds: no other
+    gitblobts writer can clear or publish it meanwhile."""
+    if _same_file(path, os.fstat(file.fileno())):
+        _remove(path)
+
+
+def _discard(temporary: str, file: BinaryIO, found: _Found) -> _Found:
     _remove(temporary)
-    os.close(fd)
+    file.close()
     return found
 
 
