@@ -6,6 +6,7 @@ Exit statuses: 0 success, 1 a failure the user can fix (one line on stderr, no t
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import os
 import pty
@@ -24,7 +25,7 @@ import pytest
 from conftest import git, git_bytes
 
 from gitblobts import Nanoseconds, Store
-from gitblobts.cli import main
+from gitblobts.cli.main import main
 
 INSTALLED = shutil.which("gitblobts")
 COMMAND = [INSTALLED] if INSTALLED else [sys.executable, "-m", "gitblobts"]
@@ -178,6 +179,12 @@ def test_python_m_gitblobts_is_the_command() -> None:
 
     assert result.returncode == 0
     assert result.stdout.startswith("gitblobts ")
+
+
+def test_the_console_script_runs_main() -> None:
+    (script,) = importlib.metadata.entry_points(group="console_scripts", name="gitblobts")
+
+    assert script.load() is main
 
 
 def test_the_command_has_help(tmp_path: Path) -> None:

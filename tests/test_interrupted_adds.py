@@ -100,7 +100,7 @@ def branch_file(repo: Path) -> Path:
 
 COMMAND = (
     "import sys\n"
-    "from gitblobts.cli import main\n"
+    "from gitblobts.cli.main import main\n"
     "print('ready', file=sys.stderr, flush=True)\n"
     "raise SystemExit(main(sys.argv[1:]))\n"
 )

@@ -30,7 +30,7 @@ from gitblobts import (
     Store,
     TimeError,
 )
-from gitblobts.cli import main
+from gitblobts.cli.main import main
 from gitblobts.core.config import CONFIG_PATH, StoreConfig
 from gitblobts.core.naming import parse
 
