@@ -1,1 +1,2 @@
-"""Tests of the repository around the package: the benchmark scripts and the packaging."""
+"""Tests of the repository as a whole: the package's shape (its architecture), the benchmark
+scripts, the packaging."""
