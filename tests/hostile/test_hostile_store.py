@@ -193,13 +193,21 @@ def test_a_store_with_a_hostile_configuration_opens_and_adds_or_raises_gitblobts
 ) -> None:
     path, base, _ = flat_repo
     plant(path, {".gitblobts.json": config}, base, BRANCH)
+    planted = head(path)
+    at = Nanoseconds(2 * 10**18)
 
     store = outcome(lambda: Store(path, key=KEY, max_blob_size=MiB))
 
     if isinstance(store, Store):
         use(store)
-        outcome(lambda: store.addblob(b"added", Nanoseconds(2 * 10**18)))
+        added = outcome(lambda: store.addblob(b"added", at))
+        if isinstance(added, GitBlobTSError):
+            assert head(path) == planted, "a refused add committed"
+        else:
+            assert [blob.blob for blob in store.getblobs(at, at)] == [b"added"]
         store.close()
+    else:
+        assert head(path) == planted, "a store that did not open wrote"
 
 
 @pytest.mark.parametrize("version", [1, 2])
