@@ -26,6 +26,8 @@ from gitblobts import Store
 from tests.helpers import seedformat
 from tests.helpers.git import git
 
+pytestmark = pytest.mark.network  # gitblobts 0.0.7 from the package index
+
 SEED_VERSION = "0.0.7"
 
 DRIVER = r"""
