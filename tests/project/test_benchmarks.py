@@ -43,6 +43,7 @@ def performance() -> ModuleType:
     return module
 
 
+@pytest.mark.slow
 def test_a_quick_run_reports_every_goal_and_skips_the_plot_without_matplotlib(
     tmp_path: Path,
 ) -> None:

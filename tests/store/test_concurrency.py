@@ -103,6 +103,7 @@ def adds_of(writer: str) -> list[list[bytes]]:
 
 
 @pytest.mark.parametrize("kind", ["bare", "non-bare"])
+@pytest.mark.slow
 def test_threads_adding_and_querying_through_one_store_lose_nothing(
     new_repo: Callable[[str], Path], kind: str
 ) -> None:
@@ -298,6 +299,7 @@ def test_an_add_overtaken_by_a_migration_in_another_thread_commits_nothing_old(
     assert [b.blob for b in Store(path).getblobs()] == [b"of 0.0.7", b"added again"]
 
 
+@pytest.mark.slow
 def test_threads_pushing_and_pulling_through_one_store_lose_nothing(tmp_path: Path) -> None:
     remote = make_bare_repo(tmp_path, "blobs.git")
     Store(clone(str(remote), tmp_path / "seed")).addblob(b"seed")
@@ -348,6 +350,7 @@ store.addblobs([f"{name}-batch-{i}".encode() for i in range(10)])
 
 
 @pytest.mark.parametrize("kind", ["non-bare", "bare"])
+@pytest.mark.slow
 def test_processes_adding_at_once_all_succeed_and_nothing_is_lost(
     new_repo: Callable[[str], Path], kind: str
 ) -> None:
@@ -427,6 +430,7 @@ def shared_remote(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[Path,
     return served, server.url("blobs.git")
 
 
+@pytest.mark.slow
 def test_processes_in_their_own_clones_share_one_remote_and_lose_nothing(
     shared_remote: tuple[Path, str], tmp_path: Path
 ) -> None:

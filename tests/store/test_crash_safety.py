@@ -45,7 +45,10 @@ import pytest
 from gitblobts import Store
 from tests.helpers.git import assert_fsck_clean, git
 
-pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL is POSIX")
+pytestmark = [
+    pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL is POSIX"),
+    pytest.mark.slow,  # dozens of writers killed, each checked with git fsck
+]
 
 BACKEND = os.environ.get("GITBLOBTS_BACKEND") or "dulwich"
 NEXT_ADD_WITHIN = 5.0

@@ -189,6 +189,7 @@ assert store.unpushed == 0
 """
 
 
+@pytest.mark.slow
 def test_four_writers_in_their_own_clones_share_one_remote(
     git_daemon: GitDaemon, git_server_root: Path, tmp_path: Path
 ) -> None:
