@@ -1,6 +1,6 @@
 """What every harness shares: turning fuzzer input into hostile input, and the oracle.
 
-The oracle is the one the property tests use (``tests/test_hostile_input.py``): a decoder
+The oracle is the one the property tests use (``tests/hostile/test_hostile_input.py``): a decoder
 returns a valid value or raises its own documented error. Anything else escapes the
 harness, and atheris reports it as a crash with the input that caused it; libFuzzer's
 ``-timeout`` and ``-rss_limit_mb`` catch hangs and memory blow-ups.

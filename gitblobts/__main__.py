@@ -1,5 +1,5 @@
 """``python -m gitblobts``: the ``gitblobts`` command."""
 
-from gitblobts.cli import main
+from gitblobts.cli.main import main
 
 raise SystemExit(main())

@@ -1,21 +1,31 @@
-"""Shared fixtures: real git repositories of every kind, checked by ``git fsck --strict``."""
+"""Fixtures for every test: real git repositories of every kind, checked by ``git fsck
+--strict``; the local time zone; real git servers. The helpers they use are in
+``tests/helpers/``."""
 
 from __future__ import annotations
 
 import os
-import subprocess
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 
-pytest.register_assert_rewrite("gitservers")
+# Before the helpers' import: their asserts report as the tests' own do.
+pytest.register_assert_rewrite("tests.helpers")
 
-REPO_KINDS = ("bare", "bare-with-history", "non-bare", "empty")
-"""bare: ``git init --bare``, no commits. bare-with-history: a bare clone of a repository
-with commits. non-bare: a working tree with a commit (README.md, .gitattributes). empty: a
-fresh ``git init`` with no commits. None has a remote."""
+from tests.helpers.git import REPO_KINDS, assert_fsck_clean, make_repo  # noqa: E402
+from tests.helpers.gitservers import (  # noqa: E402
+    SERVER_CLASSES,
+    GitDaemon,
+    GitServer,
+    HttpGitServer,
+    SshGitServer,
+    require,
+)
+
+_S = TypeVar("_S", bound=GitServer)
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -38,56 +48,6 @@ def _isolated_git_config(tmp_path_factory: pytest.TempPathFactory) -> Iterator[N
     yield
     os.environ.clear()
     os.environ.update(saved)
-
-
-def git(repo: Path | str, *args: str, input: bytes | None = None) -> str:
-    """Run the git command in ``repo``; return its standard output; fail on error."""
-    result = subprocess.run(
-        ["git", "-C", str(repo), *args], input=input, capture_output=True, check=False
-    )
-    assert result.returncode == 0, f"git {' '.join(args)} failed: {result.stderr.decode()}"
-    return result.stdout.decode("utf-8", "replace")
-
-
-def git_bytes(repo: Path | str, *args: str) -> bytes:
-    """Run the git command in ``repo``; return its standard output as bytes."""
-    result = subprocess.run(["git", "-C", str(repo), *args], capture_output=True, check=True)
-    return result.stdout
-
-
-def assert_fsck_clean(repo: Path) -> None:
-    """``git fsck --strict`` finds nothing wrong (dangling objects are not wrong)."""
-    result = subprocess.run(
-        ["git", "-C", str(repo), "fsck", "--strict", "--no-progress", "--no-dangling"],
-        capture_output=True,
-        check=False,
-    )
-    output = (result.stdout + result.stderr).decode()
-    assert result.returncode == 0, f"git fsck --strict failed in {repo}:\n{output}"
-    assert "error" not in output, output
-    assert "warning" not in output, output
-
-
-def make_repo(root: Path, kind: str) -> Path:
-    """Create a repository of ``kind`` (see :data:`REPO_KINDS`) under ``root``."""
-    path = root / kind
-    if kind == "bare":
-        git(root, "init", "--quiet", "--bare", str(path))
-    elif kind == "empty":
-        git(root, "init", "--quiet", str(path))
-    elif kind in ("non-bare", "bare-with-history"):
-        work = root / f"{kind}-work" if kind == "bare-with-history" else path
-        git(root, "init", "--quiet", str(work))
-        (work / "README.md").write_text("A blob store.\n")
-        (work / ".gitattributes").write_text("*.md text\n")
-        git(work, "add", "README.md", ".gitattributes")
-        git(work, "commit", "--quiet", "-m", "Start")
-        if kind == "bare-with-history":
-            git(root, "clone", "--quiet", "--bare", str(work), str(path))
-            git(path, "remote", "remove", "origin")  # none has a remote
-    else:
-        raise ValueError(kind)
-    return path
 
 
 @pytest.fixture
@@ -136,3 +96,57 @@ def local_zone() -> Iterator[Callable[[str], None]]:
     else:
         os.environ["TZ"] = saved
     time.tzset()
+
+
+@pytest.fixture
+def git_server_root(tmp_path: Path) -> Path:
+    """An empty directory whose bare repositories the server fixtures serve."""
+    root = tmp_path / "served"
+    root.mkdir()
+    return root
+
+
+def _serve(cls: type[_S], root: Path) -> Iterator[_S]:
+    """Require the programs of ``cls``, then run it on ``root`` for the test's duration."""
+    require(*cls.commands)
+    with cls(root) as server:
+        yield server
+
+
+@pytest.fixture
+def git_daemon(git_server_root: Path) -> Iterator[GitDaemon]:
+    """A running :class:`GitDaemon` serving ``git_server_root``."""
+    yield from _serve(GitDaemon, git_server_root)
+
+
+@pytest.fixture
+def http_git_server(git_server_root: Path) -> Iterator[HttpGitServer]:
+    """A running :class:`HttpGitServer` (no auth) serving ``git_server_root``."""
+    yield from _serve(HttpGitServer, git_server_root)
+
+
+@pytest.fixture
+def https_git_server(git_server_root: Path) -> Iterator[HttpGitServer]:
+    """A running :class:`HttpGitServer` with ``tls=True`` (no auth) serving ``git_server_root``.
+
+    Clients need ``server.client_env()`` (``GIT_SSL_CAINFO``) for the git command and the
+    git config ``http.sslCAInfo`` set to ``server.ca_file`` for dulwich.
+    """
+    require(*HttpGitServer.commands)
+    with HttpGitServer(git_server_root, tls=True) as server:
+        yield server
+
+
+@pytest.fixture
+def ssh_git_server(git_server_root: Path) -> Iterator[SshGitServer]:
+    """A running :class:`SshGitServer` serving ``git_server_root``."""
+    yield from _serve(SshGitServer, git_server_root)
+
+
+@pytest.fixture(params=sorted(SERVER_CLASSES))
+def git_server(request: pytest.FixtureRequest, git_server_root: Path) -> Iterator[GitServer]:
+    """Each server in turn (``git``, ``http``, ``ssh``), serving ``git_server_root``.
+
+    Clients need ``server.client_env()`` in their environment (GIT_SSH_COMMAND for ssh).
+    """
+    yield from _serve(SERVER_CLASSES[request.param], git_server_root)

@@ -1,8 +1,8 @@
 """One function per command: each takes the parsed arguments and returns the exit status.
 
 Failures are raised (a :class:`~gitblobts.GitBlobTSError`, or a
-:class:`~gitblobts.cli.errors.CommandError` for the command's own files); :func:`gitblobts.cli.main`
-turns them into a message and an exit status.
+:class:`~gitblobts.cli.errors.CommandError` for the command's own files);
+:func:`gitblobts.cli.main.main` turns them into a message and an exit status.
 """
 
 from __future__ import annotations

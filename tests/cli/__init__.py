@@ -1,0 +1,1 @@
+"""Tests of the gitblobts command (gitblobts.cli), run as users run it."""

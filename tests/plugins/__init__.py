@@ -1,0 +1,1 @@
+"""Tests of the built-in plugins of gitblobts.plugins: codecs, ciphers, layouts, the time parser."""
