@@ -118,17 +118,9 @@ def part_of(name: str) -> str:
 
 
 PARTS = sorted({part_of(name) for name in MODULES})
-CORE_CYCLES = pytest.mark.xfail(
-    strict=True,
-    reason="issue 14, items 1 to 3: the cycles core.hookspecs/pipeline/plugins and "
-    "core.blob/errors/naming/naming_v1/timestamps, removed on the branches of those items",
-)
 
 
-@pytest.mark.parametrize(
-    "part",
-    [pytest.param(part, marks=CORE_CYCLES) if part == "gitblobts.core" else part for part in PARTS],
-)
+@pytest.mark.parametrize("part", PARTS)
 def test_no_import_cycle_goes_through_the_part(part: str) -> None:
     through = [
         cycle for cycle in cycles(import_graph()) if any(part_of(name) == part for name in cycle)
@@ -137,28 +129,17 @@ def test_no_import_cycle_goes_through_the_part(part: str) -> None:
     assert through == []
 
 
-OVER_UNTIL_SPLIT = pytest.mark.xfail(
-    strict=True, reason="issue 14, item 2: core/store.py split into parts, on that item's branch"
-)
-
-
 def lines(path: Path) -> int:
     return len(path.read_text().splitlines())
 
 
-@OVER_UNTIL_SPLIT
 def test_core_store_is_at_most_400_lines() -> None:
     assert lines(PACKAGE / "core" / "store.py") <= MAX_STORE_LINES
 
 
 @pytest.mark.parametrize(
     "path",
-    [
-        pytest.param(path, marks=OVER_UNTIL_SPLIT)
-        if path == PACKAGE / "core" / "store.py"
-        else path
-        for path in MODULES.values()
-    ],
+    list(MODULES.values()),
     ids=lambda path: str(path.relative_to(ROOT)),
 )
 def test_no_module_is_over_600_lines(path: Path) -> None:

@@ -44,6 +44,7 @@ import pytest
 
 from gitblobts import Store
 from tests.helpers.git import assert_fsck_clean, git
+from tests.helpers.processes import wait_for_orphans
 
 pytestmark = [
     pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL is POSIX"),
@@ -186,38 +187,6 @@ def garbage(path: Path) -> list[str]:
 def tracked(path: Path) -> set[str]:
     """The files of the branch's tip."""
     return set(git(path, "ls-tree", "-r", "--name-only", "HEAD").splitlines())
-
-
-def group_members(group: int) -> list[int]:
-    """Processes of process group ``group`` that are still running (not zombies)."""
-    if not os.path.isdir("/proc"):
-        try:
-            os.killpg(group, 0)
-        except ProcessLookupError:
-            return []
-        return [group]
-    members = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat", "rb") as f:
-                fields = f.read().rsplit(b")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[2]) == group and fields[0] != b"Z":
-            members.append(int(entry))
-    return members
-
-
-def wait_for_orphans(group: int) -> int:
-    """Wait until the killed writer's git processes are done; return how many there were."""
-    orphans = len(group_members(group))
-    deadline = time.monotonic() + 30
-    while group_members(group):
-        assert time.monotonic() < deadline, "the killed writer's git processes never ended"
-        time.sleep(0.01)
-    return orphans
 
 
 def run_writer(path: Path, outcome: Outcome, skip: int, configured: bool) -> list[tuple[str, str]]:

@@ -36,7 +36,8 @@ import pytest
 
 from gitblobts import AddInterrupted, Store
 from tests.helpers.git import git, make_repo
-from tests.store.test_crash_safety import wait_for_orphans
+from tests.helpers.processes import wait_for_orphans
+from tests.helpers.writers import blob_paths, kill_after_the_move
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="signals are POSIX")
 
@@ -80,12 +81,6 @@ def inputs(tmp_path_factory: pytest.TempPathFactory) -> Callable[[int], Path]:
         return made[size]
 
     return folder
-
-
-def blob_paths(repo: Path, rev: str = "HEAD") -> set[str]:
-    """The blob files of ``rev``'s tree."""
-    names = git(repo, "ls-tree", "-r", "--name-only", rev).splitlines()
-    return {name for name in names if name.endswith(".zst")}
 
 
 def contents(repo: Path) -> list[str]:
@@ -276,37 +271,6 @@ def test_ctrl_c_before_the_branch_moved_adds_nothing(
 
 
 # A writer killed just after the branch moved
-
-DIES_AFTER_THE_MOVE = r"""
-import os, signal, sys
-from gitblobts import Store
-
-path = sys.argv[1]
-store = Store(path)
-
-
-def watch(event, args):
-    # dulwich: the ref's lock is renamed over the branch, its temporary name goes next;
-    # git: update-ref has moved the branch, the index's update is about to start.
-    moved = event == "os.remove" and "/main.lock~" in str(args[0])
-    moved = moved or event == "subprocess.Popen" and "update-index" in args[1]
-    if moved:
-        os.kill(os.getpid(), signal.SIGKILL)
-
-
-sys.addaudithook(watch)
-store.addblobs([b"one", b"two", b"three"])
-"""
-
-
-def kill_after_the_move(repo: Path) -> None:
-    """Add three blobs in a writer that is killed once the branch moved, before the index
-    and working tree followed."""
-    writer = subprocess.run(
-        [sys.executable, "-c", DIES_AFTER_THE_MOVE, str(repo)], capture_output=True, check=False
-    )
-    assert writer.returncode == -signal.SIGKILL, writer.stderr.decode()
-    assert len(blob_paths(repo)) == 3
 
 
 def test_a_store_opened_after_a_writer_died_between_branch_and_index_mends_them(

@@ -22,11 +22,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import git
-from test_interrupted_adds import kill_after_the_move
 
 from gitblobts import AddInterrupted, Store
 from gitblobts.gitfiles import locks
+from tests.helpers.git import git
+from tests.helpers.writers import kill_after_the_move
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="signals and flock are POSIX")
 

@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import git
 
 from gitblobts import Store
+from tests.helpers.git import git
 
 DATA = Path(__file__).parent / "data"
 RECORD: dict[str, Any] = json.loads((DATA / "stores.json").read_text(encoding="utf-8"))

@@ -10,10 +10,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-import seedformat
 
 import gitblobts
 from gitblobts import Store
+from tests.helpers import seedformat
 
 KEY = gitblobts.generate_key()
 ITEMS = [(n * 10**9, f"blob {n}".encode()) for n in range(40)]

@@ -1,9 +1,9 @@
 """Make ``stores.bundle`` and ``stores.json``: stores written by an earlier gitblobts, which
-``tests/test_stored_fixtures.py`` reads back to the recorded bytes and times.
+``tests/store/test_stored_fixtures.py`` reads back to the recorded bytes and times.
 
 Run once, with the gitblobts whose format is to be kept, from the repository root::
 
-    PYTHONPATH=<that gitblobts>:tests python tests/data/make_stores.py tests/data
+    PYTHONPATH=<that gitblobts>:. python tests/store/data/make_stores.py tests/store/data
 
 The bundle holds one branch per store; the JSON says how each was opened and what it holds
 (the key is test data, not a secret). Never regenerate it to make the test pass: it is the
@@ -19,9 +19,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-import seedformat
-
 import gitblobts
+from tests.helpers import seedformat
 
 KEY = "IYAjOJGd8q60mXUcARSS8YvymXSMC3m9N4NnHEa7TAQ="
 TIMES = [

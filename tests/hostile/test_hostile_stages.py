@@ -17,11 +17,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import assert_fsck_clean, git
 
 import gitblobts
 from gitblobts import ConflictError, PluginError, Store, generate_key, load_plugins
 from gitblobts.core.contexts import BlobContext, Committed
+from tests.helpers.git import assert_fsck_clean, git
 
 KEY = generate_key()
 WRITE_STAGES = ["encode", "compress", "encrypt", "place"]
