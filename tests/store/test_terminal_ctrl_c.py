@@ -2,7 +2,7 @@
 processes that move the branch and bring the index in step.
 
 An add holds Ctrl-C back from before the branch moves until the index and working tree
-follow (``tests/test_interrupted_adds.py``). At a terminal, the signal also reaches every
+follow (``tests/store/test_interrupted_adds.py``). At a terminal, the signal also reaches every
 process the add started: a git process killed in that step would leave the index behind the
 branch with no lock to prove it, and a user's ``git commit -a`` would then remove the blobs.
 Here a stand-in for ``git`` sends SIGINT to the writer's process group as a chosen git
