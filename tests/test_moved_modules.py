@@ -20,6 +20,9 @@ MOVED = {
     "gitblobts.plugins.worktree": "gitblobts.gitfiles.worktree",
     "gitblobts.plugins.dulwich_backend": "gitblobts.plugins.backends.dulwich",
     "gitblobts.plugins.git_backend": "gitblobts.plugins.backends.git",
+    "gitblobts.core.naming_v1": "gitblobts.core.formats.v1.names",
+    "gitblobts.core.migration": "gitblobts.core.formats.v1.migration",
+    "gitblobts.core.migrating": "gitblobts.core.formats.v1.migrating",
 }
 
 
