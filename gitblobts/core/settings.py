@@ -32,7 +32,7 @@ from gitblobts.core.errors import (
     WrongKeyError,
 )
 from gitblobts.core.formats import NameFormat
-from gitblobts.core.formats.registry import by_version, unrecorded
+from gitblobts.core.formats.registry import by_version, records_config, unrecorded
 from gitblobts.core.layout import Layout
 from gitblobts.core.naming import BlobName
 from gitblobts.core.plugins import Plugins
@@ -168,10 +168,10 @@ def choose_layout(
             )
         return plugins.layouts.get(unrecorded_layout)()
     chosen = plugins.layouts.get(layout or configured)
-    if config is not None and chosen.name_format != naming.FORMAT_VERSION:
+    if config is not None and not records_config(chosen.name_format):
         raise ConfigError(  # only stores of formats that record no configuration do
             f"{path}: {CONFIG_PATH} names layout {configured!r}, which holds names "
-            f"of format {chosen.name_format}, not {naming.FORMAT_VERSION}"
+            f"of format {chosen.name_format}, not of a format that records a configuration"
         )
     return chosen()
 

@@ -21,6 +21,12 @@ def by_version(version: int) -> NameFormat:
     )
 
 
+def records_config(version: int) -> bool:
+    """Whether names of ``version`` are those of a format whose stores record their
+    configuration (``False`` for a version no format has)."""
+    return any(names.version == version and names.records_config for names in FORMATS)
+
+
 def parse(filename: str) -> BlobName | None:
     """A blob file name of any format, parsed; ``None`` if it is none."""
     for names in FORMATS:
