@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import importlib
+import warnings
 from dataclasses import dataclass
 
 from gitblobts.core import timestamps
@@ -68,3 +70,16 @@ class BlobInfo(BlobRef):
 
     stored_size: int
     """Size in bytes of the stored file (compressed and encrypted), as git holds it."""
+
+
+_MOVED = {"V1Blob": "gitblobts.core.formats.v1.names"}
+"""Names that moved to a name format's package, and where (found by name, not imported:
+this module is below every format)."""
+
+
+def __getattr__(name: str) -> object:
+    home = _MOVED.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    warnings.warn(f"{__name__}.{name} moved to {home}", DeprecationWarning, stacklevel=2)
+    return getattr(importlib.import_module(home), name)
