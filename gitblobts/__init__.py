@@ -32,9 +32,9 @@ from gitblobts.core.errors import (
     UnknownPluginError,
     WrongKeyError,
 )
+from gitblobts.core.formats.v1.migration import MigrationReport
 from gitblobts.core.hookspecs import hookimpl
 from gitblobts.core.keys import generate_key
-from gitblobts.core.migration import MigrationReport
 from gitblobts.core.plugins import Plugins, load_plugins
 from gitblobts.core.store import Store
 from gitblobts.core.sync import PullResult, PushResult

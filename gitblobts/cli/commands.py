@@ -22,9 +22,9 @@ from gitblobts.cli.errors import CommandError
 from gitblobts.cli.key import read_key
 from gitblobts.cli.progress import Progress
 from gitblobts.cli.when import RangeEnd, parse_range_end, parse_when
-from gitblobts.core import naming, naming_v1
 from gitblobts.core.blob import Blob
 from gitblobts.core.errors import KeyRequiredError, RemoteError
+from gitblobts.core.formats import registry
 from gitblobts.core.keys import generate_key
 from gitblobts.core.plugins import ENTRY_POINT_GROUP, default_plugins
 from gitblobts.core.store import NO_CIPHER, Store
@@ -262,7 +262,7 @@ def _blobs_at(store: Store, paths: list[str]) -> Iterator[Blob]:
     by a query of its exact time, read from its name."""
     for path in paths:
         filename = path.rpartition("/")[2]
-        name = naming.parse(filename) or naming_v1.parse(filename)
+        name = registry.parse(filename)
         if name is None:
             raise CommandError(f"{path}: not a blob's path; 'gitblobts ls' lists them")
         at = Nanoseconds(name.timestamp_ns)

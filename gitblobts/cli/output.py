@@ -15,7 +15,7 @@ import sys
 from collections.abc import Callable
 
 from gitblobts.cli.errors import CommandError, StdoutClosed
-from gitblobts.core import naming, naming_v1
+from gitblobts.core.formats import registry
 
 
 def line(text: str) -> None:
@@ -116,7 +116,7 @@ def file_name(blob_path: str) -> str:
     time and random part (``20261124T061500.123456789Z_k5vq2xw7m3a4b6c7d2e3f4g5h6``), which
     is the same on every run and sorts by time; a gitblobts 0.0.7 blob keeps its name."""
     filename = blob_path.rpartition("/")[2]
-    name = naming.parse(filename) or naming_v1.parse(filename)
+    name = registry.parse(filename)
     return name.identity if name is not None else filename
 
 

@@ -10,10 +10,10 @@ import functools
 import itertools
 import logging
 import math
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import TypeAlias
 
-from gitblobts.core import migration, naming, naming_v1, retry
+from gitblobts.core import retry
 from gitblobts.core.blob import BlobRef
 from gitblobts.core.config import CONFIG_PATH
 from gitblobts.core.errors import (
@@ -23,6 +23,7 @@ from gitblobts.core.errors import (
     BlobTypeError,
     ConflictError,
 )
+from gitblobts.core.formats.registry import unrecorded
 from gitblobts.core.layout import Layout
 from gitblobts.core.naming import BlobName
 from gitblobts.core.pipeline import BlobContext, CommitContext
@@ -86,16 +87,16 @@ class Adding:
         return refs
 
     def _to_ns(self, settings: Settings, value: object, now_ns: int | None = None) -> int:
-        """A time as nanoseconds; float seconds as 0.0.7 converted them in a format-1 store."""
-        if settings.is_format_1 and type(value) is float and math.isfinite(value):
-            return check_range(naming_v1.seconds_to_ns(value), value)
+        """A time as nanoseconds; float seconds as the store's name format converts them."""
+        if type(value) is float and math.isfinite(value):
+            converted = settings.names.seconds_to_ns(value)
+            if converted is not None:
+                return check_range(converted, value)
         return to_ns(value, now_ns=now_ns, parse_text=self._state.plugins.parse_time)
 
     @staticmethod
     def _new_name(settings: Settings, timestamp_ns: int, suffixes: tuple[str, ...]) -> BlobName:
-        if settings.is_format_1:
-            return naming_v1.new_name(timestamp_ns)  # format-1 names carry no suffixes
-        return naming.new_name(timestamp_ns, suffixes)
+        return settings.names.new_name(timestamp_ns, suffixes)
 
     def commit_files(
         self,
@@ -114,18 +115,19 @@ class Adding:
             with self._state.repository_errors("commit to"), self._state.lock:
                 settings = self._state.settings
                 if layout is not None and layout is not settings.layout:
-                    raise self._migrated_meanwhile()
+                    raise self._migrated_meanwhile(settings)
                 head = self._state.backend.resolve(self._state.branch)
                 files = dict(commit.files)
                 config = settings.config or self._state.read_config(head)
-                if config is not None and settings.is_format_1:
+                if config is not None and not settings.names.records_config:
                     self._state.adopt(config, settings.raw_key)
-                    raise self._migrated_meanwhile()
-                if config is None and not settings.is_format_1:
-                    if migration.format_1_files(self._state.backend, head):
+                    raise self._migrated_meanwhile(settings)
+                if config is None and settings.names.records_config:
+                    found = unrecorded(self._state.backend, head)
+                    if found is not None:
                         raise ConflictError(
-                            f"{self._state.path}: another writer added blobs of gitblobts 0.0.7 "
-                            "(format 1) to the branch meanwhile, so nothing was added; reopen "
+                            f"{self._state.path}: another writer added blobs of {found.title} "
+                            "to the branch meanwhile, so nothing was added; reopen "
                             "the store to add to them, or migrate() them"
                         )
                     config = settings.new_config()
@@ -156,10 +158,10 @@ class Adding:
             ),
         )
 
-    def _migrated_meanwhile(self) -> ConflictError:
+    def _migrated_meanwhile(self, settings: Settings) -> ConflictError:
         return ConflictError(
-            f"{self._state.path}: the store was migrated from gitblobts 0.0.7's format meanwhile, "
-            "so nothing was added; add again"
+            f"{self._state.path}: the store was migrated from {settings.names.title} "
+            "meanwhile, so nothing was added; add again"
         )
 
 
@@ -213,11 +215,6 @@ def pair(
             yield blob, timestamp
 
     return strictly()
-
-
-def _parser(settings: Settings) -> Callable[[str], BlobName | None]:
-    """The parser of the blob file names of a store with ``settings``."""
-    return naming_v1.parse if settings.is_format_1 else naming.parse
 
 
 def commit_message(count: int) -> str:

@@ -4,9 +4,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import importlib
+import warnings
 from dataclasses import dataclass
 
-from gitblobts.core import naming_v1, timestamps
+from gitblobts.core import timestamps
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,19 +72,14 @@ class BlobInfo(BlobRef):
     """Size in bytes of the stored file (compressed and encrypted), as git holds it."""
 
 
-@dataclass(frozen=True, slots=True, repr=False)
-class V1Blob(Blob):
-    """A blob read from a store in gitblobts 0.0.7's format (version 1). Its ``timestamp``
-    is what 0.0.7's ``Blob.timestamp`` was, ``timestamp_ns / 1e9``, which can differ from
-    the correctly rounded value in the last bit; ``timestamp_ns`` is exact."""
+_MOVED = {"V1Blob": "gitblobts.core.formats.v1.names"}
+"""Names that moved to a name format's package, and where (found by name, not imported:
+this module is below every format)."""
 
-    @property
-    def timestamp(self) -> float:
-        """UTC time in seconds since the Unix epoch, as gitblobts 0.0.7 gave it."""
-        return naming_v1.to_seconds(self.timestamp_ns)
 
-    def __repr__(self) -> str:
-        if timestamps.MIN_NS <= self.timestamp_ns <= timestamps.MAX_NS:
-            return Blob.__repr__(self)
-        # 0.0.7 took any time; beyond the years 0001-9999 there is no ISO text for it.
-        return f"Blob(timestamp_ns={self.timestamp_ns}, size={len(self.blob)}, path={self.path!r})"
+def __getattr__(name: str) -> object:
+    home = _MOVED.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    warnings.warn(f"{__name__}.{name} moved to {home}", DeprecationWarning, stacklevel=2)
+    return getattr(importlib.import_module(home), name)

@@ -15,6 +15,7 @@ from gitblobts.core.errors import (
     CorruptBlobError,
     KeyRequiredError,
 )
+from gitblobts.core.formats.registry import is_unrecorded_path
 from gitblobts.core.naming import BlobName
 from gitblobts.core.pipeline import CommitContext
 from gitblobts.core.reading import Reading
@@ -23,7 +24,7 @@ from gitblobts.core.settings import (
     NO_CIPHER,
     Settings,
 )
-from gitblobts.core.state import StoreState, is_format_1_path
+from gitblobts.core.state import StoreState
 from gitblobts.core.verify import Problem, VerifyReport, lost_blobs, verify_tree
 
 log = logging.getLogger("gitblobts")
@@ -87,7 +88,7 @@ class Inspection:
         """The blobs of the branch's history that its tip ``head`` lost (see
         :func:`~gitblobts.core.verify.lost_blobs`)."""
         return lost_blobs(
-            self._state.backend, head, names, self._state.is_blob_path, is_format_1_path
+            self._state.backend, head, names, self._state.is_blob_path, is_unrecorded_path
         )
 
     def _verify_blob(self, settings: Settings, name: BlobName, path: str, data: bytes) -> None:
@@ -121,9 +122,9 @@ class Inspection:
         settings = self._state.settings
         if settings.write_refusal is not None:
             raise settings.write_refusal
-        if settings.is_format_1:
+        if not settings.names.records_config:
             raise ConfigError(
-                f"{self._state.path}: a store of gitblobts 0.0.7 (format 1) records no "
+                f"{self._state.path}: a store of {settings.names.title} records no "
                 "configuration; migrate() rewrites it in the current format, which does"
             )
         self._state.pipeline.commit(

@@ -14,10 +14,10 @@ A layout is a class with
   and filters them; a layout only prunes. It must descend into, and yield, only names it
   could have made: :meth:`~gitblobts.Store.verify` lists every entry, folder or not, to
   find what stands where the layout keeps a folder;
-- ``name_format`` (optional, default ``2``): the version of the file names it holds. Format 2
-  is :mod:`gitblobts.core.naming`. Format 1 is gitblobts 0.0.7's
-  (:mod:`gitblobts.core.naming_v1`): a store whose layout holds format-1 names reads and
-  writes that format, with no configuration file, codec and cipher coming from the options.
+- ``name_format`` (optional, default ``2``): the version of the file names it holds, which
+  picks the store's name format (:mod:`gitblobts.core.formats`). Format 2 is
+  :mod:`gitblobts.core.naming`. A store whose layout holds names of a format that records no
+  configuration reads and writes that format, codec and cipher coming from the options.
 
 Folders must partition time into consecutive intervals: every blob of a folder yielded
 earlier in ascending order is older than every blob of a folder yielded later.

@@ -9,9 +9,9 @@ from collections.abc import Callable, Iterator
 from decimal import Decimal
 from typing import TypeAlias
 
-from gitblobts.core import foreign, naming, naming_v1
+from gitblobts.core import foreign, naming
 from gitblobts.core.backend import Backend
-from gitblobts.core.blob import Blob, V1Blob, new_blob
+from gitblobts.core.blob import Blob, new_blob
 from gitblobts.core.cipher import Cipher
 from gitblobts.core.codec import Codec
 from gitblobts.core.errors import (
@@ -73,8 +73,10 @@ class Reading:
             if isinstance(value, (float, Decimal)) and not math.isnan(value):
                 return math.inf if value > 0 else -math.inf
             return open_value
-        if settings.is_format_1 and type(value) is float:
-            return naming_v1.seconds_to_ns(value)  # any finite float, as 0.0.7 took it
+        if type(value) is float:
+            converted = settings.names.seconds_to_ns(value)
+            if converted is not None:
+                return converted
         return to_ns(value, now_ns=now_ns, parse_text=self._state.plugins.parse_time)
 
     def iter_blobs(
@@ -102,14 +104,9 @@ class Reading:
     ) -> Blob:
         """The blob of a file a query found, through the whole read pipeline."""
         filename = path.rpartition("/")[2]
-        if settings.is_format_1:
-            name: BlobName = naming_v1.from_parts(filename, timestamp_ns, tail)
-        else:
-            name = naming.from_parts(filename, timestamp_ns, tail)
+        name = settings.names.from_parts(filename, timestamp_ns, tail)
         blob = self._decode(settings, name, path, data)
-        if name.version == naming_v1.FORMAT_VERSION:
-            return V1Blob(timestamp_ns, path, blob)
-        return Blob(timestamp_ns, path, blob)
+        return settings.names.blob_class(timestamp_ns, path, blob)
 
     def iter_folders(
         self,
@@ -122,9 +119,9 @@ class Reading:
         """The one folder walk of every range query: for each folder, in query order, the
         blob files in the range, in query order."""
         if head is None or low == math.inf or high == -math.inf:
-            return  # e.g. 0.0.7's getblobs(math.inf, math.inf, pull=True): pull, read nothing
-        # Format-1 names can lie outside the years layouts know: they get the years' ends,
-        # and files are filtered on the range itself.
+            return  # e.g. getblobs(math.inf, math.inf, pull=True): pull, read nothing
+        # Some formats' names can lie outside the years layouts know: they get the years'
+        # ends, and files are filtered on the range itself.
         low_ns = MIN_NS if low == -math.inf else min(max(int(low), MIN_NS), MAX_NS)
         high_ns = MAX_NS if high == math.inf else min(max(int(high), MIN_NS), MAX_NS)
         if low_ns > high_ns:
@@ -143,33 +140,34 @@ class Reading:
         descending: bool,
     ) -> list[Found]:
         found: list[Found] = []
-        parse = naming_v1.parse_parts if settings.is_format_1 else naming.parse_parts
+        parse = settings.names.parse_parts
         prefix = f"{folder}/" if folder else ""
         for filename, oid in self._state.backend.list_files(head, folder):
             parts = parse(filename)
             if parts is not None and low <= parts[0] <= high:
                 found.append((parts[0], prefix + filename, parts[1], oid))
         foreign.warn_of_skipped(self._state.backend, head, folder, settings.parse, low, high)
-        # By time, then path: for names of one time in one folder, the order of their random
-        # parts (format 2) or of their names (format 1, as 0.0.7 returned them). Paths differ,
-        # so tails are never compared.
+        # By time, then path: for names of one time in one folder, the order of the names
+        # (of their random parts, for time names). Paths differ, so tails are never compared.
         found.sort(reverse=descending)
         return found
 
     def _decode(self, settings: Settings, name: BlobName, path: str, data: bytes) -> bytes:
-        """A stored file's blob; for a format-1 file, an error says which options matter."""
+        """A stored file's blob; for a format that records nothing, an error says which
+        options matter."""
         try:
             return self._state.pipeline.read(self.read_context(settings, name, path), data)
         except BlobTooLargeError:
             raise
         except CorruptBlobError as error:
-            if name.version != naming_v1.FORMAT_VERSION:
+            keyed = settings.raw_key is not None
+            hint = settings.names.read_hint(self._state.compression_option, keyed)
+            if hint is None:
                 raise
-            hint = self._state.format_1_hint(settings)
             raise CorruptBlobError(path, f"{error.reason}; {hint}") from None
 
     def read_context(self, settings: Settings, name: BlobName, path: str) -> BlobContext:
-        if name.version == naming_v1.FORMAT_VERSION and settings.is_format_1:
+        if not settings.names.records_config:  # the options' codec and cipher read every file
             return BlobContext(
                 name,
                 settings.codec,
@@ -178,11 +176,11 @@ class Reading:
                 path,
                 self._state.max_blob_size,
             )
-        if name.version != naming.FORMAT_VERSION:
+        if name.version != settings.names.version:
             raise CorruptBlobError(
                 path,
                 f"format version {name.version} is not one this gitblobts reads "
-                f"(version {naming.FORMAT_VERSION}); upgrade gitblobts",
+                f"(version {settings.names.version}); upgrade gitblobts",
             )
         stages = settings.suffix_stages.get(name.suffixes)
         if stages is None:

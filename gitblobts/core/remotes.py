@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import warnings
 
-from gitblobts.core import migration, retry
+from gitblobts.core import retry
 from gitblobts.core.config import CONFIG_PATH, StoreConfig
 from gitblobts.core.errors import (
     ConflictError,
@@ -14,6 +14,7 @@ from gitblobts.core.errors import (
     PushFailedWarning,
     RemoteError,
 )
+from gitblobts.core.formats.registry import unrecorded
 from gitblobts.core.settings import caller_stacklevel
 from gitblobts.core.state import StoreState
 from gitblobts.core.sync import PullResult, PushResult
@@ -184,13 +185,13 @@ class Remotes:
             if (
                 chain
                 and their_config is not None
-                and settings.is_format_1
+                and not settings.names.records_config
                 and not self._state.migrating
             ):
                 raise ConflictError(
-                    f"{self._state.path}: the remote's store was migrated from gitblobts 0.0.7's "
-                    f"format, so the {len(chain)} local commit(s) of format-1 blobs cannot go "
-                    "on top of it; call migrate() to rewrite them"
+                    f"{self._state.path}: the remote's store was migrated from "
+                    f"{settings.names.title}, so the {len(chain)} local commit(s) of its "
+                    "blobs cannot go on top of it; call migrate() to rewrite them"
                 )
             if chain and their_config is not None:
                 self._check_same_store(self._state.read_config(local), their_config, len(chain))
@@ -202,14 +203,15 @@ class Remotes:
                     files.pop(CONFIG_PATH, None)  # the store already has its configuration
                 if removed:  # a migration, which the other side may have made too
                     files, removed = self._still_to_migrate(new, files, removed)
-                if (
-                    CONFIG_PATH in files
-                    and not self._state.migrating
-                    and migration.format_1_files(self._state.backend, theirs)
-                ):
+                found = (
+                    unrecorded(self._state.backend, theirs)
+                    if CONFIG_PATH in files and not self._state.migrating
+                    else None
+                )
+                if found is not None:
                     raise ConflictError(
-                        f"{self._state.path}: the remote holds a store of gitblobts 0.0.7 "
-                        "(format 1), so the local commits of a new store cannot go on top of it; "
+                        f"{self._state.path}: the remote holds a store of {found.title}, "
+                        "so the local commits of a new store cannot go on top of it; "
                         "open the store with the compression= and key= of the old store and call "
                         "migrate() to bring both together"
                     )
@@ -222,7 +224,7 @@ class Remotes:
             gone = [path for path in self._state.removed_files(local, new) if path not in added]
         if not self._state.move_branch(local, new, added, gone):
             return None
-        if settings.is_format_1:
+        if not settings.names.records_config:
             self._state.follow_migration(new)
         else:
             self._state.learn_config(self._state.read_config(new))

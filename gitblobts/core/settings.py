@@ -17,7 +17,7 @@ import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from gitblobts.core import keys, migration, naming, naming_v1
+from gitblobts.core import keys, naming
 from gitblobts.core.backend import Backend
 from gitblobts.core.cipher import Cipher
 from gitblobts.core.codec import Codec
@@ -31,6 +31,8 @@ from gitblobts.core.errors import (
     UnknownPluginError,
     WrongKeyError,
 )
+from gitblobts.core.formats import NameFormat
+from gitblobts.core.formats.registry import by_version, records_config, unrecorded
 from gitblobts.core.layout import Layout
 from gitblobts.core.naming import BlobName
 from gitblobts.core.plugins import Plugins
@@ -56,6 +58,8 @@ class Settings:
     config: StoreConfig | None
     """The recorded configuration, if the branch has one (as last seen)."""
     layout: Layout
+    names: NameFormat
+    """The format of the store's blob file names, which its layout holds."""
     codec: Codec
     """The codec of new blobs."""
     cipher: Cipher | None
@@ -85,31 +89,13 @@ class Settings:
             self.ciphers.setdefault(self.cipher.name, self.cipher)
 
     @property
-    def is_format_1(self) -> bool:
-        """Whether the store is in gitblobts 0.0.7's format: format-1 names, no
-        configuration file, codec and cipher from the options."""
-        return self.layout.name_format == naming_v1.FORMAT_VERSION
-
-    @property
     def parse(self) -> Callable[[str], BlobName | None]:
         """The parser of the store's blob file names."""
-        return naming_v1.parse if self.is_format_1 else naming.parse
+        return self.names.parse
 
     def new_config(self) -> StoreConfig:
         """The configuration the store's first commit records."""
-        if self.is_format_1:  # what the options say; nothing is recorded
-            return StoreConfig(
-                layout=self.layout.name,
-                codec=self.codec.name,
-                cipher=self.cipher.name if self.cipher is not None else None,
-                version=naming_v1.FORMAT_VERSION,
-            )
-        return StoreConfig(
-            layout=self.layout.name,
-            codec=self.codec.name,
-            cipher=self.cipher.name if self.cipher is not None else None,
-            key_check=keys.key_check(self.raw_key) if self.raw_key is not None else None,
-        )
+        return self.names.new_config(self.layout.name, self.codec, self.cipher, self.raw_key)
 
     def key(self) -> bytes:
         """The key; only asked for where a cipher is chosen, which has one."""
@@ -170,33 +156,33 @@ def choose_layout(
             f"{path}: the store was created with layout {configured!r}; a store "
             f"keeps its layout, so layout={layout!r} cannot apply"
         )
-    if config is None and migration.format_1_files(backend, head):
-        # A store of gitblobts 0.0.7: read and add to it as it is, until migrated.
-        format_1 = _format_1_layout(plugins, path)
-        if layout is not None and layout != format_1:
+    found = unrecorded(backend, head) if config is None else None
+    if found is not None:
+        # A store of a format that records nothing: read and add to it as it is, until migrated.
+        unrecorded_layout = _layout_of(plugins, path, found)
+        if layout is not None and layout != unrecorded_layout:
             raise ConfigError(
-                f"{path}: the branch holds blobs of gitblobts 0.0.7 (format 1) and "
+                f"{path}: the branch holds blobs of {found.title} and "
                 f"no {CONFIG_PATH}; open it without layout= to use it as it is, and "
                 f"call migrate(layout={layout!r}) to rewrite it in the current format"
             )
-        return plugins.layouts.get(format_1)()
+        return plugins.layouts.get(unrecorded_layout)()
     chosen = plugins.layouts.get(layout or configured)
-    if config is not None and chosen.name_format != naming.FORMAT_VERSION:
-        raise ConfigError(  # only stores of format 1, which have no configuration, do
+    if config is not None and not records_config(chosen.name_format):
+        raise ConfigError(  # only stores of formats that record no configuration do
             f"{path}: {CONFIG_PATH} names layout {configured!r}, which holds names "
-            f"of format {chosen.name_format}, not {naming.FORMAT_VERSION}"
+            f"of format {chosen.name_format}, not of a format that records a configuration"
         )
     return chosen()
 
 
-def _format_1_layout(plugins: Plugins, path: str) -> str:
-    """The name of the installed layout that holds format-1 names."""
+def _layout_of(plugins: Plugins, path: str, names: NameFormat) -> str:
+    """The name of the installed layout that holds ``names``."""
     for layout in plugins.layouts:
-        if layout.name_format == naming_v1.FORMAT_VERSION:
+        if layout.name_format == names.version:
             return layout.name
     raise ConfigError(
-        f"{path}: the branch holds blobs of gitblobts 0.0.7 (format 1), and no "
-        "installed layout reads them"
+        f"{path}: the branch holds blobs of {names.title}, and no installed layout reads them"
     )
 
 
@@ -215,17 +201,11 @@ def choose(
     refusal: GitBlobTSError | None = None
     missing: str | None = None
     new_cipher: Cipher | None
-    if layout.name_format == naming_v1.FORMAT_VERSION:
-        codec = plugins.codecs.get(compression or naming_v1.NO_CODEC)()
-        new_cipher = _format_1_cipher(plugins, path, cipher, raw_key)
-        if codec.name not in naming_v1.CODECS:  # it may read what others wrote
-            refusal = ConfigError(
-                f"{path}: a store of gitblobts 0.0.7's format (layout 'v1') records "
-                "no compression, and holds only what 0.0.7 reads: compression "
-                f"{', '.join(repr(name) for name in naming_v1.CODECS)}, not "
-                f"{codec.name!r}; for {codec.name!r}, create the store with "
-                "a current layout ('hourly', 'flat'), or migrate() this one"
-            )
+    names = by_version(layout.name_format)
+    if not names.records_config:
+        codec, new_cipher, refusal = names.unrecorded_stages(
+            plugins, path, compression, cipher, raw_key
+        )
     else:
         try:
             default_codec = config.codec if config is not None else DEFAULT_CODEC
@@ -254,21 +234,9 @@ def choose(
     recorded = config.key_check if config is not None else None
     if raw_key is not None and recorded is not None and not keys.matches(raw_key, recorded):
         raise wrong_key(path)
-    return Settings(path, config, layout, codec, new_cipher, raw_key, cipher, refusal, missing)
-
-
-def _format_1_cipher(
-    plugins: Plugins, path: str, cipher: str | None, raw_key: bytes | None
-) -> Cipher | None:
-    """The cipher of format-1 files: fernet with a key, none without."""
-    if cipher not in (None, naming_v1.CIPHER):
-        raise ConfigError(
-            f"{path}: a store of gitblobts 0.0.7 (format 1) encrypts with "
-            f"{naming_v1.CIPHER!r} only; migrate() it to use cipher {cipher!r}"
-        )
-    if raw_key is None:
-        return None
-    return plugins.ciphers.get(naming_v1.CIPHER)(raw_key)
+    return Settings(
+        path, config, layout, names, codec, new_cipher, raw_key, cipher, refusal, missing
+    )
 
 
 def _choose_cipher(

@@ -15,7 +15,7 @@ import logging
 import threading
 from collections.abc import Iterator
 
-from gitblobts.core import interrupts, naming, naming_v1, refname
+from gitblobts.core import interrupts, refname
 from gitblobts.core.backend import Backend
 from gitblobts.core.config import CONFIG_PATH, StoreConfig
 from gitblobts.core.errors import (
@@ -23,6 +23,7 @@ from gitblobts.core.errors import (
     GitBlobTSError,
     RepositoryError,
 )
+from gitblobts.core.formats import registry
 from gitblobts.core.locking import LockedBackend
 from gitblobts.core.pipeline import Pipeline
 from gitblobts.core.plugins import Plugins
@@ -45,7 +46,7 @@ class StoreState:
         settings: Settings,
         *,
         max_blob_size: int,
-        format_1_compression: str | None,
+        compression_option: str | None,
         remote_name: str | None,
         push_after_add: bool,
         strict: bool,
@@ -64,9 +65,9 @@ class StoreState:
         """The store's choices: replaced whole, under ``lock``, never changed; each
         operation takes it once (see :mod:`gitblobts.core.settings`)."""
         self.max_blob_size = max_blob_size
-        self.format_1_compression = format_1_compression
-        """How format-1 files were compressed, as only the options can say (None: not said;
-        read as uncompressed)."""
+        self.compression_option = compression_option
+        """``compression=`` as the store was opened with it: how the files of a format that
+        records no configuration were compressed, which only the options can say."""
         self.migrating = False
         self.remote_name = remote_name
         self.push_after_add = push_after_add
@@ -117,9 +118,8 @@ class StoreState:
 
     @staticmethod
     def is_blob_path(path: str) -> bool:
-        """Whether ``path``'s file name is a blob file name, of either format."""
-        name = path.rpartition("/")[2]
-        return naming.parse_parts(name) is not None or is_format_1_path(path)
+        """Whether ``path``'s file name is a blob file name, of any format."""
+        return registry.is_blob_path(path)
 
     def _check_out_committed(self, files: dict[str, str], removed: list[str], commit: str) -> None:
         """Bring the working tree and index in step with ``commit``, which is already on the
@@ -136,24 +136,17 @@ class StoreState:
     def is_checked_out(self) -> bool:
         return not self.backend.is_bare and self.backend.head_branch() == self.branch
 
-    def format_1_hint(self, settings: Settings) -> str:
-        compression = self.format_1_compression
-        return (
-            "a store of gitblobts 0.0.7 records neither its compression nor its key: open it "
-            "with the compression= and key= it was written with (this store was opened with "
-            f"compression={compression!r} and {'a' if settings.raw_key else 'no'} key)"
-        )
-
     def removed_files(self, old: str | None, new: str) -> list[str]:
         """Paths of the files ``old``'s tree has and ``new``'s lacks (only a migration
         removes files)."""
         return [] if old is None else list(self.backend.added_files(new, old))
 
     def follow_migration(self, head: str | None) -> None:
-        """If this store was opened in gitblobts 0.0.7's format and the branch has been
-        migrated since (by another writer), work in the migrated store's configuration."""
+        """If this store was opened in a format that records no configuration and the branch
+        has been migrated since (by another writer), work in the migrated store's
+        configuration."""
         settings = self.settings
-        if settings.is_format_1 and not self.migrating:
+        if not settings.names.records_config and not self.migrating:
             config = self.read_config(head)
             if config is not None:
                 self.adopt(config, settings.raw_key)
@@ -206,11 +199,6 @@ def resolve_branch(backend: Backend, path: str, branch: str | None) -> str:
     return refname.full_branch_ref(branch)
 
 
-def is_format_1_path(path: str) -> bool:
-    """Whether ``path``'s file name is a blob file name of gitblobts 0.0.7 (format 1)."""
-    return naming_v1.parse_parts(path.rpartition("/")[2]) is not None
-
-
 def open_state(
     path: str,
     plugins: Plugins,
@@ -249,7 +237,7 @@ def open_state(
             plugins,
             settings,
             max_blob_size=max_blob_size,
-            format_1_compression=compression,
+            compression_option=compression,
             remote_name=remote_name,
             push_after_add=push_after_add,
             strict=strict,

@@ -17,7 +17,7 @@ import weakref
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from types import TracebackType
 
-from gitblobts.core import keys, migration
+from gitblobts.core import keys
 from gitblobts.core.adding import Adding, BytesLike, check_bytes_like, check_iterable, pair
 from gitblobts.core.blob import Blob, BlobInfo, BlobRef
 from gitblobts.core.config import StoreConfig
@@ -26,8 +26,9 @@ from gitblobts.core.errors import (
     KeyRequiredError,
     RepositoryError,
 )
+from gitblobts.core.formats.v1 import migration
+from gitblobts.core.formats.v1.migrating import Migrating
 from gitblobts.core.inspection import Inspection
-from gitblobts.core.migrating import Migrating
 from gitblobts.core.plugins import Plugins, default_plugins
 from gitblobts.core.reading import Reading
 from gitblobts.core.remotes import Remotes

@@ -223,7 +223,8 @@ def is_open_bound(value: object) -> bool:
 
 def utc_fields(ns: int) -> tuple[int, int, int, int, int, int, int]:
     """Split epoch nanoseconds into UTC (year, month, day, hour, minute, second, nanosecond).
-    Raises :class:`TimeError` outside the supported years (a format-1 blob's time may be)."""
+    Raises :class:`TimeError` outside the supported years (a blob's time may be, in
+    a format whose names hold any time)."""
     days, ns_of_day = divmod(_dated(ns), _NS_PER_DAY)
     date = dt.date.fromordinal(_EPOCH_ORDINAL + days)
     seconds, nanosecond = divmod(ns_of_day, NS_PER_SECOND)

@@ -217,8 +217,8 @@ class _Structure:
 
 
 MIGRATION_MESSAGE = "gitblobts: migrate "
-"""How the message of a commit of :meth:`gitblobts.Store.migrate` begins: the format-1 files
-it removes were rewritten, not lost."""
+"""How the message of a commit of :meth:`gitblobts.Store.migrate` begins: the files it
+removes were rewritten, not lost."""
 
 
 def lost_blobs(
@@ -226,13 +226,14 @@ def lost_blobs(
     tip: str,
     names: frozenset[str],
     is_blob: Callable[[str], bool],
-    is_format_1: Callable[[str], bool],
+    is_migrated: Callable[[str], bool],
 ) -> list[Problem]:
     """A problem for each blob file (``is_blob`` of its path) that a commit of ``tip``'s
     first-parent history removed and whose name is none of ``names``, the names of the files
     of ``tip``'s tree (a blob's name is unique: one moved elsewhere is not lost): a user's
-    ``git commit -a`` over an index that had not caught up with the store, say. The
-    format-1 files a migration (``is_format_1``) rewrote are not lost. The walk stops at a
+    ``git commit -a`` over an index that had not caught up with the store, say. The files
+    a migration rewrote (``is_migrated``: of a format that records no configuration) are
+    not lost. The walk stops at a
     commit or tree it cannot read: damage is reported where the tip's tree has it, and
     ``git fsck`` finds it in history."""
     removed_by: dict[str, tuple[str, str]] = {}
@@ -241,7 +242,7 @@ def lost_blobs(
         for commit, message, paths in backend.removals(tip):
             migrated = message.startswith(MIGRATION_MESSAGE)
             for path in paths:
-                if is_blob(path) and not (migrated and is_format_1(path)):
+                if is_blob(path) and not (migrated and is_migrated(path)):
                     removed_by.setdefault(path, (commit, message.partition("\n")[0]))
     except Exception:  # noqa: S110 - see the docstring
         pass

@@ -28,7 +28,7 @@ class FlatLayout(Layout):
 
 class V1Layout(FlatLayout):
     """The stores gitblobts 0.0.7 wrote: every blob at the repository root, under a format-1
-    name (:mod:`gitblobts.core.naming_v1`). A store without ``.gitblobts.json`` whose root
+    name (:mod:`gitblobts.core.formats.v1.names`). A store without ``.gitblobts.json`` whose root
     holds such names opens with this layout; :meth:`gitblobts.Store.migrate` rewrites it in
     the current format."""
 

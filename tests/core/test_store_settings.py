@@ -53,7 +53,9 @@ def test_reads_in_one_thread_see_every_blob_while_another_writer_migrates_the_st
 
     def read() -> None:
         try:
-            while not migrated.is_set() or not seen or reader._state.settings.is_format_1:
+            while (
+                not migrated.is_set() or not seen or not reader._state.settings.names.records_config
+            ):
                 seen.append([blob.blob for blob in reader.getblobs()])
         except BaseException as error:
             failures.append(error)
@@ -68,5 +70,5 @@ def test_reads_in_one_thread_see_every_blob_while_another_writer_migrates_the_st
 
     assert failures == []
     assert all(blobs == expected for blobs in seen)
-    assert not reader._state.settings.is_format_1  # it followed the migration
+    assert reader._state.settings.names.records_config  # it followed the migration
     assert reader.config.codec == "zstd"

@@ -28,10 +28,11 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from gitblobts import ConfigError, InvalidKeyError, TimeError, generate_key
-from gitblobts.core import keys, naming, naming_v1
-from gitblobts.core.blob import V1Blob
+from gitblobts.core import keys, naming
 from gitblobts.core.cipher import DecryptionFailed
 from gitblobts.core.config import StoreConfig
+from gitblobts.core.formats.v1 import names as naming_v1
+from gitblobts.core.formats.v1.names import V1Blob
 from gitblobts.core.plugins import load_plugins
 from gitblobts.core.timestamps import MAX_NS, MIN_NS, Nanoseconds, to_ns
 from gitblobts.plugins import ciphers

@@ -28,9 +28,10 @@ from gitblobts import (
     Store,
     generate_key,
 )
-from gitblobts.core import keys, naming, naming_v1
+from gitblobts.core import keys, naming
 from gitblobts.core.blob import Blob
 from gitblobts.core.config import StoreConfig
+from gitblobts.core.formats.v1 import names as naming_v1
 from gitblobts.core.plugins import load_plugins
 from gitblobts.core.timestamps import MAX_NS, MIN_NS
 from tests.helpers import bombs

@@ -20,6 +20,9 @@ MOVED = {
     "gitblobts.plugins.worktree": "gitblobts.gitfiles.worktree",
     "gitblobts.plugins.dulwich_backend": "gitblobts.plugins.backends.dulwich",
     "gitblobts.plugins.git_backend": "gitblobts.plugins.backends.git",
+    "gitblobts.core.naming_v1": "gitblobts.core.formats.v1.names",
+    "gitblobts.core.migration": "gitblobts.core.formats.v1.migration",
+    "gitblobts.core.migrating": "gitblobts.core.formats.v1.migrating",
 }
 
 
@@ -42,3 +45,12 @@ def test_the_backends_entry_point_names_load_the_new_modules() -> None:
     found = {ep.name: ep.value for ep in entry_points(group="gitblobts")}
     assert found["dulwich"] == "gitblobts.plugins.backends.dulwich"
     assert found["git"] == "gitblobts.plugins.backends.git"
+
+
+def test_a_blob_type_that_moved_with_its_format_warns_and_forwards() -> None:
+    from gitblobts.core import blob
+    from gitblobts.core.formats.v1 import names
+
+    with pytest.warns(DeprecationWarning, match="V1Blob moved to gitblobts.core.formats.v1.names"):
+        moved = blob.V1Blob
+    assert moved is names.V1Blob

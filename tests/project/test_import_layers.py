@@ -28,7 +28,7 @@ def test_errors_import_nothing_from_the_package() -> None:
     assert package_imports("gitblobts.core.errors") == set()
 
 
-BOTTOM = ("blob", "errors", "naming", "naming_v1", "timestamps")
+BOTTOM = ("blob", "errors", "naming", "formats.v1.names", "timestamps")
 
 
 def test_blobs_errors_names_and_times_import_each_other_without_a_cycle() -> None:
