@@ -121,6 +121,15 @@ class Backend(abc.ABC):
     def read_blobs(self, oids: Iterable[str]) -> Iterator[bytes]:
         """The contents of the blobs ``oids``, in order, lazily."""
 
+    def blob_sizes(self, oids: Iterable[str]) -> Iterator[int]:
+        """The sizes in bytes of the blobs ``oids``, in order, lazily; a missing object
+        raises as :meth:`read_blobs` does. Listing calls it, so a backend should override it
+        to read each object's header (git keeps an object's size there), not its contents:
+        the default, for backends written before it, takes the length of
+        :meth:`read_blobs`."""
+        for data in self.read_blobs(oids):
+            yield len(data)
+
     @abc.abstractmethod
     def write_blobs(self, contents: Iterable[bytes | bytearray]) -> list[str]:
         """Store blob objects, consuming ``contents`` as it goes (it may be a long

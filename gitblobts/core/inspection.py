@@ -50,9 +50,9 @@ class Inspection:
         def infos() -> Iterator[BlobInfo]:
             with self._state.repository_errors("read"):
                 for found in self._reading.iter_folders(settings, head, low, high, descending):
-                    contents = self._state.backend.read_blobs([oid for *_, oid in found])
-                    for (timestamp_ns, path, _, _), data in zip(found, contents, strict=True):
-                        yield BlobInfo(timestamp_ns, path, len(data))
+                    sizes = self._state.backend.blob_sizes([oid for *_, oid in found])
+                    for (timestamp_ns, path, _, _), size in zip(found, sizes, strict=True):
+                        yield BlobInfo(timestamp_ns, path, size)
 
         return infos()
 

@@ -1,12 +1,12 @@
 """Sharing one backend between threads: each call in turn, under the store's lock.
 
-A :class:`~gitblobts.Store` may be used by many threads at once, but a backend keeps state
-that is not safe to share (caches of trees and commits, a ``git cat-file`` pipe, dulwich's
-list of packs, what it knows of the index). :class:`LockedBackend` runs every call of the
-backend it wraps under one lock, the store's, and each step of a :meth:`read_blobs`
-iterator separately, so that a query's generator never holds the lock while its caller's
-loop runs. The store takes the same lock around sequences that must not interleave (a
-commit: resolve, write, compare-and-swap, check out).
+A :class:`~gitblobts.Store` may be used by many threads at once, but a backend keeps state that is
+not safe to share (caches of trees and commits, a ``git cat-file`` pipe, dulwich's list of packs,
+what it knows of the index). :class:`LockedBackend` runs every call of the backend it wraps under
+one lock, the store's, and each step of a :meth:`read_blobs` or :meth:`blob_sizes` iterator
+separately, so that a query's generator never holds the lock while its caller's loop runs. The store
+takes the same lock around sequences that must not interleave (a commit: resolve, write,
+compare-and-swap, check out).
 
 :meth:`~gitblobts.core.backend.Backend.write_blobs` runs without the lock: it consumes the
 caller's blobs as it goes, which may take long and must not hold up other threads, and it
@@ -18,10 +18,12 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from typing import ClassVar
+from typing import ClassVar, TypeVar
 
 from gitblobts.core.backend import Backend, Identity, TreeEntry
 from gitblobts.core.errors import RepositoryError
+
+_Item = TypeVar("_Item")
 
 
 class LockedBackend(Backend):
@@ -80,16 +82,22 @@ class LockedBackend(Backend):
             contents = self.backend.read_blobs(oids)
         return self._stepped(contents)
 
-    def _stepped(self, contents: Iterator[bytes]) -> Iterator[bytes]:
-        """``contents``, each item read under the lock and yielded outside it."""
+    def blob_sizes(self, oids: Iterable[str]) -> Iterator[int]:
+        with self._lock:
+            self._check_open()
+            sizes = self.backend.blob_sizes(oids)
+        return self._stepped(sizes)
+
+    def _stepped(self, items: Iterator[_Item]) -> Iterator[_Item]:
+        """``items``, each read under the lock and yielded outside it."""
         lock = self._lock
         while True:
             with lock:
                 self._check_open()
-                data = next(contents, None)
-            if data is None:
+                item = next(items, None)
+            if item is None:
                 return
-            yield data
+            yield item
 
     def write_blobs(self, contents: Iterable[bytes | bytearray]) -> list[str]:
         self._check_open()

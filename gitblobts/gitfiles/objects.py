@@ -1,4 +1,5 @@
-"""Writing git objects straight into a repository's object directory, as git writes them.
+"""Writing git objects straight into a repository's object directory, as git writes them,
+and reading a loose object's size from its header.
 
 Loose objects for small additions; for batches, one pack (version 2) with its index
 (version 2) per :class:`PackWriter`, streamed to disk object by object so that a batch of any
@@ -30,6 +31,10 @@ _PACK_TYPES = {COMMIT: 1, TREE: 2, BLOB: 3}
 _CHUNK = 1 << 20
 """Contents are deflated and hashed this many bytes at a time, so nothing is copied whole."""
 _LARGE_OFFSET = 1 << 31
+_HEADER_READ = 512
+"""Bytes of a loose object read for its header: far more than a deflated header takes."""
+_HEADER_MAX = 32
+"""Most bytes of a header (``commit <size>\\0``, sizes of up to 20 digits) inflated."""
 _CREATE = os.O_CREAT | os.O_EXCL | os.O_WRONLY
 _STORED_MAX = 0xFFFF
 _STORED_HEADER = b"\x78\x01\x01"
@@ -114,6 +119,22 @@ def write_loose(objects_dir: str, kind: bytes, data: BytesLike, *, durable: bool
     if durable:
         fsync_folder(folder)
     return oid
+
+
+def loose_size(objects_dir: str, oid: str, kind: bytes) -> int | None:
+    """The size of loose object ``oid`` if it is a ``kind`` object, from its header (``blob
+    <size>\\0``, the first bytes inflated); ``None`` if there is no such loose object, or its
+    header is not one of a ``kind`` object."""
+    try:
+        with open(os.path.join(objects_dir, oid[:2], oid[2:]), "rb") as f:
+            start = f.read(_HEADER_READ)
+        header = zlib.decompressobj().decompress(start, _HEADER_MAX).partition(b"\0")[0]
+    except (OSError, zlib.error):
+        return None
+    found, _, size = header.partition(b" ")
+    if found != kind or not size.isdigit():
+        return None
+    return int(size)
 
 
 class PackWriter:

@@ -6,6 +6,9 @@ ids with one first byte are read into a dictionary when first needed), and its c
 are inflated in one call from the mapped pack. That is a fraction of what a general object
 store spends per object, which matters when a read is thousands of small blobs.
 
+:meth:`PackReader.size` gives an object's size from its entry's header, or a delta's from
+the delta's first bytes, without the contents: what a listing needs.
+
 Only what is simple and common is read here; for anything else :meth:`PackReader.read`
 returns ``None`` and the caller asks its general object store: an object stored as a delta
 (``OFS_DELTA``, ``REF_DELTA``), a loose object, an object of an alternate object directory,
@@ -28,10 +31,17 @@ import re
 import struct
 import threading
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from typing import TypeVar
+
+_T = TypeVar("_T")
 
 COMMIT, TREE, BLOB, TAG = 1, 2, 3, 4
 """The pack object types of whole objects."""
+_OFS_DELTA, _REF_DELTA = 6, 7
+_MAX_CHAIN = 10_000
+"""Most deltas :meth:`_Pack.size` follows to find an object's type (git's longest chains are
+a few thousand)."""
 
 _ID_BYTES = 20
 _INDEX_MAGIC = b"\xfftOc"
@@ -181,11 +191,83 @@ class _Pack:
             return None  # not what the header says: let the general reader judge it
         return data
 
+    def _entry(self, offset: int) -> tuple[int, int, int]:
+        """The type and size of the pack entry at ``offset``, and where its data starts."""
+        pack = self._pack
+        byte = pack[offset]
+        kind, size, shift = (byte >> 4) & 7, byte & 15, 4
+        offset += 1
+        while byte & 0x80:
+            byte = pack[offset]
+            size |= (byte & 0x7F) << shift
+            shift += 7
+            offset += 1
+        return kind, size, offset
+
+    def size(self, offset: int, kind: int) -> int | None:
+        """The size of the object at ``offset`` if it is a ``kind`` object, stored whole or
+        as a delta on a base in this pack: from the entry's header, or from the delta's
+        header (its first bytes inflated), never from the contents; ``None`` otherwise."""
+        entry, size, start = self._entry(offset)
+        if entry in (_OFS_DELTA, _REF_DELTA):
+            base = self._base(entry, offset, start)
+            if base < 0 or self._kind(base) != kind:
+                return None
+            if entry == _REF_DELTA:
+                start += _ID_BYTES
+            else:
+                while self._pack[start] & 0x80:
+                    start += 1
+                start += 1
+            header = zlib.decompressobj().decompress(self._view[start : start + 64], 20)
+            _, position = _varint(header, 0)  # the base's size, then the result's
+            size, _ = _varint(header, position)
+            return size
+        return size if entry == kind else None
+
+    def _base(self, entry: int, offset: int, start: int) -> int:
+        """The offset of the base of the delta at ``offset`` (data at ``start``), or -1."""
+        pack = self._pack
+        if entry == _REF_DELTA:
+            return self.find(bytes(pack[start : start + _ID_BYTES]))
+        byte = pack[start]
+        distance = byte & 0x7F
+        while byte & 0x80:
+            start += 1
+            byte = pack[start]
+            distance = ((distance + 1) << 7) | (byte & 0x7F)
+        return offset - distance if 0 < distance <= offset else -1
+
+    def _kind(self, offset: int) -> int:
+        """The type of the object at ``offset``, following deltas to their whole base; -1
+        if a base is not in this pack, or the chain is longer than git makes them."""
+        for _ in range(_MAX_CHAIN):
+            entry, _, start = self._entry(offset)
+            if entry not in (_OFS_DELTA, _REF_DELTA):
+                return entry
+            offset = self._base(entry, offset, start)
+            if offset < 0:
+                return -1
+        return -1
+
     def close(self) -> None:
         self._view.release()
         for mapped in (self._pack, self._index):
             with contextlib.suppress(BufferError):  # a read in another thread: the GC closes it
                 mapped.close()
+
+
+def _varint(data: bytes, position: int) -> tuple[int, int]:
+    """A size of a delta's header (little-endian 7-bit groups) at ``position`` of ``data``,
+    and the position after it; ``IndexError`` if ``data`` ends first."""
+    value = shift = 0
+    while True:
+        byte = data[position]
+        value |= (byte & 0x7F) << shift
+        shift += 7
+        position += 1
+        if not byte & 0x80:
+            return value, position
 
 
 def _map(path: str) -> mmap.mmap:
@@ -210,6 +292,16 @@ class PackReader:
     def read(self, oid: str, kind: int) -> bytes | None:
         """The contents of object ``oid`` (hexadecimal) if it is stored whole, as a ``kind``
         object, in a pack; ``None`` for anything else (see the module docstring)."""
+        return self._at(oid, lambda pack, offset: pack.read(offset, kind))
+
+    def size(self, oid: str, kind: int) -> int | None:
+        """The size of object ``oid`` (hexadecimal) if it is a ``kind`` object in a pack,
+        whole or deltified (see :meth:`_Pack.size`); ``None`` for anything else."""
+        return self._at(oid, lambda pack, offset: pack.size(offset, kind))
+
+    def _at(self, oid: str, get: Callable[[_Pack, int], _T | None]) -> _T | None:
+        """``get(pack, offset)`` of the pack holding ``oid``; ``None`` if none does, or it
+        fails."""
         if len(oid) != 2 * _ID_BYTES:
             return None
         try:
@@ -220,13 +312,13 @@ class PackReader:
                 if offset >= 0:
                     if pack is not packs[0]:
                         self._first(pack)
-                    return pack.read(offset, kind)
+                    return get(pack, offset)
             if self._closed or self._is_loose(oid) or not self.rescan():
                 return None
             for pack in self._packs:
                 offset = pack.find(binary)
                 if offset >= 0:
-                    return pack.read(offset, kind)
+                    return get(pack, offset)
         except (ValueError, IndexError, OSError, struct.error, zlib.error):
             pass  # not an id, a pack unmapped meanwhile, or corrupt: the general reader decides
         return None

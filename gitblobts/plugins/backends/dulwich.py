@@ -43,7 +43,15 @@ from gitblobts.core.hookspecs import hookimpl
 from gitblobts.core.redaction import redact
 from gitblobts.gitfiles import checkouts, locks, packs, refs, trees, worktree
 from gitblobts.gitfiles.index import IndexWriter, NewEntry, Unreadable, Unsupported
-from gitblobts.gitfiles.objects import BLOB, COMMIT, TREE, PackWriter, object_id, write_loose
+from gitblobts.gitfiles.objects import (
+    BLOB,
+    COMMIT,
+    TREE,
+    PackWriter,
+    loose_size,
+    object_id,
+    write_loose,
+)
 from gitblobts.plugins.backends.base import DEFAULT_IDENTITY, TREE_CACHE, TreeReadingBackend
 from gitblobts.plugins.backends.dulwichexchange import (
     LOCK_TIMEOUT,
@@ -169,6 +177,17 @@ class DulwichBackend(TreeReadingBackend):
             if data is None:  # not stored whole in a pack: dulwich finds it, or says why not
                 data = self._object(oid, Blob).as_raw_string()
             yield data
+
+    def blob_sizes(self, oids: Iterable[str]) -> Iterator[int]:
+        size_in_pack = self._packs.size
+        objects_dir = os.fspath(self._store.path)
+        for oid in oids:
+            size = size_in_pack(oid, packs.BLOB)
+            if size is None:
+                size = loose_size(objects_dir, oid, BLOB)
+            if size is None:  # elsewhere (an alternate), or damaged: dulwich reads it, or says
+                size = len(self._object(oid, Blob).as_raw_string())
+            yield size
 
     # Writing
 

@@ -1,15 +1,15 @@
 """The ``git`` backend: git plumbing through the git command.
 
-Objects are read by one long-lived ``git cat-file --batch`` process per backend, started on
-first use and stopped by :meth:`~GitCommandBackend.close` or when the backend is collected;
-trees and commits are parsed here and cached by id (they never change). A batch of blobs
-streams into one ``git fast-import``. A commit rebuilds only the trees along the changed paths
-with one ``git mktree --batch``, then ``git commit-tree``. The branch moves by ``git
-update-ref`` with the expected old value: git's own locked compare-and-swap. The working tree
-and index follow through ``git update-index`` and ``git checkout-index``, so git's index
-extensions and attributes all apply; they work on a copy of the index (``GIT_INDEX_FILE``),
-which is installed under git's ``index.lock``, taken as :mod:`~gitblobts.gitfiles.locks` says
-and held from before the branch moves (see
+Objects are read by one long-lived ``git cat-file --batch`` process per backend, and their sizes by
+one ``git cat-file --batch-check``, started on first use and stopped by
+:meth:`~GitCommandBackend.close` or when the backend is collected; trees and commits are parsed here
+and cached by id (they never change). A batch of blobs streams into one ``git fast-import``. A
+commit rebuilds only the trees along the changed paths with one ``git mktree --batch``, then ``git
+commit-tree``. The branch moves by ``git update-ref`` with the expected old value: git's own locked
+compare-and-swap. The working tree and index follow through ``git update-index`` and ``git
+checkout-index``, so git's index extensions and attributes all apply; they work on a copy of the
+index (``GIT_INDEX_FILE``), which is installed under git's ``index.lock``, taken as
+:mod:`~gitblobts.gitfiles.locks` says and held from before the branch moves (see
 :meth:`~gitblobts.core.backend.Backend.holding_index`). A lock git finds taken is cleared if a
 gitblobts writer that died left it, and named in the error once it is old otherwise (see
 :mod:`gitblobts.gitfiles.locks`).
@@ -95,7 +95,8 @@ class GitCommandBackend(TreeReadingBackend):
             processes.command, self._git_dir, self._work_tree, self._settings
         )
         self._reader = processes.ObjectReader(self._command, self._cwd)
-        self._finalizer = weakref.finalize(self, self._reader.stop)
+        self._sizes = processes.ObjectReader(self._command, self._cwd, sizes=True)
+        self._finalizer = weakref.finalize(self, processes.stop, self._reader, self._sizes)
         self._working_trees = checkouts.WorkingTrees(
             self._git_dir, own_work_tree=self._work_tree is not None
         )
@@ -209,6 +210,9 @@ class GitCommandBackend(TreeReadingBackend):
             request = pending.popleft()
             yield self._checked(request.oid, self._reader.receive(request), "blob")
 
+    def blob_sizes(self, oids: Iterable[str]) -> Iterator[int]:
+        return processes.blob_sizes(self._sizes, oids)
+
     # Writing
 
     def write_blobs(self, contents: Iterable[bytes | bytearray]) -> list[str]:
@@ -222,7 +226,8 @@ class GitCommandBackend(TreeReadingBackend):
             return [processes.line(result.stdout)]
         with tempfile.TemporaryDirectory(prefix="gitblobts-") as scratch:
             marks = os.path.join(scratch, "marks")
-            count = self._fast_import(_chain(first, second, stream), marks, shrinks(first))
+            blobs = itertools.chain((first, second), stream)
+            count = self._fast_import(blobs, marks, shrinks(first))
             with open(marks, "rb") as f:
                 ids = dict(line.split() for line in f.read().splitlines())
         try:
@@ -580,14 +585,6 @@ class GitCommandBackend(TreeReadingBackend):
         self._finalizer()
         self._trees.clear()
         self._commits.clear()
-
-
-def _chain(
-    first: bytes | bytearray, second: bytes | bytearray, rest: Iterator[bytes | bytearray]
-) -> Iterator[bytes | bytearray]:
-    yield first
-    yield second
-    yield from rest
 
 
 def _path(raw: bytes) -> str:

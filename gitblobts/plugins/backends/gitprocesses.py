@@ -1,17 +1,18 @@
-"""The git processes the ``git`` backend runs: the command line and environment of each,
-the long-lived object reader (``git cat-file --batch``) and tree writer (``git mktree
---batch``), and what git says: output lines, taken locks, push statuses."""
+"""The git processes the ``git`` backend runs: the command line and environment of each, the
+long-lived object readers (``git cat-file --batch``, and ``--batch-check`` for sizes) and tree
+writer (``git mktree --batch``), and what git says: output lines, taken locks, push statuses."""
 
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import re
 import subprocess
 import tempfile
 import threading
 from collections import deque
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import IO
 
 from gitblobts.core.backend import TreeEntry
@@ -51,19 +52,24 @@ _FIXED_ENVIRONMENT = {
 
 
 class Request:
-    """One object asked of ``git cat-file``, and, once read, its type and contents."""
+    """One object asked of ``git cat-file``, and, once read, its type and contents (or,
+    asked of a reader of sizes, its type and size)."""
 
-    __slots__ = ("done", "error", "oid", "reply")
+    __slots__ = ("done", "error", "oid", "reply", "size")
 
     def __init__(self, oid: str) -> None:
         self.oid = oid
         self.done = False
         self.reply: tuple[str, bytes] | None = None
+        self.size = -1
         self.error: str | None = None
 
 
 class ObjectReader:
     """One ``git cat-file --batch`` process, started on first use: object contents by id.
+    With ``sizes``, one ``git cat-file --batch-check`` process: types and sizes only (the
+    reply's contents are empty, :attr:`Request.size` holds the size), from the object's
+    header, without reading its contents.
 
     Requests are pipelined: a caller sends several before reading the first reply. Replies
     come in request order; one that another caller's read passes over is kept in its request.
@@ -72,8 +78,15 @@ class ObjectReader:
     for its replies to be read.
     """
 
-    def __init__(self, command: Callable[..., tuple[list[str], dict[str, str]]], cwd: str) -> None:
+    def __init__(
+        self,
+        command: Callable[..., tuple[list[str], dict[str, str]]],
+        cwd: str,
+        *,
+        sizes: bool = False,
+    ) -> None:
         self._command = command
+        self._sizes = sizes
         self._cwd = cwd
         self._lock = threading.RLock()
         self._process: subprocess.Popen[bytes] | None = None
@@ -138,14 +151,15 @@ class ObjectReader:
             if len(fields) != 3 or fields[0] != request.oid.encode("ascii"):
                 raise OSError(f"unexpected reply {header!r}")
             size = int(fields[2])
-            data = process.stdout.read(size)
-            if len(data) != size or process.stdout.read(1) != b"\n":
+            data = b"" if self._sizes else process.stdout.read(size)
+            if not self._sizes and (len(data) != size or process.stdout.read(1) != b"\n"):
                 raise OSError("reply cut short")
         except (OSError, ValueError) as error:
             self._queue.appendleft(request)
             self._fail(str(error))
             return
         request.reply = fields[1].decode("ascii"), data
+        request.size = size
         request.done = True
 
     def _running(self) -> subprocess.Popen[bytes]:
@@ -156,7 +170,7 @@ class ObjectReader:
             self._process, self._errors = None, None
             self._queue.clear()
         if self._process is None:
-            argv, env = self._command("cat-file", "--batch")
+            argv, env = self._command("cat-file", "--batch-check" if self._sizes else "--batch")
             self._errors = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the process
             self._process = start(argv, env, self._cwd, stdout=subprocess.PIPE, stderr=self._errors)
             self._owner = os.getpid()
@@ -202,6 +216,35 @@ class ObjectReader:
         with self._lock:
             self._stopped = True
             self._halt()
+
+
+def blob_sizes(reader: ObjectReader, oids: Iterable[str]) -> Iterator[int]:
+    """The sizes of the blobs ``oids``, in order, lazily, from ``reader`` (one of sizes),
+    :data:`_OUTSTANDING` requests ahead; a missing object, or one that is no blob, raises
+    ``RepositoryError``."""
+    source = iter(oids)
+    pending: deque[Request] = deque()
+    while True:
+        if len(pending) <= _OUTSTANDING // 2:
+            pending.extend(reader.send(itertools.islice(source, _OUTSTANDING - len(pending))))
+        if not pending:
+            return
+        request = pending.popleft()
+        found = reader.receive(request)
+        if found is None:  # git says so of an object it cannot read, too
+            raise RepositoryError(
+                f"blob {request.oid} is missing from the repository, or damaged past reading "
+                "(git fsck tells which)"
+            )
+        if found[0] != "blob":
+            raise RepositoryError(f"object {request.oid} is not a blob")
+        yield request.size
+
+
+def stop(*readers: ObjectReader) -> None:
+    """Stop ``readers`` (a backend's finalizer: it must not refer back to the backend)."""
+    for reader in readers:
+        reader.stop()
 
 
 class TreeWriter:
