@@ -10,6 +10,7 @@ side in the same run, so that a verdict holds on any machine (absolute times do 
   G6  addblobs of 100,000 blobs: time per blob <= 1.25 x at 10,000 blobs; memory bounded:
       blob contents are never held (peak growth with 16 KiB blobs <= 1.2 x with 1 KiB blobs)
       and what is held per blob does not grow with the batch (<= 1.2 x at 10,000 blobs)
+  G7  ls (listblobs) of a store holding one 1 GiB blob: peak memory growth <= 32 MiB
 
 The default backend's rows decide the summary; the other backend's rows are printed beside
 them, and gitblobts 0.0.7 (the seed's package, installed from PyPI into its own virtual
@@ -17,8 +18,8 @@ environment) is measured against gitblobts now on the seed's own workloads. docs
 says how each figure is measured.
 
 Run: python benchmarks/performance.py [--sizes 1000,10000,100000] [--backends dulwich,git]
-[--big-mib 256] [--quick] [--no-legacy] [--plot PATH] [--markdown PATH]. Progress goes to
-standard error; the machine, the table and the summary to standard output.
+[--big-mib 256] [--listed-mib 1024] [--quick] [--no-legacy] [--plot PATH] [--markdown PATH].
+Progress goes to standard error; the machine, the table and the summary to standard output.
 """
 
 from __future__ import annotations
@@ -46,13 +47,15 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 import gitblobts
-from gitblobts import Nanoseconds, Store, generate_key, load_plugins
+from gitblobts import BlobInfo, Nanoseconds, Store, generate_key, load_plugins
 from gitblobts.core.store import DEFAULT_BACKEND
 
 KIB = 1024
 BIG_BLOB = 16 * KIB
 """G6's larger blobs: the memory held must not grow with blob size."""
 MIB = 1 << 20
+LISTING_LIMIT = 32 * MIB
+"""G7: the most a listing's peak memory may grow, whatever the size of the blobs listed."""
 MINUTE = 60 * 10**9
 WINDOW = 60
 """Blobs in a one-hour window: the stores hold one blob a minute."""
@@ -61,7 +64,7 @@ LEGACY_VERSION = "0.0.7"
 LEGACY_DRIVER = HERE / "legacy_0_0_7.py"
 RESULTS_START = "<!-- results:start -->"
 RESULTS_END = "<!-- results:end -->"
-GOALS = ("G1", "G2", "G3", "G4", "G5", "G6", LEGACY_VERSION)
+GOALS = ("G1", "G2", "G3", "G4", "G5", "G6", "G7", LEGACY_VERSION)
 STARTED = time.perf_counter()
 
 
@@ -74,6 +77,8 @@ class Plan:
     backends: tuple[str, ...]
     big: int
     """Bytes of G5's blob."""
+    listed: int = 1 << 30
+    """Bytes of G7's blob."""
     legacy: bool = True
     rounds: int = 3
     """G1: alternating rounds of addblobs and git fast-import."""
@@ -358,6 +363,26 @@ def big_blob_child(repository: str, backend: str, key: str, size: int) -> dict[s
     return {"seconds": seconds, "growth": growth}
 
 
+def listed_blob_child(repository: str, backend: str, size: int) -> dict[str, float]:
+    """G7, in a child: a store holding one blob of ``size`` random bytes (stored as they are:
+    no codec, no key)."""
+    with open_store(Path(repository), backend, None, "none") as store:
+        store.addblob(os.urandom(size))
+    return {}
+
+
+def listing_child(repository: str, backend: str) -> dict[str, float]:
+    """G7, in a child: peak memory growth of listing the store (``gitblobts ls`` is a loop
+    over ``listblobs``)."""
+    with open_store(Path(repository), backend, None, "none") as store:
+        baseline = reset_peak()
+        infos: list[BlobInfo] = []
+        seconds = timed(lambda: infos.extend(store.listblobs()))
+        growth = peak_rss() - baseline
+    (info,) = infos
+    return {"seconds": seconds, "growth": growth, "size": info.stored_size}
+
+
 def ingest_child(
     repository: str, backend: str, key: str, now_ns: int, count: int, size: int = KIB
 ) -> dict[str, float]:
@@ -617,6 +642,31 @@ def big_blob_goal(bench: Bench, backend: str, folder: Path) -> list[Row]:
     ]
 
 
+def listing_goal(bench: Bench, backend: str, folder: Path) -> list[Row]:
+    """G7: peak memory growth of listing a store holding one big blob, in a fresh child
+    process; listing reads sizes from object headers, so the blob's size must not count."""
+    size = bench.plan.listed
+    progress(f"G7 {backend}: listblobs of a store holding a {size // MIB} MiB blob")
+    repository = new_bare(folder / "listed")
+    in_child(listed_blob_child, str(repository), backend, size)
+    figures = in_child(listing_child, str(repository), backend)
+    shutil.rmtree(repository)
+    if figures["size"] != size:
+        raise RuntimeError(f"listblobs gave a size of {figures['size']:.0f}, not {size}")
+    return [
+        Row(
+            "G7",
+            backend,
+            f"ls of a store holding a {size // MIB} MiB blob: peak RSS growth / 32 MiB "
+            f"(took {duration(figures['seconds'])})",
+            mebibytes(figures["growth"]),
+            mebibytes(LISTING_LIMIT),
+            figures["growth"] / LISTING_LIMIT,
+            1.0,
+        ),
+    ]
+
+
 def guarded(goal: str, backend: str, workload: Callable[[], list[Row]]) -> list[Row]:
     """The workload's rows, or one ERROR row: a failure is reported and the others still run."""
     try:
@@ -644,6 +694,7 @@ def measure_backend(
     )
     rows += guarded("G2", backend, lambda: working_tree_goal(bench, backend, stores))
     rows += guarded("G5", backend, lambda: big_blob_goal(bench, backend, folder))
+    rows += guarded("G7", backend, lambda: listing_goal(bench, backend, folder))
     shutil.rmtree(folder, ignore_errors=True)
     return rows, series
 
@@ -984,6 +1035,7 @@ def parse_plan(argv: Sequence[str] | None = None) -> tuple[Plan, argparse.Namesp
     parser.add_argument("--sizes", help="small,medium,large store sizes (1000,10000,100000)")
     parser.add_argument("--backends", default="dulwich,git", help="comma-separated (dulwich,git)")
     parser.add_argument("--big-mib", type=int, help="G5's blob in MiB (256)")
+    parser.add_argument("--listed-mib", type=int, help="G7's blob in MiB (1024)")
     parser.add_argument(
         "--quick",
         action="store_true",
@@ -1006,7 +1058,8 @@ def parse_plan(argv: Sequence[str] | None = None) -> tuple[Plan, argparse.Namesp
         if name not in installed:
             parser.error(f"--backends: {name!r} is not an installed backend")
     big = (args.big_mib or (16 if args.quick else 256)) * MIB
-    plan = Plan((sizes[0], sizes[1], sizes[2]), backends, big, legacy=not args.no_legacy)
+    listed = (args.listed_mib or (64 if args.quick else 1024)) * MIB
+    plan = Plan((sizes[0], sizes[1], sizes[2]), backends, big, listed, legacy=not args.no_legacy)
     return (plan.quick() if args.quick else plan), args
 
 
