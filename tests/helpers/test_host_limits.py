@@ -58,6 +58,22 @@ def push(work: Path, host: HostRepo) -> subprocess.CompletedProcess[str]:
     return run_git(work, "push", host.url, "main")
 
 
+def on_host(host: HostRepo, args: list[str], stdin: bytes) -> str:
+    """Run git in the host's repository directly (no hook runs); return its output."""
+    return (
+        subprocess.run(
+            ["git", "--git-dir", str(host.repo), *args],
+            input=stdin,
+            env={**os.environ, **IDENTITY},
+            capture_output=True,
+            check=True,
+            timeout=60,
+        )
+        .stdout.decode()
+        .strip()
+    )
+
+
 def served_main(host: HostRepo) -> str | None:
     """The host's ``main``, or None when it has none."""
     result = subprocess.run(
@@ -104,12 +120,20 @@ def test_a_blob_over_the_object_limit_is_refused_by_name(
 def test_a_blob_already_on_the_host_is_not_checked_again(
     host_server: HostRepo, tmp_path: Path
 ) -> None:
-    work = work_tree(tmp_path)
-    commit_files(work, {"a": b"a"})
-    assert push(work, host_server).returncode == 0
-    commit_files(work, {"b": b"b"})
+    limit = host_server.limits.max_object_bytes
+    assert limit
+    # A big blob put on the host behind its hook's back: an older push, before the limit.
+    blob = on_host(host_server, ["hash-object", "-w", "--stdin"], os.urandom(limit + 1))
+    tree = on_host(host_server, ["mktree"], f"100644 blob {blob}\tbig\n".encode())
+    old = on_host(host_server, ["commit-tree", "-m", "big", tree], b"")
+    on_host(host_server, ["update-ref", "refs/heads/main", old], b"")
+    work = tmp_path / "work"
+    assert run_git(tmp_path, "clone", "--quiet", host_server.url, str(work)).returncode == 0
+    commit_files(work, {"small": b"small"})
 
-    assert push(work, host_server).returncode == 0
+    result = push(work, host_server)
+
+    assert result.returncode == 0, result.stderr
 
 
 def test_a_folder_over_the_width_is_refused_by_name(host_server: HostRepo, tmp_path: Path) -> None:
