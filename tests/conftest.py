@@ -17,11 +17,15 @@ pytest.register_assert_rewrite("tests.helpers")
 
 from tests.helpers.git import REPO_KINDS, assert_fsck_clean, make_repo  # noqa: E402
 from tests.helpers.gitservers import (  # noqa: E402
+    HOST_LIMITS,
     SERVER_CLASSES,
     GitDaemon,
     GitServer,
+    HostRepo,
     HttpGitServer,
     SshGitServer,
+    make_bare_repo,
+    make_host_limited,
     require,
 )
 
@@ -150,3 +154,17 @@ def git_server(request: pytest.FixtureRequest, git_server_root: Path) -> Iterato
     Clients need ``server.client_env()`` in their environment (GIT_SSH_COMMAND for ssh).
     """
     yield from _serve(SERVER_CLASSES[request.param], git_server_root)
+
+
+@pytest.fixture(params=sorted(SERVER_CLASSES))
+def host_server(
+    request: pytest.FixtureRequest, git_server_root: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[HostRepo]:
+    """Each server in turn serving ``host.git``, an empty repository with
+    :data:`~tests.helpers.gitservers.HOST_LIMITS`; the client environment is set."""
+    repo = make_bare_repo(git_server_root, "host.git")
+    make_host_limited(repo, HOST_LIMITS)
+    for server in _serve(SERVER_CLASSES[request.param], git_server_root):
+        for name, value in server.client_env().items():
+            monkeypatch.setenv(name, value)
+        yield HostRepo(server, repo, server.url("host.git"), HOST_LIMITS)

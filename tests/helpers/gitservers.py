@@ -20,10 +20,12 @@ is also stopped at interpreter exit, should a test leak one.
 
 Helpers: :func:`make_bare_repo` (a bare repository every server can serve and accept
 pushes into), :func:`make_rejecting` / :func:`make_accepting` (a pre-receive hook that
-rejects every push, and its removal), :func:`require` (skip, or fail under ``CI=true``,
-when a needed program is missing). The pytest fixtures that run them (``git_daemon``,
-``http_git_server``, ``https_git_server``, ``ssh_git_server`` and the parametrized
-``git_server``) are in ``tests/conftest.py``.
+rejects every push, and its removal), :func:`make_host_limited` (a repository with a
+host's limits, :class:`HostLimits`, at scaled-down sizes), :func:`require` (skip, or fail
+under ``CI=true``, when a needed program is missing). The pytest fixtures that run them
+(``git_daemon``, ``http_git_server``, ``https_git_server``, ``ssh_git_server``, the
+parametrized ``git_server``, and ``host_server``: a server whose repository has host
+limits) are in ``tests/conftest.py``.
 
 The system packages come from ``.ci/install-system-packages``.
 """
@@ -44,6 +46,7 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import IO, TypeVar
@@ -51,11 +54,14 @@ from typing import IO, TypeVar
 import pytest
 
 __all__ = [
+    "HOST_LIMITS",
     "LOOPBACK",
     "START_TIMEOUT",
     "STOP_TIMEOUT",
     "GitDaemon",
     "GitServer",
+    "HostLimits",
+    "HostRepo",
     "HttpGitServer",
     "ServerError",
     "SshGitServer",
@@ -63,6 +69,7 @@ __all__ = [
     "free_port",
     "make_accepting",
     "make_bare_repo",
+    "make_host_limited",
     "make_rejecting",
     "require",
 ]
@@ -192,6 +199,110 @@ def make_accepting(repo: Path) -> None:
     hook = _hooks_dir(repo) / "pre-receive"
     if hook.is_file() and _REJECT_HOOK_MARKER in hook.read_text():
         hook.unlink()
+
+
+_HOST_HOOK_MARKER = "# gitblobts-tests: host limits"
+
+
+@dataclass(frozen=True)
+class HostLimits:
+    """A git host's limits, scaled down so tests stay fast; None is no limit.
+
+    Every server here serves a repository made with :func:`make_host_limited` under them:
+    the limits live in the repository (its config and a pre-receive hook), not the server.
+    """
+
+    max_push_bytes: int | None = None
+    """git's ``receive.maxInputSize``: a push whose pack is larger is refused."""
+
+    max_object_bytes: int | None = None
+    """A new blob larger is refused, naming its path, size and the limit (as GitHub
+    refuses files over 100 MB)."""
+
+    max_folder_entries: int | None = None
+    """A new tree with more entries is refused, naming the folder (GitHub recommends at
+    most 3,000 per folder)."""
+
+
+_HOST_HOOK = r"""#!/bin/sh
+{marker}
+# Refuses new blobs over MAX_OBJECT bytes and new trees over MAX_ENTRIES entries (0: no
+# limit). Only the objects a ref update brings in are read: rev-list --not --all.
+MAX_OBJECT={max_object}
+MAX_ENTRIES={max_entries}
+refused=0
+while read -r old new ref; do
+    case $new in *[!0]*) ;; *) continue ;; esac
+    found=$(git rev-list --objects "$new" --not --all |
+        git cat-file --batch-check='%(objecttype) %(objectname) %(objectsize) %(rest)' |
+        while read -r type name size path; do
+            if [ "$type" = blob ] && [ "$MAX_OBJECT" -gt 0 ] && [ "$size" -gt "$MAX_OBJECT" ]
+            then
+                echo "error: File ${{path:-$name}} is $size bytes; this exceeds the host's" \
+                    "file size limit of $MAX_OBJECT bytes"
+            elif [ "$type" = tree ] && [ "$MAX_ENTRIES" -gt 0 ]; then
+                entries=$(git ls-tree "$name" | wc -l)
+                if [ "$entries" -gt "$MAX_ENTRIES" ]; then
+                    echo "error: Folder ${{path:-/}} has $entries entries; this exceeds the" \
+                        "host's limit of $MAX_ENTRIES entries per folder"
+                fi
+            fi
+        done)
+    if [ -n "$found" ]; then
+        echo "$found" >&2
+        echo "error: $ref refused: it brings objects over the host's limits" >&2
+        refused=1
+    fi
+done
+exit $refused
+"""
+
+
+HOST_LIMITS = HostLimits(
+    max_push_bytes=256 * 1024, max_object_bytes=64 * 1024, max_folder_entries=50
+)
+"""The ``host_server`` fixture's limits: a host's, scaled down so tests stay fast."""
+
+
+@dataclass(frozen=True)
+class HostRepo:
+    """A served repository with a host's limits: what the ``host_server`` fixture gives."""
+
+    server: GitServer
+    """The server (its :meth:`GitServer.client_env` is already in ``os.environ``)."""
+
+    repo: Path
+    """The bare repository on the server's side."""
+
+    url: str
+    """The URL a client clones and pushes."""
+
+    limits: HostLimits
+    """The limits ``repo`` has."""
+
+
+def make_host_limited(repo: Path, limits: HostLimits) -> None:
+    """Give the bare repository ``repo`` a host's ``limits``, on every transport.
+
+    ``max_push_bytes`` sets ``receive.maxInputSize`` (git refuses the pack before any hook
+    runs); ``max_object_bytes`` and ``max_folder_entries`` install a pre-receive hook (sh
+    and git only) that lists the objects each ref update brings, ``git rev-list --objects
+    NEW --not --all``, and refuses the whole push when one is over a limit, naming it.
+    """
+    if limits.max_push_bytes is not None:
+        _git("-C", str(repo), "config", "receive.maxInputSize", str(limits.max_push_bytes))
+    if limits.max_object_bytes is None and limits.max_folder_entries is None:
+        return
+    hook = _hooks_dir(repo) / "pre-receive"
+    hook.parent.mkdir(parents=True, exist_ok=True)
+    hook.write_text(
+        _HOST_HOOK.format(
+            marker=_HOST_HOOK_MARKER,
+            max_object=limits.max_object_bytes or 0,
+            max_entries=limits.max_folder_entries or 0,
+        )
+    )
+    hook.chmod(0o755)
 
 
 _RUNNING: set[GitServer] = set()

@@ -26,7 +26,7 @@ from dulwich.client import (
     get_transport_and_path,
 )
 from dulwich.config import ConfigFile
-from dulwich.errors import GitProtocolError, NotGitRepository
+from dulwich.errors import GitProtocolError, NotGitRepository, SendPackError
 from dulwich.file import FileLocked
 from dulwich.graph import find_merge_base
 from dulwich.index import (
@@ -65,6 +65,16 @@ _Kind = TypeVar("_Kind", bound=ShaFile)
 _LOOSE_LIMIT = 16
 _LOOSE_BYTES = 16 << 20
 """Batches of at most this many objects and bytes are written loose rather than packed."""
+
+
+def _remote_messages(said: list[bytes]) -> str:
+    """What the remote said while receiving a push (its hook's messages), to explain a
+    refusal: ``": line; line"``, or nothing."""
+    lines = [line.strip() for line in b"".join(said).decode("utf-8", "replace").splitlines()]
+    kept = [line for line in lines if line]
+    return f": {'; '.join(kept)}" if kept else ""
+
+
 _TRANSPORT_ERRORS = (
     OSError,
     GitProtocolError,
@@ -486,6 +496,14 @@ class DulwichBackend(TreeReadingBackend):
             )
         except FileLocked:
             return False  # a local remote's branch, being moved by another writer right now
+        except SendPackError as error:  # the remote refused the pack (receive.maxInputSize)
+            unpack = error.args[0] if error.args else b""
+            if isinstance(unpack, bytes):
+                unpack = unpack.decode("utf-8", "replace")
+            raise PushRejectedError(
+                f"{remote} ({redact(url)}) refused the push: "
+                f"{redact(str(unpack) + _remote_messages(said))}"
+            ) from None
         except _TRANSPORT_ERRORS as error:
             message = redact(str(error))
             if "declined" in message or "rejected" in message or "denied" in message:
@@ -499,7 +517,10 @@ class DulwichBackend(TreeReadingBackend):
         if status is not None:
             if any(word in status for word in _MOVED_ON) or _MOVED_MEANWHILE in b"".join(said):
                 return False
-            raise PushRejectedError(f"{remote} ({redact(url)}) refused the push: {redact(status)}")
+            raise PushRejectedError(
+                f"{remote} ({redact(url)}) refused the push: "
+                f"{redact(status + _remote_messages(said))}"
+            )
         self._set_tracking(remote, remote_ref, ObjectID(commit.encode()))
         return True
 

@@ -1,0 +1,123 @@
+"""Against a host's limits (the ``host_server`` fixture: every transport, limits scaled
+down): adds within them push and read back; a blob over ``max_object_bytes`` and a batch
+over ``max_push_bytes`` are refused by the server after one push, never retried, and the
+error or :class:`~gitblobts.PushFailedWarning` names the limit the remote gave (``git://``
+drops the connection on an oversized pack, so there it cannot); the commit stays. gitblobts
+splits neither blobs nor pushes yet: these pin down what the user sees today."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from gitblobts import PushFailedWarning, PushRejectedError, RemoteError, Store
+from gitblobts.core.locking import LockedBackend
+from tests.helpers.git import git
+from tests.helpers.gitservers import HostRepo
+
+
+def clone(host: HostRepo, into: Path) -> Path:
+    git(into.parent, "clone", "--quiet", host.url, str(into))
+    return into
+
+
+def served_main(host: HostRepo) -> str | None:
+    result = subprocess.run(
+        ["git", "-C", str(host.repo), "rev-parse", "-q", "--verify", "refs/heads/main"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return result.stdout.strip() or None
+
+
+@pytest.fixture
+def push_attempts(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """Each push a store makes to a remote, as the seconds it took."""
+    attempts: list[float] = []
+    push = LockedBackend.push
+
+    def counted(
+        self: LockedBackend, remote: str, commit: str, remote_ref: str, expected: str | None
+    ) -> bool:
+        start = time.monotonic()
+        try:
+            return push(self, remote, commit, remote_ref, expected)
+        finally:
+            attempts.append(time.monotonic() - start)
+
+    monkeypatch.setattr(LockedBackend, "push", counted)
+    return attempts
+
+
+def test_adds_within_the_limits_are_pushed_and_read_back(
+    host_server: HostRepo, tmp_path: Path
+) -> None:
+    limit = host_server.limits.max_object_bytes
+    assert limit
+    blobs = [os.urandom(limit // 2), b"small", os.urandom(limit // 2)]
+    store = Store(clone(host_server, tmp_path / "one"), strict=True)
+
+    store.addblobs(blobs[:2])
+    store.addblob(blobs[2])
+
+    other = Store(clone(host_server, tmp_path / "two"), push=False)
+    assert [blob.blob for blob in other.getblobs()] == blobs
+
+
+def test_a_blob_over_the_object_limit_is_refused_once_naming_the_limit(
+    host_server: HostRepo, tmp_path: Path, push_attempts: list[float]
+) -> None:
+    limit = host_server.limits.max_object_bytes
+    assert limit
+    store = Store(clone(host_server, tmp_path / "c"), strict=True)
+
+    with pytest.raises(PushRejectedError, match=r"committed to .* but not pushed") as raised:
+        store.addblob(os.urandom(limit + 1024))
+
+    assert f"exceeds the host's file size limit of {limit} bytes" in str(raised.value)
+    assert len(push_attempts) == 1  # a refusal is not retried
+    assert served_main(host_server) is None
+
+
+def test_without_strict_a_blob_over_the_object_limit_warns_and_stays_committed(
+    host_server: HostRepo, tmp_path: Path, push_attempts: list[float]
+) -> None:
+    limit = host_server.limits.max_object_bytes
+    assert limit
+    store = Store(clone(host_server, tmp_path / "c"))
+    blob = os.urandom(limit + 1024)
+
+    with pytest.warns(PushFailedWarning, match=f"file size limit of {limit} bytes"):
+        store.addblob(blob)
+
+    assert len(push_attempts) == 1
+    assert [b.blob for b in store.getblobs()] == [blob]
+    assert store.unpushed == 1
+    assert served_main(host_server) is None
+
+
+def test_a_batch_over_the_push_limit_is_refused_once(
+    host_server: HostRepo, tmp_path: Path, push_attempts: list[float]
+) -> None:
+    limits = host_server.limits
+    assert limits.max_push_bytes
+    assert limits.max_object_bytes
+    count = limits.max_push_bytes // (limits.max_object_bytes // 2) + 1
+    store = Store(clone(host_server, tmp_path / "c"), strict=True)
+
+    with pytest.raises(RemoteError, match=r"committed to .* but not pushed") as raised:
+        store.addblobs([os.urandom(limits.max_object_bytes // 2) for _ in range(count)])
+
+    if host_server.server.scheme == "git":  # git daemon drops the connection: no reason
+        assert type(raised.value) is RemoteError
+    else:
+        assert type(raised.value) is PushRejectedError
+        assert "pack exceeds maximum allowed size" in str(raised.value)
+    assert len(push_attempts) == 1
+    assert sum(push_attempts) < 10
+    assert served_main(host_server) is None
