@@ -29,9 +29,7 @@ from dulwich.config import ConfigFile
 from dulwich.errors import GitProtocolError, NotGitRepository, SendPackError
 from dulwich.file import FileLocked
 from dulwich.graph import find_merge_base
-from dulwich.index import (
-    IndexEntry,
-)
+from dulwich.index import IndexEntry
 from dulwich.objects import Blob, Commit, ObjectID, ShaFile, Tree
 from dulwich.pack import UnpackedObject
 from dulwich.refs import Ref
@@ -57,6 +55,7 @@ from gitblobts.plugins.backends.dulwichexchange import (
     LOCK_TIMEOUT,
     check_current_branch,
     exchanging,
+    refused_push,
 )
 from gitblobts.plugins.backends.dulwichindex import read_index, rewrite_index
 
@@ -65,16 +64,6 @@ _Kind = TypeVar("_Kind", bound=ShaFile)
 _LOOSE_LIMIT = 16
 _LOOSE_BYTES = 16 << 20
 """Batches of at most this many objects and bytes are written loose rather than packed."""
-
-
-def _remote_messages(said: list[bytes]) -> str:
-    """What the remote said while receiving a push (its hook's messages), to explain a
-    refusal: ``": line; line"``, or nothing."""
-    lines = [line.strip() for line in b"".join(said).decode("utf-8", "replace").splitlines()]
-    kept = [line for line in lines if line]
-    return f": {'; '.join(kept)}" if kept else ""
-
-
 _TRANSPORT_ERRORS = (
     OSError,
     GitProtocolError,
@@ -464,8 +453,7 @@ class DulwichBackend(TreeReadingBackend):
         client, path = self._client(url)
         ref = Ref(remote_ref.encode())
         moved = False
-        said: list[bytes] = []
-        """What the remote said while receiving the push."""
+        said: list[bytes] = []  # what the remote said while receiving the push
 
         def update_refs(refs: dict[Ref, ObjectID]) -> dict[Ref, ObjectID]:
             nonlocal moved
@@ -497,13 +485,8 @@ class DulwichBackend(TreeReadingBackend):
         except FileLocked:
             return False  # a local remote's branch, being moved by another writer right now
         except SendPackError as error:  # the remote refused the pack (receive.maxInputSize)
-            unpack = error.args[0] if error.args else b""
-            if isinstance(unpack, bytes):
-                unpack = unpack.decode("utf-8", "replace")
-            raise PushRejectedError(
-                f"{remote} ({redact(url)}) refused the push: "
-                f"{redact(str(unpack) + _remote_messages(said))}"
-            ) from None
+            reason = error.args[0] if error.args else b""
+            raise refused_push(f"{remote} ({redact(url)})", reason, said) from None
         except _TRANSPORT_ERRORS as error:
             message = redact(str(error))
             if "declined" in message or "rejected" in message or "denied" in message:
@@ -517,10 +500,7 @@ class DulwichBackend(TreeReadingBackend):
         if status is not None:
             if any(word in status for word in _MOVED_ON) or _MOVED_MEANWHILE in b"".join(said):
                 return False
-            raise PushRejectedError(
-                f"{remote} ({redact(url)}) refused the push: "
-                f"{redact(status + _remote_messages(said))}"
-            )
+            raise refused_push(f"{remote} ({redact(url)})", status, said)
         self._set_tracking(remote, remote_ref, ObjectID(commit.encode()))
         return True
 

@@ -14,6 +14,7 @@ from dulwich.refs import Ref
 from dulwich.repo import Repo
 
 from gitblobts.core.errors import PushRejectedError
+from gitblobts.core.redaction import redact
 from gitblobts.gitfiles import locks
 
 EXCHANGE_LOCK = "gitblobts-exchange.lock"
@@ -77,4 +78,16 @@ def check_current_branch(path: str, remote_ref: str, remote: str) -> None:
         f"{remote} refused the push: {remote_ref} is checked out there "
         "(receive.denyCurrentBranch), and its index and working tree would not follow; push "
         "to a bare repository, or change receive.denyCurrentBranch there"
+    )
+
+
+def refused_push(remote: str, reason: str | bytes, said: list[bytes]) -> PushRejectedError:
+    """The error for a push ``remote`` refused for ``reason`` (its unpack or ref status),
+    with what it said while receiving it (its hooks' messages, which name a host's limit)."""
+    if isinstance(reason, bytes):
+        reason = reason.decode("utf-8", "replace")
+    lines = [line.strip() for line in b"".join(said).decode("utf-8", "replace").splitlines()]
+    messages = "; ".join(line for line in lines if line)
+    return PushRejectedError(
+        f"{remote} refused the push: {redact(reason + (': ' + messages if messages else ''))}"
     )
