@@ -11,7 +11,7 @@ import itertools
 import logging
 import math
 from collections.abc import Iterable, Iterator, Sequence
-from typing import TypeAlias
+from typing import BinaryIO, TypeAlias
 
 from gitblobts.core import retry
 from gitblobts.core.blob import BlobRef
@@ -35,6 +35,8 @@ from gitblobts.core.timestamps import check_range, to_ns
 log = logging.getLogger("gitblobts")
 
 BytesLike: TypeAlias = "bytes | bytearray | memoryview"
+BlobSource: TypeAlias = "BytesLike | BinaryIO | Iterable[bytes]"
+"""What ``addblob`` takes: the blob's bytes, a binary file object, or an iterable of bytes."""
 
 
 class Adding:
@@ -174,6 +176,41 @@ def check_bytes_like(blob: object, position: int) -> bytes:
         f"blob {position} is {type(blob).__name__}, not bytes-like (bytes, bytearray or "
         "memoryview); encode it first, e.g. text.encode()"
     )
+
+
+def check_blobs(
+    blobs: Iterable[BytesLike], timestamps: Iterable[object] | None
+) -> Iterator[tuple[object, object]]:
+    """``addblobs``' arguments, checked (before anything else: they are the caller's
+    whatever the store's state), as (blob, time) pairs."""
+    check_iterable(blobs, "blobs", "blob", "addblob()")
+    if timestamps is not None:
+        check_iterable(timestamps, "timestamps", "time", "a list of times")
+    if isinstance(blobs, Sequence):
+        for position, blob in enumerate(blobs):
+            check_bytes_like(blob, position)
+    return pair(blobs, timestamps)
+
+
+def read_source(source: BlobSource) -> BytesLike:
+    """A blob given as a binary file object or an iterable of bytes, as bytes (anything
+    else as it is, for :func:`check_bytes_like` to judge). Holds the blob whole: streaming
+    it in parts replaces this."""
+    if isinstance(source, (bytes, bytearray, memoryview, str)):
+        return source  # a str too: check_bytes_like says what is wrong
+    read = getattr(source, "read", None)
+    if callable(read):
+        data = read()
+        if not isinstance(data, bytes):
+            raise BlobTypeError(
+                f"the file object read {type(data).__name__}, not bytes; open it in binary mode"
+            )
+        return data
+    try:
+        pieces = iter(source)
+    except TypeError:
+        return source  # type: ignore[return-value]  # check_bytes_like says what it is
+    return b"".join(check_bytes_like(piece, position) for position, piece in enumerate(pieces))
 
 
 def check_iterable(value: object, name: str, item: str, instead: str) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib
+import io
 import warnings
 from dataclasses import dataclass
 
@@ -45,6 +46,10 @@ class Blob(BlobRef):
 
     def __repr__(self) -> str:
         return f"Blob(timestamp={self.iso!r}, size={len(self.blob)}, path={self.path!r})"
+
+    def open(self) -> io.BufferedIOBase:
+        """The blob's bytes as a binary file object, for reading."""
+        return io.BytesIO(self.blob)
 
 
 def new_blob(timestamp_ns: int, path: str, blob: bytes) -> Blob:

@@ -17,7 +17,13 @@ A cipher is a class with
   other exception is a bug in the cipher: core raises a
   :class:`~gitblobts.core.errors.PluginError` naming its class);
 - optionally ``encrypt_pieces(pieces, context)``, ``encrypt`` of the joined pieces consuming
-  them as they come, which core uses for large blobs.
+  them as they come, which core uses for large blobs;
+- optionally ``encryptor(context)`` and ``decryptor(context)``: incremental encryption and
+  decryption (:class:`Encryptor`, :class:`Decryptor`), which core uses to stream blobs of any
+  size in bounded memory. A decryptor returns only plaintext it has authenticated, so a
+  cipher that streams must authenticate its file in segments, binding each segment's
+  position and the last one's finality. The defaults buffer the whole file and call
+  ``encrypt``/``decrypt`` once, so a cipher without them still works, holding each blob whole.
 
 Compatibility rule: a name means one byte format forever. Cipher names and codec extensions
 share the file-name suffix space, so a cipher name may not equal any codec extension.
@@ -27,11 +33,35 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Iterable
-from typing import ClassVar
+from typing import ClassVar, Protocol
 
 
 class DecryptionFailed(ValueError):
     """Raised by :meth:`Cipher.decrypt` for a wrong key, tampered or truncated data."""
+
+
+class Encryptor(Protocol):
+    """One file's incremental encryption: ``b"".join([update(a), update(b), finish()])``
+    decrypts, under the same context, to ``a + b``."""
+
+    def update(self, data: bytes) -> bytes:
+        """Encrypt ``data``, the plaintext's next bytes; return what is ready."""
+
+    def finish(self) -> bytes:
+        """Return the rest of the file; the encryptor is not used again."""
+
+
+class Decryptor(Protocol):
+    """One file's incremental decryption, returning only authenticated plaintext."""
+
+    def update(self, data: bytes) -> bytes:
+        """Take ``data``, the file's next bytes; return the plaintext authenticated so far
+        (maybe nothing). Raise :class:`DecryptionFailed` as soon as a segment is not
+        authentic."""
+
+    def finish(self) -> bytes:
+        """Return the rest; raise :class:`DecryptionFailed` if the file is truncated, went
+        on after its final segment, or is not authentic."""
 
 
 class Cipher(abc.ABC):
@@ -64,3 +94,48 @@ class Cipher(abc.ABC):
     def __str__(self) -> str:
         """The cipher's name, as users give and see it (``aes256gcm``)."""
         return self.name
+
+    def encryptor(self, context: bytes) -> Encryptor:
+        """A new :class:`Encryptor` bound to ``context``. The default buffers the plaintext
+        and encrypts it at ``finish``; a cipher that can encrypt in segments overrides this."""
+        return _BufferingEncryptor(self, context)
+
+    def decryptor(self, context: bytes) -> Decryptor:
+        """A new :class:`Decryptor` for a file bound to ``context``. The default buffers the
+        file and decrypts it at ``finish``; a cipher that authenticates segments overrides
+        this."""
+        return _BufferingDecryptor(self, context)
+
+
+class _BufferingEncryptor:
+    """:meth:`Cipher.encryptor` for a cipher that only encrypts whole files."""
+
+    def __init__(self, cipher: Cipher, context: bytes) -> None:
+        self._cipher = cipher
+        self._context = context
+        self._buffer = bytearray()
+
+    def update(self, data: bytes) -> bytes:
+        self._buffer += data
+        return b""
+
+    def finish(self) -> bytes:
+        data, self._buffer = bytes(self._buffer), bytearray()
+        return self._cipher.encrypt(data, self._context)
+
+
+class _BufferingDecryptor:
+    """:meth:`Cipher.decryptor` for a cipher that only decrypts whole files."""
+
+    def __init__(self, cipher: Cipher, context: bytes) -> None:
+        self._cipher = cipher
+        self._context = context
+        self._buffer = bytearray()
+
+    def update(self, data: bytes) -> bytes:
+        self._buffer += data
+        return b""
+
+    def finish(self) -> bytes:
+        data, self._buffer = bytes(self._buffer), bytearray()
+        return self._cipher.decrypt(data, self._context)

@@ -10,7 +10,11 @@ A codec is a class with
 - ``encode(data) -> bytes`` and ``decode(data, max_size=...) -> bytes``, with
   ``decode(encode(x)) == x`` for all bytes ``x``;
 - optionally ``encode_pieces(data)``, the encoding in pieces, which core uses for large blobs
-  so that their compressed form is never held whole beside their encrypted form.
+  so that their compressed form is never held whole beside their encrypted form;
+- optionally ``encoder()`` and ``decoder(max_size=...)``: incremental encoding and decoding
+  (:class:`Encoder`, :class:`Decoder`), which core uses to stream blobs of any size in
+  bounded memory. The defaults buffer the whole blob and call ``encode``/``decode`` once,
+  so a codec without them still works, holding each blob whole.
 
 Compatibility rule: a name and an extension mean one byte format forever. Two codecs may share
 neither. ``decode`` must refuse to produce more than ``max_size`` bytes by raising
@@ -30,11 +34,36 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Iterator
-from typing import ClassVar
+from typing import ClassVar, Protocol
 
 
 class DecodedTooLarge(ValueError):
     """Raised by :meth:`Codec.decode` when the output would exceed ``max_size``."""
+
+
+class Encoder(Protocol):
+    """One blob's incremental encoding: ``b"".join([update(a), update(b), finish()])`` is a
+    valid encoding of ``a + b`` (``decode`` returns ``a + b``)."""
+
+    def update(self, data: bytes) -> bytes:
+        """Encode ``data``, the blob's next bytes; return what is ready (maybe nothing)."""
+
+    def finish(self) -> bytes:
+        """Return the rest of the encoding; the encoder is not used again."""
+
+
+class Decoder(Protocol):
+    """One stored file's incremental decoding, in bounded memory: each call yields the
+    decoded bytes in pieces of a bounded size (the codec's choice, at most a few MiB), so
+    that a small input that decodes to a huge output is never held whole."""
+
+    def update(self, data: bytes) -> Iterator[bytes]:
+        """Decode ``data``, the file's next bytes. Raise ``ValueError`` for input that
+        cannot be decoded, :class:`DecodedTooLarge` once the output passes ``max_size``."""
+
+    def finish(self) -> Iterator[bytes]:
+        """Yield the rest; raise ``ValueError`` if the file ended early (a truncated frame)
+        or went on after its end."""
 
 
 class Codec(abc.ABC):
@@ -64,3 +93,47 @@ class Codec(abc.ABC):
     def decode(self, data: bytes, *, max_size: int) -> bytes:
         """Return ``data`` decompressed; raise ``ValueError`` if it is not valid, and
         :class:`DecodedTooLarge` if it would exceed ``max_size`` bytes."""
+
+    def encoder(self) -> Encoder:
+        """A new :class:`Encoder`. The default buffers the blob and encodes it at ``finish``;
+        a codec that can compress incrementally overrides this."""
+        return _BufferingEncoder(self)
+
+    def decoder(self, *, max_size: int) -> Decoder:
+        """A new :class:`Decoder` refusing more than ``max_size`` bytes of output. The
+        default buffers the file and decodes it at ``finish``; a codec that can decompress
+        incrementally overrides this."""
+        return _BufferingDecoder(self, max_size)
+
+
+class _BufferingEncoder:
+    """:meth:`Codec.encoder` for a codec that only encodes whole blobs."""
+
+    def __init__(self, codec: Codec) -> None:
+        self._codec = codec
+        self._buffer = bytearray()
+
+    def update(self, data: bytes) -> bytes:
+        self._buffer += data
+        return b""
+
+    def finish(self) -> bytes:
+        data, self._buffer = bytes(self._buffer), bytearray()
+        return self._codec.encode(data)
+
+
+class _BufferingDecoder:
+    """:meth:`Codec.decoder` for a codec that only decodes whole files."""
+
+    def __init__(self, codec: Codec, max_size: int) -> None:
+        self._codec = codec
+        self._max_size = max_size
+        self._buffer = bytearray()
+
+    def update(self, data: bytes) -> Iterator[bytes]:
+        self._buffer += data
+        return iter(())
+
+    def finish(self) -> Iterator[bytes]:
+        data, self._buffer = bytes(self._buffer), bytearray()
+        yield self._codec.decode(data, max_size=self._max_size)

@@ -14,11 +14,11 @@ import logging
 import math
 import os
 import weakref
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from types import TracebackType
 
 from gitblobts.core import keys
-from gitblobts.core.adding import Adding, BytesLike, check_bytes_like, check_iterable, pair
+from gitblobts.core.adding import Adding, BlobSource, BytesLike, check_blobs, read_source
 from gitblobts.core.blob import Blob, BlobInfo, BlobRef
 from gitblobts.core.config import StoreConfig
 from gitblobts.core.errors import (
@@ -212,11 +212,16 @@ class Store:
     # Adding
 
     def addblob(
-        self, blob: BytesLike, timestamp: object = None, *, push: bool | None = None
+        self,
+        blob: BlobSource,
+        timestamp: object = None,
+        *,
+        push: bool | None = None,
     ) -> BlobRef:
         """Add one blob, at ``timestamp`` (default: now), in one commit. Returns where it is.
+        ``blob``: bytes, a binary file object (read to its end) or an iterable of bytes.
         ``push``: push to the remote afterwards (default: the store's ``push`` setting)."""
-        return self.addblobs([blob], [timestamp], push=push)[0]
+        return self.addblobs([read_source(blob)], [timestamp], push=push)[0]
 
     def addblobs(
         self,
@@ -231,13 +236,7 @@ class Store:
         the push fails the blobs stay committed locally, and the add returns them with a
         :class:`~gitblobts.PushFailedWarning` (see ``strict``)."""
         # Argument errors first: they are the caller's whatever the store's state.
-        check_iterable(blobs, "blobs", "blob", "addblob()")
-        if timestamps is not None:
-            check_iterable(timestamps, "timestamps", "time", "a list of times")
-        if isinstance(blobs, Sequence):
-            for position, blob in enumerate(blobs):
-                check_bytes_like(blob, position)
-        return self._adding.add(pair(blobs, timestamps), push)
+        return self._adding.add(check_blobs(blobs, timestamps), push)
 
     # Reading
 
