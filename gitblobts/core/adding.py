@@ -60,6 +60,8 @@ class Adding:
 
         def stored_files() -> Iterator[bytes | bytearray]:
             for position, (blob, timestamp) in enumerate(pairs):
+                if is_file(blob):
+                    blob = read_source(blob)  # type: ignore[arg-type]  # is_file says so
                 data = check_bytes_like(blob, position)
                 timestamp_ns = self._to_ns(settings, timestamp)
                 name = self._new_name(settings, timestamp_ns, suffixes)
@@ -179,7 +181,7 @@ def check_bytes_like(blob: object, position: int) -> bytes:
 
 
 def check_blobs(
-    blobs: Iterable[BytesLike], timestamps: Iterable[object] | None
+    blobs: Iterable[BytesLike | BinaryIO], timestamps: Iterable[object] | None
 ) -> Iterator[tuple[object, object]]:
     """``addblobs``' arguments, checked (before anything else: they are the caller's
     whatever the store's state), as (blob, time) pairs."""
@@ -188,8 +190,14 @@ def check_blobs(
         check_iterable(timestamps, "timestamps", "time", "a list of times")
     if isinstance(blobs, Sequence):
         for position, blob in enumerate(blobs):
-            check_bytes_like(blob, position)
+            if not is_file(blob):
+                check_bytes_like(blob, position)
     return pair(blobs, timestamps)
+
+
+def is_file(source: object) -> bool:
+    """Whether ``source`` is a file object (something with a ``read`` method)."""
+    return callable(getattr(source, "read", None))
 
 
 def read_source(source: BlobSource) -> BytesLike:
@@ -233,7 +241,7 @@ _MISSING = object()
 
 
 def pair(
-    blobs: Iterable[BytesLike], timestamps: Iterable[object] | None
+    blobs: Iterable[BytesLike | BinaryIO], timestamps: Iterable[object] | None
 ) -> Iterator[tuple[object, object]]:
     if timestamps is None:
         return ((blob, None) for blob in blobs)

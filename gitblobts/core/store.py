@@ -16,6 +16,7 @@ import os
 import weakref
 from collections.abc import Callable, Iterable, Iterator
 from types import TracebackType
+from typing import BinaryIO
 
 from gitblobts.core import keys
 from gitblobts.core.adding import Adding, BlobSource, BytesLike, check_blobs, read_source
@@ -225,13 +226,14 @@ class Store:
 
     def addblobs(
         self,
-        blobs: Iterable[BytesLike],
+        blobs: Iterable[BytesLike | BinaryIO],
         timestamps: Iterable[object] | None = None,
         *,
         push: bool | None = None,
     ) -> list[BlobRef]:
         """Add blobs in one commit; ``timestamps`` (default: now, as each is added) pairs with
         ``blobs`` one to one. Either may be a long iterator: blobs are written as they come.
+        A blob may be given as a binary file object, read to its end.
         Nothing is committed unless every blob is. Then push, as :meth:`addblob` says; if
         the push fails the blobs stay committed locally, and the add returns them with a
         :class:`~gitblobts.PushFailedWarning` (see ``strict``)."""
