@@ -68,6 +68,10 @@ class Cipher(abc.ABC):
     """Encryption cipher; see the module docstring for the contract."""
 
     name: ClassVar[str]
+    authenticates_segments: ClassVar[bool] = False
+    """Whether :meth:`decryptor` streams: returns each segment's plaintext as soon as it is
+    authenticated, and detects segments reordered, dropped or appended and a file cut short
+    (the conformance kit then tests that). ``False`` for a cipher that decrypts whole files."""
 
     @abc.abstractmethod
     def __init__(self, key: bytes) -> None:

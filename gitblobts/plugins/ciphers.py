@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives.ciphers import Cipher as _AesCipher
 from cryptography.hazmat.primitives.ciphers import algorithms, modes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from gitblobts.core.cipher import Cipher, DecryptionFailed
+from gitblobts.core.cipher import Cipher, DecryptionFailed, Decryptor, Encryptor
 from gitblobts.core.errors import InvalidKeyError
 from gitblobts.core.hookspecs import hookimpl
 from gitblobts.core.keys import KEY_BYTES, derive
@@ -31,9 +31,32 @@ def _check_key(key: bytes) -> bytes:
 
 
 class Aes256GcmCipher(Cipher):
-    """AES-256-GCM under a key derived for each file, bound to the blob's identity.
+    """AES-256-GCM under a key derived for each file, bound to the blob's identity, in
+    segments that can be encrypted and decrypted as they stream.
 
-    A file is, byte by byte::
+    A file of version 2, which this cipher writes, is, byte by byte::
+
+        version        1 byte    0x02
+        salt          16 bytes   random
+        nonce prefix   7 bytes   random
+        segments                 each: AES-256-GCM ciphertext of up to 1 MiB, then its
+                                 16-byte tag
+
+    The AES key is ``HKDF-SHA256(ikm=key, salt=salt, info=b"gitblobts/aes256gcm/v2",
+    length=32)``, where ``key`` is the store's 32 raw key bytes: a fresh key per file keeps
+    GCM's limits on nonces and data per key out of reach. The plaintext is cut into segments
+    of :data:`SEGMENT_BYTES` (1 MiB, fixed by the version); every segment but the last is
+    full, the last holds 1 to 1 MiB bytes (none only for the empty plaintext). Segment ``i``
+    (from 0) is encrypted with the nonce ``prefix || i (4 bytes, big-endian) || final``,
+    ``final`` being the byte 1 for the last segment and 0 for the others, and the ``context``
+    (the blob's identity as ASCII) as associated data, which is not stored. So a segment
+    authenticates only at its own place: reordered, dropped or repeated segments fail, a file
+    cut after any segment fails (its last segment was not sealed as final), and so does one
+    with bytes after its final segment. A decryptor returns a segment's plaintext only once
+    its tag has verified, and holds back one full segment until it knows whether the file
+    ends there. A blob of up to 1 MiB is one segment: one AES-GCM call, 40 bytes of overhead.
+
+    Version 1 files (every file before format version 2 of this cipher) are still read::
 
         version      1 byte    0x01
         salt        16 bytes   random
@@ -41,55 +64,70 @@ class Aes256GcmCipher(Cipher):
         ciphertext   n bytes   AES-256-GCM encryption of the n-byte plaintext
         tag         16 bytes   GCM authentication tag
 
-    The AES key is ``HKDF-SHA256(ikm=key, salt=salt, info=b"gitblobts/aes256gcm/v1",
-    length=32)``, where ``key`` is the store's 32 raw key bytes; a fresh key per file keeps
-    GCM's limits on nonces and data per key out of reach. The GCM associated data is the
-    ``context`` (the blob's identity as ASCII), so a file moved to another name fails to
-    decrypt. The associated data is not stored in the file.
+    with the key derived under ``info=b"gitblobts/aes256gcm/v1"`` and the same associated
+    data. Their single tag covers the whole file, so they decrypt whole, not as they stream.
     """
 
     name = "aes256gcm"
-    VERSION = 1
+    authenticates_segments = True
+    VERSION = 2
     SALT_BYTES = 16
-    NONCE_BYTES = 12
+    PREFIX_BYTES = 7
     TAG_BYTES = 16
-    INFO = b"gitblobts/aes256gcm/v1"
-    _HEADER_BYTES = 1 + SALT_BYTES + NONCE_BYTES
+    SEGMENT_BYTES = 1 << 20
+    INFO = b"gitblobts/aes256gcm/v2"
+    _HEADER_BYTES = 1 + SALT_BYTES + PREFIX_BYTES
+    V1_NONCE_BYTES = 12
+    V1_INFO = b"gitblobts/aes256gcm/v1"
+    _V1_HEADER_BYTES = 1 + SALT_BYTES + V1_NONCE_BYTES
 
     def __init__(self, key: bytes) -> None:
         self._key = _check_key(key)
 
-    def _file_key(self, salt: bytes) -> AESGCM:
-        return AESGCM(derive(self._key, self.INFO, salt=salt))
+    def _file_key(self, salt: bytes, info: bytes = INFO) -> AESGCM:
+        return AESGCM(derive(self._key, info, salt=salt))
+
+    def _new_file(self) -> tuple[bytes, _Segments]:
+        """A new file's header and the segments that follow it."""
+        salt = os.urandom(self.SALT_BYTES + self.PREFIX_BYTES)
+        header = bytes((self.VERSION,)) + salt
+        return header, _Segments(self._file_key(salt[: self.SALT_BYTES]), salt[self.SALT_BYTES :])
 
     def encrypt(self, data: bytes, context: bytes) -> bytes:
-        if len(data) > _ONE_CALL_LIMIT:
-            return bytes(self.encrypt_pieces([data], context))
-        salt = os.urandom(self.SALT_BYTES)
-        nonce = os.urandom(self.NONCE_BYTES)
-        sealed = self._file_key(salt).encrypt(nonce, data, context)
-        return b"".join((bytes((self.VERSION,)), salt, nonce, sealed))
+        if len(data) <= self.SEGMENT_BYTES:  # one segment, one call: small blobs stay cheap
+            header, segments = self._new_file()
+            return header + segments.seal(data, context, final=True)
+        encryptor = self.encryptor(context)
+        return encryptor.update(data) + encryptor.finish()
 
     def encrypt_pieces(self, pieces: Iterable[bytes], context: bytes) -> bytearray:
-        # The same bytes as encrypt, built up in one growing buffer (large buffers grow in
-        # place), with no limit on the size.
-        salt = os.urandom(self.SALT_BYTES)
-        nonce = os.urandom(self.NONCE_BYTES)
-        key = derive(self._key, self.INFO, salt=salt)
-        encryptor = _AesCipher(algorithms.AES(key), modes.GCM(nonce)).encryptor()
-        encryptor.authenticate_additional_data(context)
-        out = bytearray((self.VERSION,))
-        out += salt
-        out += nonce
+        encryptor = self.encryptor(context)
+        out = bytearray()
         for piece in pieces:
-            view = memoryview(piece)
-            for start in range(0, len(view), _ONE_CALL_LIMIT):
-                out += encryptor.update(view[start : start + _ONE_CALL_LIMIT])
-        out += encryptor.finalize()
-        out += encryptor.tag
+            out += encryptor.update(piece)
+        out += encryptor.finish()
         return out
 
+    def encryptor(self, context: bytes) -> Encryptor:
+        header, segments = self._new_file()
+        return _SegmentEncryptor(header, segments, context)
+
     def decrypt(self, data: bytes, context: bytes) -> bytes:
+        if data[:1] == b"\x01":
+            return self._decrypt_v1(data, context)
+        view = memoryview(data)
+        segments = self._open_header(view)
+        body = view[self._HEADER_BYTES :]
+        if len(body) <= self.SEGMENT_BYTES + self.TAG_BYTES:
+            return segments.open(body, context, final=True)
+        return b"".join(segments.open_all(body, context))
+
+    def decryptor(self, context: bytes) -> Decryptor:
+        return _SegmentDecryptor(self, context)
+
+    def _open_header(self, data: bytes | bytearray | memoryview) -> _Segments:
+        """The segments of a version-2 file whose first bytes are ``data``; raise
+        :class:`DecryptionFailed` if they are not a version-2 header."""
         if len(data) < self._HEADER_BYTES + self.TAG_BYTES:
             raise DecryptionFailed(
                 f"{len(data)} bytes is too short for an {self.name} file "
@@ -97,25 +135,39 @@ class Aes256GcmCipher(Cipher):
             )
         if data[0] != self.VERSION:
             raise DecryptionFailed(f"unknown {self.name} format version {data[0]}")
+        salt = bytes(data[1 : 1 + self.SALT_BYTES])
+        return _Segments(
+            self._file_key(salt), bytes(data[1 + self.SALT_BYTES : self._HEADER_BYTES])
+        )
+
+    def _decrypt_v1(self, data: bytes, context: bytes) -> bytes:
+        """Decrypt a version-1 file (one nonce and one tag for the whole file)."""
+        if len(data) < self._V1_HEADER_BYTES + self.TAG_BYTES:
+            raise DecryptionFailed(
+                f"{len(data)} bytes is too short for an {self.name} file "
+                f"(at least {self._V1_HEADER_BYTES + self.TAG_BYTES})"
+            )
         view = memoryview(data)
         salt = bytes(view[1 : 1 + self.SALT_BYTES])
-        nonce = bytes(view[1 + self.SALT_BYTES : self._HEADER_BYTES])
+        nonce = bytes(view[1 + self.SALT_BYTES : self._V1_HEADER_BYTES])
         try:
             if len(view) > _ONE_CALL_LIMIT:
-                return self._decrypt_pieces(salt, nonce, view[self._HEADER_BYTES :], context)
-            return self._file_key(salt).decrypt(nonce, view[self._HEADER_BYTES :], context)
+                return self._decrypt_v1_pieces(salt, nonce, view[self._V1_HEADER_BYTES :], context)
+            return self._file_key(salt, self.V1_INFO).decrypt(
+                nonce, view[self._V1_HEADER_BYTES :], context
+            )
         except (InvalidTag, ValueError, OverflowError, TypeError):
             raise DecryptionFailed(
                 f"{self.name}: not authentic under this key and context"
             ) from None
 
-    def _decrypt_pieces(
+    def _decrypt_v1_pieces(
         self, salt: bytes, nonce: bytes, sealed: memoryview, context: bytes
     ) -> bytes:
-        """Decrypt a file too large for one call, a piece at a time; nothing is returned
-        unless the tag verifies."""
+        """Decrypt a version-1 file too large for one call, a piece at a time; nothing is
+        returned unless the tag verifies."""
         body, tag = sealed[: -self.TAG_BYTES], bytes(sealed[-self.TAG_BYTES :])
-        key = derive(self._key, self.INFO, salt=salt)
+        key = derive(self._key, self.V1_INFO, salt=salt)
         decryptor = _AesCipher(algorithms.AES(key), modes.GCM(nonce, tag)).decryptor()
         decryptor.authenticate_additional_data(context)
         out = bytearray()
@@ -125,10 +177,146 @@ class Aes256GcmCipher(Cipher):
         return bytes(out)
 
 
+_SEGMENT = Aes256GcmCipher.SEGMENT_BYTES
+_SEALED = _SEGMENT + Aes256GcmCipher.TAG_BYTES
+"""A full segment's size in the file."""
+_MAX_SEGMENTS = 1 << 32
+"""The segment counter takes 4 bytes: a file holds at most 4 PiB."""
+
+
+class _Segments:
+    """One version-2 file's segments: sealed and opened in order, each under its nonce."""
+
+    def __init__(self, aead: AESGCM, prefix: bytes) -> None:
+        self._aead = aead
+        self._prefix = prefix
+        self.counter = 0
+
+    def _nonce(self, final: bool) -> bytes:
+        if self.counter >= _MAX_SEGMENTS:
+            raise DecryptionFailed(f"{Aes256GcmCipher.name}: more than {_MAX_SEGMENTS} segments")
+        nonce = self._prefix + self.counter.to_bytes(4, "big") + (b"\x01" if final else b"\x00")
+        self.counter += 1
+        return nonce
+
+    def seal(
+        self, plaintext: bytes | bytearray | memoryview, context: bytes, *, final: bool
+    ) -> bytes:
+        """The next segment, sealing ``plaintext`` (at most a segment's worth)."""
+        return self._aead.encrypt(self._nonce(final), plaintext, context)
+
+    def open(self, sealed: bytes | memoryview, context: bytes, *, final: bool) -> bytes:
+        """The plaintext of the next segment, ``sealed``; raise :class:`DecryptionFailed`
+        unless it is authentic at this place."""
+        try:
+            return self._aead.decrypt(self._nonce(final), sealed, context)
+        except (InvalidTag, ValueError, OverflowError, TypeError):
+            raise DecryptionFailed(
+                f"{Aes256GcmCipher.name}: segment {self.counter - 1}"
+                f"{' as the last' if final else ''} is not authentic: tampered, reordered, "
+                "cut short, extended, or under another key or context"
+            ) from None
+
+    def open_all(self, body: memoryview, context: bytes) -> list[bytes]:
+        """The plaintexts of every segment of ``body``, all the file after its header: full
+        segments, then a final one of at most a full segment's size."""
+        if not body:
+            raise DecryptionFailed(f"{Aes256GcmCipher.name}: truncated (no final segment)")
+        last = (len(body) - 1) // _SEALED * _SEALED
+        opened = [
+            self.open(body[start : start + _SEALED], context, final=False)
+            for start in range(0, last, _SEALED)
+        ]
+        opened.append(self.open(body[last:], context, final=True))
+        return opened
+
+
+class _SegmentEncryptor:
+    """:meth:`Aes256GcmCipher.encryptor`: seals each full segment once a byte after it
+    shows that it is not the last."""
+
+    def __init__(self, header: bytes, segments: _Segments, context: bytes) -> None:
+        self._header = header
+        self._segments = segments
+        self._context = context
+        self._buffer = bytearray()
+
+    def update(self, data: bytes) -> bytes:
+        view = memoryview(data)
+        out = [self._header]
+        self._header = b""
+        if self._buffer and len(self._buffer) + len(view) > _SEGMENT:
+            taken = _SEGMENT - len(self._buffer)
+            self._buffer += view[:taken]
+            view = view[taken:]
+            out.append(self._segments.seal(self._buffer, self._context, final=False))
+            self._buffer.clear()
+        start = 0
+        while len(view) - start > _SEGMENT:
+            out.append(
+                self._segments.seal(view[start : start + _SEGMENT], self._context, final=False)
+            )
+            start += _SEGMENT
+        self._buffer += view[start:]
+        return b"".join(out)
+
+    def finish(self) -> bytes:
+        last = self._segments.seal(self._buffer, self._context, final=True)
+        self._buffer.clear()
+        return self._header + last
+
+
+class _SegmentDecryptor:
+    """:meth:`Aes256GcmCipher.decryptor`: opens each segment once it is whole and a byte
+    after it shows that it is not the last; a version-1 file is decrypted whole at
+    :meth:`finish`."""
+
+    def __init__(self, cipher: Aes256GcmCipher, context: bytes) -> None:
+        self._cipher = cipher
+        self._context = context
+        self._buffer = bytearray()
+        self._segments: _Segments | None = None
+        self._v1 = False
+
+    def update(self, data: bytes) -> bytes:
+        self._buffer += data
+        if (
+            self._v1
+            or len(self._buffer) < Aes256GcmCipher._HEADER_BYTES + Aes256GcmCipher.TAG_BYTES
+        ):
+            return b""
+        if self._segments is None:
+            if self._buffer[0] == 1:
+                self._v1 = True
+                return b""
+            self._segments = self._cipher._open_header(self._buffer)
+            del self._buffer[: Aes256GcmCipher._HEADER_BYTES]
+        opened = []
+        view = memoryview(self._buffer)
+        start = 0
+        while len(view) - start > _SEALED:
+            opened.append(
+                self._segments.open(view[start : start + _SEALED], self._context, final=False)
+            )
+            start += _SEALED
+        view.release()
+        del self._buffer[:start]
+        return b"".join(opened)
+
+    def finish(self) -> bytes:
+        data, self._buffer = bytes(self._buffer), bytearray()
+        if self._segments is None:
+            return self._cipher.decrypt(data, self._context)  # version 1, or too short
+        return b"".join(self._segments.open_all(memoryview(data), self._context))
+
+
 class FernetCipher(Cipher):
     """Fernet, as gitblobts 0.0.7 wrote encrypted files: a file is exactly
     ``Fernet(base64.urlsafe_b64encode(key)).encrypt(data)`` (AES-128-CBC with HMAC-SHA256,
     in URL-safe base64).
+
+    A token has one HMAC over all of it, so it cannot stream: its encryptor and decryptor
+    are the buffering defaults, holding the whole blob.
 
     Fernet has no associated data, so ``context`` is ignored: a fernet file renamed to
     another time still decrypts. Tokens are accepted whatever their age.

@@ -16,6 +16,9 @@ from gitblobts.testing._shared import NAME, examples
 KEY_BYTES = 32
 CONTEXT = b"20261124T061500.123456789Z_k5vq2xw7m3a4b6c7d2e3f4g5h6"
 """A blob identity, as core passes it."""
+MIB = 1 << 20
+ODD_UPDATE = 65_537
+"""An update size that fits no power-of-two segment."""
 
 
 def _spellings(key: bytes) -> list[str]:
@@ -33,7 +36,13 @@ class CipherContract:
     promise: ``binds_context = False`` if a file decrypts under another context;
     ``deterministic = True`` if equal plaintexts encrypt equally;
     ``tamper_tolerant_tail_bytes = N`` if flipping bits of the last ``N`` bytes may go
-    unnoticed (as with the padding bits of base64 text)."""
+    unnoticed (as with the padding bits of base64 text).
+
+    Every cipher's encryptor and decryptor must round-trip with ``encrypt`` and ``decrypt``.
+    A cipher whose class sets ``authenticates_segments = True`` is also tested to stream
+    (plaintext before the file ends) and to refuse, having returned at most a prefix of the
+    plaintext, a file cut short (also where a segment may end), with bytes after its end, or
+    with blocks of it swapped."""
 
     cipher_class: ClassVar[type[Cipher]]
     binds_context: ClassVar[bool] = True
@@ -127,3 +136,121 @@ class CipherContract:
             cipher.decrypt(sealed, CONTEXT)
         text = str(raised.value) + repr(raised.value)
         assert not any(spelling in text for spelling in _spellings(key))
+
+    # Streaming: encryptor and decryptor
+
+    @pytest.mark.parametrize("size", [0, 1, 4096, 3 * MIB + 5])
+    def test_encryptor_output_decrypts_with_decrypt_and_decryptor(
+        self, cipher: Cipher, size: int
+    ) -> None:
+        data = os.urandom(size)
+        sealed = _encrypt_in_updates(cipher, data, ODD_UPDATE)
+        assert cipher.decrypt(sealed, CONTEXT) == data
+        assert _decrypt_in_updates(cipher, sealed, ODD_UPDATE + 2) == data
+
+    @pytest.mark.parametrize("size", [0, 1, 4096, 3 * MIB + 5])
+    def test_decryptor_reads_what_encrypt_writes(self, cipher: Cipher, size: int) -> None:
+        data = os.urandom(size)
+        assert _decrypt_in_updates(cipher, cipher.encrypt(data, CONTEXT), ODD_UPDATE) == data
+
+    def test_decryptor_refuses_a_wrong_context(self, cipher: Cipher) -> None:
+        if not self.binds_context:
+            pytest.skip("the cipher declares binds_context = False")
+        sealed = cipher.encrypt(b"secret", CONTEXT)
+        with pytest.raises(DecryptionFailed):
+            _decrypt_in_updates(cipher, sealed, 7, context=CONTEXT.replace(b"k5", b"k6"))
+
+    def test_decryptor_returns_plaintext_before_the_file_ends(self, cipher: Cipher) -> None:
+        if not self.cipher_class.authenticates_segments:
+            pytest.skip("the cipher declares authenticates_segments = False")
+        data = os.urandom(3 * MIB)
+        sealed = cipher.encrypt(data, CONTEXT)
+        decryptor = cipher.decryptor(CONTEXT)
+        early = decryptor.update(sealed[: len(sealed) // 2])
+        assert early
+        assert data.startswith(early)
+
+    @pytest.mark.parametrize("fraction", [0.0, 0.1, 0.3, 0.5, 0.7, 0.9, 0.999])
+    def test_decryptor_refuses_a_file_cut_short_returning_only_a_prefix(
+        self, cipher: Cipher, fraction: float
+    ) -> None:
+        if not self.cipher_class.authenticates_segments:
+            pytest.skip("the cipher declares authenticates_segments = False")
+        data = os.urandom(3 * MIB + 5)
+        sealed = cipher.encrypt(data, CONTEXT)
+        for cut in {int(len(sealed) * fraction), *_boundaries(len(sealed), fraction)}:
+            _assert_refused_after_a_prefix(cipher, sealed[:cut], data)
+
+    @pytest.mark.parametrize("extra", [b"\0", b"\0" * 16, b"x" * 4096])
+    def test_decryptor_refuses_bytes_after_the_end(self, cipher: Cipher, extra: bytes) -> None:
+        if not self.cipher_class.authenticates_segments:
+            pytest.skip("the cipher declares authenticates_segments = False")
+        for size in (0, 100, MIB, 2 * MIB):
+            data = os.urandom(size)
+            sealed = cipher.encrypt(data, CONTEXT)
+            _assert_refused_after_a_prefix(cipher, sealed + extra, data)
+            _assert_refused_after_a_prefix(cipher, sealed + sealed[-len(extra) :], data)
+
+    @pytest.mark.parametrize("block", [4096, 1 << 16, MIB, MIB + 16, MIB + 32])
+    def test_decryptor_refuses_blocks_swapped_returning_only_a_prefix(
+        self, cipher: Cipher, block: int
+    ) -> None:
+        if not self.cipher_class.authenticates_segments:
+            pytest.skip("the cipher declares authenticates_segments = False")
+        data = os.urandom(4 * MIB)
+        sealed = cipher.encrypt(data, CONTEXT)
+        for start in range(0, len(sealed) - 2 * block, block * 2 if block > MIB // 2 else MIB):
+            swapped = (
+                sealed[:start]
+                + sealed[start + block : start + 2 * block]
+                + sealed[start : start + block]
+                + sealed[start + 2 * block :]
+            )
+            _assert_refused_after_a_prefix(cipher, swapped, data)
+
+
+def _encrypt_in_updates(cipher: Cipher, data: bytes, step: int) -> bytes:
+    encryptor = cipher.encryptor(CONTEXT)
+    out = [encryptor.update(data[start : start + step]) for start in range(0, len(data), step)]
+    out.append(encryptor.finish())
+    assert all(isinstance(piece, bytes) for piece in out)
+    return b"".join(out)
+
+
+def _decrypt_in_updates(
+    cipher: Cipher,
+    sealed: bytes,
+    step: int,
+    context: bytes = CONTEXT,
+    out: list[bytes] | None = None,
+) -> bytes:
+    """``sealed`` decrypted by a decryptor fed ``step`` bytes at a time; what it returned
+    is also appended to ``out``, so that a caller sees it even when decryption fails."""
+    out = [] if out is None else out
+    decryptor = cipher.decryptor(context)
+    for start in range(0, len(sealed), step):
+        out.append(decryptor.update(sealed[start : start + step]))
+    out.append(decryptor.finish())
+    return b"".join(out)
+
+
+def _boundaries(size: int, fraction: float) -> set[int]:
+    """Cuts near ``fraction`` of ``size`` at multiples of common segment sizes (a power of
+    two, plus a 16- or 32-byte tag, after a header of up to 64 bytes)."""
+    near = int(size * fraction)
+    cuts = set()
+    for segment in (MIB, MIB + 16, MIB + 32):
+        for header in (0, 24, 29, 32, 40):
+            cut = header + near // segment * segment
+            if 0 < cut < size:
+                cuts.add(cut)
+    return cuts
+
+
+def _assert_refused_after_a_prefix(cipher: Cipher, sealed: bytes, data: bytes) -> None:
+    """Decrypting ``sealed`` raises :class:`DecryptionFailed`, having returned at most a
+    prefix of ``data``."""
+    returned: list[bytes] = []
+    with pytest.raises(DecryptionFailed):
+        _decrypt_in_updates(cipher, sealed, ODD_UPDATE, out=returned)
+    assert data.startswith(b"".join(returned))

@@ -59,13 +59,28 @@ def cipher() -> Aes256GcmCipher:
     return Aes256GcmCipher(RAW_KEY)
 
 
-def one_call_decrypt(sealed: bytes | bytearray, context: bytes) -> bytes:
-    """Decrypt an aes256gcm file as its format says, in one AES-GCM call, by hand."""
-    salt_end = 1 + Aes256GcmCipher.SALT_BYTES
-    header = salt_end + Aes256GcmCipher.NONCE_BYTES
-    salt, nonce = sealed[1:salt_end], sealed[salt_end:header]
-    aes_key = keys.derive(RAW_KEY, Aes256GcmCipher.INFO, salt=bytes(salt))
-    return AESGCM(aes_key).decrypt(bytes(nonce), bytes(sealed[header:]), context)
+def by_hand_decrypt(sealed: bytes | bytearray, context: bytes) -> bytes:
+    """Decrypt an aes256gcm file of version 2 as its format says, segment by segment, with
+    plain AES-GCM calls."""
+    salt, prefix, body = bytes(sealed[1:17]), bytes(sealed[17:24]), bytes(sealed[24:])
+    aes = AESGCM(keys.derive(RAW_KEY, Aes256GcmCipher.INFO, salt=salt))
+    full = Aes256GcmCipher.SEGMENT_BYTES + 16
+    starts = range(0, len(body), full)
+    return b"".join(
+        aes.decrypt(
+            prefix + number.to_bytes(4, "big") + bytes((start + full >= len(body),)),
+            body[start : start + full],
+            context,
+        )
+        for number, start in enumerate(starts)
+    )
+
+
+def version_1(data: bytes, context: bytes) -> bytes:
+    """``data`` encrypted as gitblobts wrote aes256gcm files before version 2."""
+    salt, nonce = os.urandom(16), os.urandom(12)
+    aes = AESGCM(keys.derive(RAW_KEY, Aes256GcmCipher.V1_INFO, salt=salt))
+    return b"\x01" + salt + nonce + aes.encrypt(nonce, data, context)
 
 
 # Through a store
@@ -137,56 +152,45 @@ def test_a_large_blob_without_a_key_round_trips(repo: Path) -> None:
 # aes256gcm piece by piece
 
 
-def test_encrypt_pieces_is_decrypted_by_one_call_decrypt(medium: bytes) -> None:
-    pieces = [medium[:1], medium[1:70_000], b"", medium[70_000:]]
+def test_encrypt_pieces_writes_the_segmented_format(medium: bytes) -> None:
+    data = medium * 8  # three segments
+    pieces = [data[:1], data[1:70_000], b"", data[70_000:]]
 
     sealed = cipher().encrypt_pieces(pieces, CONTEXT)
 
-    assert cipher().decrypt(bytes(sealed), CONTEXT) == medium
-    assert one_call_decrypt(sealed, CONTEXT) == medium
-    assert len(sealed) == len(medium) + 1 + 16 + 12 + 16
+    assert cipher().decrypt(bytes(sealed), CONTEXT) == data
+    assert by_hand_decrypt(sealed, CONTEXT) == data
+    assert len(sealed) == len(data) + 1 + 16 + 7 + 3 * 16
 
 
 @pytest.mark.usefixtures("small_limit")
-def test_input_above_the_limit_round_trips_piece_by_piece(medium: bytes) -> None:
-    sealed = cipher().encrypt(medium, CONTEXT)
-
-    assert cipher().decrypt(sealed, CONTEXT) == medium
-
-
-@pytest.mark.usefixtures("small_limit")
-def test_a_file_encrypted_piece_by_piece_is_the_one_call_format(medium: bytes) -> None:
-    sealed = cipher().encrypt(medium, CONTEXT)
-
-    assert one_call_decrypt(sealed, CONTEXT) == medium
-
-
-def test_a_file_encrypted_in_one_call_is_decrypted_piece_by_piece(
-    medium: bytes, monkeypatch: pytest.MonkeyPatch
+def test_a_version_1_file_above_the_one_call_limit_decrypts_piece_by_piece(
+    medium: bytes,
 ) -> None:
-    sealed = cipher().encrypt(medium, CONTEXT)
-    monkeypatch.setattr(ciphers, "_ONE_CALL_LIMIT", SMALL_LIMIT)
-
-    assert cipher().decrypt(sealed, CONTEXT) == medium
+    assert cipher().decrypt(version_1(medium, CONTEXT), CONTEXT) == medium
 
 
 @pytest.mark.usefixtures("small_limit")
-def test_pieces_of_any_size_across_the_limit_round_trip() -> None:
-    sizes = [0, 1, SMALL_LIMIT - 1, SMALL_LIMIT, SMALL_LIMIT + 1, 3 * SMALL_LIMIT + 7, 3]
-    pieces = [os.urandom(size) for size in sizes]
-
-    sealed = cipher().encrypt_pieces(pieces, CONTEXT)
-
-    assert cipher().decrypt(bytes(sealed), CONTEXT) == b"".join(pieces)
-
-
-@pytest.mark.usefixtures("small_limit")
-def test_a_flipped_byte_anywhere_fails_piecewise_decryption(medium: bytes) -> None:
-    sealed = cipher().encrypt(medium, CONTEXT)
+def test_a_flipped_byte_anywhere_fails_piecewise_decryption_of_version_1(medium: bytes) -> None:
+    sealed = version_1(medium, CONTEXT)
     header = 1 + 16 + 12
     positions = {0, 1, 16, 17, 28, header, header + 1, len(sealed) // 2, len(sealed) - 1}
     positions |= {header + k * SMALL_LIMIT + d for k in range(1, 6) for d in (-1, 0)}
     positions |= set(range(len(sealed) - 16, len(sealed)))
+
+    for position in sorted(positions):
+        tampered = bytearray(sealed)
+        tampered[position] ^= 0x01
+        with pytest.raises(DecryptionFailed):
+            cipher().decrypt(bytes(tampered), CONTEXT)
+
+
+def test_a_flipped_byte_anywhere_fails_decryption_of_segments() -> None:
+    data = os.urandom(2 * Aes256GcmCipher.SEGMENT_BYTES + 5)
+    sealed = cipher().encrypt(data, CONTEXT)
+    full = Aes256GcmCipher.SEGMENT_BYTES + 16
+    positions = {0, 1, 16, 17, 23, 24, 25, len(sealed) // 2, len(sealed) - 1}
+    positions |= {24 + k * full + d for k in (1, 2) for d in (-17, -16, -1, 0)}
 
     for position in sorted(positions):
         tampered = bytearray(sealed)
@@ -204,18 +208,18 @@ def test_a_flipped_byte_anywhere_fails_piecewise_decryption(medium: bytes) -> No
         pytest.param(lambda sealed: sealed[:-16], id="without-tag"),
     ],
 )
-def test_a_truncated_or_extended_file_fails_piecewise_decryption(
+def test_a_truncated_or_extended_version_1_file_fails_piecewise_decryption(
     medium: bytes, change: Callable[[bytes], bytes]
 ) -> None:
-    sealed = cipher().encrypt(medium, CONTEXT)
-
     with pytest.raises(DecryptionFailed):
-        cipher().decrypt(change(sealed), CONTEXT)
+        cipher().decrypt(change(version_1(medium, CONTEXT)), CONTEXT)
 
 
 @pytest.mark.usefixtures("small_limit")
-def test_piecewise_decryption_under_another_context_or_key_fails(medium: bytes) -> None:
-    sealed = cipher().encrypt(medium, CONTEXT)
+def test_piecewise_decryption_of_version_1_under_another_context_or_key_fails(
+    medium: bytes,
+) -> None:
+    sealed = version_1(medium, CONTEXT)
 
     with pytest.raises(DecryptionFailed):
         cipher().decrypt(sealed, CONTEXT + b"x")

@@ -139,18 +139,135 @@ def test_arbitrary_input_raises_decryption_failed(name: str, data: bytes) -> Non
 
 def test_aes256gcm_refuses_an_unknown_format_version() -> None:
     encrypted = cipher("aes256gcm").encrypt(MESSAGE, CONTEXT)
-    assert "version 2" in str(failure("aes256gcm", b"\x02" + encrypted[1:]))
+    assert "version 3" in str(failure("aes256gcm", b"\x03" + encrypted[1:]))
 
 
-def test_aes256gcm_files_are_version_salt_nonce_ciphertext_and_tag() -> None:
+def file_key(salt: bytes, version: int) -> AESGCM:
+    """A file's AES-GCM key, derived as docs/format.rst says, with cryptography's HKDF."""
+    info = b"gitblobts/aes256gcm/v%d" % version
+    return AESGCM(HKDF(algorithm=hashes.SHA256(), length=32, salt=salt, info=info).derive(KEY))
+
+
+def segment_nonce(prefix: bytes, counter: int, final: bool) -> bytes:
+    return prefix + counter.to_bytes(4, "big") + bytes((final,))
+
+
+def test_aes256gcm_files_are_version_2_salt_nonce_prefix_and_one_final_segment() -> None:
     encrypted = cipher("aes256gcm").encrypt(MESSAGE, CONTEXT)
-    version, salt, nonce, sealed = encrypted[0], encrypted[1:17], encrypted[17:29], encrypted[29:]
-    assert version == 1
-    assert len(sealed) == len(MESSAGE) + 16
-    file_key = HKDF(
-        algorithm=hashes.SHA256(), length=32, salt=salt, info=b"gitblobts/aes256gcm/v1"
-    ).derive(KEY)
-    assert AESGCM(file_key).decrypt(nonce, sealed, CONTEXT) == MESSAGE
+    version, salt, prefix, sealed = encrypted[0], encrypted[1:17], encrypted[17:24], encrypted[24:]
+    assert version == 2
+    assert len(encrypted) == 1 + 16 + 7 + len(MESSAGE) + 16
+    nonce = segment_nonce(prefix, 0, final=True)
+    assert file_key(salt, 2).decrypt(nonce, sealed, CONTEXT) == MESSAGE
+
+
+def test_the_empty_blob_is_a_header_and_one_empty_final_segment() -> None:
+    encrypted = cipher("aes256gcm").encrypt(b"", CONTEXT)
+    assert len(encrypted) == 1 + 16 + 7 + 16
+    nonce = segment_nonce(encrypted[17:24], 0, final=True)
+    assert file_key(encrypted[1:17], 2).decrypt(nonce, encrypted[24:], CONTEXT) == b""
+
+
+SEGMENT = 1 << 20
+SEALED = SEGMENT + 16
+
+
+def segments(encrypted: bytes) -> list[bytes]:
+    body = encrypted[24:]
+    return [body[start : start + SEALED] for start in range(0, len(body), SEALED)]
+
+
+@pytest.mark.parametrize("size", [SEGMENT + 1, 2 * SEGMENT, 3 * SEGMENT - 1])
+def test_aes256gcm_cuts_larger_blobs_into_full_segments_and_a_final_one(size: int) -> None:
+    data = os.urandom(size)
+    encrypted = cipher("aes256gcm").encrypt(data, CONTEXT)
+    key, prefix = file_key(encrypted[1:17], 2), encrypted[17:24]
+    parts = segments(encrypted)
+    assert [len(part) for part in parts[:-1]] == [SEALED] * (len(parts) - 1)
+    assert len(parts) == -(-size // SEGMENT)
+    opened = [
+        key.decrypt(segment_nonce(prefix, number, number == len(parts) - 1), part, CONTEXT)
+        for number, part in enumerate(parts)
+    ]
+    assert b"".join(opened) == data
+
+
+def test_a_blob_of_whole_segments_ends_with_a_full_final_segment() -> None:
+    encrypted = cipher("aes256gcm").encrypt(bytes(2 * SEGMENT), CONTEXT)
+    assert len(encrypted) == 24 + 2 * SEALED
+
+
+def test_aes256gcm_version_1_files_still_decrypt() -> None:
+    salt, nonce = os.urandom(16), os.urandom(12)
+    version_1 = b"\x01" + salt + nonce + file_key(salt, 1).encrypt(nonce, MESSAGE, CONTEXT)
+    assert cipher("aes256gcm").decrypt(version_1, CONTEXT) == MESSAGE
+    decryptor = cipher("aes256gcm").decryptor(CONTEXT)
+    assert decryptor.update(version_1) + decryptor.finish() == MESSAGE
+
+
+def test_a_tampered_version_1_file_fails_to_decrypt() -> None:
+    salt, nonce = os.urandom(16), os.urandom(12)
+    version_1 = b"\x01" + salt + nonce + file_key(salt, 1).encrypt(nonce, MESSAGE, CONTEXT)
+    assert "not authentic" in str(failure("aes256gcm", version_1[:-1] + b"\0"))
+
+
+def three_segments() -> tuple[bytes, bytes]:
+    data = os.urandom(3 * SEGMENT - 100)
+    return data, cipher("aes256gcm").encrypt(data, CONTEXT)
+
+
+def test_reordered_segments_fail_to_decrypt() -> None:
+    _, encrypted = three_segments()
+    first, second, last = segments(encrypted)
+    failure("aes256gcm", encrypted[:24] + second + first + last)
+
+
+def test_a_missing_middle_segment_fails_to_decrypt() -> None:
+    _, encrypted = three_segments()
+    first, _, last = segments(encrypted)
+    failure("aes256gcm", encrypted[:24] + first + last)
+
+
+def test_a_repeated_segment_fails_to_decrypt() -> None:
+    _, encrypted = three_segments()
+    first, second, last = segments(encrypted)
+    failure("aes256gcm", encrypted[:24] + first + first + second + last)
+
+
+@pytest.mark.parametrize("kept", [1, 2])
+def test_a_file_cut_at_a_segment_boundary_fails_to_decrypt(kept: int) -> None:
+    _, encrypted = three_segments()
+    assert "as the last" in str(failure("aes256gcm", encrypted[: 24 + kept * SEALED]))
+
+
+def test_a_segment_from_another_file_fails_to_decrypt() -> None:
+    _, encrypted = three_segments()
+    _, other = three_segments()
+    failure("aes256gcm", encrypted[:24] + segments(other)[0] + b"".join(segments(encrypted)[1:]))
+
+
+@pytest.mark.parametrize("extra", ["a byte", "a segment"])
+def test_bytes_after_the_final_segment_fail_to_decrypt(extra: str) -> None:
+    _, encrypted = three_segments()
+    _, other = three_segments()
+    failure("aes256gcm", encrypted + (b"\0" if extra == "a byte" else segments(other)[1]))
+
+
+def test_the_decryptor_returns_the_segments_before_a_tampered_one_and_then_fails() -> None:
+    data, encrypted = three_segments()
+    tampered = bytearray(encrypted)
+    tampered[24 + SEALED + 5] ^= 1
+    decryptor = cipher("aes256gcm").decryptor(CONTEXT)
+    assert decryptor.update(bytes(tampered[: 24 + SEALED + 1])) == data[:SEGMENT]
+    with pytest.raises(DecryptionFailed):
+        decryptor.update(bytes(tampered[24 + SEALED + 1 :]))
+
+
+def test_encrypt_pieces_writes_segments_too() -> None:
+    data = os.urandom(2 * SEGMENT + 3)
+    encrypted = cipher("aes256gcm").encrypt_pieces([data[:5], data[5:]], CONTEXT)
+    assert len(encrypted) == 24 + 2 * SEALED + 3 + 16
+    assert cipher("aes256gcm").decrypt(bytes(encrypted), CONTEXT) == data
 
 
 def test_fernet_files_decrypt_with_plain_fernet_as_in_gitblobts_0_0_7() -> None:
