@@ -18,10 +18,16 @@ _LIMIT = 64 * MIB
 
 class CodecContract:
     """Tests every codec must pass. Set ``codec_class``; set ``detects_truncation = False`` if
-    a cut-short encoding can be valid input (as for a codec that stores bytes unchanged)."""
+    a cut-short encoding can be valid input (as for a codec that stores bytes unchanged).
+
+    Encoders and decoders must round-trip with ``encode`` and ``decode`` whatever the sizes of
+    the updates, and a decoder must enforce ``max_size``. A codec that overrides
+    :meth:`~gitblobts.core.codec.Codec.decoder` is also tested to yield pieces of at most
+    ``decoded_piece_limit`` bytes, even from a small input that decodes to much more."""
 
     codec_class: ClassVar[type[Codec]]
     detects_truncation: ClassVar[bool] = True
+    decoded_piece_limit: ClassVar[int] = 4 * MIB
 
     @pytest.fixture
     def codec(self) -> Codec:
@@ -95,3 +101,83 @@ class CodecContract:
         data = os.urandom(1000) + bytes(MIB - 1000)
         with pytest.raises(DecodedTooLarge):
             codec.decode(codec.encode(data), max_size=len(data) - 1)
+
+    # Streaming: encoder and decoder
+
+    @pytest.mark.parametrize("size", [0, 1, 4096, 3 * MIB + 1])
+    def test_encoder_output_decodes_with_decode_and_decoder(self, codec: Codec, size: int) -> None:
+        data = _sample(size)
+        encoded = _encode_in_updates(codec, data, ODD_UPDATE)
+        assert codec.decode(encoded, max_size=_LIMIT) == data
+        assert b"".join(_decode_in_updates(codec, encoded, ODD_UPDATE + 2)) == data
+
+    @pytest.mark.parametrize("size", [0, 1, 4096, 3 * MIB + 1])
+    def test_decoder_reads_what_encode_writes(self, codec: Codec, size: int) -> None:
+        data = _sample(size)
+        assert b"".join(_decode_in_updates(codec, codec.encode(data), ODD_UPDATE)) == data
+
+    @examples(30)
+    @given(data=st.binary(max_size=4096), step=st.integers(1, 512))
+    def test_decoder_reads_encodings_fed_in_any_pieces(self, data: bytes, step: int) -> None:
+        codec = self.codec_class()
+        assert b"".join(_decode_in_updates(codec, codec.encode(data), step)) == data
+
+    def test_decoder_yields_bounded_pieces_from_a_small_input(self, codec: Codec) -> None:
+        if type(codec).decoder is Codec.decoder:
+            pytest.skip("the codec keeps the default decoder, which buffers whole blobs")
+        encoded = codec.encode(bytes(20 * MIB))
+        pieces = _decode_in_updates(codec, encoded, max(len(encoded), 1))
+        assert max(len(piece) for piece in pieces) <= self.decoded_piece_limit
+        assert sum(len(piece) for piece in pieces) == 20 * MIB
+
+    def test_decoder_refuses_more_than_max_size(self, codec: Codec) -> None:
+        encoded = codec.encode(bytes(10_000_000))
+        with pytest.raises(DecodedTooLarge):
+            _decode_in_updates(codec, encoded, ODD_UPDATE, max_size=MIB)
+
+    def test_decoder_accepts_exactly_max_size(self, codec: Codec) -> None:
+        data = os.urandom(1000) + bytes(MIB - 1000)
+        assert b"".join(_decode_in_updates(codec, codec.encode(data), 999, len(data))) == data
+        with pytest.raises(DecodedTooLarge):
+            _decode_in_updates(codec, codec.encode(data), 999, max_size=len(data) - 1)
+
+    @examples(30)
+    @given(data=st.binary(min_size=1, max_size=2048), cut=st.floats(0, 1, exclude_max=True))
+    def test_decoder_refuses_a_truncated_encoding(self, data: bytes, cut: float) -> None:
+        if not self.detects_truncation:
+            pytest.skip("the codec declares detects_truncation = False")
+        codec = self.codec_class()
+        encoded = codec.encode(data)
+        with pytest.raises(ValueError):  # noqa: PT011 - the contract's exception
+            _decode_in_updates(codec, encoded[: int(len(encoded) * cut)], 97)
+
+
+ODD_UPDATE = 65_537
+"""An update size that fits no power-of-two block."""
+
+
+def _sample(size: int) -> bytes:
+    """Random bytes, then repetitive ones: what compresses in parts."""
+    half = size // 2
+    return os.urandom(half) + (b"gitblobts " * (size // 20 + 1))[: size - half]
+
+
+def _encode_in_updates(codec: Codec, data: bytes, step: int) -> bytes:
+    encoder = codec.encoder()
+    out = [encoder.update(data[start : start + step]) for start in range(0, len(data), step)]
+    out.append(encoder.finish())
+    assert all(isinstance(piece, bytes) for piece in out)
+    return b"".join(out)
+
+
+def _decode_in_updates(
+    codec: Codec, encoded: bytes, step: int, max_size: int = _LIMIT
+) -> list[bytes]:
+    """The pieces a decoder yields for ``encoded`` fed ``step`` bytes at a time."""
+    decoder = codec.decoder(max_size=max_size)
+    pieces: list[bytes] = []
+    for start in range(0, len(encoded), step):
+        pieces.extend(decoder.update(encoded[start : start + step]))
+    pieces.extend(decoder.finish())
+    assert all(isinstance(piece, bytes) for piece in pieces)
+    return pieces

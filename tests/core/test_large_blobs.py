@@ -230,9 +230,14 @@ def test_piecewise_decryption_of_version_1_under_another_context_or_key_fails(
 # Codecs piece by piece
 
 
+class WholeGzip(GzipCodec):
+    """A codec with only ``encode`` and ``decode``, as a third party may write one."""
+
+    encode_pieces = Codec.encode_pieces
+
+
 def test_the_default_encode_pieces_yields_encode_once() -> None:
-    codec = GzipCodec()
-    assert type(codec).encode_pieces is Codec.encode_pieces
+    codec = WholeGzip()
     data = b"some text, some text, some text\n" * 1000
 
     assert list(codec.encode_pieces(data)) == [codec.encode(data)]
