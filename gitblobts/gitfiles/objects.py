@@ -1,5 +1,5 @@
 """Writing git objects straight into a repository's object directory, as git writes them,
-and reading a loose object's size from its header.
+and reading loose objects: a size from its header, contents into one buffer of that size.
 
 Loose objects for small additions; for batches, one pack (version 2) with its index
 (version 2) per :class:`PackWriter`, streamed to disk object by object so that a batch of any
@@ -17,6 +17,7 @@ from __future__ import annotations
 import array
 import contextlib
 import hashlib
+import io
 import os
 import secrets
 import struct
@@ -135,6 +136,58 @@ def loose_size(objects_dir: str, oid: str, kind: bytes) -> int | None:
     if found != kind or not size.isdigit():
         return None
     return int(size)
+
+
+def sized_buffer(size: int) -> io.BytesIO:
+    """A file in memory whose buffer already holds ``size`` bytes, to be overwritten from
+    the start: once exactly ``size`` bytes are written, ``getvalue()`` returns that buffer
+    (CPython shares it), so contents built a piece at a time are never copied whole."""
+    out = io.BytesIO()
+    if size:
+        out.seek(size - 1)
+        out.write(b"\0")
+        out.seek(0)
+    return out
+
+
+def read_loose(objects_dir: str, oid: str, kind: bytes) -> bytes | None:
+    """The contents of loose object ``oid`` if it is a ``kind`` object; ``None`` if there is
+    no such loose object, or it is not exactly one ``kind`` object of the size its header
+    gives (the caller's general reader then says what is wrong).
+
+    The file is read and inflated a MiB at a time into one buffer of the size the header
+    gives, which becomes the result uncopied: a large object costs its size and a MiB or two.
+    """
+    try:
+        with open(os.path.join(objects_dir, oid[:2], oid[2:]), "rb") as f:
+            return _inflate_object(f, kind)
+    except (OSError, zlib.error):
+        return None
+
+
+def _inflate_object(f: BinaryIO, kind: bytes) -> bytes | None:
+    """The contents of the loose object ``f`` holds, if it is a ``kind`` object."""
+    inflate = zlib.decompressobj()
+    head = b""
+    while (end := head.find(b"\0")) < 0:
+        data = inflate.unconsumed_tail or f.read(_HEADER_READ)
+        if not data or len(head) > _HEADER_MAX:
+            return None
+        head += inflate.decompress(data, _HEADER_MAX)
+    found, _, digits = head[:end].partition(b" ")
+    if found != kind or not digits.isdigit():
+        return None
+    size = int(digits)
+    out = sized_buffer(size)
+    out.write(head[end + 1 :])
+    while not inflate.eof and out.tell() <= size:
+        data = inflate.unconsumed_tail or f.read(_CHUNK)
+        if not data:
+            return None  # cut short
+        out.write(inflate.decompress(data, _CHUNK))
+    if out.tell() != size:
+        return None
+    return out.getvalue()
 
 
 class PackWriter:

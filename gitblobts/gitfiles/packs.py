@@ -34,6 +34,8 @@ import zlib
 from collections.abc import Callable, Iterable, Iterator
 from typing import TypeVar
 
+from gitblobts.gitfiles.objects import sized_buffer
+
 _T = TypeVar("_T")
 
 COMMIT, TREE, BLOB, TAG = 1, 2, 3, 4
@@ -57,6 +59,10 @@ is several times slower."""
 _MAX_PACKS = 256
 """Most packs mapped at once: each takes two file descriptors. Objects in others (a
 repository that long went without ``git gc``) are left to the general reader."""
+_RELEASED_SIZE = 1 << 20
+"""Objects of at least this size are inflated a piece at a time, their mapped pages let go
+once read."""
+_CHUNK = 1 << 20
 _IDS = re.compile(b".{%d}" % _ID_BYTES, re.DOTALL)
 _OFFSET = struct.Struct(">I")
 _LARGE_OFFSET = struct.Struct(">Q")
@@ -186,10 +192,46 @@ class _Pack:
             offset += 1
         # One call: zlib stops at the end of the stream (or fails before it), whatever the
         # mapped bytes that follow it.
+        if size >= _RELEASED_SIZE:
+            return self._read_large(offset, size)
         data = zlib.decompress(self._view[offset : offset + _inflate_bound(size)], 15, size)
         if len(data) != size:
             return None  # not what the header says: let the general reader judge it
         return data
+
+    def _read_large(self, start: int, size: int) -> bytes | None:
+        """The ``size`` bytes of contents of the zlib stream at ``start``, inflated a MiB at
+        a time into one buffer, letting go of the mapped pages read as it goes: a large
+        object costs its size and a few MiB."""
+        view = self._view
+        end = min(start + _inflate_bound(size), len(view))
+        inflate = zlib.decompressobj()
+        out = sized_buffer(size)
+        position = released = start
+        while not inflate.eof and out.tell() <= size:
+            data: bytes | memoryview = inflate.unconsumed_tail
+            if not data:
+                if position >= end:
+                    return None
+                data = view[position : min(position + _CHUNK, end)]
+                position += len(data)
+            out.write(inflate.decompress(data, _CHUNK))
+            if position - released >= _CHUNK:
+                self._release(released, position)
+                released = position
+        self._release(released, position)
+        return out.getvalue() if out.tell() == size and inflate.eof else None
+
+    def _release(self, start: int, end: int) -> None:
+        """Let go of the mapped pages from ``start`` to ``end``: pages read stay in the
+        process's resident memory as long as the pack is mapped, so that reading a large
+        object would otherwise cost twice its size, and reading many, all the pack's size.
+        The pages stay in the page cache, and a later read maps them again."""
+        start -= start % mmap.PAGESIZE
+        end = min(end, len(self._pack))
+        if hasattr(mmap, "MADV_DONTNEED") and end > start:
+            with contextlib.suppress(OSError, ValueError):
+                self._pack.madvise(mmap.MADV_DONTNEED, start, end - start)
 
     def _entry(self, offset: int) -> tuple[int, int, int]:
         """The type and size of the pack entry at ``offset``, and where its data starts."""

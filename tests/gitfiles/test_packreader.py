@@ -348,3 +348,40 @@ def test_threads_sharing_a_reader_get_right_bytes_or_none_while_packs_change(
             future.result()
     assert not wrong
     assert [reader.read(oid, BLOB) for oid in ids] == contents
+
+
+LARGE_SIZES = [1 << 20, 3 * (1 << 20) + 5]
+
+
+@pytest.mark.parametrize("size", LARGE_SIZES)
+@pytest.mark.parametrize("kind", ["random", "compressible"])
+def test_large_objects_are_read_whole_a_piece_at_a_time(
+    tmp_path: Path, size: int, kind: str
+) -> None:
+    data = (
+        os.urandom(size) if kind == "random" else b"gitblobts " * (size // 10) + b"x" * (size % 10)
+    )
+    repo = bare(tmp_path)
+    (oid,) = import_blobs(repo, [data])
+    assert PackReader(str(repo / "objects")).read(oid, BLOB) == data
+
+
+def test_a_large_object_cut_short_is_left_to_dulwich(tmp_path: Path) -> None:
+    repo = bare(tmp_path)
+    (oid,) = import_blobs(repo, [os.urandom(3 << 20)])
+    (pack,) = (repo / "objects" / "pack").glob("*.pack")
+    data = pack.read_bytes()
+    pack.chmod(0o644)
+    pack.write_bytes(data[: len(data) // 2])
+    assert PackReader(str(repo / "objects")).read(oid, BLOB) is None
+
+
+def test_a_large_damaged_object_is_left_to_dulwich(tmp_path: Path) -> None:
+    repo = bare(tmp_path)
+    (oid,) = import_blobs(repo, [b"gitblobts " * (300_000)])
+    (pack,) = (repo / "objects" / "pack").glob("*.pack")
+    data = bytearray(pack.read_bytes())
+    data[12 + 10 : 12 + 2000] = os.urandom(1990)
+    pack.chmod(0o644)
+    pack.write_bytes(bytes(data))
+    assert PackReader(str(repo / "objects")).read(oid, BLOB) is None

@@ -39,7 +39,7 @@ from gitblobts.core.backend import FILE_MODE, Backend, Identity, TreeEntry
 from gitblobts.core.errors import PushRejectedError, RemoteError, RepositoryError
 from gitblobts.core.hookspecs import hookimpl
 from gitblobts.core.redaction import redact
-from gitblobts.gitfiles import checkouts, locks, packs, refs, trees, worktree
+from gitblobts.gitfiles import checkouts, locks, objects, packs, refs, trees, worktree
 from gitblobts.gitfiles.index import IndexWriter, NewEntry, Unreadable, Unsupported
 from gitblobts.gitfiles.objects import (
     BLOB,
@@ -173,8 +173,9 @@ class DulwichBackend(TreeReadingBackend):
         read = self._packs.read
         for oid in oids:
             data = read(oid, packs.BLOB)
-            if data is None:  # not stored whole in a pack: dulwich finds it, or says why not
-                data = self._object(oid, Blob).as_raw_string()
+            if data is None:  # not whole in a pack: loose, or dulwich finds it (or says why not)
+                data = objects.read_loose(os.fspath(self._store.path), oid, BLOB)
+                data = self._object(oid, Blob).as_raw_string() if data is None else data
             yield data
 
     def blob_sizes(self, oids: Iterable[str]) -> Iterator[int]:
