@@ -22,7 +22,8 @@ A cipher is a class with
   decryption (:class:`Encryptor`, :class:`Decryptor`), which core uses to stream blobs of any
   size in bounded memory. A decryptor returns only plaintext it has authenticated, so a
   cipher that streams must authenticate its file in segments, binding each segment's
-  position and the last one's finality. The defaults buffer the whole file and call
+  position and the last one's finality, and says so with ``authenticates_segments = True``
+  (the conformance kit then tests it). The defaults buffer the whole file and call
   ``encrypt``/``decrypt`` once, so a cipher without them still works, holding each blob whole.
 
 Compatibility rule: a name means one byte format forever. Cipher names and codec extensions
