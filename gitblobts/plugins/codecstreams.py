@@ -102,7 +102,7 @@ def encode_in_pieces(encoder: Encoder, data: bytes) -> Iterator[bytes]:
     """``encode_pieces`` through ``encoder``: ``data`` fed a slice at a time."""
     view = memoryview(data)
     for start in range(0, len(view), ENCODED_INPUT):
-        piece = encoder.update(view[start : start + ENCODED_INPUT])  # type: ignore[arg-type]
+        piece = encoder.update(bytes(view[start : start + ENCODED_INPUT]))
         if piece:
             yield piece
     yield encoder.finish()
@@ -201,7 +201,6 @@ class UnchangedDecoder:
 
     def __init__(self, max_size: int) -> None:
         self._budget = Budget(max_size)
-        self._max_size = max_size
 
     def update(self, data: bytes) -> Iterator[bytes]:
         view = memoryview(data)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import os
+import tracemalloc
 
 import pytest
 from cryptography.fernet import Fernet
@@ -328,3 +329,22 @@ def test_keys_are_derived_by_hkdf_sha256(
 ) -> None:
     expected = HKDF(algorithm=hashes.SHA256(), length=length, salt=salt, info=info).derive(key)
     assert keys.derive(key, info, salt=salt, length=length) == expected
+
+
+def test_streaming_a_large_file_holds_a_few_segments() -> None:
+    """Encrypting and decrypting 32 MiB in updates of 1 MiB, never the whole file."""
+    encryptor = cipher("aes256gcm").encryptor(CONTEXT)
+    decryptor = cipher("aes256gcm").decryptor(CONTEXT)
+    piece = os.urandom(SEGMENT)
+    decrypted = 0
+    tracemalloc.start()
+    try:
+        for _ in range(32):
+            decrypted += len(decryptor.update(encryptor.update(piece)))
+        decrypted += len(decryptor.update(encryptor.finish()))
+        decrypted += len(decryptor.finish())
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert decrypted == 32 * SEGMENT
+    assert peak < 8 * SEGMENT

@@ -270,3 +270,23 @@ def test_a_decoder_agrees_with_decode_on_cut_and_extended_encodings(
     whole = outcome(lambda: codec(name).decode(changed, max_size=MiB))
     streamed = outcome(lambda: b"".join(decode_in_updates(codec(name), changed, step, MiB)))
     assert streamed == whole
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_decoding_a_large_file_in_updates_holds_a_few_mebibytes(name: str) -> None:
+    """Not the blob: a piece or two, the current update, and the decompressor's window."""
+    stored = encode_in_updates(codec(name), os.urandom(8 * MiB) + bytes(24 * MiB), step=MiB)
+    decoder = codec(name).decoder(max_size=32 * MiB)
+    decoded = 0
+    tracemalloc.start()
+    try:
+        for start in range(0, len(stored), MiB):
+            for piece in decoder.update(stored[start : start + MiB]):
+                decoded += len(piece)
+        for piece in decoder.finish():
+            decoded += len(piece)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert decoded == 32 * MiB
+    assert peak < 16 * MiB
