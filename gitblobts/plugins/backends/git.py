@@ -221,8 +221,10 @@ class GitCommandBackend(TreeReadingBackend):
         if first is None:
             return []
         second = next(stream, None)
-        if second is None:  # one blob, a loose object: one light process
-            result = self._git("hash-object", "-w", "--no-filters", "--stdin", input=first)
+        if second is None:  # one blob, a loose object: one light process (stored, if it is
+            # compressed or encrypted already: deflating it again costs most of the time)
+            level = () if shrinks(first) else ("-c", "core.looseCompression=0")
+            result = self._git(*level, "hash-object", "-w", "--no-filters", "--stdin", input=first)
             return [processes.line(result.stdout)]
         with tempfile.TemporaryDirectory(prefix="gitblobts-") as scratch:
             marks = os.path.join(scratch, "marks")

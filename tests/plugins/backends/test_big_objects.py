@@ -99,3 +99,26 @@ def test_reading_a_big_object_holds_it_and_little_more(
 
     assert read == [data]
     assert peak < LIMIT
+
+
+@pytest.mark.parametrize("kind", ["random", "compressible"])
+def test_a_big_object_alone_is_deflated_only_if_it_shrinks(
+    tmp_path: Path,
+    open_backend: Callable[[str, Path], Backend],
+    backend_name: str,
+    kind: str,
+) -> None:
+    """What a codec compressed or a cipher encrypted is stored as it is, with the few bytes
+    zlib's stored blocks take (deflating it again would cost most of the time of a write
+    and gain nothing), anything else deflated; git reads both."""
+    repo = bare(tmp_path)
+    data = os.urandom(4 * MIB) if kind == "random" else b"gitblobts " * (4 * MIB // 10)
+
+    (oid,) = open_backend(backend_name, repo).write_blobs([data])
+
+    stored = (repo / "objects" / oid[:2] / oid[2:]).stat().st_size
+    if kind == "random":
+        assert len(data) < stored < len(data) * 1.001
+    else:
+        assert stored < len(data) / 10
+    assert git_bytes(repo, "cat-file", "blob", oid) == data
