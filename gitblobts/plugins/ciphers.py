@@ -4,6 +4,7 @@ format of gitblobts 0.0.7's encrypted files."""
 from __future__ import annotations
 
 import base64
+import io
 import os
 from collections.abc import Callable, Iterable
 
@@ -120,7 +121,7 @@ class Aes256GcmCipher(Cipher):
         body = view[self._HEADER_BYTES :]
         if len(body) <= self.SEGMENT_BYTES + self.TAG_BYTES:
             return segments.open(body, context, final=True)
-        return b"".join(segments.open_all(body, context))
+        return segments.open_all(body, context)
 
     def decryptor(self, context: bytes) -> Decryptor:
         return _SegmentDecryptor(self, context)
@@ -217,18 +218,25 @@ class _Segments:
                 "cut short, extended, or under another key or context"
             ) from None
 
-    def open_all(self, body: memoryview, context: bytes) -> list[bytes]:
-        """The plaintexts of every segment of ``body``, all the file after its header: full
-        segments, then a final one of at most a full segment's size."""
+    def open_all(self, body: memoryview, context: bytes) -> bytes:
+        """The plaintext of every segment of ``body``, all the file after its header: full
+        segments, then a final one of at most a full segment's size. It is written into one
+        buffer of its final size, which is returned uncopied (CPython shares a
+        :class:`io.BytesIO`'s buffer when it is exactly full): a large file costs its
+        plaintext and a segment."""
         if not body:
             raise DecryptionFailed(f"{Aes256GcmCipher.name}: truncated (no final segment)")
         last = (len(body) - 1) // _SEALED * _SEALED
-        opened = [
-            self.open(body[start : start + _SEALED], context, final=False)
-            for start in range(0, last, _SEALED)
-        ]
-        opened.append(self.open(body[last:], context, final=True))
-        return opened
+        out = io.BytesIO()
+        size = len(body) - (last // _SEALED + 1) * Aes256GcmCipher.TAG_BYTES
+        if size > 0:
+            out.seek(size - 1)
+            out.write(b"\0")
+            out.seek(0)
+        for start in range(0, last, _SEALED):
+            out.write(self.open(body[start : start + _SEALED], context, final=False))
+        out.write(self.open(body[last:], context, final=True))
+        return out.getvalue()
 
 
 class _SegmentEncryptor:
@@ -307,7 +315,7 @@ class _SegmentDecryptor:
         data, self._buffer = bytes(self._buffer), bytearray()
         if self._segments is None:
             return self._cipher.decrypt(data, self._context)  # version 1, or too short
-        return b"".join(self._segments.open_all(memoryview(data), self._context))
+        return self._segments.open_all(memoryview(data), self._context)
 
 
 class FernetCipher(Cipher):

@@ -348,3 +348,15 @@ def test_streaming_a_large_file_holds_a_few_segments() -> None:
         tracemalloc.stop()
     assert decrypted == 32 * SEGMENT
     assert peak < 8 * SEGMENT
+
+
+def test_decrypting_a_large_file_holds_its_plaintext_and_a_segment_or_two() -> None:
+    encrypted = cipher("aes256gcm").encrypt(os.urandom(32 * SEGMENT), CONTEXT)
+    tracemalloc.start()
+    try:
+        plaintext = cipher("aes256gcm").decrypt(encrypted, CONTEXT)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert len(plaintext) == 32 * SEGMENT
+    assert peak < 35 * SEGMENT
