@@ -300,14 +300,13 @@ class _SegmentDecryptor:
             self._segments = self._cipher._open_header(self._buffer)
             del self._buffer[: Aes256GcmCipher._HEADER_BYTES]
         opened = []
-        view = memoryview(self._buffer)
         start = 0
-        while len(view) - start > _SEALED:
-            opened.append(
-                self._segments.open(view[start : start + _SEALED], self._context, final=False)
-            )
-            start += _SEALED
-        view.release()
+        with memoryview(self._buffer) as view:
+            while len(view) - start > _SEALED:
+                sealed = view[start : start + _SEALED]
+                opened.append(self._segments.open(sealed, self._context, final=False))
+                sealed.release()
+                start += _SEALED
         del self._buffer[:start]
         return b"".join(opened)
 
