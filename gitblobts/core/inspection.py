@@ -105,7 +105,7 @@ class Inspection:
                 lost=None if head is None else functools.partial(self._lost_blobs, head),
                 check_parted=(
                     functools.partial(self._verify_parted, settings, head)
-                    if head is not None and settings.names.records_config
+                    if head is not None and settings.holds_parts
                     else None
                 ),
             )

@@ -182,7 +182,7 @@ class Reading:
             if parts is not None and low <= parts[0] <= high:
                 found.append((parts[0], prefix + filename, parts[1], oid))
         others = self._state.backend.list_non_files(head, folder)
-        if settings.names.records_config and others:
+        if settings.holds_parts and others:
             for entry in others:
                 parts = parse(entry.name) if entry.is_folder else None
                 if parts is not None and low <= parts[0] <= high:
