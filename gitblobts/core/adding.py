@@ -142,7 +142,7 @@ class Adding:
 
     def _stream(
         self, blob: BlobContext, source: BinaryIO, part_size: int
-    ) -> Generator[bytes, None, int]:
+    ) -> Generator[bytes | bytearray, None, int]:
         """Stream ``source`` through the codec's encoder and the cipher's encryptor, and
         yield the stored form: one file, or parts then ``SHA256SUMS``; return how many files.
         Holds about one part and a chunk; refuses a blob over ``max_blob_size`` as soon as

@@ -32,6 +32,7 @@ MIN_PART_SIZE = 1 << 10
 PART_SIZE_ENV = "GITBLOBTS_PART_SIZE"
 """Environment variable giving ``part_size`` in bytes when ``part_size=`` is not given."""
 SUMS = "SHA256SUMS"
+_EAGER = 1 << 20
 _PART = re.compile(r"part-([0-9]{6,})")
 _SUMS_LINE = re.compile(rb"([0-9a-f]{64})  (part-[0-9]{6,})\n")
 
@@ -75,27 +76,48 @@ def sums_file(digests: list[str]) -> bytes:
 
 
 class PartCutter:
-    """Cuts a stored form, given in pieces, into parts: :meth:`feed` returns the parts that
+    """Cuts a stored form, given in pieces, into parts: :meth:`feed` yields the parts that
     are complete (each ``part_size`` bytes, cut only once more follows, so that a stored form
-    of exactly ``part_size`` bytes stays one file); :meth:`finish` the rest."""
+    of exactly ``part_size`` bytes stays one file); :meth:`finish` returns the rest.
+
+    Memory holds the part being filled and the one last handed over, no more: a part is
+    handed over, not copied, and its buffer, once past 1 MiB, is allocated whole rather
+    than grown (growing copies)."""
 
     def __init__(self, part_size: int) -> None:
         self.part_size = part_size
         self.digests: list[str] = []
         """The SHA-256 of each part cut so far."""
         self._buffer = bytearray()
+        self._filled = 0
 
-    def feed(self, data: bytes | bytearray) -> Iterator[bytes]:
-        self._buffer += data
-        while len(self._buffer) > self.part_size:
-            part = bytes(self._buffer[: self.part_size])
-            del self._buffer[: self.part_size]
-            self.digests.append(hashlib.sha256(part).hexdigest())
-            yield part
+    def feed(self, data: bytes | bytearray) -> Iterator[bytearray]:
+        with memoryview(data) as view:
+            while view:
+                if self._filled == self.part_size:  # a full part, and more follows
+                    part, self._buffer, self._filled = self._buffer, bytearray(), 0
+                    self.digests.append(hashlib.sha256(part).hexdigest())
+                    yield part
+                take = min(len(view), self.part_size - self._filled)
+                self._put(view[:take])
+                view = view[take:]
 
-    def finish(self) -> bytes:
+    def _put(self, data: memoryview) -> None:
+        end = self._filled + len(data)
+        if end > len(self._buffer):
+            size = max(end, 2 * len(self._buffer)) if end <= _EAGER else self.part_size
+            size = min(size, self.part_size)
+            grown = bytearray(size)
+            grown[: self._filled] = memoryview(self._buffer)[: self._filled]
+            self._buffer = grown
+        self._buffer[self._filled : end] = data
+        self._filled = end
+
+    def finish(self) -> bytearray:
         """The last part, or the whole stored form if no part was cut (then it is a file)."""
-        last, self._buffer = bytes(self._buffer), bytearray()
+        last, self._buffer = self._buffer, bytearray()
+        del last[self._filled :]
+        self._filled = 0
         if self.digests:
             self.digests.append(hashlib.sha256(last).hexdigest())
         return last
@@ -105,10 +127,8 @@ class PartCutter:
         return bool(self.digests)
 
 
-def cut(stored: bytes | bytearray, part_size: int) -> tuple[list[bytes], bytes]:
-    """A whole stored form's parts and ``SHA256SUMS`` (one part: ``[stored]`` and ``b""``)."""
-    if len(stored) <= part_size:
-        return [bytes(stored)], b""
+def cut(stored: bytes | bytearray, part_size: int) -> tuple[list[bytearray], bytes]:
+    """A whole stored form's parts and ``SHA256SUMS``."""
     cutter = PartCutter(part_size)
     parts = list(cutter.feed(stored))
     parts.append(cutter.finish())

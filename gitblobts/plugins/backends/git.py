@@ -224,10 +224,14 @@ class GitCommandBackend(TreeReadingBackend):
         if second is None:  # one blob, a loose object: one light process
             result = self._git("hash-object", "-w", "--no-filters", "--stdin", input=first)
             return [processes.line(result.stdout)]
+        compress = shrinks(first)
+        # Each blob is let go once written: a blob's parts come one at a time.
+        ahead = [first, second]
+        del first, second
         with tempfile.TemporaryDirectory(prefix="gitblobts-") as scratch:
             marks = os.path.join(scratch, "marks")
-            blobs = itertools.chain((first, second), stream)
-            count = self._fast_import(blobs, marks, shrinks(first))
+            blobs = itertools.chain(_popping(ahead), stream)
+            count = self._fast_import(blobs, marks, compress)
             with open(marks, "rb") as f:
                 ids = dict(line.split() for line in f.read().splitlines())
         try:
@@ -595,3 +599,9 @@ def _path(raw: bytes) -> str:
 def gitblobts_register_backends(register: Callable[[type[Backend]], None]) -> None:
     """Provide the ``git`` backend."""
     register(GitCommandBackend)
+
+
+def _popping(items: list[bytes | bytearray]) -> Iterator[bytes | bytearray]:
+    """The items of ``items``, each removed from it as it is taken."""
+    while items:
+        yield items.pop(0)
