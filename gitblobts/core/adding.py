@@ -240,6 +240,8 @@ class Adding:
                         raise settings.write_refusal
                 replaced: list[str] = []
                 if config is not None and CONFIG_PATH not in files and has_parts(files):
+                    if config.version < PARTS_VERSION:  # another writer may have upgraded it
+                        config = self._state.read_config(head) or config
                     upgraded = self._upgraded(settings, config)
                     if upgraded is not config:
                         config, replaced = upgraded, [CONFIG_PATH]
@@ -247,7 +249,7 @@ class Adding:
                 new = self._state.backend.write_commit(head, files, commit.message, remove=replaced)
                 if not self._state.move_branch(head, new, files, landed=landed):
                     return retry.AGAIN
-                if replaced:
+                if settings.config is not None and config is not settings.config:
                     settings = dataclasses.replace(settings, config=config)
                 self._state.settings = settings.learning(config)
                 log.debug("committed %d files to %s as %s", len(files), self._state.branch, new)

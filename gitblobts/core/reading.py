@@ -15,6 +15,7 @@ from gitblobts.core.blob import Blob, new_blob
 from gitblobts.core.blobstream import PartedBlob, decoded
 from gitblobts.core.cipher import Cipher
 from gitblobts.core.codec import Codec
+from gitblobts.core.config import PARTS_VERSION
 from gitblobts.core.errors import (
     BlobTooLargeError,
     CorruptBlobError,
@@ -182,7 +183,7 @@ class Reading:
             if parts is not None and low <= parts[0] <= high:
                 found.append((parts[0], prefix + filename, parts[1], oid))
         others = self._state.backend.list_non_files(head, folder)
-        if settings.holds_parts and others:
+        if others and self._holds_parts(settings, head):
             for entry in others:
                 parts = parse(entry.name) if entry.is_folder else None
                 if parts is not None and low <= parts[0] <= high:
@@ -195,6 +196,14 @@ class Reading:
         # (of their random parts, for time names). Paths differ, so tails are never compared.
         found.sort(reverse=descending)
         return found
+
+    def _holds_parts(self, settings: Settings, head: str) -> bool:
+        """Whether folders named like blobs are parted blobs: in a store of version 3, which
+        a version-2 store becomes when another writer adds its first parted blob."""
+        if settings.holds_parts or not settings.names.records_config:
+            return settings.holds_parts
+        config = self._state.read_config(head)
+        return config is not None and config.version >= PARTS_VERSION
 
     def _decode(self, settings: Settings, name: BlobName, path: str, data: bytes) -> bytes:
         """A stored file's blob; for a format that records nothing, an error says which

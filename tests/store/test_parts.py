@@ -408,3 +408,19 @@ def test_a_blob_5_times_the_hosts_object_limit_pushes_and_reads_back_from_a_clon
     assert largest_object(tmp_path / "two") <= PART
     (blob,) = Store(tmp_path / "two", key=KEY if keyed else None, push=False).getblobs()
     assert read_in_small_reads(blob, 4096) == DATA
+
+
+def test_a_store_opened_before_another_writer_added_the_first_parted_blob_reads_it(
+    new_repo: Callable[[str], Path],
+) -> None:
+    repo = new_repo("bare")
+    Store(repo, compression="none").addblob(b"before", 1)
+    as_version_2(repo)
+    earlier = Store(repo, part_size=PART)  # version 2 when opened
+
+    open_store(repo, keyed=False).addblob(DATA, 2)
+
+    assert [blob.blob for blob in earlier.getblobs()] == [b"before", DATA]
+    earlier.addblob(io.BytesIO(DATA), 3)  # the store is version 3 already: no rewrite
+    assert json.loads(git(repo, "show", "HEAD:.gitblobts.json"))["version"] == 3
+    assert "gitblobts.json" not in git(repo, "show", "--name-only", "--format=", "HEAD")
