@@ -10,6 +10,9 @@ import hashlib
 import io
 import json
 import os
+import signal
+import subprocess
+import sys
 import tracemalloc
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -23,6 +26,7 @@ from gitblobts import (
     Nanoseconds,
     Store,
 )
+from gitblobts.core.contexts import BlobContext
 from gitblobts.plugins.codecs import NoneCodec
 from tests.helpers.git import assert_fsck_clean, git, git_bytes
 from tests.helpers.gitservers import HostLimits, HttpGitServer, make_bare_repo, make_host_limited
@@ -424,3 +428,70 @@ def test_a_store_opened_before_another_writer_added_the_first_parted_blob_reads_
     earlier.addblob(io.BytesIO(DATA), 3)  # the store is version 3 already: no rewrite
     assert json.loads(git(repo, "show", "HEAD:.gitblobts.json"))["version"] == 3
     assert "gitblobts.json" not in git(repo, "show", "--name-only", "--format=", "HEAD")
+
+
+# Interrupted
+
+
+ADD_UNTIL_KILLED = """
+import sys, time
+from gitblobts import Store
+
+def blob():
+    for number in range(20):
+        yield bytes([number]) * 65536
+        if number == 8:  # parts on their way to the objects; the branch has not moved
+            print("written", flush=True)
+            time.sleep(60)
+
+Store(sys.argv[1], part_size=65536, compression="none").addblob(blob())
+"""
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="SIGKILL is POSIX")
+def test_a_writer_killed_during_a_parted_add_leaves_the_store_as_it_was(
+    new_repo: Callable[[str], Path],
+) -> None:
+    repo = new_repo("non-bare")
+    open_store(repo, keyed=False).addblob(b"before", 1)
+    head = git(repo, "rev-parse", "HEAD")
+
+    with subprocess.Popen(
+        [sys.executable, "-c", ADD_UNTIL_KILLED, str(repo)], stdout=subprocess.PIPE
+    ) as writer:
+        assert writer.stdout is not None
+        assert writer.stdout.readline() == b"written\n"
+        writer.send_signal(signal.SIGKILL)
+        writer.wait()
+
+    assert git(repo, "rev-parse", "HEAD") == head
+    assert git(repo, "status", "--porcelain") == ""
+    store = Store(repo)
+    assert [blob.blob for blob in store.getblobs()] == [b"before"]
+    assert store.verify().ok
+    store.addblob(pieces(DATA), 2)
+    assert [blob.blob for blob in Store(repo).getblobs()] == [b"before", DATA]
+
+
+# Plugins
+
+
+def test_a_plugin_on_a_data_stage_sees_a_streamed_blob_whole_then_it_is_cut_into_parts(
+    new_repo: Callable[[str], Path],
+) -> None:
+    seen: list[int] = []
+
+    class Observer:
+        @gitblobts.hookimpl
+        def gitblobts_compress(self, blob: BlobContext, data: bytes) -> None:
+            seen.append(len(data))
+
+    repo = new_repo("bare")
+    plugins = gitblobts.load_plugins(only=(), extra=[Observer()])
+    store = Store(repo, part_size=PART, compression="none", plugins=plugins)
+
+    ref = store.addblob(pieces(DATA))
+
+    assert seen == [len(DATA)]
+    assert "SHA256SUMS" in tree(repo, ref.path)
+    assert [blob.blob for blob in store.getblobs()] == [DATA]
