@@ -224,13 +224,11 @@ class GitCommandBackend(TreeReadingBackend):
         if second is None:  # one blob, a loose object: one light process
             result = self._git("hash-object", "-w", "--no-filters", "--stdin", input=first)
             return [processes.line(result.stdout)]
-        compress = shrinks(first)
-        # Each blob is let go once written: a blob's parts come one at a time.
-        ahead = [first, second]
-        del first, second
+        compress, ahead = shrinks(first), [first, second]
+        del first, second  # each blob is let go once written: a blob's parts come one by one
         with tempfile.TemporaryDirectory(prefix="gitblobts-") as scratch:
             marks = os.path.join(scratch, "marks")
-            blobs = itertools.chain(_popping(ahead), stream)
+            blobs = itertools.chain((ahead.pop(0) for _ in range(2)), stream)
             count = self._fast_import(blobs, marks, compress)
             with open(marks, "rb") as f:
                 ids = dict(line.split() for line in f.read().splitlines())
@@ -599,9 +597,3 @@ def _path(raw: bytes) -> str:
 def gitblobts_register_backends(register: Callable[[type[Backend]], None]) -> None:
     """Provide the ``git`` backend."""
     register(GitCommandBackend)
-
-
-def _popping(items: list[bytes | bytearray]) -> Iterator[bytes | bytearray]:
-    """The items of ``items``, each removed from it as it is taken."""
-    while items:
-        yield items.pop(0)
