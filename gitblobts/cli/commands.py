@@ -105,7 +105,12 @@ def init(args: argparse.Namespace) -> int:
             if existing.remote is not None:
                 existing.pull()  # a store that exists on the remote is joined, not created anew
         with Store(
-            path, layout=args.layout, compression=args.compression, cipher=args.cipher, key=key
+            path,
+            layout=args.layout,
+            compression=args.compression,
+            cipher=args.cipher,
+            key=key,
+            part_size=args.part_size,
         ) as store:
             recorded = store.init(push=False if args.no_push else None)
             config = store.config

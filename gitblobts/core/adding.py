@@ -6,26 +6,30 @@ moves, so a failed add leaves the store as it was."""
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import itertools
 import logging
 import math
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Generator, Iterable, Iterator, Sequence
 from typing import BinaryIO, TypeAlias
 
 from gitblobts.core import retry
 from gitblobts.core.blob import BlobRef
-from gitblobts.core.config import CONFIG_PATH
+from gitblobts.core.blobstream import open_stream
+from gitblobts.core.config import CONFIG_PATH, PARTS_VERSION, StoreConfig
 from gitblobts.core.errors import (
     AddInterrupted,
     ArgumentError,
     ArgumentTypeError,
+    BlobTooLargeError,
     BlobTypeError,
     ConflictError,
 )
 from gitblobts.core.formats.registry import unrecorded
 from gitblobts.core.layout import Layout
 from gitblobts.core.naming import BlobName
+from gitblobts.core.parts import DEFAULT_PART_SIZE, SUMS, PartCutter, cut, part_name, sums_file
 from gitblobts.core.pipeline import BlobContext, CommitContext
 from gitblobts.core.remotes import Remotes
 from gitblobts.core.settings import Settings
@@ -38,6 +42,9 @@ BytesLike: TypeAlias = "bytes | bytearray | memoryview"
 BlobSource: TypeAlias = "BytesLike | BinaryIO | Iterable[bytes]"
 """What ``addblob`` takes: the blob's bytes, a binary file object, or an iterable of bytes."""
 
+CHUNK_SIZE = 1 << 20
+"""Bytes read from a file object at a time, as a blob streams in."""
+
 
 class Adding:
     """Adding blobs to a store, and committing to its branch."""
@@ -45,6 +52,13 @@ class Adding:
     def __init__(self, state: StoreState, remotes: Remotes) -> None:
         self._state = state
         self._remotes = remotes
+
+    def add_one(self, blob: BlobSource, timestamp: object, push: bool | None) -> BlobRef:
+        """Carries out :meth:`gitblobts.Store.addblob`."""
+        source = as_source(blob)
+        if not is_file(source):
+            check_bytes_like(source, 0)
+        return self.add(iter([(source, timestamp)]), push)[0]
 
     def add(self, pairs: Iterator[tuple[object, object]], push: bool | None) -> list[BlobRef]:
         """Add the blobs of ``pairs`` with their times in one commit; push if ``push`` (or
@@ -54,32 +68,57 @@ class Adding:
             raise settings.write_refusal
         codec, cipher, layout = settings.codec, settings.cipher, settings.layout
         suffixes = tuple(s for s in (codec.extension, cipher and cipher.name) if s)
-        added: list[tuple[int, str]] = []
-        """(time, path) of each blob written: plain values, which the cycle collector skips
-        (a batch of 100,000 blobs must not make every collection walk 100,000 objects)."""
+        part_size = self.part_size(settings)
+        streams = part_size is not None and self._state.pipeline.streams_writes
+        added: list[tuple[int, str, int]] = []
+        """(time, path, files) of each blob written (files: 1, or its parts and SHA256SUMS):
+        plain values, which the cycle collector skips (a batch of 100,000 blobs must not
+        make every collection walk 100,000 objects)."""
 
         def stored_files() -> Iterator[bytes | bytearray]:
             for position, (blob, timestamp) in enumerate(pairs):
+                if streams and is_file(blob):
+                    timestamp_ns = self._to_ns(settings, timestamp)
+                    name = self._new_name(settings, timestamp_ns, suffixes)
+                    context = BlobContext(name, codec, cipher, layout)
+                    self._state.pipeline.place(context)
+                    count = yield from self._stream(context, blob, part_size)  # type: ignore[arg-type]
+                    added.append((timestamp_ns, context.path, count))
+                    continue
                 if is_file(blob):
-                    blob = read_source(blob)  # type: ignore[arg-type]  # is_file says so
+                    blob = read_file(blob, self._state.max_blob_size, position)  # type: ignore[arg-type]
                 data = check_bytes_like(blob, position)
                 timestamp_ns = self._to_ns(settings, timestamp)
                 name = self._new_name(settings, timestamp_ns, suffixes)
                 context = BlobContext(name, codec, cipher, layout)
                 stored = self._state.pipeline.write(context, data)
-                added.append((context.timestamp_ns, context.path))
-                yield stored
+                if part_size is None or len(stored) <= part_size:
+                    added.append((context.timestamp_ns, context.path, 1))
+                    yield stored
+                    continue
+                pieces, sums = cut(stored, part_size)
+                del stored
+                added.append((context.timestamp_ns, context.path, len(pieces) + 1))
+                yield from pieces
+                yield sums
 
         with self._state.repository_errors("add blobs to"):
-            oids = self._state.backend.write_blobs(stored_files())
+            oids = iter(self._state.backend.write_blobs(stored_files()))
         if not added:
             return []
-        files = {path: oid for (_, path), oid in zip(added, oids, strict=True)}
+        files: dict[str, str] = {}
+        for _, path, count in added:
+            if count == 1:
+                files[path] = next(oids)
+                continue
+            for index in range(count - 1):
+                files[f"{path}/{part_name(index)}"] = next(oids)
+            files[f"{path}/{SUMS}"] = next(oids)
         message = commit_message(len(added))
         landed: list[str] = []
         # If the store follows a migration meanwhile, the layout changes, and nothing commits.
         commit_files = functools.partial(self.commit_files, layout=layout, landed=landed)
-        refs = [BlobRef(timestamp_ns, path) for timestamp_ns, path in added]
+        refs = [BlobRef(timestamp_ns, path) for timestamp_ns, path, _ in added]
         try:
             self._state.pipeline.commit(CommitContext(files, message, commit_files))
             if self._state.push_after_add if push is None else push:
@@ -89,6 +128,58 @@ class Adding:
                 raise
             raise AddInterrupted(landed[-1], refs) from interrupt
         return refs
+
+    def part_size(self, settings: Settings) -> int | None:
+        """The part size of new blobs: the option, else the recorded one, else the default;
+        ``None`` for a format that records no configuration (its blobs are never parted)."""
+        if not settings.names.records_config:
+            return None
+        if self._state.part_size is not None:
+            return self._state.part_size
+        if settings.config is not None and settings.config.part_size is not None:
+            return settings.config.part_size
+        return DEFAULT_PART_SIZE
+
+    def _stream(
+        self, blob: BlobContext, source: BinaryIO, part_size: int
+    ) -> Generator[bytes | bytearray, None, int]:
+        """Stream ``source`` through the codec's encoder and the cipher's encryptor, and
+        yield the stored form: one file, or parts then ``SHA256SUMS``; return how many files.
+        Holds about one part and a chunk; refuses a blob over ``max_blob_size`` as soon as
+        more is read."""
+        limit = self._state.max_blob_size
+        encoder = blob.codec.encoder()
+        encryptor = None
+        if blob.cipher is not None:
+            encryptor = blob.cipher.encryptor(blob.name.identity.encode("ascii"))
+        cutter = PartCutter(part_size)
+        read = 0
+        while True:
+            chunk = source.read(CHUNK_SIZE)
+            if not isinstance(chunk, (bytes, bytearray)):
+                raise BlobTypeError(
+                    f"the file object read {type(chunk).__name__}, not bytes; open it in "
+                    "binary mode"
+                )
+            if not chunk:
+                break
+            read += len(chunk)
+            if read > limit:
+                raise too_large(limit, blob.path)
+            encoded = encoder.update(bytes(chunk))
+            if encryptor is not None and encoded:
+                encoded = encryptor.update(encoded)
+            if encoded:
+                yield from cutter.feed(encoded)
+        encoded = encoder.finish()
+        if encryptor is not None:
+            encoded = encryptor.update(encoded) + encryptor.finish()
+        yield from cutter.feed(encoded)
+        yield cutter.finish()
+        if not cutter.parted:
+            return 1
+        yield sums_file(cutter.digests)
+        return len(cutter.digests) + 1
 
     def _to_ns(self, settings: Settings, value: object, now_ns: int | None = None) -> int:
         """A time as nanoseconds; float seconds as the store's name format converts them."""
@@ -135,6 +226,7 @@ class Adding:
                             "the store to add to them, or migrate() them"
                         )
                     config = settings.new_config()
+                    config = dataclasses.replace(config, part_size=self.part_size(settings))
                     (files[CONFIG_PATH],) = self._state.backend.write_blobs([config.to_bytes()])
                 elif config is not None and config.layout != settings.layout.name:
                     raise ConflictError(
@@ -146,9 +238,19 @@ class Adding:
                     settings = self._state.settings = settings.learning(config)
                     if settings.write_refusal is not None:
                         raise settings.write_refusal
-                new = self._state.backend.write_commit(head, files, commit.message)
+                replaced: list[str] = []
+                if config is not None and CONFIG_PATH not in files and has_parts(files):
+                    if config.version < PARTS_VERSION:  # another writer may have upgraded it
+                        config = self._state.read_config(head) or config
+                    upgraded = self._upgraded(settings, config)
+                    if upgraded is not config:
+                        config, replaced = upgraded, [CONFIG_PATH]
+                        (files[CONFIG_PATH],) = self._state.backend.write_blobs([config.to_bytes()])
+                new = self._state.backend.write_commit(head, files, commit.message, remove=replaced)
                 if not self._state.move_branch(head, new, files, landed=landed):
                     return retry.AGAIN
+                if settings.config is not None and config is not settings.config:
+                    settings = dataclasses.replace(settings, config=config)
                 self._state.settings = settings.learning(config)
                 log.debug("committed %d files to %s as %s", len(files), self._state.branch, new)
                 return new
@@ -160,6 +262,15 @@ class Adding:
                 f"{self._state.path}: {self._state.branch} kept moving; gave up after "
                 f"{retry.COMMIT.attempts} attempts"
             ),
+        )
+
+    def _upgraded(self, settings: Settings, config: StoreConfig) -> StoreConfig:
+        """``config`` as a store holding parted blobs records it: version 3 at least (an
+        older gitblobts then refuses the store rather than skip its parted blobs)."""
+        if config.version >= PARTS_VERSION:
+            return config
+        return dataclasses.replace(
+            config, version=PARTS_VERSION, part_size=self.part_size(settings)
         )
 
     def _migrated_meanwhile(self, settings: Settings) -> ConflictError:
@@ -198,6 +309,50 @@ def check_blobs(
 def is_file(source: object) -> bool:
     """Whether ``source`` is a file object (something with a ``read`` method)."""
     return callable(getattr(source, "read", None))
+
+
+def has_parts(files: dict[str, str]) -> bool:
+    """Whether ``files`` (path to object id) hold a parted blob."""
+    return any(path.endswith("/" + SUMS) for path in files)
+
+
+def too_large(limit: int, what: str) -> BlobTooLargeError:
+    """The refusal of a blob ``what`` (its path, or its position) read past ``limit``."""
+    return BlobTooLargeError(
+        what,
+        f"more than {limit} bytes, the most a read accepts, so nothing was added; to add "
+        "it, raise the limit (max_blob_size= in bytes, or $GITBLOBTS_MAX_BLOB_SIZE)",
+    )
+
+
+def read_file(source: BinaryIO, limit: int, position: int) -> bytes:
+    """A binary file object's bytes, read whole (for a plugin's data stage, which observes
+    whole bytes); :class:`BlobTooLargeError` once more than ``limit`` bytes came."""
+    data = bytearray()
+    while True:
+        chunk = source.read(CHUNK_SIZE)
+        if not isinstance(chunk, (bytes, bytearray)):
+            raise BlobTypeError(
+                f"the file object read {type(chunk).__name__}, not bytes; open it in binary mode"
+            )
+        if not chunk:
+            return bytes(data)
+        data += chunk
+        if len(data) > limit:
+            raise too_large(limit, f"blob {position}")
+
+
+def as_source(source: BlobSource) -> BytesLike | BinaryIO:
+    """What :meth:`~gitblobts.Store.addblob` got, as ``addblobs`` takes a blob: bytes-like or
+    a file object as it is, an iterable of bytes as a file object reading its pieces."""
+    if isinstance(source, (bytes, bytearray, memoryview, str)) or is_file(source):
+        return source  # type: ignore[return-value]  # a str too: check_bytes_like says what
+    try:
+        pieces = iter(source)
+    except TypeError:
+        return source  # type: ignore[return-value]  # check_bytes_like says what it is
+    checked = (check_bytes_like(piece, position) for position, piece in enumerate(pieces))
+    return open_stream(lambda: checked)
 
 
 def read_source(source: BlobSource) -> BytesLike:

@@ -8,7 +8,8 @@ It records what a store was created with, so that opening it needs no options::
       "format": "gitblobts",
       "key_check": "5f0c1e...",
       "layout": "hourly",
-      "version": 2
+      "part_size": 33554432,
+      "version": 3
     }
 
 ``codec`` and ``cipher`` are defaults for new blobs only: every file names its own codec and
@@ -16,6 +17,12 @@ cipher. ``cipher`` is ``null`` for a store created without a key, which then tak
 encrypted blobs: a store holds one key, or none, for life. ``key_check`` is a one-way
 fingerprint of the key (:func:`gitblobts.core.keys.key_check`), so a wrong key is reported
 when the store is opened; the key itself is never recorded.
+``part_size`` (version 3) is the size in bytes beyond which a blob's stored form is kept in
+parts (:mod:`gitblobts.core.parts`); a configuration without it means the default.
+
+Versions: 2 is a store of single files; 3 may hold parted blobs, which a gitblobts that reads
+only version 2 must refuse rather than skip. A version-2 store becomes version 3 with the
+commit that adds its first parted blob.
 """
 
 from __future__ import annotations
@@ -25,11 +32,16 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from gitblobts.core.errors import ConfigError
-from gitblobts.core.naming import FORMAT_VERSION
+from gitblobts.core.parts import MIN_PART_SIZE
 
 CONFIG_PATH = ".gitblobts.json"
 FORMAT_NAME = "gitblobts"
-_FIELDS = {"format", "version", "layout", "codec", "cipher", "key_check"}
+CONFIG_VERSION = 3
+"""The configuration's format version for new stores: 3, stores that may hold parted blobs.
+(File names keep their own version, :data:`gitblobts.core.naming.FORMAT_VERSION`.)"""
+PARTS_VERSION = 3
+"""The first configuration version whose stores may hold parted blobs."""
+_FIELDS = {"format", "version", "layout", "codec", "cipher", "key_check", "part_size"}
 
 
 @dataclass(frozen=True)
@@ -40,12 +52,17 @@ class StoreConfig:
     codec: str
     cipher: str | None = None
     key_check: str | None = None
-    version: int = FORMAT_VERSION
+    version: int = CONFIG_VERSION
     format: str = FORMAT_NAME
+    part_size: int | None = None
+    """Bytes of stored form beyond which a blob is kept in parts; ``None``: the default."""
 
     def to_bytes(self) -> bytes:
-        """The file's content: sorted, indented JSON."""
-        return (json.dumps(asdict(self), indent=2, sort_keys=True) + "\n").encode("utf-8")
+        """The file's content: sorted, indented JSON (``part_size`` only if set)."""
+        document = asdict(self)
+        if self.part_size is None:
+            del document["part_size"]
+        return (json.dumps(document, indent=2, sort_keys=True) + "\n").encode("utf-8")
 
     @classmethod
     def from_bytes(cls, data: bytes) -> StoreConfig:
@@ -61,10 +78,10 @@ class StoreConfig:
         version = document.get("version")
         if type(version) is not int or version < 1:
             raise ConfigError(f"{CONFIG_PATH}: 'version' must be a positive integer")
-        if version > FORMAT_VERSION:
+        if version > CONFIG_VERSION:
             raise ConfigError(
                 f"{CONFIG_PATH}: format version {version} was written by a newer gitblobts; "
-                f"this one reads up to version {FORMAT_VERSION}: upgrade gitblobts"
+                f"this one reads up to version {CONFIG_VERSION}: upgrade gitblobts"
             )
         unknown = set(document) - _FIELDS
         if unknown:
@@ -75,7 +92,13 @@ class StoreConfig:
         for field in ("cipher", "key_check"):
             if document.get(field) is not None and not isinstance(document[field], str):
                 raise ConfigError(f"{CONFIG_PATH}: {field!r} must be a string or null")
+        part_size = document.get("part_size")
+        if part_size is not None and (type(part_size) is not int or part_size < MIN_PART_SIZE):
+            raise ConfigError(
+                f"{CONFIG_PATH}: 'part_size' must be an integer >= {MIN_PART_SIZE} (bytes)"
+            )
         return cls(
+            part_size=part_size,
             layout=document["layout"],
             codec=document["codec"],
             cipher=document.get("cipher"),

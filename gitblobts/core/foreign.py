@@ -42,10 +42,14 @@ def warn_of_skipped(
     parse: Callable[[str], BlobName | None],
     low: float,
     high: float,
+    entries: list[TreeEntry] | None = None,
 ) -> None:
     """Warn of each entry of ``folder`` that is named like a blob file of the range
-    ``[low, high]`` but is not a regular file, which a query skips."""
-    for entry in backend.list_non_files(commit, folder):
+    ``[low, high]`` but is not a regular file, which a query skips. ``entries``: those to
+    judge, if not all of the folder's non-files (a parted blob's folder is read)."""
+    if entries is None:
+        entries = backend.list_non_files(commit, folder)
+    for entry in entries:
         name = parse(entry.name)
         if name is not None and low <= name.timestamp_ns <= high:
             path = f"{folder}/{entry.name}" if folder else entry.name

@@ -74,7 +74,8 @@ def gitblobts_register_time_parsers(register: Callable[[type[TimeParser]], None]
 
 @hookspec(firstresult=True)
 def gitblobts_encode(blob: BlobContext, data: bytes) -> bytes | None:
-    """Observe the caller's blob on its way in (core: hands it on unchanged)."""
+    """Observe the caller's blob on its way in (core: hands it on unchanged). Data stages
+    see whole bytes: with a plugin on one, a blob added as a file object is read whole."""
 
 
 @hookspec(firstresult=True)

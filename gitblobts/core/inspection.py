@@ -17,8 +17,9 @@ from gitblobts.core.errors import (
 )
 from gitblobts.core.formats.registry import is_unrecorded_path
 from gitblobts.core.naming import BlobName
+from gitblobts.core.parts import SUMS, is_part_path
 from gitblobts.core.pipeline import CommitContext
-from gitblobts.core.reading import Reading
+from gitblobts.core.reading import PartsId, Reading
 from gitblobts.core.remotes import Remotes
 from gitblobts.core.settings import (
     NO_CIPHER,
@@ -28,6 +29,12 @@ from gitblobts.core.state import StoreState
 from gitblobts.core.verify import Problem, VerifyReport, lost_blobs, verify_tree
 
 log = logging.getLogger("gitblobts")
+
+
+def _is_blob_file(path: str) -> bool:
+    """Whether ``path`` is a blob file (not a part of a parted blob, which is lost or not
+    with its folder)."""
+    return not is_part_path(path) and StoreState.is_blob_path(path)
 
 
 class Inspection:
@@ -48,13 +55,27 @@ class Inspection:
         settings, head, low, high, descending = self._reading.query(start_time, end_time, pull)
 
         def infos() -> Iterator[BlobInfo]:
+            backend = self._state.backend
             with self._state.repository_errors("read"):
                 for found in self._reading.iter_folders(settings, head, low, high, descending):
-                    sizes = self._state.backend.blob_sizes([oid for *_, oid in found])
-                    for (timestamp_ns, path, _, _), size in zip(found, sizes, strict=True):
+                    sizes = backend.blob_sizes(
+                        [oid for *_, oid in found if not isinstance(oid, PartsId)]
+                    )
+                    for timestamp_ns, path, _, oid in found:
+                        if isinstance(oid, PartsId):
+                            assert head is not None  # a folder was found in a commit
+                            size = self._parted_size(head, path)
+                        else:
+                            size = next(sizes)
                         yield BlobInfo(timestamp_ns, path, size)
 
         return infos()
+
+    def _parted_size(self, head: str, path: str) -> int:
+        """A parted blob's stored size: its parts' sizes, from their headers."""
+        entries = self._state.backend.list_folder(head, path)
+        oids = [entry.oid for entry in entries if is_part_path(entry.name) and entry.name != SUMS]
+        return sum(self._state.backend.blob_sizes(oids))
 
     def count(self, start_time: object, end_time: object) -> int:
         """Carries out :meth:`gitblobts.Store.count`."""
@@ -82,18 +103,32 @@ class Inspection:
                 progress,
                 settings.parse,
                 lost=None if head is None else functools.partial(self._lost_blobs, head),
+                check_parted=(
+                    functools.partial(self._verify_parted, settings, head)
+                    if head is not None and settings.holds_parts
+                    else None
+                ),
             )
 
     def _lost_blobs(self, head: str, names: frozenset[str]) -> list[Problem]:
         """The blobs of the branch's history that its tip ``head`` lost (see
         :func:`~gitblobts.core.verify.lost_blobs`)."""
-        return lost_blobs(
-            self._state.backend, head, names, self._state.is_blob_path, is_unrecorded_path
-        )
+        return lost_blobs(self._state.backend, head, names, _is_blob_file, is_unrecorded_path)
+
+    def _verify_parted(self, settings: Settings, head: str, name: BlobName, path: str) -> None:
+        """Read a parted blob through as a read would (in bounded memory), and check that
+        queries can find it."""
+        for _ in self._reading.stream(head, self._reading.read_context(settings, name, path)):
+            pass
+        self._check_place(settings, name, path)
 
     def _verify_blob(self, settings: Settings, name: BlobName, path: str, data: bytes) -> None:
         """Decode a stored file as a read would, and check that queries can find it."""
         self._state.pipeline.read(self._reading.read_context(settings, name, path), data)
+        self._check_place(settings, name, path)
+
+    @staticmethod
+    def _check_place(settings: Settings, name: BlobName, path: str) -> None:
         expected = settings.layout.path(name.timestamp_ns, path.rpartition("/")[2])
         if path != expected:
             raise CorruptBlobError(

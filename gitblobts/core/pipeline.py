@@ -87,6 +87,7 @@ class Pipeline:
         self._core_decompress = is_core("gitblobts_decompress")
         self._core_seal = is_core("gitblobts_compress") and is_core("gitblobts_encrypt")
         self._core_decode = is_core("gitblobts_decode")
+        self._core_data_writes = self._core_seal and is_core("gitblobts_encode")
         self._told = _listeners(hook.gitblobts_committed)
 
     def write(self, blob: BlobContext, data: bytes) -> bytes | bytearray:
@@ -104,6 +105,18 @@ class Pipeline:
             stored = _stored_result(self._encrypt(blob=blob, data=data))
         blob.path = self._place(blob=blob)
         return stored
+
+    @property
+    def streams_writes(self) -> bool:
+        """Whether every data stage of a write (encode, compress, encrypt) is core's, so
+        that a blob can stream through its codec's encoder and cipher's encryptor; a
+        plugin's data stage observes whole bytes, so then a blob is read whole."""
+        return self._core_data_writes
+
+    def place(self, blob: BlobContext) -> str:
+        """Run the place stage alone, for a blob that streams; set and return ``blob.path``."""
+        blob.path = self._place(blob=blob)
+        return blob.path
 
     def commit(self, commit: CommitContext) -> str:
         """Commit ``commit.files`` by core's compare-and-swap; once the commit has landed,

@@ -12,8 +12,10 @@ from typing import TypeAlias
 from gitblobts.core import foreign, naming
 from gitblobts.core.backend import Backend
 from gitblobts.core.blob import Blob, new_blob
+from gitblobts.core.blobstream import PartedBlob, decoded
 from gitblobts.core.cipher import Cipher
 from gitblobts.core.codec import Codec
+from gitblobts.core.config import PARTS_VERSION
 from gitblobts.core.errors import (
     BlobTooLargeError,
     CorruptBlobError,
@@ -21,13 +23,22 @@ from gitblobts.core.errors import (
     UnknownPluginError,
 )
 from gitblobts.core.naming import BlobName
+from gitblobts.core.parts import checked_parts, list_parts
 from gitblobts.core.pipeline import BlobContext
 from gitblobts.core.settings import Settings
 from gitblobts.core.state import StoreState
 from gitblobts.core.timestamps import MAX_NS, MIN_NS, is_open_bound, to_ns
 
 Found: TypeAlias = "tuple[int, str, naming.Tail, str]"
-"""A blob file a query found: its time, path, name tail and object id."""
+"""A blob file a query found: its time, path, name tail and object id (a :class:`PartsId`
+for a parted blob's folder)."""
+
+
+class PartsId(str):
+    """The tree id of a parted blob's folder (see :mod:`gitblobts.core.parts`), as a query
+    finds it beside blob files' object ids."""
+
+    __slots__ = ()
 
 
 class Reading:
@@ -91,8 +102,15 @@ class Reading:
         plain_codecs = settings.plain_codecs
         with self._state.repository_errors("read"):
             for found in self.iter_folders(settings, head, low, high, descending):
-                contents = self._state.backend.read_blobs([oid for *_, oid in found])
-                for (timestamp_ns, path, tail, _), data in zip(found, contents, strict=True):
+                contents = self._state.backend.read_blobs(
+                    [oid for *_, oid in found if not isinstance(oid, PartsId)]
+                )
+                for timestamp_ns, path, tail, oid in found:
+                    if isinstance(oid, PartsId):
+                        assert head is not None  # a folder was found in a commit
+                        yield self._parted_blob(settings, head, timestamp_ns, path, tail)
+                        continue
+                    data = next(contents)
                     codec = plain_codecs.get(tail)
                     if codec is not None:
                         yield new_blob(timestamp_ns, path, decompress(codec, path, data, max_size))
@@ -107,6 +125,24 @@ class Reading:
         name = settings.names.from_parts(filename, timestamp_ns, tail)
         blob = self._decode(settings, name, path, data)
         return settings.names.blob_class(timestamp_ns, path, blob)
+
+    def _parted_blob(
+        self, settings: Settings, head: str, timestamp_ns: int, path: str, tail: naming.Tail
+    ) -> Blob:
+        """The blob of a parted blob's folder a query found, read when asked."""
+        name = settings.names.from_parts(path.rpartition("/")[2], timestamp_ns, tail)
+        context = self.read_context(settings, name, path)
+        return PartedBlob(timestamp_ns, path, lambda: self.stream(head, context))
+
+    def stream(self, head: str, context: BlobContext) -> Iterator[bytes]:
+        """The bytes of the parted blob ``context.path`` of commit ``head``, in pieces,
+        each part checked before it is released (see :mod:`gitblobts.core.parts`)."""
+        backend = self._state.backend
+        with self._state.repository_errors("read"):
+            parts = list_parts(backend, head, context.path)
+            yield from decoded(
+                self._state.pipeline, context, checked_parts(backend.read_blobs, parts)
+            )
 
     def iter_folders(
         self,
@@ -146,11 +182,28 @@ class Reading:
             parts = parse(filename)
             if parts is not None and low <= parts[0] <= high:
                 found.append((parts[0], prefix + filename, parts[1], oid))
-        foreign.warn_of_skipped(self._state.backend, head, folder, settings.parse, low, high)
+        others = self._state.backend.list_non_files(head, folder)
+        if others and self._holds_parts(settings, head):
+            for entry in others:
+                parts = parse(entry.name) if entry.is_folder else None
+                if parts is not None and low <= parts[0] <= high:
+                    found.append((parts[0], prefix + entry.name, parts[1], PartsId(entry.oid)))
+            others = [entry for entry in others if not entry.is_folder]
+        foreign.warn_of_skipped(
+            self._state.backend, head, folder, settings.parse, low, high, others
+        )
         # By time, then path: for names of one time in one folder, the order of the names
         # (of their random parts, for time names). Paths differ, so tails are never compared.
         found.sort(reverse=descending)
         return found
+
+    def _holds_parts(self, settings: Settings, head: str) -> bool:
+        """Whether folders named like blobs are parted blobs: in a store of version 3, which
+        a version-2 store becomes when another writer adds its first parted blob."""
+        if settings.holds_parts or not settings.names.records_config:
+            return settings.holds_parts
+        config = self._state.read_config(head)
+        return config is not None and config.version >= PARTS_VERSION
 
     def _decode(self, settings: Settings, name: BlobName, path: str, data: bytes) -> bytes:
         """A stored file's blob; for a format that records nothing, an error says which

@@ -21,7 +21,7 @@ from gitblobts.core import keys, naming
 from gitblobts.core.backend import Backend
 from gitblobts.core.cipher import Cipher
 from gitblobts.core.codec import Codec
-from gitblobts.core.config import CONFIG_PATH, StoreConfig
+from gitblobts.core.config import CONFIG_PATH, PARTS_VERSION, StoreConfig
 from gitblobts.core.errors import (
     ArgumentError,
     ConfigError,
@@ -92,6 +92,12 @@ class Settings:
     def parse(self) -> Callable[[str], BlobName | None]:
         """The parser of the store's blob file names."""
         return self.names.parse
+
+    @property
+    def holds_parts(self) -> bool:
+        """Whether the store may hold parted blobs (configuration version 3 on): there a
+        folder named like a blob is one (see :mod:`gitblobts.core.parts`)."""
+        return self.config is not None and self.config.version >= PARTS_VERSION
 
     def new_config(self) -> StoreConfig:
         """The configuration the store's first commit records."""

@@ -15,7 +15,7 @@ import logging
 import threading
 from collections.abc import Iterator
 
-from gitblobts.core import interrupts, refname
+from gitblobts.core import interrupts, parts, refname
 from gitblobts.core.backend import Backend
 from gitblobts.core.config import CONFIG_PATH, StoreConfig
 from gitblobts.core.errors import (
@@ -50,6 +50,7 @@ class StoreState:
         remote_name: str | None,
         push_after_add: bool,
         strict: bool,
+        part_size: int | None = None,
     ) -> None:
         self.path = path
         self.branch = branch
@@ -72,6 +73,8 @@ class StoreState:
         self.remote_name = remote_name
         self.push_after_add = push_after_add
         self.strict = strict
+        self.part_size = part_size
+        """``part_size=`` (or ``$GITBLOBTS_PART_SIZE``) as the store was opened with it."""
 
     def read_config(self, commit: str | None) -> StoreConfig | None:
         return read_config(self.backend, self.path, commit)
@@ -118,7 +121,10 @@ class StoreState:
 
     @staticmethod
     def is_blob_path(path: str) -> bool:
-        """Whether ``path``'s file name is a blob file name, of any format."""
+        """Whether ``path``'s file name is a blob file name, of any format, or ``path`` is
+        a part (or ``SHA256SUMS``) of a parted blob's folder."""
+        if parts.is_part_path(path):
+            return registry.is_blob_path(path.rpartition("/")[0])
         return registry.is_blob_path(path)
 
     def _check_out_committed(self, files: dict[str, str], removed: list[str], commit: str) -> None:
@@ -214,6 +220,7 @@ def open_state(
     remote_name: str | None,
     push_after_add: bool,
     strict: bool,
+    part_size: int | None = None,
 ) -> StoreState:
     """Open the store in the repository at ``path`` with a backend of ``backend_class``:
     resolve its branch, read its configuration, choose its settings from the options, and
@@ -241,6 +248,7 @@ def open_state(
             remote_name=remote_name,
             push_after_add=push_after_add,
             strict=strict,
+            part_size=part_size,
         )
         with repository_errors(path, "open"):
             # A writer killed between moving the branch and the index left its lock: mend.

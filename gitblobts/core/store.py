@@ -19,17 +19,14 @@ from types import TracebackType
 from typing import BinaryIO
 
 from gitblobts.core import keys
-from gitblobts.core.adding import Adding, BlobSource, BytesLike, check_blobs, read_source
+from gitblobts.core.adding import Adding, BlobSource, BytesLike, check_blobs
 from gitblobts.core.blob import Blob, BlobInfo, BlobRef
 from gitblobts.core.config import StoreConfig
-from gitblobts.core.errors import (
-    ArgumentTypeError,
-    KeyRequiredError,
-    RepositoryError,
-)
+from gitblobts.core.errors import ArgumentTypeError, KeyRequiredError, RepositoryError
 from gitblobts.core.formats.v1 import migration
 from gitblobts.core.formats.v1.migrating import Migrating
 from gitblobts.core.inspection import Inspection
+from gitblobts.core.parts import read_part_size
 from gitblobts.core.plugins import Plugins, default_plugins
 from gitblobts.core.reading import Reading
 from gitblobts.core.remotes import Remotes
@@ -85,6 +82,8 @@ class Store:
     ``max_blob_size``: largest decompressed size in bytes a read accepts (default:
     ``$GITBLOBTS_MAX_BLOB_SIZE``, else 1 GiB), so that a small file cannot make a reader
     allocate more.
+    ``part_size``: bytes of stored form beyond which a new blob is kept in parts of at most
+    that size (default: ``$GITBLOBTS_PART_SIZE``, else the store's, else 32 MiB; >= 1 KiB).
     ``plugins``: a :class:`~gitblobts.core.plugins.Plugins` to use instead of the installed set.
     ``remote``: the remote to push to and pull from (default: the branch's upstream, else
     ``origin`` if there is one). ``push``: push after every add (default ``True``; each add
@@ -114,6 +113,7 @@ class Store:
         branch: str | None = None,
         backend: str | None = None,
         max_blob_size: int | None = None,
+        part_size: int | None = None,
         plugins: Plugins | None = None,
         remote: str | None = None,
         push: bool = True,
@@ -159,6 +159,7 @@ class Store:
             remote_name=remote,
             push_after_add=push,
             strict=strict,
+            part_size=read_part_size(part_size),
         )
         # Close the backend once neither the store nor an iterator of its queries is left,
         # or when the interpreter exits, before module teardown makes that noisy.
@@ -220,9 +221,10 @@ class Store:
         push: bool | None = None,
     ) -> BlobRef:
         """Add one blob, at ``timestamp`` (default: now), in one commit. Returns where it is.
-        ``blob``: bytes, a binary file object (read to its end) or an iterable of bytes.
+        ``blob``: bytes, a binary file object or an iterable of bytes (streamed, never held
+        whole, and kept in parts if large: see ``part_size``).
         ``push``: push to the remote afterwards (default: the store's ``push`` setting)."""
-        return self.addblobs([read_source(blob)], [timestamp], push=push)[0]
+        return self._adding.add_one(blob, timestamp, push)
 
     def addblobs(
         self,
@@ -233,7 +235,7 @@ class Store:
     ) -> list[BlobRef]:
         """Add blobs in one commit; ``timestamps`` (default: now, as each is added) pairs with
         ``blobs`` one to one. Either may be a long iterator: blobs are written as they come.
-        A blob may be given as a binary file object, read to its end.
+        A blob may be given as a binary file object, read to its end and streamed.
         Nothing is committed unless every blob is. Then push, as :meth:`addblob` says; if
         the push fails the blobs stay committed locally, and the add returns them with a
         :class:`~gitblobts.PushFailedWarning` (see ``strict``)."""

@@ -7,8 +7,12 @@ blob files that queries would never see are found too. An entry is a problem whe
   holds other bytes than its id says (a damaged or tampered object), or does not decode as
   a read would decode it (decrypt, decompress), or is not where the store's layout puts it
   (queries miss it): the store's check says so by raising;
+- its name is a blob file name and it is a folder: a parted blob, checked streaming (its
+  parts and ``SHA256SUMS``, each part's hash, decryption and decoding: see
+  :mod:`gitblobts.core.parts`), one problem for whatever is wrong with it;
 - its name is a blob file name and it is not a regular file (a symbolic link, a submodule, a
-  folder): queries skip it (see :mod:`gitblobts.core.foreign`);
+  folder in a store of a format without parts): queries skip it (see
+  :mod:`gitblobts.core.foreign`);
 - it sits in a folder that holds blobs (one that queries read, the root excepted), and it
   is not a regular file with a blob file name, nor one of :data:`NOT_BLOBS`, nor a folder
   the layout keeps blobs under;
@@ -52,6 +56,8 @@ NOT_BLOBS = frozenset({".gitkeep"})
 
 BlobCheck = Callable[[BlobName, str, bytes], None]
 """Checks one stored blob file, ``(name, path, stored bytes)``; raises if it is bad."""
+PartedCheck = Callable[[BlobName, str], None]
+"""Checks one parted blob's folder, ``(name, path)``, streaming; raises if it is bad."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,13 +101,16 @@ def verify_tree(
     progress: Callable[[int, int], None] | None = None,
     parse: Callable[[str], BlobName | None] = naming.parse,
     lost: Callable[[frozenset[str]], list[Problem]] | None = None,
+    check_parted: PartedCheck | None = None,
 ) -> VerifyReport:
     """Check the entries of ``commit``'s tree (none for ``None``): blob files (names
     ``parse`` recognises) with ``check_blob``, every entry of the folders ``layout`` reads,
     and what stands where ``layout`` keeps folders; call ``progress(checked, total)`` as it
     goes. ``lost``: given the names of every file of the tree, the blobs its history lost
-    (see :func:`lost_blobs`)."""
+    (see :func:`lost_blobs`). ``check_parted``: checks a folder named like a blob, a parted
+    blob (see :mod:`gitblobts.core.parts`); without it such a folder is a problem."""
     problems: list[Problem] = []
+    parted: list[tuple[str, BlobName]] = []
     if commit is None:
         return VerifyReport(0, ())
     structure = _Structure(backend, commit, layout)
@@ -120,6 +129,10 @@ def verify_tree(
             name = parse(entry.name)
             if name is not None and entry.is_file:
                 batch.append((path, entry, name))
+            elif name is not None and entry.is_folder and check_parted is not None:
+                names.add(entry.name)
+                parted.append((path, name))
+                total += 1
             elif not folder and entry.name == CONFIG_PATH:
                 if entry.is_file:
                     batch.append((path, entry, None))
@@ -152,6 +165,14 @@ def verify_tree(
             checked += 1
             if progress is not None:
                 progress(checked, total)
+    for path, name in parted:
+        assert check_parted is not None  # parted blobs are only found with it
+        problem = _check_parted(name, path, check_parted)
+        if problem is not None:
+            problems.append(problem)
+        checked += 1
+        if progress is not None:
+            progress(checked, total)
     problems.sort(key=lambda problem: problem.path)
     return VerifyReport(total, tuple(problems))
 
@@ -322,6 +343,21 @@ def _check(
         return Problem(path, _describe(error))
     except PluginError:
         raise  # a plugin's bug: the store cannot be judged with it
+    except Exception as error:
+        return Problem(path, _describe(error))
+    return None
+
+
+def _check_parted(name: BlobName, path: str, check_parted: PartedCheck) -> Problem | None:
+    """The problem with one parted blob, if any."""
+    try:
+        check_parted(name, path)
+    except KeyRequiredError:
+        return Problem(path, "encrypted, and no key was given to check it with")
+    except CorruptBlobError as error:
+        return Problem(path, error.reason)
+    except PluginError:
+        raise
     except Exception as error:
         return Problem(path, _describe(error))
     return None

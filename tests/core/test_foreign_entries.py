@@ -13,6 +13,7 @@ them; the suite runs once per backend (``GITBLOBTS_BACKEND``).
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import shutil
@@ -61,9 +62,17 @@ def head(repo: Path) -> str:
 
 @pytest.fixture
 def store_repo(new_repo: Callable[[str], Path]) -> Path:
-    """A bare repository with a store of two blobs, b"first" and b"second", in FOLDER."""
+    """A bare repository with a store of two blobs, b"first" and b"second", in FOLDER, of
+    configuration version 2, where a folder named like a blob is foreign (from version 3 it
+    is a parted blob: tests/core/test_parts.py)."""
     path = new_repo("bare")
     Store(path).addblobs([b"first", b"second"], [Nanoseconds(BASE), Nanoseconds(BASE + 10**9)])
+    config = json.loads(git(path, "show", "HEAD:.gitblobts.json"))
+    config["version"] = 2
+    del config["part_size"]
+    commit_entries(
+        path, {".gitblobts.json": (0o100644, hash_object(path, json.dumps(config).encode()))}
+    )
     return path
 
 

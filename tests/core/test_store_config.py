@@ -25,11 +25,12 @@ def test_first_add_records_the_configuration_in_the_same_commit(repo: Path) -> N
 
     assert recorded(repo) == {
         "format": "gitblobts",
-        "version": 2,
+        "version": 3,
         "layout": "flat",
         "codec": "gzip",
         "cipher": None,
         "key_check": None,
+        "part_size": 32 << 20,
     }
     assert ".gitblobts.json" in git(repo, "show", "--name-only", "--format=", "HEAD")
 

@@ -90,10 +90,9 @@ class TreeReadingBackend(IndexLockHolder, Backend):
         *,
         remove: Iterable[str] = (),
     ) -> str:
-        changes: list[tuple[list[str], str | None]] = [
-            (path.split("/"), oid) for path, oid in files.items()
-        ]
-        changes += [(path.split("/"), None) for path in remove]
+        # Removals first, so that a path both removed and given is replaced.
+        changes: list[tuple[list[str], str | None]] = [(path.split("/"), None) for path in remove]
+        changes += [(path.split("/"), oid) for path, oid in files.items()]
         return self._commit_changes(parent, changes, message, author)
 
     @abc.abstractmethod

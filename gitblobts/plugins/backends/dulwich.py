@@ -212,6 +212,7 @@ class DulwichBackend(TreeReadingBackend):
                 write_loose(objects_dir, kind, content, durable=self._durable)
                 for kind, content in held
             ]
+        del kind, content  # held has them: keep no other reference (a part can be large)
         with PackWriter(os.fspath(self._store.path), durable=self._durable) as pack:
             oids = [pack.add(kind, content) for kind, content in held]
             held.clear()

@@ -226,10 +226,12 @@ class GitCommandBackend(TreeReadingBackend):
             level = () if shrinks(first) else ("-c", "core.looseCompression=0")
             result = self._git(*level, "hash-object", "-w", "--no-filters", "--stdin", input=first)
             return [processes.line(result.stdout)]
+        compress, ahead = shrinks(first), [first, second]
+        del first, second  # each blob is let go once written: a blob's parts come one by one
         with tempfile.TemporaryDirectory(prefix="gitblobts-") as scratch:
             marks = os.path.join(scratch, "marks")
-            blobs = itertools.chain((first, second), stream)
-            count = self._fast_import(blobs, marks, shrinks(first))
+            blobs = itertools.chain((ahead.pop(0) for _ in range(2)), stream)
+            count = self._fast_import(blobs, marks, compress)
             with open(marks, "rb") as f:
                 ids = dict(line.split() for line in f.read().splitlines())
         try:
