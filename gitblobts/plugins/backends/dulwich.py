@@ -175,8 +175,7 @@ class DulwichBackend(TreeReadingBackend):
             data = read(oid, packs.BLOB)
             if data is None:  # not whole in a pack: loose, or dulwich finds it (or says why not)
                 data = objects.read_loose(os.fspath(self._store.path), oid, BLOB)
-                data = self._object(oid, Blob).as_raw_string() if data is None else data
-            yield data
+            yield data if data is not None else self._object(oid, Blob).as_raw_string()
 
     def blob_sizes(self, oids: Iterable[str]) -> Iterator[int]:
         size_in_pack = self._packs.size

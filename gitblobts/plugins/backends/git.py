@@ -221,8 +221,7 @@ class GitCommandBackend(TreeReadingBackend):
         if first is None:
             return []
         second = next(stream, None)
-        if second is None:  # one blob, a loose object: one light process (stored, if it is
-            # compressed or encrypted already: deflating it again costs most of the time)
+        if second is None:  # one blob, loose: one light process, stored as is if it won't shrink
             level = () if shrinks(first) else ("-c", "core.looseCompression=0")
             result = self._git(*level, "hash-object", "-w", "--no-filters", "--stdin", input=first)
             return [processes.line(result.stdout)]
