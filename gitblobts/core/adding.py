@@ -22,11 +22,14 @@ from gitblobts.core.errors import (
     ArgumentTypeError,
     BlobTypeError,
     ConflictError,
+    GitBlobTSError,
+    RepositoryError,
 )
 from gitblobts.core.formats.registry import unrecorded
 from gitblobts.core.layout import Layout
 from gitblobts.core.naming import BlobName
 from gitblobts.core.pipeline import BlobContext, CommitContext
+from gitblobts.core.pushlimit import CommitSplit
 from gitblobts.core.remotes import Remotes
 from gitblobts.core.settings import Settings
 from gitblobts.core.state import StoreState
@@ -47,8 +50,9 @@ class Adding:
         self._remotes = remotes
 
     def add(self, pairs: Iterator[tuple[object, object]], push: bool | None) -> list[BlobRef]:
-        """Add the blobs of ``pairs`` with their times in one commit; push if ``push`` (or
-        by default the store) says so."""
+        """Add the blobs of ``pairs`` with their times in one commit per at most
+        ``max_push_bytes`` stored bytes (see :mod:`gitblobts.core.pushlimit`); push if
+        ``push`` (or by default the store) says so."""
         settings = self._state.settings
         if settings.write_refusal is not None:
             raise settings.write_refusal
@@ -57,6 +61,7 @@ class Adding:
         added: list[tuple[int, str]] = []
         """(time, path) of each blob written: plain values, which the cycle collector skips
         (a batch of 100,000 blobs must not make every collection walk 100,000 objects)."""
+        split = CommitSplit(self._state.max_push_bytes)
 
         def stored_files() -> Iterator[bytes | bytearray]:
             for position, (blob, timestamp) in enumerate(pairs):
@@ -68,27 +73,49 @@ class Adding:
                 context = BlobContext(name, codec, cipher, layout)
                 stored = self._state.pipeline.write(context, data)
                 added.append((context.timestamp_ns, context.path))
+                split.file(len(stored))
+                split.blob(len(added), position, context.path)
                 yield stored
 
         with self._state.repository_errors("add blobs to"):
             oids = self._state.backend.write_blobs(stored_files())
         if not added:
             return []
-        files = {path: oid for (_, path), oid in zip(added, oids, strict=True)}
-        message = commit_message(len(added))
         landed: list[str] = []
         # If the store follows a migration meanwhile, the layout changes, and nothing commits.
         commit_files = functools.partial(self.commit_files, layout=layout, landed=landed)
         refs = [BlobRef(timestamp_ns, path) for timestamp_ns, path in added]
+        commits = split.commits()
         try:
-            self._state.pipeline.commit(CommitContext(files, message, commit_files))
+            for blobs in commits:
+                part = split.files(blobs)
+                files = {path: oid for (_, path), oid in zip(added[part], oids[part], strict=True)}
+                message = commit_message(len(blobs))
+                self._state.pipeline.commit(CommitContext(files, message, commit_files))
             if self._state.push_after_add if push is None else push:
                 self._remotes.publish()
         except KeyboardInterrupt as interrupt:
             if not landed or isinstance(interrupt, AddInterrupted):
                 raise
-            raise AddInterrupted(landed[-1], refs) from interrupt
+            raise AddInterrupted(landed[-1], refs[: commits[len(landed) - 1].stop]) from interrupt
+        except GitBlobTSError as error:
+            if not landed or len(landed) == len(commits):
+                raise
+            count = commits[len(landed) - 1].stop
+            raise self._partly_added(error, landed, count, len(refs)) from error
         return refs
+
+    def _partly_added(
+        self, error: GitBlobTSError, landed: list[str], count: int, total: int
+    ) -> RepositoryError:
+        """``error``, raised by a commit after others of the same add had landed, saying
+        which blobs are on the branch (the first ``count`` of ``total``)."""
+        kind = type(error) if isinstance(error, RepositoryError) else RepositoryError
+        return kind(
+            f"{self._state.path}: the first {count} of the {total} blobs were committed (in "
+            f"{len(landed)} commits, the last {landed[-1]}), then: {error.problem}; do not "
+            f"add those {count} again, add the other {total - count}"
+        )
 
     def _to_ns(self, settings: Settings, value: object, now_ns: int | None = None) -> int:
         """A time as nanoseconds; float seconds as the store's name format converts them."""

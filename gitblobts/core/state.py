@@ -27,6 +27,7 @@ from gitblobts.core.formats import registry
 from gitblobts.core.locking import LockedBackend
 from gitblobts.core.pipeline import Pipeline
 from gitblobts.core.plugins import Plugins
+from gitblobts.core.pushlimit import DEFAULT_MAX_PUSH_BYTES
 from gitblobts.core.redaction import redact, scrub_chain
 from gitblobts.core.settings import Settings, choose, choose_layout, read_config
 
@@ -35,6 +36,10 @@ log = logging.getLogger("gitblobts")
 
 class StoreState:
     """The state of one open store, shared by its parts."""
+
+    max_push_bytes: int = DEFAULT_MAX_PUSH_BYTES
+    """Most stored bytes per commit of an add and per push (see
+    :mod:`gitblobts.core.pushlimit`); the store sets it as opened."""
 
     def __init__(
         self,

@@ -171,6 +171,7 @@ def test_push_json_says_how_many_commits_went(pair: tuple[Path, Path]) -> None:
         "remote": "origin",
         "remote_ref": "main",
         "pushed": 1,
+        "pushes": 1,
         "commit": git(one, "rev-parse", "main").strip(),
     }
 
@@ -201,10 +202,10 @@ def test_store_push_returns_what_it_pushed(pair: tuple[Path, Path]) -> None:
         tip = git(one, "rev-parse", "main").strip()
 
         assert store.push() == PushResult(
-            pushed=2, remote="origin", ref="refs/heads/main", commit=tip
+            pushed=2, remote="origin", ref="refs/heads/main", commit=tip, pushes=1
         )
         assert store.push() == PushResult(
-            pushed=0, remote="origin", ref="refs/heads/main", commit=tip
+            pushed=0, remote="origin", ref="refs/heads/main", commit=tip, pushes=0
         )
 
 
