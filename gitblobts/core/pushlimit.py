@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 
-from gitblobts.core.errors import ArgumentError
+from gitblobts.core.errors import ArgumentError, ArgumentTypeError
 
 DEFAULT_MAX_PUSH_BYTES = 3 << 29
 """Most stored bytes one commit adds and one push carries (1.5 GiB, 1,610,612,736 bytes):
@@ -48,8 +48,13 @@ DROPPED = (
 mid-push, which a server refusing an oversized pack may do before saying why."""
 
 
-def read_max_push_bytes(given: int | None) -> int:
-    """``max_push_bytes``: as given, else from the environment, else the default."""
+def read_max_push_bytes(given: object) -> int:
+    """``max_push_bytes``: as given (an int or ``None``), else from the environment, else
+    the default."""
+    if given is not None and type(given) is not int:  # nor bool, nor float
+        raise ArgumentTypeError(
+            f"max_push_bytes is {type(given).__name__}, not an int (bytes) or None"
+        )
     if given is None:
         text = os.environ.get(MAX_PUSH_BYTES_ENV)
         if text is None or not text.strip():

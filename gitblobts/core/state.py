@@ -27,7 +27,7 @@ from gitblobts.core.formats import registry
 from gitblobts.core.locking import LockedBackend
 from gitblobts.core.pipeline import Pipeline
 from gitblobts.core.plugins import Plugins
-from gitblobts.core.pushlimit import DEFAULT_MAX_PUSH_BYTES
+from gitblobts.core.pushlimit import DEFAULT_MAX_PUSH_BYTES, read_max_push_bytes
 from gitblobts.core.redaction import redact, scrub_chain
 from gitblobts.core.settings import Settings, choose, choose_layout, read_config
 
@@ -216,13 +216,16 @@ def open_state(
     raw_key: bytes | None,
     durable: bool,
     max_blob_size: int,
+    max_push_bytes: object = None,
     remote_name: str | None,
     push_after_add: bool,
     strict: bool,
 ) -> StoreState:
     """Open the store in the repository at ``path`` with a backend of ``backend_class``:
     resolve its branch, read its configuration, choose its settings from the options, and
-    mend the index if a writer died while moving the branch."""
+    mend the index if a writer died while moving the branch. ``max_push_bytes``: as given
+    to the store (see :func:`~gitblobts.core.pushlimit.read_max_push_bytes`)."""
+    push_limit = read_max_push_bytes(max_push_bytes)
     lock = threading.RLock()
     with repository_errors(path, "open"):
         opened = LockedBackend(backend_class(path), lock, path)
@@ -247,6 +250,7 @@ def open_state(
             push_after_add=push_after_add,
             strict=strict,
         )
+        state.max_push_bytes = push_limit
         with repository_errors(path, "open"):
             # A writer killed between moving the branch and the index left its lock: mend.
             opened.repair_index(state.is_store_file)

@@ -31,7 +31,6 @@ from gitblobts.core.formats.v1 import migration
 from gitblobts.core.formats.v1.migrating import Migrating
 from gitblobts.core.inspection import Inspection
 from gitblobts.core.plugins import Plugins, default_plugins
-from gitblobts.core.pushlimit import read_max_push_bytes
 from gitblobts.core.reading import Reading
 from gitblobts.core.remotes import Remotes
 from gitblobts.core.settings import (
@@ -85,11 +84,7 @@ class Store:
     ``backend``: git plumbing to use (default: ``$GITBLOBTS_BACKEND``, else ``'dulwich'``).
     ``max_blob_size``: largest decompressed size in bytes a read accepts (default:
     ``$GITBLOBTS_MAX_BLOB_SIZE``, else 1 GiB), so that a small file cannot make a reader
-    allocate more.
-    ``max_push_bytes``: most stored bytes one push carries (default:
-    ``$GITBLOBTS_MAX_PUSH_BYTES``, else 1.5 GiB, below GitHub's 2 GB): an add commits one
-    commit per at most this many, and :meth:`push` pushes several commits as several pushes
-    within it. A writer's setting, not recorded in the store.
+    allocate more. ``max_push_bytes``: most stored bytes per commit and per push (:doc:`usage`).
     ``plugins``: a :class:`~gitblobts.core.plugins.Plugins` to use instead of the installed set.
     ``remote``: the remote to push to and pull from (default: the branch's upstream, else
     ``origin`` if there is one). ``push``: push after every add (default ``True``; each add
@@ -142,16 +137,11 @@ class Store:
             raise ArgumentTypeError(
                 f"max_blob_size is {type(max_blob_size).__name__}, not an int (bytes) or None"
             )
-        if max_push_bytes is not None and type(max_push_bytes) is not int:
-            raise ArgumentTypeError(
-                f"max_push_bytes is {type(max_push_bytes).__name__}, not an int (bytes) or None"
-            )
         path = os.fspath(path)
         if not os.path.isdir(path):
             raise RepositoryError(f"{path}: no such directory")
         plugins = plugins if plugins is not None else default_plugins()
         limit = read_max_blob_size(max_blob_size)
-        push_limit = read_max_push_bytes(max_push_bytes)
         raw_key = keys.decode_key(key) if key is not None else None
         backend_class = plugins.backends.get(
             backend or os.environ.get(BACKEND_ENV) or DEFAULT_BACKEND
@@ -167,11 +157,11 @@ class Store:
             raw_key=raw_key,
             durable=durable,
             max_blob_size=limit,
+            max_push_bytes=max_push_bytes,
             remote_name=remote,
             push_after_add=push,
             strict=strict,
         )
-        state.max_push_bytes = push_limit
         # Close the backend once neither the store nor an iterator of its queries is left,
         # or when the interpreter exits, before module teardown makes that noisy.
         self._finalizer = weakref.finalize(state, state.backend.close)
@@ -243,16 +233,12 @@ class Store:
         *,
         push: bool | None = None,
     ) -> list[BlobRef]:
-        """Add blobs in one commit per at most ``max_push_bytes`` stored bytes (one commit
-        unless the batch is that large); ``timestamps`` (default: now, as each is added)
-        pairs with ``blobs`` one to one. Either may be a long iterator: blobs are written as
-        they come. A blob may be given as a binary file object, read to its end.
-        Nothing is committed unless every blob is written; a blob larger stored than
-        ``max_push_bytes`` is refused (:class:`~gitblobts.ArgumentError`) before anything is
-        committed. If a later commit of a batch fails, the earlier ones stay, and the error
-        says how many blobs they hold. Then push, as :meth:`addblob` says; if
-        the push fails the blobs stay committed locally, and the add returns them with a
-        :class:`~gitblobts.PushFailedWarning` (see ``strict``)."""
+        """Add blobs, one commit per at most ``max_push_bytes`` stored bytes (see :doc:`usage`);
+        ``timestamps`` (default: now, as each is added) pairs with ``blobs`` one to one. Either
+        may be a long iterator: blobs are written as they come. A blob may be a binary file
+        object, read to its end. Nothing is committed unless every blob is written. Then push,
+        as :meth:`addblob` says; if the push fails the blobs stay committed locally, and the add
+        returns them with a :class:`~gitblobts.PushFailedWarning` (see ``strict``)."""
         # Argument errors first: they are the caller's whatever the store's state.
         return self._adding.add(check_blobs(blobs, timestamps), push)
 
