@@ -81,8 +81,10 @@ class CommitSplit:
         """Stored bytes of the files so far."""
         self._blob_start = 0
         """``_bytes`` when the current blob began."""
-        self._ends: list[tuple[int, int]] = []
-        """Per blob: the count of files and of stored bytes at its end."""
+        self._files_at: list[int] = []
+        """Per blob: how many files the add has written at its end."""
+        self._bytes_at: list[int] = []
+        """Per blob: ``_bytes`` at its end (ints, not tuples: nothing for the collector)."""
 
     def file(self, size: int) -> None:
         """A stored file of ``size`` bytes, of the current blob."""
@@ -101,27 +103,29 @@ class CommitSplit:
                 "raise max_push_bytes (or "
                 f"${MAX_PUSH_BYTES_ENV}) if the remote takes pushes that large"
             )
-        self._ends.append((files, self._bytes))
+        self._files_at.append(files)
+        self._bytes_at.append(self._bytes)
         self._blob_start = self._bytes
 
     def commits(self) -> list[range]:
         """The blobs of each commit, in order, as ranges of their positions: one commit
         when all fit within the limit."""
+        count = len(self._bytes_at)
         if self._bytes <= self.limit:
-            return [range(len(self._ends))] if self._ends else []
+            return [range(count)] if count else []
         commits: list[range] = []
         start, start_bytes = 0, 0
-        for position, (_, end_bytes) in enumerate(self._ends):
+        for position, end_bytes in enumerate(self._bytes_at):
             if end_bytes - start_bytes > self.limit and position > start:
                 commits.append(range(start, position))
-                start, start_bytes = position, self._ends[position - 1][1]
-        commits.append(range(start, len(self._ends)))
+                start, start_bytes = position, self._bytes_at[position - 1]
+        commits.append(range(start, count))
         return commits
 
     def files(self, blobs: range) -> slice:
         """The positions of the files of ``blobs``, one of :meth:`commits`."""
-        first = self._ends[blobs.start - 1][0] if blobs.start else 0
-        return slice(first, self._ends[blobs.stop - 1][0])
+        first = self._files_at[blobs.start - 1] if blobs.start else 0
+        return slice(first, self._files_at[blobs.stop - 1])
 
 
 def size_remedy(message: str, limit: int) -> str | None:
