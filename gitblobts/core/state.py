@@ -216,7 +216,7 @@ def open_state(
     raw_key: bytes | None,
     durable: bool,
     max_blob_size: int,
-    max_push_bytes: object = None,
+    max_push_bytes: object,
     remote_name: str | None,
     push_after_add: bool,
     strict: bool,
