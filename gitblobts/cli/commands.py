@@ -290,12 +290,17 @@ def push(args: argparse.Namespace) -> int:
                 "remote": result.remote,
                 "remote_ref": remote_ref,
                 "pushed": result.pushed,
+                "pushes": result.pushes,
                 "commit": result.commit,
             }
         )
     elif result.pushed:
+        pushes = (
+            f" in {result.pushes} pushes, each within max_push_bytes" if result.pushes > 1 else ""
+        )
         output.status(
             f"pushed {_commits(result.pushed)} of {branch} to {result.remote} ({remote_ref})"
+            + pushes
         )
     else:
         output.status(

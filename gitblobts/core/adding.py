@@ -11,7 +11,7 @@ import functools
 import itertools
 import logging
 import math
-from collections.abc import Generator, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import BinaryIO, TypeAlias
 
 from gitblobts.core import retry
@@ -25,12 +25,14 @@ from gitblobts.core.errors import (
     BlobTooLargeError,
     BlobTypeError,
     ConflictError,
+    GitBlobTSError,
+    RepositoryError,
 )
 from gitblobts.core.formats.registry import unrecorded
 from gitblobts.core.layout import Layout
-from gitblobts.core.naming import BlobName
 from gitblobts.core.parts import DEFAULT_PART_SIZE, SUMS, PartCutter, cut, part_name, sums_file
 from gitblobts.core.pipeline import BlobContext, CommitContext
+from gitblobts.core.pushlimit import CommitSplit
 from gitblobts.core.remotes import Remotes
 from gitblobts.core.settings import Settings
 from gitblobts.core.state import StoreState
@@ -61,73 +63,98 @@ class Adding:
         return self.add(iter([(source, timestamp)]), push)[0]
 
     def add(self, pairs: Iterator[tuple[object, object]], push: bool | None) -> list[BlobRef]:
-        """Add the blobs of ``pairs`` with their times in one commit; push if ``push`` (or
-        by default the store) says so."""
+        """Add the blobs of ``pairs`` with their times in one commit per at most
+        ``max_push_bytes`` stored bytes (see :mod:`gitblobts.core.pushlimit`); push if
+        ``push`` (or by default the store) says so."""
         settings = self._state.settings
         if settings.write_refusal is not None:
             raise settings.write_refusal
-        codec, cipher, layout = settings.codec, settings.cipher, settings.layout
-        suffixes = tuple(s for s in (codec.extension, cipher and cipher.name) if s)
+        layout = settings.layout
         part_size = self.part_size(settings)
-        streams = part_size is not None and self._state.pipeline.streams_writes
         added: list[tuple[int, str, int]] = []
         """(time, path, files) of each blob written (files: 1, or its parts and SHA256SUMS):
         plain values, which the cycle collector skips (a batch of 100,000 blobs must not
         make every collection walk 100,000 objects)."""
+        split = CommitSplit(self._state.max_push_bytes)
 
         def stored_files() -> Iterator[bytes | bytearray]:
+            written = 0
             for position, (blob, timestamp) in enumerate(pairs):
-                if streams and is_file(blob):
-                    timestamp_ns = self._to_ns(settings, timestamp)
-                    name = self._new_name(settings, timestamp_ns, suffixes)
-                    context = BlobContext(name, codec, cipher, layout)
-                    self._state.pipeline.place(context)
-                    count = yield from self._stream(context, blob, part_size)  # type: ignore[arg-type]
-                    added.append((timestamp_ns, context.path, count))
-                    continue
-                if is_file(blob):
-                    blob = read_file(blob, self._state.max_blob_size, position)  # type: ignore[arg-type]
-                data = check_bytes_like(blob, position)
-                timestamp_ns = self._to_ns(settings, timestamp)
-                name = self._new_name(settings, timestamp_ns, suffixes)
-                context = BlobContext(name, codec, cipher, layout)
-                stored = self._state.pipeline.write(context, data)
-                if part_size is None or len(stored) <= part_size:
-                    added.append((context.timestamp_ns, context.path, 1))
-                    yield stored
-                    continue
-                pieces, sums = cut(stored, part_size)
-                del stored
-                added.append((context.timestamp_ns, context.path, len(pieces) + 1))
-                yield from pieces
-                yield sums
+                context, files = self._stored_form(settings, blob, timestamp, position, part_size)
+                count = 0
+                for file in files:
+                    split.file(len(file))
+                    count += 1
+                    yield file
+                    del file  # the backend has it: hold no part while the next is cut
+                written += count
+                added.append((context.timestamp_ns, context.path, count))
+                split.blob(written, position, context.path)
 
         with self._state.repository_errors("add blobs to"):
-            oids = iter(self._state.backend.write_blobs(stored_files()))
+            oids = self._state.backend.write_blobs(stored_files())
         if not added:
             return []
-        files: dict[str, str] = {}
-        for _, path, count in added:
-            if count == 1:
-                files[path] = next(oids)
-                continue
-            for index in range(count - 1):
-                files[f"{path}/{part_name(index)}"] = next(oids)
-            files[f"{path}/{SUMS}"] = next(oids)
-        message = commit_message(len(added))
         landed: list[str] = []
         # If the store follows a migration meanwhile, the layout changes, and nothing commits.
         commit_files = functools.partial(self.commit_files, layout=layout, landed=landed)
         refs = [BlobRef(timestamp_ns, path) for timestamp_ns, path, _ in added]
+        commits = split.commits()
         try:
-            self._state.pipeline.commit(CommitContext(files, message, commit_files))
+            for blobs in commits:
+                paths = [
+                    stored
+                    for _, path, count in added[blobs.start : blobs.stop]
+                    for stored in stored_paths(path, count)
+                ]
+                files = dict(zip(paths, oids[split.files(blobs)], strict=True))
+                message = commit_message(len(blobs))
+                self._state.pipeline.commit(CommitContext(files, message, commit_files))
             if self._state.push_after_add if push is None else push:
                 self._remotes.publish()
         except KeyboardInterrupt as interrupt:
             if not landed or isinstance(interrupt, AddInterrupted):
                 raise
-            raise AddInterrupted(landed[-1], refs) from interrupt
+            raise AddInterrupted(landed[-1], refs[: commits[len(landed) - 1].stop]) from interrupt
+        except GitBlobTSError as error:
+            if not landed or len(landed) == len(commits):
+                raise
+            count = commits[len(landed) - 1].stop
+            raise self._partly_added(error, landed, count, len(refs)) from error
         return refs
+
+    def _stored_form(
+        self,
+        settings: Settings,
+        blob: object,
+        timestamp: object,
+        position: int,
+        part_size: int | None,
+    ) -> tuple[BlobContext, Iterator[bytes | bytearray]]:
+        """The ``position``-th blob's context, placed, and its stored files: one, or its parts
+        then ``SHA256SUMS``. A file object streams when the pipeline lets it (no plugin on a
+        data stage) and the store keeps parts; otherwise it is read whole."""
+        if part_size is not None and is_file(blob) and self._state.pipeline.streams_writes:
+            context = self._new_context(settings, timestamp)
+            self._state.pipeline.place(context)
+            return context, self._stream(context, blob, part_size)  # type: ignore[arg-type]
+        if is_file(blob):
+            blob = read_file(blob, self._state.max_blob_size, position)  # type: ignore[arg-type]
+        data = check_bytes_like(blob, position)
+        context = self._new_context(settings, timestamp)
+        stored = self._state.pipeline.write(context, data)
+        if part_size is None or len(stored) <= part_size:
+            return context, iter((stored,))
+        pieces, sums = cut(stored, part_size)
+        return context, itertools.chain(pieces, (sums,))
+
+    def _new_context(self, settings: Settings, timestamp: object) -> BlobContext:
+        """A new blob's context: its name, from ``timestamp`` and fresh randomness."""
+        codec, cipher = settings.codec, settings.cipher
+        suffixes = tuple(s for s in (codec.extension, cipher and cipher.name) if s)
+        timestamp_ns = self._to_ns(settings, timestamp)
+        name = settings.names.new_name(timestamp_ns, suffixes)
+        return BlobContext(name, codec, cipher, settings.layout)
 
     def part_size(self, settings: Settings) -> int | None:
         """The part size of new blobs: the option, else the recorded one, else the default;
@@ -142,11 +169,10 @@ class Adding:
 
     def _stream(
         self, blob: BlobContext, source: BinaryIO, part_size: int
-    ) -> Generator[bytes | bytearray, None, int]:
+    ) -> Iterator[bytes | bytearray]:
         """Stream ``source`` through the codec's encoder and the cipher's encryptor, and
-        yield the stored form: one file, or parts then ``SHA256SUMS``; return how many files.
-        Holds about one part and a chunk; refuses a blob over ``max_blob_size`` as soon as
-        more is read."""
+        yield the stored form: one file, or parts then ``SHA256SUMS``. Holds about one part
+        and a chunk; refuses a blob over ``max_blob_size`` as soon as more is read."""
         limit = self._state.max_blob_size
         encoder = blob.codec.encoder()
         encryptor = None
@@ -176,10 +202,20 @@ class Adding:
             encoded = encryptor.update(encoded) + encryptor.finish()
         yield from cutter.feed(encoded)
         yield cutter.finish()
-        if not cutter.parted:
-            return 1
-        yield sums_file(cutter.digests)
-        return len(cutter.digests) + 1
+        if cutter.parted:
+            yield sums_file(cutter.digests)
+
+    def _partly_added(
+        self, error: GitBlobTSError, landed: list[str], count: int, total: int
+    ) -> RepositoryError:
+        """``error``, raised by a commit after others of the same add had landed, saying
+        which blobs are on the branch (the first ``count`` of ``total``)."""
+        kind = type(error) if isinstance(error, RepositoryError) else RepositoryError
+        return kind(
+            f"{self._state.path}: the first {count} of the {total} blobs were committed (in "
+            f"{len(landed)} commits, the last {landed[-1]}), then: {error.problem}; do not "
+            f"add those {count} again, add the other {total - count}"
+        )
 
     def _to_ns(self, settings: Settings, value: object, now_ns: int | None = None) -> int:
         """A time as nanoseconds; float seconds as the store's name format converts them."""
@@ -188,10 +224,6 @@ class Adding:
             if converted is not None:
                 return check_range(converted, value)
         return to_ns(value, now_ns=now_ns, parse_text=self._state.plugins.parse_time)
-
-    @staticmethod
-    def _new_name(settings: Settings, timestamp_ns: int, suffixes: tuple[str, ...]) -> BlobName:
-        return settings.names.new_name(timestamp_ns, suffixes)
 
     def commit_files(
         self,
@@ -309,6 +341,14 @@ def check_blobs(
 def is_file(source: object) -> bool:
     """Whether ``source`` is a file object (something with a ``read`` method)."""
     return callable(getattr(source, "read", None))
+
+
+def stored_paths(path: str, files: int) -> list[str]:
+    """The paths of a blob stored at ``path`` as ``files`` files: itself, or its parts then
+    ``SHA256SUMS`` in its folder."""
+    if files == 1:
+        return [path]
+    return [f"{path}/{part_name(index)}" for index in range(files - 1)] + [f"{path}/{SUMS}"]
 
 
 def has_parts(files: dict[str, str]) -> bool:

@@ -123,8 +123,9 @@ def gitblobts_decode(blob: BlobContext, data: bytes) -> bytes | None:
 
 @hookspec
 def gitblobts_committed(commit: Committed) -> None:
-    """Called once a commit the store made has landed on its branch: one per ``addblob`` or
-    ``addblobs`` that added blobs, and the commit of ``init``; not for migration, pull or
-    rebase. Called after the branch moved, outside the store's lock, once per plugin; an
-    exception is logged at WARNING (logger ``gitblobts``) naming the plugin, and the add
-    still returns, since the commit stands. Implement it plainly, not as a wrapper."""
+    """Called once a commit the store made has landed on its branch: one per commit of an
+    ``addblob`` or ``addblobs`` that added blobs (a batch over ``max_push_bytes`` makes
+    several), and the commit of ``init``; not for migration, pull or rebase. Called after
+    the branch moved, outside the store's lock, once per plugin; an exception is logged at
+    WARNING (logger ``gitblobts``) naming the plugin, and the add still returns, since the
+    commit stands. Implement it plainly, not as a wrapper."""

@@ -15,6 +15,7 @@ from gitblobts.core.errors import (
     RemoteError,
 )
 from gitblobts.core.formats.registry import unrecorded
+from gitblobts.core.pushlimit import size_remedy
 from gitblobts.core.settings import caller_stacklevel
 from gitblobts.core.state import StoreState
 from gitblobts.core.sync import PullResult, PushResult
@@ -52,7 +53,7 @@ class Remotes:
                     raise RemoteError(f"{self._state.path}: the store was closed before pushing")
                 target = self.target()
                 if target is not None:
-                    self._push_to(*target)
+                    self._push_to(*target)  # several pushes if over max_push_bytes
         except GitBlobTSError as error:
             said = (
                 f"{self._state.path}: committed to {self._state.branch} but not pushed: "
@@ -77,31 +78,38 @@ class Remotes:
         """Carries out :meth:`gitblobts.Store.push`."""
         with self._state.repository_errors("push from"):
             remote, remote_ref = self._require_target()
-            pushed, commit = self._push_to(remote, remote_ref)
-            return PushResult(pushed=pushed, remote=remote, ref=remote_ref, commit=commit)
+            pushed, pushes, commit = self._push_to(remote, remote_ref)
+            return PushResult(pushed, remote, remote_ref, commit, pushes)
 
-    def _push_to(self, remote: str, remote_ref: str) -> tuple[int, str | None]:
+    def _push_to(self, remote: str, remote_ref: str) -> tuple[int, int, str | None]:
         """Push to ``remote_ref`` of ``remote`` as :meth:`gitblobts.Store.push` says: how many
-        commits went, and the remote's tip."""
+        commits went, in how many pushes, and the remote's tip."""
         with self._state.remote_lock:
+            pushed = pushes = 0
 
-            def attempt() -> retry.Outcome[tuple[int, str | None]]:
+            def attempt() -> retry.Outcome[str | None]:
+                nonlocal pushed, pushes
                 local = self._state.backend.resolve(self._state.branch)
                 if local is None:
-                    return 0, None
+                    return None
                 theirs = self._state.backend.fetch(remote, remote_ref)
                 if theirs == local:
-                    return 0, local
+                    return local
                 if theirs is not None and self._state.backend.merge_base(theirs, local) != theirs:
                     rebased = self._rebase_current(theirs)
                     if rebased is None or rebased == theirs:
                         return retry.AGAIN  # the branch moved under us, or nothing is ours
                     local = rebased
-                if not self._state.backend.push(remote, local, remote_ref, expected=theirs):
-                    return retry.AGAIN
-                return len(self._state.backend.first_parent_chain(local, theirs)), local
+                chain = self._state.backend.first_parent_chain(local, theirs)
+                done = 0
+                for end in self._push_steps(theirs, chain):
+                    if not self._push_step(remote, remote_ref, theirs, chain[done:end]):
+                        return retry.AGAIN
+                    pushed, pushes = pushed + end - done, pushes + 1
+                    done, theirs = end, chain[end - 1]
+                return local
 
-            pushed, local = retry.retry(
+            local = retry.retry(
                 attempt,
                 retry.REMOTE,
                 lambda: RemoteError(
@@ -111,7 +119,56 @@ class Remotes:
             )
             if local is not None and self._state.backend.upstream(self._state.branch) is None:
                 self._state.backend.set_upstream(self._state.branch, remote, remote_ref)
-            return pushed, local
+            return pushed, pushes, local
+
+    def _push_steps(self, theirs: str | None, chain: list[str]) -> list[int]:
+        """Where to cut ``chain`` (the commits to push, oldest first, on top of ``theirs``)
+        into pushes whose new blob files are each within ``max_push_bytes``: the end of
+        each push's commits, in order. One push unless together they exceed the limit; a
+        commit over it goes alone. Measures nothing for one commit, once for several
+        within the limit, then each commit."""
+        limit = self._state.max_push_bytes
+        if len(chain) <= 1 or self._new_bytes(theirs, chain[-1]) <= limit:
+            return [len(chain)]
+        ends: list[int] = []
+        size = 0
+        for end, (parent, commit) in enumerate(zip([theirs, *chain[:-1]], chain, strict=True)):
+            added = self._new_bytes(parent, commit)
+            if size and size + added > limit:
+                ends.append(end)
+                size = 0
+            size += added
+        ends.append(len(chain))
+        return ends
+
+    def _push_step(
+        self, remote: str, remote_ref: str, theirs: str | None, commits: list[str]
+    ) -> bool:
+        """Push ``commits`` (the last of them) onto ``theirs``; ``False`` if the remote
+        moved on. A refusal for the push's size also says what it carried and which setting
+        to change."""
+        tip = commits[-1]
+        try:
+            return self._state.backend.push(remote, tip, remote_ref, expected=theirs)
+        except RemoteError as error:
+            remedy = size_remedy(str(error), self._state.max_push_bytes)
+            if remedy is None:
+                raise
+            size, limit = self._new_bytes(theirs, tip), self._state.max_push_bytes
+            carried = (
+                f"commit {tip} alone carried {size} bytes of blob files"
+                if len(commits) == 1
+                else f"its {len(commits)} commits carried {size} bytes of blob files"
+            )
+            if size > limit:  # one commit made with a larger limit, or by another tool
+                carried += f", more than max_push_bytes={limit}, and a commit goes whole"
+            raise type(error)(f"{error}; {carried}; {remedy}") from None
+
+    def _new_bytes(self, base: str | None, tip: str) -> int:
+        """Stored bytes of the blob files ``tip``'s tree has that ``base``'s lacks: what a
+        push of ``tip`` onto ``base`` carries of them."""
+        oids = set(self._state.backend.added_files(base, tip).values())
+        return sum(self._state.backend.blob_sizes(sorted(oids)))
 
     def pull(self) -> PullResult:
         """Carries out :meth:`gitblobts.Store.pull`."""

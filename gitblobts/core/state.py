@@ -27,6 +27,7 @@ from gitblobts.core.formats import registry
 from gitblobts.core.locking import LockedBackend
 from gitblobts.core.pipeline import Pipeline
 from gitblobts.core.plugins import Plugins
+from gitblobts.core.pushlimit import DEFAULT_MAX_PUSH_BYTES, read_max_push_bytes
 from gitblobts.core.redaction import redact, scrub_chain
 from gitblobts.core.settings import Settings, choose, choose_layout, read_config
 
@@ -35,6 +36,10 @@ log = logging.getLogger("gitblobts")
 
 class StoreState:
     """The state of one open store, shared by its parts."""
+
+    max_push_bytes: int = DEFAULT_MAX_PUSH_BYTES
+    """Most stored bytes per commit of an add and per push (see
+    :mod:`gitblobts.core.pushlimit`); the store sets it as opened."""
 
     def __init__(
         self,
@@ -217,6 +222,7 @@ def open_state(
     raw_key: bytes | None,
     durable: bool,
     max_blob_size: int,
+    max_push_bytes: object,
     remote_name: str | None,
     push_after_add: bool,
     strict: bool,
@@ -224,7 +230,12 @@ def open_state(
 ) -> StoreState:
     """Open the store in the repository at ``path`` with a backend of ``backend_class``:
     resolve its branch, read its configuration, choose its settings from the options, and
-    mend the index if a writer died while moving the branch."""
+    mend the index if a writer died while moving the branch. ``max_push_bytes`` and
+    ``part_size``: as given to the store (read by
+    :func:`~gitblobts.core.pushlimit.read_max_push_bytes` and
+    :func:`~gitblobts.core.parts.read_part_size`)."""
+    push_limit = read_max_push_bytes(max_push_bytes)
+    part_size = parts.read_part_size(part_size)
     lock = threading.RLock()
     with repository_errors(path, "open"):
         opened = LockedBackend(backend_class(path), lock, path)
@@ -250,6 +261,7 @@ def open_state(
             strict=strict,
             part_size=part_size,
         )
+        state.max_push_bytes = push_limit
         with repository_errors(path, "open"):
             # A writer killed between moving the branch and the index left its lock: mend.
             opened.repair_index(state.is_store_file)

@@ -26,7 +26,6 @@ from gitblobts.core.errors import ArgumentTypeError, KeyRequiredError, Repositor
 from gitblobts.core.formats.v1 import migration
 from gitblobts.core.formats.v1.migrating import Migrating
 from gitblobts.core.inspection import Inspection
-from gitblobts.core.parts import read_part_size
 from gitblobts.core.plugins import Plugins, default_plugins
 from gitblobts.core.reading import Reading
 from gitblobts.core.remotes import Remotes
@@ -81,9 +80,8 @@ class Store:
     ``backend``: git plumbing to use (default: ``$GITBLOBTS_BACKEND``, else ``'dulwich'``).
     ``max_blob_size``: largest decompressed size in bytes a read accepts (default:
     ``$GITBLOBTS_MAX_BLOB_SIZE``, else 1 GiB), so that a small file cannot make a reader
-    allocate more.
-    ``part_size``: bytes of stored form beyond which a new blob is kept in parts of at most
-    that size (default: ``$GITBLOBTS_PART_SIZE``, else the store's, else 32 MiB; >= 1 KiB).
+    allocate more. ``max_push_bytes``: most stored bytes per commit and per push, and
+    ``part_size``: most stored bytes per file, a larger blob kept in parts (see :doc:`usage`).
     ``plugins``: a :class:`~gitblobts.core.plugins.Plugins` to use instead of the installed set.
     ``remote``: the remote to push to and pull from (default: the branch's upstream, else
     ``origin`` if there is one). ``push``: push after every add (default ``True``; each add
@@ -114,6 +112,7 @@ class Store:
         backend: str | None = None,
         max_blob_size: int | None = None,
         part_size: int | None = None,
+        max_push_bytes: int | None = None,
         plugins: Plugins | None = None,
         remote: str | None = None,
         push: bool = True,
@@ -156,10 +155,11 @@ class Store:
             raw_key=raw_key,
             durable=durable,
             max_blob_size=limit,
+            max_push_bytes=max_push_bytes,
             remote_name=remote,
             push_after_add=push,
             strict=strict,
-            part_size=read_part_size(part_size),
+            part_size=part_size,
         )
         # Close the backend once neither the store nor an iterator of its queries is left,
         # or when the interpreter exits, before module teardown makes that noisy.
@@ -233,11 +233,11 @@ class Store:
         *,
         push: bool | None = None,
     ) -> list[BlobRef]:
-        """Add blobs in one commit; ``timestamps`` (default: now, as each is added) pairs with
-        ``blobs`` one to one. Either may be a long iterator: blobs are written as they come.
-        A blob may be given as a binary file object, read to its end and streamed.
-        Nothing is committed unless every blob is. Then push, as :meth:`addblob` says; if
-        the push fails the blobs stay committed locally, and the add returns them with a
+        """Add blobs, one commit per at most ``max_push_bytes`` stored bytes (see :doc:`usage`);
+        ``timestamps`` (default: now, as each is added) pairs with ``blobs`` one to one. Either
+        may be a long iterator: blobs are written as they come; a binary file object streams.
+        Nothing is committed unless every blob is written. Then push, as :meth:`addblob` says;
+        if the push fails the blobs stay committed locally, and the add returns them with a
         :class:`~gitblobts.PushFailedWarning` (see ``strict``)."""
         # Argument errors first: they are the caller's whatever the store's state.
         return self._adding.add(check_blobs(blobs, timestamps), push)

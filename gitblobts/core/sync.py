@@ -18,6 +18,10 @@ class PushResult:
     """The remote's ref that was updated, or was already up to date (``refs/heads/main``)."""
     commit: str | None
     """The commit the remote's ref points at now; ``None`` for an empty branch."""
+    pushes: int
+    """How many pushes delivered the commits: more than one when their new blob files
+    together exceed ``max_push_bytes`` (see :class:`~gitblobts.Store`); 0 with nothing to
+    push."""
 
 
 @dataclass(frozen=True)

@@ -4,12 +4,13 @@ and ``--json`` documents with stable keys; and what ``Store.push()`` and ``pull(
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
 
 from gitblobts import PullResult, PushResult, Store
-from tests.helpers.command import add_blobs, ok, run
+from tests.helpers.command import add_blobs, environment, ok, run
 from tests.helpers.git import git
 
 
@@ -59,6 +60,18 @@ def test_push_says_how_many_commits_went_on_stderr_only(pair: tuple[Path, Path])
 
     assert result.stdout == ""
     assert result.stderr == "pushed 2 commits of main to origin (main)\n"
+
+
+def test_push_says_how_many_pushes_it_took_over_the_push_limit(pair: tuple[Path, Path]) -> None:
+    one, _ = pair
+    ok("add", "-", "--no-push", cwd=one, input=os.urandom(600))
+    ok("add", "-", "--no-push", cwd=one, input=os.urandom(600))
+
+    result = ok("push", cwd=one, env=environment(GITBLOBTS_MAX_PUSH_BYTES="1000"))
+
+    assert result.stderr == (
+        "pushed 2 commits of main to origin (main) in 2 pushes, each within max_push_bytes\n"
+    )
 
 
 def test_push_says_when_there_was_nothing_to_push(pair: tuple[Path, Path]) -> None:
@@ -171,6 +184,7 @@ def test_push_json_says_how_many_commits_went(pair: tuple[Path, Path]) -> None:
         "remote": "origin",
         "remote_ref": "main",
         "pushed": 1,
+        "pushes": 1,
         "commit": git(one, "rev-parse", "main").strip(),
     }
 
@@ -201,10 +215,10 @@ def test_store_push_returns_what_it_pushed(pair: tuple[Path, Path]) -> None:
         tip = git(one, "rev-parse", "main").strip()
 
         assert store.push() == PushResult(
-            pushed=2, remote="origin", ref="refs/heads/main", commit=tip
+            pushed=2, remote="origin", ref="refs/heads/main", commit=tip, pushes=1
         )
         assert store.push() == PushResult(
-            pushed=0, remote="origin", ref="refs/heads/main", commit=tip
+            pushed=0, remote="origin", ref="refs/heads/main", commit=tip, pushes=0
         )
 
 

@@ -1,9 +1,11 @@
 """Against a host's limits (the ``host_server`` fixture: every transport, limits scaled
-down): adds within them push and read back; a blob over ``max_object_bytes`` and a batch
-over ``max_push_bytes`` are refused by the server after one push, never retried, and the
-error or :class:`~gitblobts.PushFailedWarning` names the limit the remote gave (``git://``
-drops the connection on an oversized pack, so there it cannot); the commit stays. gitblobts
-splits neither blobs nor pushes yet: these pin down what the user sees today."""
+down): adds within them push and read back; a batch over the host's push limit goes as
+several commits and pushes within ``max_push_bytes``, and reads back byte for byte; a blob
+over ``max_object_bytes``, and pushes with ``max_push_bytes`` above the host's limit, are
+refused by the server after one push, never retried, and the error or
+:class:`~gitblobts.PushFailedWarning` names the limit the remote gave (``git://`` may drop
+the connection on an oversized pack, so there it cannot) and the setting to change; the
+commit stays."""
 
 from __future__ import annotations
 
@@ -17,7 +19,7 @@ import pytest
 from gitblobts import PushFailedWarning, PushRejectedError, RemoteError, Store
 from gitblobts.core.locking import LockedBackend
 from tests.helpers.git import git
-from tests.helpers.gitservers import HostRepo
+from tests.helpers.gitservers import HostLimits, HostRepo
 
 
 def clone(host: HostRepo, into: Path) -> Path:
@@ -101,22 +103,84 @@ def test_without_strict_a_blob_over_the_object_limit_warns_and_stays_committed(
     assert served_main(host_server) is None
 
 
-def test_a_batch_over_the_push_limit_is_refused_once(
+def within_the_push_limit(limits: HostLimits) -> int:
+    """A ``max_push_bytes`` for the host: its pack limit less room for trees and commits."""
+    assert limits.max_push_bytes
+    return limits.max_push_bytes - 16 * 1024
+
+
+def batch_of(limits: HostLimits, times: int) -> list[bytes]:
+    """Blobs half the host's object limit each, ``times`` its push limit together."""
+    assert limits.max_push_bytes
+    assert limits.max_object_bytes
+    size = limits.max_object_bytes // 2
+    return [os.urandom(size) for _ in range(times * limits.max_push_bytes // size)]
+
+
+def commits_on(host: HostRepo) -> int:
+    return int(git(host.repo, "rev-list", "--count", "refs/heads/main"))
+
+
+def test_a_batch_three_times_the_push_limit_goes_as_several_commits_and_pushes(
+    host_server: HostRepo, tmp_path: Path, push_attempts: list[float]
+) -> None:
+    limits = host_server.limits
+    blobs = batch_of(limits, 3)
+    store = Store(
+        clone(host_server, tmp_path / "c"),
+        strict=True,
+        max_push_bytes=within_the_push_limit(limits),
+    )
+
+    refs = store.addblobs(blobs)
+
+    assert len(refs) == len(blobs)
+    assert commits_on(host_server) >= 4  # the server refuses any push over its limit
+    assert len(push_attempts) == commits_on(host_server)  # each commit within it, pushed alone
+    fresh = Store(clone(host_server, tmp_path / "fresh"), push=False)
+    assert [blob.blob for blob in fresh.getblobs()] == blobs
+
+
+def test_commits_made_offline_over_the_push_limit_go_in_several_pushes(
+    host_server: HostRepo, tmp_path: Path, push_attempts: list[float]
+) -> None:
+    limits = host_server.limits
+    blobs = batch_of(limits, 2)
+    store = Store(clone(host_server, tmp_path / "c"), max_push_bytes=within_the_push_limit(limits))
+    for blob in blobs:
+        store.addblob(blob, push=False)
+
+    result = store.push()
+
+    assert result.pushed == len(blobs)
+    assert result.pushes == len(push_attempts) >= 3
+    assert store.unpushed == 0
+    fresh = Store(clone(host_server, tmp_path / "fresh"), push=False)
+    assert [blob.blob for blob in fresh.getblobs()] == blobs
+
+
+def test_a_push_limit_above_the_hosts_is_refused_once_naming_max_push_bytes(
     host_server: HostRepo, tmp_path: Path, push_attempts: list[float]
 ) -> None:
     limits = host_server.limits
     assert limits.max_push_bytes
     assert limits.max_object_bytes
-    count = limits.max_push_bytes // (limits.max_object_bytes // 2) + 1
-    store = Store(clone(host_server, tmp_path / "c"), strict=True)
+    store = Store(
+        clone(host_server, tmp_path / "c"), strict=True, max_push_bytes=4 * limits.max_push_bytes
+    )
+
+    count = limits.max_push_bytes // (limits.max_object_bytes // 2) + 1  # just over the limit
 
     with pytest.raises(RemoteError, match=r"committed to .* but not pushed") as raised:
         store.addblobs([os.urandom(limits.max_object_bytes // 2) for _ in range(count)])
 
-    # git daemon may drop the connection before its reason arrives: then no reason is known.
+    # git daemon may drop the connection before its reason arrives: then the error says
+    # what is known, and which setting to lower if that was the reason.
     if host_server.server.scheme != "git" or type(raised.value) is PushRejectedError:
         assert type(raised.value) is PushRejectedError
         assert "pack exceeds maximum allowed size" in str(raised.value)
-    assert len(push_attempts) == 1
+    assert f"max_push_bytes={4 * limits.max_push_bytes}" in str(raised.value)
+    assert len(push_attempts) == 1  # a refusal is not retried
     assert sum(push_attempts) < 10
     assert served_main(host_server) is None
+    assert store.unpushed == 1

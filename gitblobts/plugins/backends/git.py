@@ -503,7 +503,7 @@ class GitCommandBackend(TreeReadingBackend):
         status = processes.push_status(result.stdout, remote_ref)
         if status is None or (result.returncode != 0 and status[0] != "!"):
             message = redact(processes.text(result.stderr) or f"exit status {result.returncode}")
-            if "hook declined" in message:
+            if "hook declined" in message or "pack exceeds maximum allowed size" in message:
                 raise PushRejectedError(f"{remote} ({redact(url)}) refused the push: {message}")
             raise RemoteError(f"cannot push to {remote} ({redact(url)}): {message}")
         flag, summary = status
