@@ -61,9 +61,12 @@ def head(repo: Path) -> str:
 
 @pytest.fixture
 def store_repo(new_repo: Callable[[str], Path]) -> Path:
-    """A bare repository with a store of two blobs, b"first" and b"second", in FOLDER."""
+    """A bare repository with an hourly store of two blobs, b"first" and b"second", in
+    FOLDER (the paths of these tests are hourly's; opened without options, it stays hourly)."""
     path = new_repo("bare")
-    Store(path).addblobs([b"first", b"second"], [Nanoseconds(BASE), Nanoseconds(BASE + 10**9)])
+    Store(path, layout="hourly").addblobs(
+        [b"first", b"second"], [Nanoseconds(BASE), Nanoseconds(BASE + 10**9)]
+    )
     return path
 
 
