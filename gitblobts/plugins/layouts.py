@@ -136,14 +136,16 @@ class TwentySecondLayout(_CalendarLayout):
 
     Width: a 20-second folder holds 2,000 entries at a sustained 100 blobs a second, and stays
     within GitHub's recommended 3,000 up to 150 blobs a second; an hour folder holds at most
-    180, a day folder 24. Cost: a one-hour query reads the hour's 180 folders at most (181
-    when the hour starts inside one), and only those that exist. A sparse store writing a blob
-    a minute reads 60 small trees for an hour where ``hourly`` reads one; measured with
-    ``benchmarks/performance.py`` that costs a one-hour ``getblobs`` of 60 blobs about
-    QUERY_COST (``docs/format.rst`` has the figures). A finer split (10 seconds, 300 blobs a
-    second) doubles that cost for stores writing a blob every 10 seconds or more; a coarser
-    one (30 seconds) reaches exactly 3,000 at 100 blobs a second, with no margin for bursts.
-    A minute level between hours and buckets would add up to 60 more trees to read."""
+    180, a day folder 24. Cost: a one-hour query lists the hour's 180 folders at most (181
+    when the hour starts inside one), and only those that exist, so a sparse store pays: at
+    a blob a minute it reads 60 small trees for an hour where ``hourly`` reads one. Measured
+    side by side (``docs/format.rst``): a one-hour ``getblobs`` of 60 blobs in such a store
+    took 2.3 ms instead of 1.8 ms (``dulwich``) and 23 ms instead of 10 ms (``git``); at a
+    blob a second, ``addblob`` into the current hour took 18 ms instead of 80 ms
+    (``dulwich``), no longer rewriting a folder of 3,600 entries. Why 20 seconds: 10 (300
+    blobs a second) doubles the folders a query of a store writing a blob every 10 seconds
+    reads; 30 holds exactly 3,000 at 100 blobs a second, with no margin for bursts; a minute
+    level between hours and buckets would add up to 60 more trees to every hour's query."""
 
     name = "20-second"
     _widths = (4, 2, 2, 2, 4)  # year, month, day, hour, minute and second
