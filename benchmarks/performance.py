@@ -18,7 +18,8 @@ environment) is measured against gitblobts now on the seed's own workloads. docs
 says how each figure is measured.
 
 Run: python benchmarks/performance.py [--sizes 1000,10000,100000] [--backends dulwich,git]
-[--big-mib 256] [--listed-mib 1024] [--quick] [--no-legacy] [--plot PATH] [--markdown PATH].
+[--big-mib 256] [--listed-mib 1024] [--layout NAME] [--quick] [--no-legacy] [--plot PATH]
+[--markdown PATH].
 Progress goes to standard error; the machine, the table and the summary to standard output.
 """
 
@@ -66,6 +67,9 @@ RESULTS_START = "<!-- results:start -->"
 RESULTS_END = "<!-- results:end -->"
 GOALS = ("G1", "G2", "G3", "G4", "G5", "G6", "G7", LEGACY_VERSION)
 STARTED = time.perf_counter()
+LAYOUT_ENV = "GITBLOBTS_BENCHMARK_LAYOUT"
+"""The layout of the stores the benchmark makes (``--layout``; unset: the default), in the
+environment so that spawned children see it too."""
 
 
 @dataclass(frozen=True)
@@ -216,7 +220,8 @@ def new_bare(path: Path) -> Path:
 
 
 def open_store(path: Path, backend: str, key: str | None, compression: str = "zstd") -> Store:
-    return Store(path, compression=compression, key=key, backend=backend, push=False)
+    layout = os.environ.get(LAYOUT_ENV) or None
+    return Store(path, compression=compression, key=key, backend=backend, layout=layout, push=False)
 
 
 def timed(action: Callable[[], object]) -> float:
@@ -1041,6 +1046,7 @@ def parse_plan(argv: Sequence[str] | None = None) -> tuple[Plan, argparse.Namesp
         action="store_true",
         help="a smoke run: sizes 200,1000,5000, a 16 MiB blob, fewer samples",
     )
+    parser.add_argument("--layout", help="layout of the stores made (the default for new stores)")
     parser.add_argument("--no-legacy", action="store_true", help="skip the gitblobts 0.0.7 anchors")
     parser.add_argument("--plot", type=Path, default=HERE.parent / "docs" / "performance.png")
     parser.add_argument("--markdown", type=Path, help="also write the results into this file")
@@ -1059,6 +1065,10 @@ def parse_plan(argv: Sequence[str] | None = None) -> tuple[Plan, argparse.Namesp
             parser.error(f"--backends: {name!r} is not an installed backend")
     big = (args.big_mib or (16 if args.quick else 256)) * MIB
     listed = (args.listed_mib or (64 if args.quick else 1024)) * MIB
+    if args.layout is not None:
+        if args.layout not in load_plugins(only=()).layouts:
+            parser.error(f"--layout: {args.layout!r} is not an installed layout")
+        os.environ[LAYOUT_ENV] = args.layout
     plan = Plan((sizes[0], sizes[1], sizes[2]), backends, big, listed, legacy=not args.no_legacy)
     return (plan.quick() if args.quick else plan), args
 
@@ -1093,6 +1103,8 @@ def main() -> int:
         for backend in plan.backends:
             backend_rows, series[backend] = measure_backend(bench, backend, loop)
             rows += backend_rows
+        if os.environ.get(LAYOUT_ENV):
+            bench.notes.append(f"stores made with layout {os.environ[LAYOUT_ENV]!r} (--layout)")
         if not plan.legacy:
             bench.notes.append(f"{LEGACY_VERSION} anchors skipped: --no-legacy")
         else:

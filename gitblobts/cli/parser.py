@@ -122,7 +122,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     init.add_argument("path", nargs="?", default=".", metavar="PATH", help="default: .")
     init.add_argument("--remote", metavar="URL", help="add URL as the remote 'origin'")
-    init.add_argument("--layout", metavar="NAME", help="folder layout: hourly (default) or flat")
+    init.add_argument(
+        "--layout", metavar="NAME", help="folder layout: 20-second (default), hourly or flat"
+    )
     init.add_argument(
         "--compression", metavar="NAME", help="codec: zstd (default), gzip, bz2, lzma, none"
     )
@@ -215,7 +217,9 @@ def build_parser() -> argparse.ArgumentParser:
         "lzma, none (default)",
     )
     migrate.add_argument(
-        "--layout", metavar="NAME", help="folder layout of the store: hourly (default) or flat"
+        "--layout",
+        metavar="NAME",
+        help="folder layout of the store: 20-second (default), hourly or flat",
     )
     migrate.add_argument(
         "--compression",

@@ -7,7 +7,7 @@ It records what a store was created with, so that opening it needs no options::
       "codec": "zstd",
       "format": "gitblobts",
       "key_check": "5f0c1e...",
-      "layout": "hourly",
+      "layout": "20-second",
       "part_size": 33554432,
       "version": 3
     }

@@ -37,7 +37,7 @@ from gitblobts.core.layout import Layout
 from gitblobts.core.naming import BlobName
 from gitblobts.core.plugins import Plugins
 
-DEFAULT_LAYOUT = "hourly"
+DEFAULT_LAYOUT = "20-second"
 DEFAULT_CODEC = "zstd"
 DEFAULT_CIPHER = "aes256gcm"
 NO_CIPHER = "none"

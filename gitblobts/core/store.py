@@ -74,7 +74,8 @@ class Store:
     ``key``: from :func:`gitblobts.generate_key`; with a key new blobs are encrypted.
     ``cipher``: cipher for new blobs when a key is given (default: the store's, else
     ``'aes256gcm'``); ``'none'`` writes unencrypted blobs even with a key.
-    ``layout``: folder layout of a new store (``'hourly'`` or ``'flat'``); fixed for life.
+    ``layout``: folder layout of a new store (``'20-second'``, ``'hourly'`` or ``'flat'``);
+    fixed for life.
     ``branch``: the branch holding the blobs (default: the checked-out one); a name git
     refuses (``git check-ref-format``) raises :class:`~gitblobts.ArgumentError`.
     ``backend``: git plumbing to use (default: ``$GITBLOBTS_BACKEND``, else ``'dulwich'``).
@@ -305,7 +306,7 @@ class Store:
 
         The old files are read with the ``compression=`` and ``key=`` this store was opened
         with. ``layout``, ``compression``, ``cipher``: of the rewritten blobs, as for a new
-        store (defaults ``'hourly'``, ``'zstd'``, and ``'aes256gcm'`` with a key). ``key``:
+        store (defaults ``'20-second'``, ``'zstd'``, and ``'aes256gcm'`` with a key). ``key``:
         the key of the rewritten blobs (default: this store's); without any key they are not
         encrypted. ``push``: pull first and push afterwards, if the branch has a remote
         (default: the store's ``push`` setting).

@@ -148,7 +148,7 @@ def test_init_on_an_existing_repository_records_the_configuration(repo: Path) ->
     assert "created" not in result.stdout
     assert commits(repo) == before + 1
     assert (repo / "README.md").exists()
-    assert json.loads(git(repo, "show", "HEAD:.gitblobts.json"))["layout"] == "hourly"
+    assert json.loads(git(repo, "show", "HEAD:.gitblobts.json"))["layout"] == "20-second"
 
 
 def test_init_bare_creates_a_bare_repository(tmp_path: Path) -> None:
@@ -507,7 +507,11 @@ def test_status_shows_branch_remote_unpushed_count_and_configuration(
     assert status["remote"] == f"origin {remote} (main)"
     assert status["unpushed"] == "1 commit"
     assert status["blobs"] == "1"
-    assert (status["layout"], status["compression"], status["cipher"]) == ("hourly", "bz2", "none")
+    assert (status["layout"], status["compression"], status["cipher"]) == (
+        "20-second",
+        "bz2",
+        "none",
+    )
     assert status["configured"] == "yes"
 
 

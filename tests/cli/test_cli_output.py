@@ -120,7 +120,7 @@ def test_status_json_has_the_documented_keys(tmp_path: Path, remote: Path) -> No
         "remote": {"name": "origin", "url": str(remote), "ref": "main"},
         "unpushed": 1,
         "blobs": 1,
-        "layout": "hourly",
+        "layout": "20-second",
         "compression": "bz2",
         "cipher": None,
         "configured": True,

@@ -62,11 +62,13 @@ def head(repo: Path) -> str:
 
 @pytest.fixture
 def store_repo(new_repo: Callable[[str], Path]) -> Path:
-    """A bare repository with a store of two blobs, b"first" and b"second", in FOLDER, of
-    configuration version 2, where a folder named like a blob is foreign (from version 3 it
-    is a parted blob: tests/core/test_parts.py)."""
+    """A bare repository with an hourly store (these tests' paths are hourly's) of two blobs,
+    b"first" and b"second", in FOLDER, of configuration version 2, where a folder named like
+    a blob is foreign (from version 3 it is a parted blob: tests/core/test_parts.py)."""
     path = new_repo("bare")
-    Store(path).addblobs([b"first", b"second"], [Nanoseconds(BASE), Nanoseconds(BASE + 10**9)])
+    Store(path, layout="hourly").addblobs(
+        [b"first", b"second"], [Nanoseconds(BASE), Nanoseconds(BASE + 10**9)]
+    )
     config = json.loads(git(path, "show", "HEAD:.gitblobts.json"))
     config["version"] = 2
     del config["part_size"]

@@ -42,7 +42,7 @@ def test_built_in_plugins_load_from_the_entry_point_group() -> None:
     assert set(plugins.plugin_names()) == BUILTIN_PLUGINS
     assert plugins.codecs.names() == ["none", "gzip", "bz2", "lzma", "zstd"]
     assert set(plugins.ciphers.names()) == {"aes256gcm", "fernet"}
-    assert plugins.layouts.names() == ["flat", "hourly", "v1"]
+    assert plugins.layouts.names() == ["flat", "hourly", "20-second", "v1"]
     assert "dulwich" in plugins.backends.names()
     assert plugins.provided_by("codecs") == {"codec": ["none", "gzip", "bz2", "lzma", "zstd"]}
 

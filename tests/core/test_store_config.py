@@ -35,11 +35,15 @@ def test_first_add_records_the_configuration_in_the_same_commit(repo: Path) -> N
     assert ".gitblobts.json" in git(repo, "show", "--name-only", "--format=", "HEAD")
 
 
-def test_new_stores_default_to_hourly_layout_zstd_and_aes256gcm(repo: Path) -> None:
+def test_new_stores_default_to_20_second_layout_zstd_and_aes256gcm(repo: Path) -> None:
     Store(repo, key=KEY).addblob(b"x")
 
     config = recorded(repo)
-    assert (config["layout"], config["codec"], config["cipher"]) == ("hourly", "zstd", "aes256gcm")
+    assert (config["layout"], config["codec"], config["cipher"]) == (
+        "20-second",
+        "zstd",
+        "aes256gcm",
+    )
 
 
 def test_the_key_is_never_recorded(repo: Path) -> None:

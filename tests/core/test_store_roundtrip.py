@@ -18,7 +18,7 @@ from tests.helpers.git import git, git_bytes
 
 CODECS = ("none", "gzip", "bz2", "lzma", "zstd")
 CIPHERS = (None, "fernet", "aes256gcm")
-LAYOUTS = ("flat", "hourly")
+LAYOUTS = ("flat", "hourly", "20-second")
 KEY = gitblobts.generate_key()
 INDEPENDENT_DECODERS: dict[str, Callable[[bytes], bytes]] = {
     "none": bytes,

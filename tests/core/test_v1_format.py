@@ -297,7 +297,7 @@ def test_a_branch_without_configuration_or_format_1_names_gets_the_default_layou
 ) -> None:
     store = Store(new_repo(kind))
 
-    assert store.config.layout == "hourly"
+    assert store.config.layout == "20-second"
     assert store.config.version == 3
 
 
@@ -420,7 +420,7 @@ def test_migrate_keeps_every_blob_its_time_and_its_order(
     assert len(files) == len(ITEMS) + 1
     assert all(parse(p.rpartition("/")[2]) for p in files if p != CONFIG_PATH)
     config = json.loads(files[CONFIG_PATH])
-    assert (config["layout"], config["codec"], config["version"]) == ("hourly", "zstd", 3)
+    assert (config["layout"], config["codec"], config["version"]) == ("20-second", "zstd", 3)
     assert config["cipher"] == ("aes256gcm" if keyed else None)
     changes = git(path, "show", "--name-status", "--format=", "HEAD").splitlines()
     assert sorted(line[0] for line in changes) == ["A"] * (len(ITEMS) + 1) + ["D"] * len(ITEMS)
@@ -575,7 +575,7 @@ def test_a_format_1_writer_opened_before_a_migration_is_refused_once_then_follow
         stale.addblob(b"late", timestamp=5)
     stale.addblob(b"late", timestamp=5)
 
-    assert stale.config.layout == "hourly"
+    assert stale.config.layout == "20-second"
     assert [b.blob for b in Store(path).getblobs(5, 5)] == [b"late"]
     assert not any(seedformat.SUFFIX in p for p in seedformat.stored_files(path))
 

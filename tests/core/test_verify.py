@@ -109,9 +109,11 @@ def test_a_blob_outside_its_layout_folder_is_reported_as_misplaced(repo: Path) -
 def test_a_file_among_blobs_that_is_not_a_blob_is_reported(repo: Path) -> None:
     store = Store(repo)
     store.addblob(b"x", Nanoseconds(BASE))
-    commit_file(repo, "2023/11/14/22/notes.txt", b"hello")
+    commit_file(repo, "2023/11/14/22/1320/notes.txt", b"hello")
 
-    assert store.verify().problems == (Problem("2023/11/14/22/notes.txt", "not a blob file name"),)
+    assert store.verify().problems == (
+        Problem("2023/11/14/22/1320/notes.txt", "not a blob file name"),
+    )
 
 
 def test_other_files_of_the_repository_are_left_alone(repo: Path) -> None:
@@ -184,7 +186,8 @@ def test_a_problem_reads_as_path_and_reason() -> None:
 
 
 SECOND = 10**9
-FOLDER = "2023/11/14/22"
+FOLDER = "2023/11/14/22/1320"
+"""The folder of BASE and the 19 seconds after it (the default layout's, ``20-second``)."""
 
 
 def loose_store(root: Path, count: int = 3, key: bytes | None = None) -> tuple[Path, list[str]]:
@@ -354,7 +357,7 @@ def test_every_kind_of_damage_at_once_is_reported_by_path_and_the_rest_checked(
     ]
     ids = object_ids(repo)  # the loose blobs' too
     cipher = Aes256GcmCipher(decode_key(KEY))
-    bad_frame = f"{FOLDER}/20231114T221410.000000000Z_{'b' * 26}.v2.zst.aes256gcm"
+    bad_frame = f"{FOLDER}/20231114T221335.000000000Z_{'b' * 26}.v2.zst.aes256gcm"
     sealed = cipher.encrypt(b"not a zstd frame", bad_frame.rpartition("/")[2][:53].encode())
     bad_tag = packed[3]
     tag_flipped = bytearray(git_bytes(repo, "cat-file", "blob", ids[bad_tag]))

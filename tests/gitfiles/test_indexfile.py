@@ -18,7 +18,8 @@ from gitblobts.gitfiles.index import IndexWriter, NewEntry, Unsupported
 from tests.helpers.git import git, make_repo
 
 HOUR = 1577934000
-"""2020-01-02T03:00:00Z: blobs added at this time go into ``2020/01/02/03``."""
+"""2020-01-02T03:00:00Z: blobs added in the 20 seconds after it go into ``2020/01/02/03/0000``
+(the default layout, ``20-second``), inside the hour folder ``2020/01/02/03``."""
 
 
 # Reading an index (versions 2 and 3), to see what was written
@@ -189,7 +190,7 @@ def test_adding_into_a_cached_folder_leaves_the_index_tree_equal_to_head(nested:
 
     refs = store.addblobs([b"a", b"b"], [HOUR + 1, HOUR + 2])
 
-    assert {ref.path.rsplit("/", 1)[0] for ref in refs} == {"2020/01/02/03"}
+    assert {ref.path.rsplit("/", 1)[0] for ref in refs} == {"2020/01/02/03/0000"}
     assert git(nested, "write-tree").strip() == git(nested, "rev-parse", "HEAD^{tree}").strip()
     assert status(nested) == []
     git(nested, "diff", "--cached", "--quiet", "HEAD")

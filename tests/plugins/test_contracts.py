@@ -57,6 +57,11 @@ class TestHourlyLayout(LayoutContract):
     sorts_by_name = True
 
 
+class Test20SecondLayout(LayoutContract):
+    layout_class = PLUGINS.layouts.get("20-second")
+    sorts_by_name = True
+
+
 class TestV1Layout(LayoutContract):
     layout_class = PLUGINS.layouts.get("v1")
 

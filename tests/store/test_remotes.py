@@ -241,7 +241,7 @@ def test_local_path_and_file_url_remotes(tmp_path: Path, scheme: str) -> None:
         ({"key": KEY}, {}, "no encryption"),
         ({}, {"key": KEY}, "encryption"),
         ({"key": KEY}, {"key": generate_key()}, "another key"),
-        ({"layout": "flat"}, {}, "layout 'hourly', not 'flat'"),
+        ({"layout": "flat"}, {}, "layout '20-second', not 'flat'"),
     ],
     ids=["key-onto-none", "none-onto-key", "another-key", "another-layout"],
 )

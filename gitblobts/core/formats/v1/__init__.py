@@ -75,7 +75,7 @@ class V1Names:
                 "no compression, and holds only what 0.0.7 reads: compression "
                 f"{', '.join(repr(name) for name in names.CODECS)}, not "
                 f"{codec.name!r}; for {codec.name!r}, create the store with "
-                "a current layout ('hourly', 'flat'), or migrate() this one"
+                "a current layout ('20-second', 'hourly', 'flat'), or migrate() this one"
             )
         return codec, new_cipher, refusal
 

@@ -144,7 +144,7 @@ class Migrating:
         if self._state.plugins.layouts.get(layout_name).name_format != naming.FORMAT_VERSION:
             raise ArgumentError(
                 f"layout {layout_name!r} is not of format {naming.FORMAT_VERSION}; migrate to "
-                "one that is, such as 'hourly' or 'flat'"
+                "one that is, such as '20-second', 'hourly' or 'flat'"
             )
         codec = self._state.plugins.codecs.get(
             compression or (recorded.codec if recorded is not None else DEFAULT_CODEC)
