@@ -11,6 +11,9 @@ side in the same run, so that a verdict holds on any machine (absolute times do 
       blob contents are never held (peak growth with 16 KiB blobs <= 1.2 x with 1 KiB blobs)
       and what is held per blob does not grow with the batch (<= 1.2 x at 10,000 blobs)
   G7  ls (listblobs) of a store holding one 1 GiB blob: peak memory growth <= 32 MiB
+  G8  a 1 GiB blob streamed (zstd + key): file to store (gitblobts add FILE, and
+      Store.addblob(file)) and store to file (gitblobts get --output, and blob.open()),
+      each: peak memory growth <= 64 MiB, and the file read back equal to the original
 
 The default backend's rows decide the summary; the other backend's rows are printed beside
 them, and gitblobts 0.0.7 (the seed's package, installed from PyPI into its own virtual
@@ -18,7 +21,8 @@ environment) is measured against gitblobts now on the seed's own workloads. docs
 says how each figure is measured.
 
 Run: python benchmarks/performance.py [--sizes 1000,10000,100000] [--backends dulwich,git]
-[--big-mib 256] [--listed-mib 1024] [--quick] [--no-legacy] [--plot PATH] [--markdown PATH].
+[--big-mib 256] [--listed-mib 1024] [--streamed-mib 1024] [--quick] [--no-legacy]
+[--plot PATH] [--markdown PATH].
 Progress goes to standard error; the machine, the table and the summary to standard output.
 """
 
@@ -27,6 +31,8 @@ from __future__ import annotations
 import argparse
 import contextlib
 import gc
+import hashlib
+import io
 import json
 import multiprocessing
 import os
@@ -48,6 +54,7 @@ from pathlib import Path
 
 import gitblobts
 from gitblobts import BlobInfo, Nanoseconds, Store, generate_key, load_plugins
+from gitblobts.cli.main import main as gitblobts_command
 from gitblobts.core.store import DEFAULT_BACKEND
 
 KIB = 1024
@@ -56,6 +63,8 @@ BIG_BLOB = 16 * KIB
 MIB = 1 << 20
 LISTING_LIMIT = 32 * MIB
 """G7: the most a listing's peak memory may grow, whatever the size of the blobs listed."""
+STREAMING_LIMIT = 64 * MIB
+"""G8: the most adding or reading back a blob may grow peak memory, whatever its size."""
 MINUTE = 60 * 10**9
 WINDOW = 60
 """Blobs in a one-hour window: the stores hold one blob a minute."""
@@ -64,7 +73,7 @@ LEGACY_VERSION = "0.0.7"
 LEGACY_DRIVER = HERE / "legacy_0_0_7.py"
 RESULTS_START = "<!-- results:start -->"
 RESULTS_END = "<!-- results:end -->"
-GOALS = ("G1", "G2", "G3", "G4", "G5", "G6", "G7", LEGACY_VERSION)
+GOALS = ("G1", "G2", "G3", "G4", "G5", "G6", "G7", "G8", LEGACY_VERSION)
 STARTED = time.perf_counter()
 
 
@@ -79,6 +88,8 @@ class Plan:
     """Bytes of G5's blob."""
     listed: int = 1 << 30
     """Bytes of G7's blob."""
+    streamed: int = 1 << 30
+    """Bytes of G8's blob."""
     legacy: bool = True
     rounds: int = 3
     """G1: alternating rounds of addblobs and git fast-import."""
@@ -383,6 +394,60 @@ def listing_child(repository: str, backend: str) -> dict[str, float]:
     return {"seconds": seconds, "growth": growth, "size": info.stored_size}
 
 
+def streamed_add_child(
+    repository: str, backend: str, key_file: str, path: str, command: bool
+) -> dict[str, float]:
+    """G8, in a child: peak memory growth of adding the file at ``path`` (zstd + key): with
+    the command (``gitblobts add FILE``, run by its entry point in this process), or with
+    ``Store.addblob(open(path, "rb"))``."""
+    key = Path(key_file).read_text().strip()
+    with open_store(Path(repository), backend, key) as store:
+        baseline = reset_peak()  # after imports, with the store opened (as the command opens it)
+        if command:
+            argv = ["-C", repository, "add", "--key-file", key_file, "--no-push", path]
+            seconds = timed(lambda: run_command(argv))
+        else:
+            with open(path, "rb") as file:
+                seconds = timed(lambda: store.addblob(file))
+        growth = peak_rss() - baseline
+    return {"seconds": seconds, "growth": growth}
+
+
+def streamed_read_child(
+    repository: str, backend: str, key_file: str, out: str, command: bool
+) -> dict[str, float]:
+    """G8, in a child: peak memory growth of reading the store's one blob back to a file in
+    the folder ``out``: with the command (``gitblobts get --output out``), or by copying
+    ``blob.open()`` to a file, 1 MiB at a time."""
+    key = Path(key_file).read_text().strip()
+    with open_store(Path(repository), backend, key) as store:
+        baseline = reset_peak()
+        if command:
+            argv = ["-C", repository, "get", "--key-file", key_file, "--output", out]
+            seconds = timed(lambda: run_command(argv))
+        else:
+
+            def copy() -> None:
+                os.makedirs(out)
+                (blob,) = store.getblobs()
+                with blob.open() as source, open(Path(out) / "blob", "wb") as target:
+                    shutil.copyfileobj(source, target, MIB)
+
+            seconds = timed(copy)
+        growth = peak_rss() - baseline
+    return {"seconds": seconds, "growth": growth}
+
+
+def run_command(argv: list[str]) -> None:
+    """Run ``gitblobts argv`` in this process, what it prints kept apart; fail, with what it
+    said, unless it succeeds."""
+    said = io.StringIO()
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(said):
+        status = gitblobts_command(argv)
+    if status != 0:
+        raise RuntimeError(f"gitblobts {argv[2]} failed: {said.getvalue().strip()}")
+
+
 def ingest_child(
     repository: str, backend: str, key: str, now_ns: int, count: int, size: int = KIB
 ) -> dict[str, float]:
@@ -667,6 +732,74 @@ def listing_goal(bench: Bench, backend: str, folder: Path) -> list[Row]:
     ]
 
 
+def random_file(path: Path, size: int) -> str:
+    """Write ``size`` random bytes to ``path``, 1 MiB at a time; return their SHA-256."""
+    digest = hashlib.sha256()
+    with open(path, "wb") as file:
+        for start in range(0, size, MIB):
+            chunk = os.urandom(min(MIB, size - start))
+            digest.update(chunk)
+            file.write(chunk)
+    return digest.hexdigest()
+
+
+def file_hash(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as file:
+        while chunk := file.read(MIB):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def streaming_goal(bench: Bench, backend: str, folder: Path) -> list[Row]:
+    """G8: peak memory growth of adding a big file to a store and reading it back to a file,
+    with the command and with the library, each in a fresh child process; what is read back
+    must be the file, byte for byte (SHA-256)."""
+    size = bench.plan.streamed
+    progress(f"G8 {backend}: a {size // MIB} MiB blob, file to store and back, in child processes")
+    key_file = bench.root / "key"
+    if not key_file.exists():
+        key_file.write_text(bench.key + "\n")
+        key_file.chmod(0o600)
+    original = folder / "streamed.bin"
+    expected = random_file(original, size)
+    rows: list[Row] = []
+    try:
+        for command, adding, reading in (
+            (True, "gitblobts add FILE", "gitblobts get --output DIR"),
+            (False, 'Store.addblob(open(FILE, "rb"))', "blob.open() copied to a file"),
+        ):
+            repository = new_bare(folder / "streamed")
+            out = folder / "streamed-out"
+            added = in_child(
+                streamed_add_child, str(repository), backend, str(key_file), str(original), command
+            )
+            read = in_child(
+                streamed_read_child, str(repository), backend, str(key_file), str(out), command
+            )
+            (written,) = out.iterdir()
+            if file_hash(written) != expected:
+                raise RuntimeError(f"{reading} did not give back the {adding} file byte for byte")
+            shutil.rmtree(out)
+            shutil.rmtree(repository)
+            for workload, figures in ((adding, added), (reading, read)):
+                rows.append(
+                    Row(
+                        "G8",
+                        backend,
+                        f"{workload}, a {size // MIB} MiB blob (zstd + key): peak RSS growth "
+                        f"/ 64 MiB (took {duration(figures['seconds'])})",
+                        mebibytes(figures["growth"]),
+                        mebibytes(STREAMING_LIMIT),
+                        figures["growth"] / STREAMING_LIMIT,
+                        1.0,
+                    )
+                )
+    finally:
+        original.unlink()
+    return rows
+
+
 def guarded(goal: str, backend: str, workload: Callable[[], list[Row]]) -> list[Row]:
     """The workload's rows, or one ERROR row: a failure is reported and the others still run."""
     try:
@@ -695,6 +828,7 @@ def measure_backend(
     rows += guarded("G2", backend, lambda: working_tree_goal(bench, backend, stores))
     rows += guarded("G5", backend, lambda: big_blob_goal(bench, backend, folder))
     rows += guarded("G7", backend, lambda: listing_goal(bench, backend, folder))
+    rows += guarded("G8", backend, lambda: streaming_goal(bench, backend, folder))
     shutil.rmtree(folder, ignore_errors=True)
     return rows, series
 
@@ -1036,10 +1170,11 @@ def parse_plan(argv: Sequence[str] | None = None) -> tuple[Plan, argparse.Namesp
     parser.add_argument("--backends", default="dulwich,git", help="comma-separated (dulwich,git)")
     parser.add_argument("--big-mib", type=int, help="G5's blob in MiB (256)")
     parser.add_argument("--listed-mib", type=int, help="G7's blob in MiB (1024)")
+    parser.add_argument("--streamed-mib", type=int, help="G8's blob in MiB (1024)")
     parser.add_argument(
         "--quick",
         action="store_true",
-        help="a smoke run: sizes 200,1000,5000, a 16 MiB blob, fewer samples",
+        help="a smoke run: sizes 200,1000,5000, a 16 MiB blob (G7, G8: 64 MiB), fewer samples",
     )
     parser.add_argument("--no-legacy", action="store_true", help="skip the gitblobts 0.0.7 anchors")
     parser.add_argument("--plot", type=Path, default=HERE.parent / "docs" / "performance.png")
@@ -1059,7 +1194,10 @@ def parse_plan(argv: Sequence[str] | None = None) -> tuple[Plan, argparse.Namesp
             parser.error(f"--backends: {name!r} is not an installed backend")
     big = (args.big_mib or (16 if args.quick else 256)) * MIB
     listed = (args.listed_mib or (64 if args.quick else 1024)) * MIB
-    plan = Plan((sizes[0], sizes[1], sizes[2]), backends, big, listed, legacy=not args.no_legacy)
+    streamed = (args.streamed_mib or (64 if args.quick else 1024)) * MIB
+    plan = Plan(
+        (sizes[0], sizes[1], sizes[2]), backends, big, listed, streamed, legacy=not args.no_legacy
+    )
     return (plan.quick() if args.quick else plan), args
 
 
