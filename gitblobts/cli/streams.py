@@ -10,9 +10,12 @@ import os
 import stat
 import sys
 from collections.abc import Callable, Generator, Iterator, Sequence
-from typing import BinaryIO, Protocol
+from typing import TYPE_CHECKING, BinaryIO, Protocol
 
 from gitblobts.cli.errors import CommandError
+
+if TYPE_CHECKING:
+    from _typeshed import WriteableBuffer
 
 CHUNK = 1 << 20
 """Bytes read or written at a time: large enough to cost nothing per call, small enough to
@@ -52,10 +55,11 @@ def opened_inputs(
     on_read: Callable[[int], None] = lambda count: None,
     on_done: Callable[[], None] = lambda: None,
 ) -> Generator[BinaryIO, None, None]:
-    """Each input file (``-``: standard input) opened as it is asked for, one at a time, as
-    a :class:`CountingReader` calling ``on_read(count)`` for the bytes read; each is closed
-    when the next is asked for (then ``on_done()`` is called), and at the end. Close the
-    iterator (``contextlib.closing``) to close the file open when its reader stops early."""
+    """Each input file (``-``: standard input) opened as it is asked for, one at a time,
+    read through a :class:`CountingReader` that calls ``on_read(count)`` for the bytes read;
+    each is closed when the next is asked for (then ``on_done()`` is called), and at the
+    end. Close the iterator (``contextlib.closing``) to close the file still open when its
+    reader stops early."""
     for path in paths:
         with (
             _open_input(path) as file,
@@ -92,9 +96,9 @@ class CountingReader(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
-    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
+    def readinto(self, buffer: WriteableBuffer) -> int:
         try:
-            count = self._file.readinto(buffer)  # type: ignore[attr-defined]
+            count = self._file.readinto(buffer)  # type: ignore[attr-defined]  # not in typing.BinaryIO
         except OSError as error:
             raise CommandError(f"{self._name}: cannot read: {error.strerror}") from None
         if count:
