@@ -160,7 +160,7 @@ def add(args: argparse.Namespace) -> int:
             inputs = streams.opened_inputs(
                 paths,
                 on_read=progress.add_bytes,
-                on_done=progress.advance if progress.unit == "items" else lambda: None,
+                on_done=progress.add_items,
             )
             with contextlib.closing(inputs):
                 refs = store.addblobs(

@@ -48,14 +48,15 @@ class Progress:
         """Whether the bar is drawn at all."""
         return self._enabled
 
-    @property
-    def unit(self) -> Unit:
-        """What the bar counts: items or bytes."""
-        return self._unit
-
     def advance(self, count: int = 1) -> None:
         """Count ``count`` more done, in the bar's unit."""
         self.update(self._done + count)
+
+    def add_items(self, count: int = 1) -> None:
+        """Count ``count`` more items done, if the bar counts items (a bar of bytes does not
+        show them)."""
+        if self._unit == "items":
+            self.advance(count)
 
     def add_bytes(self, count: int) -> None:
         """Count ``count`` more bytes read or written: what the bar counts if its unit is

@@ -230,6 +230,16 @@ def test_a_bar_of_items_without_bytes_shows_the_items_only() -> None:
     assert last_drawn(terminal).endswith(" 75%  3/4")
 
 
+def test_a_bar_of_bytes_leaves_the_items_out() -> None:
+    terminal = Terminal()
+
+    with Progress("adding", total=4, stream=terminal, unit="bytes") as progress:
+        progress.add_bytes(2)
+        progress.add_items()
+
+    assert last_drawn(terminal).endswith(" 50%  2 B/4 B")
+
+
 def test_no_bar_is_drawn_on_a_stream_that_is_not_a_terminal() -> None:
     stream = io.StringIO()
 
