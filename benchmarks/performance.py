@@ -815,6 +815,12 @@ def streaming_goal(bench: Bench, backend: str, folder: Path) -> list[Row]:
     must be the file, byte for byte (SHA-256)."""
     size = bench.plan.streamed
     progress(f"G8 {backend}: a {size // MIB} MiB blob, file to store and back, in child processes")
+    free = shutil.disk_usage(folder).free
+    if free < 4 * size:
+        raise Unavailable(
+            f"needs {mebibytes(4 * size)} free in {folder.parent} (the file, the store, the file "
+            f"read back), has {mebibytes(free)}: set TMPDIR, or a smaller --streamed-mib"
+        )
     key_file = bench.root / "key"
     if not key_file.exists():
         key_file.write_text(bench.key + "\n")
