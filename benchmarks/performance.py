@@ -11,6 +11,10 @@ side in the same run, so that a verdict holds on any machine (absolute times do 
       blob contents are never held (peak growth with 16 KiB blobs <= 1.2 x with 1 KiB blobs)
       and what is held per blob does not grow with the batch (<= 1.2 x at 10,000 blobs)
   G7  ls (listblobs) of a store holding one 1 GiB blob: peak memory growth <= 32 MiB
+  G8  a 1 GiB blob streamed (zstd + key): file to store (gitblobts add FILE, and
+      Store.addblob(file)) and store to file (gitblobts get --output, and blob.open()),
+      each: peak memory growth <= 64 MiB (this process's, or a git process's it runs), and
+      the file read back equal to the original
 
 The default backend's rows decide the summary; the other backend's rows are printed beside
 them, and gitblobts 0.0.7 (the seed's package, installed from PyPI into its own virtual
@@ -18,8 +22,8 @@ environment) is measured against gitblobts now on the seed's own workloads. docs
 says how each figure is measured.
 
 Run: python benchmarks/performance.py [--sizes 1000,10000,100000] [--backends dulwich,git]
-[--big-mib 256] [--listed-mib 1024] [--layout NAME] [--quick] [--no-legacy] [--plot PATH]
-[--markdown PATH].
+[--big-mib 256] [--listed-mib 1024] [--streamed-mib 1024] [--layout NAME] [--quick]
+[--no-legacy] [--plot PATH] [--markdown PATH].
 Progress goes to standard error; the machine, the table and the summary to standard output.
 """
 
@@ -28,6 +32,8 @@ from __future__ import annotations
 import argparse
 import contextlib
 import gc
+import hashlib
+import io
 import json
 import multiprocessing
 import os
@@ -38,6 +44,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import traceback
 from collections.abc import Callable, Iterator, Sequence
@@ -49,7 +56,8 @@ from pathlib import Path
 
 import gitblobts
 from gitblobts import BlobInfo, Nanoseconds, Store, generate_key, load_plugins
-from gitblobts.core.store import DEFAULT_BACKEND
+from gitblobts.cli.main import main as gitblobts_command
+from gitblobts.core.store import BACKEND_ENV, DEFAULT_BACKEND
 
 KIB = 1024
 BIG_BLOB = 16 * KIB
@@ -57,6 +65,8 @@ BIG_BLOB = 16 * KIB
 MIB = 1 << 20
 LISTING_LIMIT = 32 * MIB
 """G7: the most a listing's peak memory may grow, whatever the size of the blobs listed."""
+STREAMING_LIMIT = 64 * MIB
+"""G8: the most adding or reading back a blob may grow peak memory, whatever its size."""
 MINUTE = 60 * 10**9
 WINDOW = 60
 """Blobs in a one-hour window: the stores hold one blob a minute."""
@@ -65,7 +75,7 @@ LEGACY_VERSION = "0.0.7"
 LEGACY_DRIVER = HERE / "legacy_0_0_7.py"
 RESULTS_START = "<!-- results:start -->"
 RESULTS_END = "<!-- results:end -->"
-GOALS = ("G1", "G2", "G3", "G4", "G5", "G6", "G7", LEGACY_VERSION)
+GOALS = ("G1", "G2", "G3", "G4", "G5", "G6", "G7", "G8", LEGACY_VERSION)
 STARTED = time.perf_counter()
 LAYOUT_ENV = "GITBLOBTS_BENCHMARK_LAYOUT"
 """The layout of the stores the benchmark makes (``--layout``; unset: the default), in the
@@ -83,6 +93,8 @@ class Plan:
     """Bytes of G5's blob."""
     listed: int = 1 << 30
     """Bytes of G7's blob."""
+    streamed: int = 1 << 30
+    """Bytes of G8's blob."""
     legacy: bool = True
     rounds: int = 3
     """G1: alternating rounds of addblobs and git fast-import."""
@@ -388,6 +400,116 @@ def listing_child(repository: str, backend: str) -> dict[str, float]:
     return {"seconds": seconds, "growth": growth, "size": info.stored_size}
 
 
+class GitProcesses:
+    """The largest peak resident memory (``VmHWM``) reached by the processes this one started
+    (the git backend's git processes), sampled every 20 ms while in use as a context manager:
+    they are not part of this process's figure. A process that lives less than 20 ms may be
+    missed; this is for information (Linux only, else 0)."""
+
+    def __init__(self) -> None:
+        self.peak = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def __enter__(self) -> GitProcesses:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _sample(self) -> None:
+        while not self._stop.wait(0.02):
+            for pid in descendants(os.getpid()):
+                self.peak = max(self.peak, high_water_mark(pid))
+
+
+def descendants(parent: int) -> set[int]:
+    """The processes below ``parent``, from ``/proc/*/stat``."""
+    children: dict[int, list[int]] = {}
+    with contextlib.suppress(OSError):
+        for entry in os.scandir("/proc"):
+            if entry.name.isdigit():
+                with contextlib.suppress(OSError, ValueError, IndexError):
+                    with open(f"/proc/{entry.name}/stat", "rb") as stat:
+                        ppid = int(stat.read().rpartition(b")")[2].split()[1])
+                    children.setdefault(ppid, []).append(int(entry.name))
+    found: set[int] = set()
+    waiting = [parent]
+    while waiting:
+        for child in children.get(waiting.pop(), []):
+            if child not in found:
+                found.add(child)
+                waiting.append(child)
+    return found
+
+
+def high_water_mark(pid: int) -> int:
+    """Bytes: the process's ``VmHWM``, or 0 if it is gone."""
+    with contextlib.suppress(OSError, ValueError), open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * KIB
+    return 0
+
+
+def streamed_add_child(
+    repository: str, backend: str, key_file: str, path: str, command: bool
+) -> dict[str, float]:
+    """G8, in a child: peak memory growth of adding the file at ``path`` (zstd + key): with
+    the command (``gitblobts add FILE``, run by its entry point in this process), or with
+    ``Store.addblob(open(path, "rb"))``."""
+    key = Path(key_file).read_text().strip()
+    with open_store(Path(repository), backend, key) as store, GitProcesses() as git:
+        baseline = reset_peak()  # after imports, with the store opened (as the command opens it)
+        if command:
+            argv = ["-C", repository, "add", "--key-file", key_file, "--no-push", path]
+            seconds = timed(lambda: run_command(argv, backend))
+        else:
+            with open(path, "rb") as file:
+                seconds = timed(lambda: store.addblob(file))
+        growth = peak_rss() - baseline
+    return {"seconds": seconds, "growth": growth, "git": git.peak}
+
+
+def streamed_read_child(
+    repository: str, backend: str, key_file: str, out: str, command: bool
+) -> dict[str, float]:
+    """G8, in a child: peak memory growth of reading the store's one blob back to a file in
+    the folder ``out``: with the command (``gitblobts get --output out``), or by copying
+    ``blob.open()`` to a file, 1 MiB at a time."""
+    key = Path(key_file).read_text().strip()
+    with open_store(Path(repository), backend, key) as store, GitProcesses() as git:
+        baseline = reset_peak()
+        if command:
+            argv = ["-C", repository, "get", "--key-file", key_file, "--output", out]
+            seconds = timed(lambda: run_command(argv, backend))
+        else:
+
+            def copy() -> None:
+                os.makedirs(out)
+                (blob,) = store.getblobs()
+                with blob.open() as source, open(Path(out) / "blob", "wb") as target:
+                    shutil.copyfileobj(source, target, MIB)
+
+            seconds = timed(copy)
+        growth = peak_rss() - baseline
+    return {"seconds": seconds, "growth": growth, "git": git.peak}
+
+
+def run_command(argv: list[str], backend: str) -> None:
+    """Run ``gitblobts argv`` in this process with ``backend`` (the command takes it from
+    the environment), what it prints kept apart; fail, with what it said, unless it
+    succeeds."""
+    said = io.StringIO()
+    os.environ[BACKEND_ENV] = backend  # a child of its own: nothing else sees it
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(said):
+        status = gitblobts_command(argv)
+    if status != 0:
+        raise RuntimeError(f"gitblobts {argv[2]} failed: {said.getvalue().strip()}")
+
+
 def ingest_child(
     repository: str, backend: str, key: str, now_ns: int, count: int, size: int = KIB
 ) -> dict[str, float]:
@@ -672,6 +794,84 @@ def listing_goal(bench: Bench, backend: str, folder: Path) -> list[Row]:
     ]
 
 
+def random_file(path: Path, size: int) -> str:
+    """Write ``size`` random bytes to ``path``, 1 MiB at a time; return their SHA-256."""
+    digest = hashlib.sha256()
+    with open(path, "wb") as file:
+        for start in range(0, size, MIB):
+            chunk = os.urandom(min(MIB, size - start))
+            digest.update(chunk)
+            file.write(chunk)
+    return digest.hexdigest()
+
+
+def file_hash(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as file:
+        while chunk := file.read(MIB):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def streaming_goal(bench: Bench, backend: str, folder: Path) -> list[Row]:
+    """G8: peak memory growth of adding a big file to a store and reading it back to a file,
+    with the command and with the library, each in a fresh child process; what is read back
+    must be the file, byte for byte (SHA-256)."""
+    size = bench.plan.streamed
+    progress(f"G8 {backend}: a {size // MIB} MiB blob, file to store and back, in child processes")
+    free = shutil.disk_usage(folder).free
+    if free < 4 * size:
+        raise Unavailable(
+            f"needs {mebibytes(4 * size)} free in {folder.parent} (the file, the store, the file "
+            f"read back), has {mebibytes(free)}: set TMPDIR, or a smaller --streamed-mib"
+        )
+    key_file = bench.root / "key"
+    if not key_file.exists():
+        key_file.write_text(bench.key + "\n")
+        key_file.chmod(0o600)
+    original = folder / "streamed.bin"
+    expected = random_file(original, size)
+    rows: list[Row] = []
+    try:
+        for command, adding, reading in (
+            (True, "gitblobts add FILE", "gitblobts get --output DIR"),
+            (False, 'Store.addblob(open(FILE, "rb"))', "blob.open() copied to a file"),
+        ):
+            repository = new_bare(folder / "streamed")
+            out = folder / "streamed-out"
+            added = in_child(
+                streamed_add_child, str(repository), backend, str(key_file), str(original), command
+            )
+            read = in_child(
+                streamed_read_child, str(repository), backend, str(key_file), str(out), command
+            )
+            (written,) = out.iterdir()
+            if file_hash(written) != expected:
+                raise RuntimeError(f"{reading} did not give back the {adding} file byte for byte")
+            shutil.rmtree(out)
+            shutil.rmtree(repository)
+            for workload, figures in ((adding, added), (reading, read)):
+                # The git backend's git processes hold memory too: the larger figure counts.
+                peak = max(figures["growth"], figures["git"])
+                git = f"; git processes: {mebibytes(figures['git'])}" if figures["git"] else ""
+                rows.append(
+                    Row(
+                        "G8",
+                        backend,
+                        f"{workload}, a {size // MIB} MiB blob (zstd + key): peak RSS growth "
+                        f"/ 64 MiB (took {duration(figures['seconds'])}; this process: "
+                        f"{mebibytes(figures['growth'])}{git})",
+                        mebibytes(peak),
+                        mebibytes(STREAMING_LIMIT),
+                        peak / STREAMING_LIMIT,
+                        1.0,
+                    )
+                )
+    finally:
+        original.unlink()
+    return rows
+
+
 def guarded(goal: str, backend: str, workload: Callable[[], list[Row]]) -> list[Row]:
     """The workload's rows, or one ERROR row: a failure is reported and the others still run."""
     try:
@@ -700,6 +900,7 @@ def measure_backend(
     rows += guarded("G2", backend, lambda: working_tree_goal(bench, backend, stores))
     rows += guarded("G5", backend, lambda: big_blob_goal(bench, backend, folder))
     rows += guarded("G7", backend, lambda: listing_goal(bench, backend, folder))
+    rows += guarded("G8", backend, lambda: streaming_goal(bench, backend, folder))
     shutil.rmtree(folder, ignore_errors=True)
     return rows, series
 
@@ -1041,10 +1242,11 @@ def parse_plan(argv: Sequence[str] | None = None) -> tuple[Plan, argparse.Namesp
     parser.add_argument("--backends", default="dulwich,git", help="comma-separated (dulwich,git)")
     parser.add_argument("--big-mib", type=int, help="G5's blob in MiB (256)")
     parser.add_argument("--listed-mib", type=int, help="G7's blob in MiB (1024)")
+    parser.add_argument("--streamed-mib", type=int, help="G8's blob in MiB (1024)")
     parser.add_argument(
         "--quick",
         action="store_true",
-        help="a smoke run: sizes 200,1000,5000, a 16 MiB blob, fewer samples",
+        help="a smoke run: sizes 200,1000,5000, a 16 MiB blob (G7, G8: 64 MiB), fewer samples",
     )
     parser.add_argument("--layout", help="layout of the stores made (the default for new stores)")
     parser.add_argument("--no-legacy", action="store_true", help="skip the gitblobts 0.0.7 anchors")
@@ -1069,7 +1271,10 @@ def parse_plan(argv: Sequence[str] | None = None) -> tuple[Plan, argparse.Namesp
         if args.layout not in load_plugins(only=()).layouts:
             parser.error(f"--layout: {args.layout!r} is not an installed layout")
         os.environ[LAYOUT_ENV] = args.layout
-    plan = Plan((sizes[0], sizes[1], sizes[2]), backends, big, listed, legacy=not args.no_legacy)
+    streamed = (args.streamed_mib or (64 if args.quick else 1024)) * MIB
+    plan = Plan(
+        (sizes[0], sizes[1], sizes[2]), backends, big, listed, streamed, legacy=not args.no_legacy
+    )
     return (plan.quick() if args.quick else plan), args
 
 

@@ -8,16 +8,15 @@ Failures are raised (a :class:`~gitblobts.GitBlobTSError`, or a
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib.metadata
 import json
 import os
 import re
-import stat
-import sys
 import time
 from collections.abc import Iterable, Iterator
 
-from gitblobts.cli import output, repository
+from gitblobts.cli import output, repository, streams
 from gitblobts.cli.errors import CommandError
 from gitblobts.cli.key import read_key
 from gitblobts.cli.progress import Progress
@@ -152,28 +151,28 @@ def keygen(args: argparse.Namespace) -> int:
 
 
 def add(args: argparse.Namespace) -> int:
-    """Add each file (``-``: standard input) as a blob, all in one commit."""
+    """Add each file (``-``: standard input) as a blob, all in one commit. The files are
+    streamed: the store reads each from its file object, opened when its turn comes."""
     paths: list[str] = args.files
     if paths.count("-") > 1:
         args.parser.error("'-' (standard input) can be given only once")
     if "-" in paths and args.key_file == "-":
         args.parser.error("standard input cannot hold both the key and a blob")
-    for path in paths:
-        _check_input(path)
+    sizes = [streams.input_size(path) for path in paths]  # fails before anything is written
     with _open(args, keyed=True, durable=args.durable) as store:
         when = parse_when(args.time, store.plugins, time.time_ns())
-        with Progress("adding", total=len(paths)) as progress:
-
-            def blobs() -> Iterator[bytes]:
-                for path in paths:
-                    yield _read_input(path)
-                    progress.advance()
-
-            refs = store.addblobs(
-                blobs(),
-                None if when is None else [when] * len(paths),
-                push=False if args.no_push else None,
+        with _adding_progress(sizes) as progress:
+            inputs = streams.opened_inputs(
+                paths,
+                on_read=progress.add_bytes,
+                on_done=progress.add_items,
             )
+            with contextlib.closing(inputs):
+                refs = store.addblobs(
+                    inputs,
+                    None if when is None else [when] * len(paths),
+                    push=False if args.no_push else None,
+                )
             args.interrupted = (
                 f"interrupted, but the {_blobs_were(len(refs))} added: do not add them again"
             )
@@ -182,31 +181,19 @@ def add(args: argparse.Namespace) -> int:
     return 0
 
 
+def _adding_progress(sizes: list[int | None]) -> Progress:
+    """The bar of ``add``: bytes of the total when every input's size is known (regular
+    files); else files done of the total, or the bytes read of a single input (standard
+    input), without a total."""
+    if all(size is not None for size in sizes):
+        return Progress("adding", total=sum(size or 0 for size in sizes), unit="bytes")
+    if len(sizes) == 1:
+        return Progress("adding", unit="bytes")
+    return Progress("adding", total=len(sizes))
+
+
 def _blobs_were(count: int) -> str:
     return f"{count} blob was" if count == 1 else f"{count} blobs were"
-
-
-def _check_input(path: str) -> None:
-    """Fail before anything is written if ``path`` cannot be an input file."""
-    if path == "-":
-        return
-    try:
-        mode = os.stat(path).st_mode
-    except OSError as error:
-        raise CommandError(f"{path}: {error.strerror}") from None
-    if stat.S_ISDIR(mode):
-        raise CommandError(f"{path}: is a folder; give the files in it")
-
-
-def _read_input(path: str) -> bytes:
-    try:
-        if path == "-":
-            return sys.stdin.buffer.read()
-        with open(path, "rb") as file:
-            return file.read()
-    except OSError as error:
-        source = "standard input" if path == "-" else path
-        raise CommandError(f"{source}: cannot read: {error.strerror}") from None
 
 
 def ls(args: argparse.Namespace) -> int:
@@ -248,8 +235,9 @@ def get(args: argparse.Namespace) -> int:
         progress.update(0, total)
         for blob in blobs:
             if files is None:
-                output.data(blob.blob)
-            elif files.write(output.file_name(blob.path), blob.blob):
+                with blob.open() as source:
+                    streams.copy(source, output.data, progress.add_bytes)
+            elif files.write(output.file_name(blob.path), blob.open, progress.add_bytes):
                 written += 1
             else:
                 skipped += 1

@@ -13,7 +13,9 @@ import json
 import os
 import sys
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 
+from gitblobts.cli import streams
 from gitblobts.cli.errors import CommandError, StdoutClosed
 from gitblobts.core.formats import registry
 
@@ -138,18 +140,33 @@ class OutputFolder:
         """Whether the file ``name`` is there already."""
         return os.path.lexists(os.path.join(self.folder, name))
 
-    def write(self, name: str, content: bytes) -> bool:
-        """Write ``content`` to the file ``name``, unless it is there; whether it wrote."""
+    def write(
+        self,
+        name: str,
+        content: bytes | Callable[[], AbstractContextManager[streams.Source]],
+        on_written: Callable[[int], None] = lambda count: None,
+    ) -> bool:
+        """Write ``content`` to the file ``name``, unless it is there; whether it wrote.
+        ``content``: the bytes, or a function opening a binary file object (``blob.open``),
+        called only if the file is written, and copied in chunks, never held whole;
+        ``on_written(count)`` hears of each chunk."""
         path = os.path.join(self.folder, name)
         if os.path.lexists(path):
             return False
         partial = os.path.join(self.folder, f".{name}.partial")
         try:
             with open(partial, "wb") as file:
-                file.write(content)
+                if isinstance(content, bytes):
+                    file.write(content)
+                    on_written(len(content))
+                else:
+                    with content() as source:
+                        streams.copy(source, file.write, on_written)
             os.replace(partial, path)
-        except OSError as error:
+        except BaseException as error:
             with contextlib.suppress(OSError):
-                os.unlink(partial)
-            raise CommandError(f"{path}: cannot write: {error.strerror}") from None
+                os.unlink(partial)  # whatever stopped the copy: a damaged blob, Ctrl-C...
+            if isinstance(error, OSError):
+                raise CommandError(f"{path}: cannot write: {error.strerror}") from None
+            raise
         return True

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import importlib.metadata
 import json
-import os
-import pty
 import re
 import shlex
 import subprocess
@@ -32,6 +30,7 @@ from tests.helpers.command import (
     environment,
     ok,
     run,
+    stderr_on_terminal,
 )
 from tests.helpers.git import git, git_bytes
 
@@ -614,39 +613,11 @@ def test_a_progress_bar_is_drawn_on_a_terminal_and_only_there(tmp_path: Path, st
         (files / f"{number:03d}").write_bytes(b"%d" % number)
     names = sorted(str(path) for path in files.iterdir())
 
-    on_terminal = _stderr_on_terminal([*COMMAND, "add", *names], cwd=store)
+    on_terminal = stderr_on_terminal([*COMMAND, "add", *names], cwd=store)
     on_pipe = ok("add", *names[:10], cwd=store)
 
     assert "adding [" in on_terminal
     assert "#" * 20 in on_terminal
-    assert "300/300" in on_terminal
+    assert "100%  790 B/790 B" in on_terminal  # the bytes of the 300 files
     assert on_pipe.stderr == ""
     assert len(list(Store(store).getblobs())) == 310
-
-
-def _stderr_on_terminal(argv: list[str], cwd: Path) -> str:
-    """Run ``argv`` with standard error on a pseudo-terminal; return what it drew there."""
-    controller, terminal = pty.openpty()
-    try:
-        process = subprocess.Popen(
-            argv,
-            cwd=cwd,
-            env=environment(),
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=terminal,
-        )
-        os.close(terminal)
-        drawn = bytearray()
-        while True:
-            try:
-                chunk = os.read(controller, 4096)
-            except OSError:  # EIO: the terminal's other end is closed
-                break
-            if not chunk:
-                break
-            drawn += chunk
-        assert process.wait(timeout=120) == 0, drawn.decode()
-    finally:
-        os.close(controller)
-    return drawn.decode("utf-8", "replace")

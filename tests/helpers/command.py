@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import pty
 import re
 import shlex
 import shutil
@@ -72,6 +73,38 @@ def ok(*args: str, cwd: Path, **options: object) -> Result:
     assert result.status == 0, f"gitblobts {shlex.join(args)}: {result.stderr}"
     assert not any(line.startswith("gitblobts:") for line in result.stderr.splitlines())
     return result
+
+
+def stderr_on_terminal(argv: list[str], cwd: Path, input: bytes = b"") -> str:
+    """Run ``argv`` with standard error on a pseudo-terminal and ``input`` on standard input;
+    require success; return what it drew on the terminal (the progress bar)."""
+    controller, terminal = pty.openpty()
+    try:
+        process = subprocess.Popen(
+            argv,
+            cwd=cwd,
+            env=environment(),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=terminal,
+        )
+        os.close(terminal)
+        assert process.stdin is not None
+        with process.stdin:
+            process.stdin.write(input)
+        drawn = bytearray()
+        while True:
+            try:
+                chunk = os.read(controller, 4096)
+            except OSError:  # EIO: the terminal's other end is closed
+                break
+            if not chunk:
+                break
+            drawn += chunk
+        assert process.wait(timeout=120) == 0, drawn.decode()
+    finally:
+        os.close(controller)
+    return drawn.decode("utf-8", "replace")
 
 
 def assert_fails(result: Result, status: int, *fragments: str) -> None:
