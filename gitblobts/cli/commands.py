@@ -151,7 +151,8 @@ def keygen(args: argparse.Namespace) -> int:
 
 
 def add(args: argparse.Namespace) -> int:
-    """Add each file (``-``: standard input) as a blob, all in one commit. The files are
+    """Add each file (``-``: standard input) as a blob, in one commit per at most
+    ``max_push_bytes`` stored bytes (one commit unless they are larger). The files are
     streamed: the store reads each from its file object, opened when its turn comes."""
     paths: list[str] = args.files
     if paths.count("-") > 1:

@@ -155,7 +155,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--force", action="store_true", help="with --output: replace an existing FILE"
     )
 
-    add = command("add", "add each FILE as a blob, all in one commit", keyed)
+    add = command("add", "add each FILE as a blob, in one commit (per 1.5 GiB stored)", keyed)
     add.add_argument("files", nargs="+", metavar="FILE", help="a file to add; '-': standard input")
     add.add_argument("--time", metavar="WHEN", help=f"the blobs' time: {WHEN_HELP}; default: now")
     add.add_argument("--no-push", action="store_true", help="commit, but do not push")
