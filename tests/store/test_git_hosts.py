@@ -1,6 +1,7 @@
 """Against a host's limits (the ``host_server`` fixture: every transport, limits scaled
 down): adds within them push and read back; a batch over the host's push limit goes as
-several commits and pushes within ``max_push_bytes``, and reads back byte for byte; a blob
+several commits and pushes within ``max_push_bytes``, and reads back byte for byte, its
+large blobs in parts within the host's object limit, plain or encrypted; a blob
 over ``max_object_bytes``, and pushes with ``max_push_bytes`` above the host's limit, are
 refused by the server after one push, never retried, and the error or
 :class:`~gitblobts.PushFailedWarning` names the limit the remote gave (``git://`` may drop
@@ -16,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from gitblobts import PushFailedWarning, PushRejectedError, RemoteError, Store
+from gitblobts import PushFailedWarning, PushRejectedError, RemoteError, Store, generate_key
 from gitblobts.core.locking import LockedBackend
 from tests.helpers.git import git
 from tests.helpers.gitservers import HostLimits, HostRepo
@@ -138,6 +139,34 @@ def test_a_batch_three_times_the_push_limit_goes_as_several_commits_and_pushes(
     assert commits_on(host_server) >= 4  # the server refuses any push over its limit
     assert len(push_attempts) == commits_on(host_server)  # each commit within it, pushed alone
     fresh = Store(clone(host_server, tmp_path / "fresh"), push=False)
+    assert [blob.blob for blob in fresh.getblobs()] == blobs
+
+
+@pytest.mark.parametrize("keyed", [False, True], ids=["plain", "encrypted"])
+def test_a_batch_of_parted_blobs_three_times_the_push_limit_keeps_every_limit_of_the_host(
+    host_server: HostRepo, tmp_path: Path, push_attempts: list[float], keyed: bool
+) -> None:
+    limits = host_server.limits
+    assert limits.max_object_bytes
+    assert limits.max_push_bytes
+    key = generate_key() if keyed else None
+    part_size = limits.max_object_bytes - 1024
+    size = 5 * part_size // 2  # three parts each
+    blobs = [os.urandom(size) for _ in range(3 * limits.max_push_bytes // size + 1)]
+    store = Store(
+        clone(host_server, tmp_path / "c"),
+        key=key,
+        strict=True,
+        part_size=part_size,
+        max_push_bytes=within_the_push_limit(limits),
+    )
+
+    store.addblobs(blobs)
+
+    assert len(push_attempts) == commits_on(host_server) >= 4
+    objects = git(host_server.repo, "cat-file", "--batch-check", "--batch-all-objects")
+    assert max(int(line.split()[2]) for line in objects.splitlines()) <= part_size
+    fresh = Store(clone(host_server, tmp_path / "fresh"), key=key, push=False)
     assert [blob.blob for blob in fresh.getblobs()] == blobs
 
 
