@@ -31,10 +31,12 @@ from gitblobts.core.verify import Problem, VerifyReport, lost_blobs, verify_tree
 log = logging.getLogger("gitblobts")
 
 
-def _is_blob_file(path: str) -> bool:
-    """Whether ``path`` is a blob file (not a part of a parted blob, which is lost or not
-    with its folder)."""
-    return not is_part_path(path) and StoreState.is_blob_path(path)
+def _blob_of(path: str) -> str | None:
+    """The path of the blob a file at ``path`` holds: ``path`` itself for a blob file, its
+    folder for a part (or ``SHA256SUMS``) of a parted blob; ``None`` for another file."""
+    if is_part_path(path):
+        path = path.rpartition("/")[0]
+    return path if StoreState.is_blob_path(path) else None
 
 
 class Inspection:
@@ -113,7 +115,7 @@ class Inspection:
     def _lost_blobs(self, head: str, names: frozenset[str]) -> list[Problem]:
         """The blobs of the branch's history that its tip ``head`` lost (see
         :func:`~gitblobts.core.verify.lost_blobs`)."""
-        return lost_blobs(self._state.backend, head, names, _is_blob_file, is_unrecorded_path)
+        return lost_blobs(self._state.backend, head, names, _blob_of, is_unrecorded_path)
 
     def _verify_parted(self, settings: Settings, head: str, name: BlobName, path: str) -> None:
         """Read a parted blob through as a read would (in bounded memory), and check that

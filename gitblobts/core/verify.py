@@ -246,24 +246,25 @@ def lost_blobs(
     backend: Backend,
     tip: str,
     names: frozenset[str],
-    is_blob: Callable[[str], bool],
+    blob_of: Callable[[str], str | None],
     is_migrated: Callable[[str], bool],
 ) -> list[Problem]:
-    """A problem for each blob file (``is_blob`` of its path) that a commit of ``tip``'s
-    first-parent history removed and whose name is none of ``names``, the names of the files
-    of ``tip``'s tree (a blob's name is unique: one moved elsewhere is not lost): a user's
+    """A problem for each blob (``blob_of`` a removed file's path: the blob's path, itself or
+    the folder of a parted blob's part, or ``None``) that a commit of ``tip``'s first-parent
+    history removed and whose name is none of ``names``, the names of the blobs of ``tip``'s
+    tree (a blob's name is unique: one moved elsewhere is not lost): a user's
     ``git commit -a`` over an index that had not caught up with the store, say. The files
     a migration rewrote (``is_migrated``: of a format that records no configuration) are
     not lost. The walk stops at a
     commit or tree it cannot read: damage is reported where the tip's tree has it, and
     ``git fsck`` finds it in history."""
     removed_by: dict[str, tuple[str, str]] = {}
-    """Path of each blob file removed, to the newest commit that removed it and its subject."""
+    """Path of each blob removed, to the newest commit that removed it and its subject."""
     try:
         for commit, message, paths in backend.removals(tip):
             migrated = message.startswith(MIGRATION_MESSAGE)
-            for path in paths:
-                if is_blob(path) and not (migrated and is_migrated(path)):
+            for path in map(blob_of, paths):
+                if path is not None and not (migrated and is_migrated(path)):
                     removed_by.setdefault(path, (commit, message.partition("\n")[0]))
     except Exception:  # noqa: S110 - see the docstring
         pass

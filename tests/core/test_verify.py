@@ -425,6 +425,22 @@ def test_a_blob_a_user_s_commit_removed_is_reported_with_the_commit_and_how_to_r
     assert f"git checkout {commit}~1 -- {lost.path}" in problem.reason
 
 
+def test_a_parted_blob_a_user_s_commit_removed_is_reported_once_by_its_folder(
+    repo: Path,
+) -> None:
+    store = Store(repo, part_size=1024, compression="none")
+    _, lost = store.addblobs([b"kept", bytes(3000)], [Nanoseconds(BASE), Nanoseconds(BASE + 1)])
+    git(repo, "rm", "--quiet", "-r", lost.path)
+    git(repo, "commit", "--quiet", "-m", "Tidy up")
+    commit = git(repo, "rev-parse", "HEAD").strip()
+
+    (problem,) = store.verify().problems
+
+    assert problem.path == lost.path
+    assert f"lost: commit {commit} ('Tidy up') removed it" in problem.reason
+    assert f"git checkout {commit}~1 -- {lost.path}" in problem.reason
+
+
 def test_a_removed_blob_restored_since_is_not_reported(repo: Path) -> None:
     store = Store(repo)
     (ref,) = store.addblobs([b"x"], [Nanoseconds(BASE)])
