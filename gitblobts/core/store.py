@@ -74,8 +74,7 @@ class Store:
     ``key``: from :func:`gitblobts.generate_key`; with a key new blobs are encrypted.
     ``cipher``: cipher for new blobs when a key is given (default: the store's, else
     ``'aes256gcm'``); ``'none'`` writes unencrypted blobs even with a key.
-    ``layout``: folder layout of a new store (``'20-second'``, ``'hourly'`` or ``'flat'``);
-    fixed for life.
+    ``layout``: folder layout of a new store (``'20-second'``, ``'hourly'``, ``'flat'``), for life.
     ``branch``: the branch holding the blobs (default: the checked-out one); a name git
     refuses (``git check-ref-format``) raises :class:`~gitblobts.ArgumentError`.
     ``backend``: git plumbing to use (default: ``$GITBLOBTS_BACKEND``, else ``'dulwich'``).
