@@ -138,7 +138,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="BYTES",
         type=int,
         help="keep a blob whose stored form is larger in parts of at most BYTES (default: "
-        "$GITBLOBTS_PART_SIZE, else 33554432, 32 MiB)",
+        "$GITBLOBTS_PART_SIZE, else 16777216, 16 MiB)",
     )
     init.add_argument("--bare", action="store_true", help="create a bare repository")
     init.add_argument("--no-push", action="store_true", help="do not push the configuration")

@@ -171,8 +171,9 @@ class Adding:
         self, blob: BlobContext, source: BinaryIO, part_size: int
     ) -> Iterator[bytes | bytearray]:
         """Stream ``source`` through the codec's encoder and the cipher's encryptor, and
-        yield the stored form: one file, or parts then ``SHA256SUMS``. Holds about one part
-        and a chunk; refuses a blob over ``max_blob_size`` as soon as more is read."""
+        yield the stored form: one file, or parts then ``SHA256SUMS``. Holds the part being
+        cut and a chunk (the backend, the part it writes); refuses a blob over
+        ``max_blob_size`` as soon as more is read."""
         limit = self._state.max_blob_size
         encoder = blob.codec.encoder()
         encryptor = None

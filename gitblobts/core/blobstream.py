@@ -35,8 +35,8 @@ def decoded(pipeline: Pipeline, blob: BlobContext, stored: Iterator[bytes]) -> I
         decryptor = blob.cipher.decryptor(blob.name.identity.encode("ascii"))
     decoder = blob.codec.decoder(max_size=blob.max_size)
     try:
-        for data in stored:
-            plain = decryptor.update(data) if decryptor is not None else data
+        for piece in _pieces(stored):
+            plain = decryptor.update(piece) if decryptor is not None else piece
             if plain:
                 yield from decoder.update(plain)
         if decryptor is not None:
@@ -62,6 +62,21 @@ def decoded(pipeline: Pipeline, blob: BlobContext, stored: Iterator[bytes]) -> I
         raise CorruptBlobError(
             path, f"cannot decompress with codec {blob.codec.name!r}: {error!r}"
         ) from None
+
+
+PIECE_SIZE = 1 << 20
+"""Bytes of a stored part given to the decryptor or decoder at a time, so that what they
+return for it is at most about this much, not a part's worth."""
+
+
+def _pieces(stored: Iterator[bytes]) -> Iterator[bytes]:
+    """The parts of ``stored`` in pieces of at most :data:`PIECE_SIZE` bytes; each part is
+    let go before the next is read."""
+    for part in stored:
+        with memoryview(part) as view:
+            for start in range(0, len(view), PIECE_SIZE):
+                yield bytes(view[start : start + PIECE_SIZE])
+        del part  # before the next is read
 
 
 class _StreamReader(io.RawIOBase):

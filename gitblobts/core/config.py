@@ -8,7 +8,7 @@ It records what a store was created with, so that opening it needs no options::
       "format": "gitblobts",
       "key_check": "5f0c1e...",
       "layout": "20-second",
-      "part_size": 33554432,
+      "part_size": 16777216,
       "version": 3
     }
 

@@ -26,8 +26,9 @@ from dataclasses import dataclass
 from gitblobts.core.backend import Backend
 from gitblobts.core.errors import ArgumentError, ArgumentTypeError, CorruptBlobError
 
-DEFAULT_PART_SIZE = 32 << 20
-"""32 MiB: below every host's warning, and a part plus its git object fit in 64 MiB."""
+DEFAULT_PART_SIZE = 16 << 20
+"""16 MiB: far below every host's warning (GitHub's is 50 MB), and an add streams holding
+about two parts (the one a backend is writing and the next), a read one."""
 MIN_PART_SIZE = 1 << 10
 PART_SIZE_ENV = "GITBLOBTS_PART_SIZE"
 """Environment variable giving ``part_size`` in bytes when ``part_size=`` is not given."""
@@ -195,6 +196,7 @@ def checked_parts(read: Callable[[list[str]], Iterator[bytes]], parts: PartList)
                 parts.path, f"{part_name(index)} does not match {SUMS}: damaged or reordered"
             )
         yield data
+        del data  # let it go before the next part is read
 
 
 def is_part_path(path: str) -> bool:

@@ -146,8 +146,8 @@ def test_sha256sums_listing_parts_out_of_order_is_damage() -> None:
 # The option
 
 
-def test_the_default_part_size_is_32_mib() -> None:
-    assert DEFAULT_PART_SIZE == 33_554_432
+def test_the_default_part_size_is_16_mib() -> None:
+    assert DEFAULT_PART_SIZE == 16_777_216
 
 
 @pytest.mark.parametrize(

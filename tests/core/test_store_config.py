@@ -30,7 +30,7 @@ def test_first_add_records_the_configuration_in_the_same_commit(repo: Path) -> N
         "codec": "gzip",
         "cipher": None,
         "key_check": None,
-        "part_size": 32 << 20,
+        "part_size": 16 << 20,
     }
     assert ".gitblobts.json" in git(repo, "show", "--name-only", "--format=", "HEAD")
 

@@ -225,12 +225,12 @@ class GitCommandBackend(TreeReadingBackend):
             level = () if shrinks(first) else ("-c", "core.looseCompression=0")
             result = self._git(*level, "hash-object", "-w", "--no-filters", "--stdin", input=first)
             return [processes.line(result.stdout)]
-        compress, ahead = shrinks(first), [first, second]
+        tuning, ahead = processes.fast_import_tuning(first), [first, second]
         del first, second  # each blob is let go once written: a blob's parts come one by one
         with tempfile.TemporaryDirectory(prefix="gitblobts-") as scratch:
             marks = os.path.join(scratch, "marks")
             blobs = itertools.chain((ahead.pop(0) for _ in range(2)), stream)
-            count = self._fast_import(blobs, marks, compress)
+            count = self._fast_import(blobs, marks, tuning)
             with open(marks, "rb") as f:
                 ids = dict(line.split() for line in f.read().splitlines())
         try:
@@ -239,18 +239,13 @@ class GitCommandBackend(TreeReadingBackend):
             raise RepositoryError(f"{self._path}: git fast-import lost a blob") from None
 
     def _fast_import(
-        self, contents: Iterator[bytes | bytearray], marks: str, compress: bool
+        self, contents: Iterator[bytes | bytearray], marks: str, tuning: tuple[str, ...]
     ) -> int:
-        """Stream blobs into ``git fast-import``, one mark each; return how many.
-
-        Without ``compress``, blobs are stored as they are and not deltified: what a codec
-        compressed or a cipher encrypted does not shrink, and trying costs most of the time.
-        """
-        options = () if compress else ("-c", "pack.compression=0")
-        depth = () if compress else ("--depth=0",)
-        argv, env = self._command(
-            *options, "fast-import", "--quiet", *depth, f"--export-marks={marks}"
-        )
+        """Stream blobs into ``git fast-import`` run with ``tuning`` (see
+        :func:`~gitblobts.plugins.backends.gitprocesses.fast_import_tuning`), one mark each;
+        return how many. A blob over 1 MiB (a part, say) streams through, never held whole."""
+        flags = ("--quiet", "--big-file-threshold=1m", f"--export-marks={marks}")
+        argv, env = self._command(*tuning, "fast-import", *flags)
         # glibc otherwise returns memory to the system after each object and asks for it
         # again for the next: two system calls per object, half of all the time taken.
         tunables = env.get("GLIBC_TUNABLES")
