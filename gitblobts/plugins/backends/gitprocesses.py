@@ -22,6 +22,9 @@ from gitblobts.gitfiles.objects import shrinks
 
 _STOP_TIMEOUT = 5.0
 _OUTSTANDING = 64
+_READER_TUNING = ("-c", "core.packedGitWindowSize=8m", "-c", "core.packedGitLimit=24m")
+"""A reader maps at most 24 MiB of packs at a time, in windows of 8 MiB: reading a 1 GiB
+blob's parts from one pack would otherwise keep all of it mapped, and resident."""
 """Most requests unanswered at once: their lines (at most 65 bytes each) fit any pipe."""
 _OBJECT_ID = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
 _REPOSITORY_VARIABLES = frozenset(
@@ -171,7 +174,8 @@ class ObjectReader:
             self._process, self._errors = None, None
             self._queue.clear()
         if self._process is None:
-            argv, env = self._command("cat-file", "--batch-check" if self._sizes else "--batch")
+            mode = "--batch-check" if self._sizes else "--batch"
+            argv, env = self._command(*_READER_TUNING, "cat-file", mode)
             self._errors = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the process
             self._process = start(argv, env, self._cwd, stdout=subprocess.PIPE, stderr=self._errors)
             self._owner = os.getpid()
