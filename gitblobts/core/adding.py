@@ -132,9 +132,12 @@ class Adding:
         part_size: int | None,
     ) -> tuple[BlobContext, Iterator[bytes | bytearray]]:
         """The ``position``-th blob's context, placed, and its stored files: one, or its parts
-        then ``SHA256SUMS``. A file object streams when the pipeline lets it (no plugin on a
-        data stage) and the store keeps parts; otherwise it is read whole."""
-        if part_size is not None and is_file(blob) and self._state.pipeline.streams_writes:
+        then ``SHA256SUMS``. When the pipeline lets it (no plugin on a data stage) and the
+        store keeps parts, a file object streams, and bytes longer than a part are encoded
+        in pieces (their stored form is never whole); otherwise the pipeline writes the blob
+        whole."""
+        streams = self._state.pipeline.streams_writes
+        if part_size is not None and streams and is_file(blob):
             context = self._new_context(settings, timestamp)
             self._state.pipeline.place(context)
             return context, self._stream(context, blob, part_size)  # type: ignore[arg-type]
@@ -142,6 +145,9 @@ class Adding:
             blob = read_file(blob, self._state.max_blob_size, position)  # type: ignore[arg-type]
         data = check_bytes_like(blob, position)
         context = self._new_context(settings, timestamp)
+        if part_size is not None and streams and part_size < len(data) <= self._state.max_blob_size:
+            self._state.pipeline.place(context)
+            return context, self._stored(context, context.codec.encode_pieces(data), part_size)
         stored = self._state.pipeline.write(context, data)
         if part_size is None or len(stored) <= part_size:
             return context, iter((stored,))
@@ -171,37 +177,48 @@ class Adding:
         self, blob: BlobContext, source: BinaryIO, part_size: int
     ) -> Iterator[bytes | bytearray]:
         """Stream ``source`` through the codec's encoder and the cipher's encryptor, and
-        yield the stored form: one file, or parts then ``SHA256SUMS``. Holds the part being
-        cut and a chunk (the backend, the part it writes); refuses a blob over
-        ``max_blob_size`` as soon as more is read."""
+        yield the stored form: one file, or parts then ``SHA256SUMS`` (see :meth:`_stored`).
+        Refuses a blob over ``max_blob_size`` as soon as more is read."""
         limit = self._state.max_blob_size
         encoder = blob.codec.encoder()
+
+        def encoded() -> Iterator[bytes]:
+            read = 0
+            while True:
+                chunk = source.read(CHUNK_SIZE)
+                if not isinstance(chunk, (bytes, bytearray)):
+                    raise BlobTypeError(
+                        f"the file object read {type(chunk).__name__}, not bytes; open it in "
+                        "binary mode"
+                    )
+                if not chunk:
+                    break
+                read += len(chunk)
+                if read > limit:
+                    raise too_large(limit, blob.path)
+                yield encoder.update(bytes(chunk))
+            yield encoder.finish()
+
+        return self._stored(blob, encoded(), part_size)
+
+    @staticmethod
+    def _stored(
+        blob: BlobContext, encoded: Iterable[bytes], part_size: int
+    ) -> Iterator[bytes | bytearray]:
+        """The stored form of a blob whose encoded bytes come in the pieces ``encoded``,
+        encrypted as they come: one file, or parts then ``SHA256SUMS``. Holds the part being
+        cut and a piece (and the backend, the part it writes)."""
         encryptor = None
         if blob.cipher is not None:
             encryptor = blob.cipher.encryptor(blob.name.identity.encode("ascii"))
         cutter = PartCutter(part_size)
-        read = 0
-        while True:
-            chunk = source.read(CHUNK_SIZE)
-            if not isinstance(chunk, (bytes, bytearray)):
-                raise BlobTypeError(
-                    f"the file object read {type(chunk).__name__}, not bytes; open it in "
-                    "binary mode"
-                )
-            if not chunk:
-                break
-            read += len(chunk)
-            if read > limit:
-                raise too_large(limit, blob.path)
-            encoded = encoder.update(bytes(chunk))
-            if encryptor is not None and encoded:
-                encoded = encryptor.update(encoded)
-            if encoded:
-                yield from cutter.feed(encoded)
-        encoded = encoder.finish()
+        for piece in encoded:
+            if encryptor is not None and piece:
+                piece = encryptor.update(piece)
+            if piece:
+                yield from cutter.feed(piece)
         if encryptor is not None:
-            encoded = encryptor.update(encoded) + encryptor.finish()
-        yield from cutter.feed(encoded)
+            yield from cutter.feed(encryptor.finish())
         yield cutter.finish()
         if cutter.parted:
             yield sums_file(cutter.digests)
