@@ -14,8 +14,8 @@ from gitblobts.core.blob import Blob, BlobRef
 from gitblobts.core.cipher import DecryptionFailed
 from gitblobts.core.codec import DecodedTooLarge
 from gitblobts.core.contexts import BlobContext
-from gitblobts.core.errors import BlobTooLargeError, CorruptBlobError, GitBlobTSError
-from gitblobts.core.pipeline import Pipeline
+from gitblobts.core.errors import CorruptBlobError, GitBlobTSError
+from gitblobts.core.pipeline import Pipeline, read_too_large
 
 Stream = Callable[[], Iterator[bytes]]
 """Starts a new read of a blob's bytes, in pieces."""
@@ -51,11 +51,7 @@ def decoded(pipeline: Pipeline, blob: BlobContext, stored: Iterator[bytes]) -> I
             f"or reordered parts ({error})",
         ) from None
     except DecodedTooLarge as error:
-        raise BlobTooLargeError(
-            path,
-            f"{error}, the most a read accepts; to read it, raise the limit "
-            "(max_blob_size= in bytes, or $GITBLOBTS_MAX_BLOB_SIZE)",
-        ) from None
+        raise read_too_large(path, error) from None
     except GitBlobTSError:
         raise
     except ValueError as error:

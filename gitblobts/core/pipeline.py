@@ -196,11 +196,7 @@ class Pipeline:
                 return _stage_result("decompress", self._decompress(blob=blob, data=data))
             decoded = codec.decode(data, max_size=max_size)
         except DecodedTooLarge as error:
-            raise BlobTooLargeError(
-                path,
-                f"{error}, the most a read accepts; to read it, raise the limit "
-                "(max_blob_size= in bytes, or $GITBLOBTS_MAX_BLOB_SIZE)",
-            ) from None
+            raise read_too_large(path, error) from None
         except GitBlobTSError:
             raise
         except ValueError as error:  # the codec's contract: the data is not valid
@@ -211,6 +207,15 @@ class Pipeline:
             hooked = blob is not None and not self._core_decompress
             raise _plugin_failed(path, "decompress", codec, hooked, error) from error
         return decoded if type(decoded) is bytes else _stage_result("decompress", decoded)
+
+
+def read_too_large(path: str, error: DecodedTooLarge) -> BlobTooLargeError:
+    """The refusal of a read of the file at ``path`` whose blob decodes past ``max_blob_size``."""
+    return BlobTooLargeError(
+        path,
+        f"{error}, the most a read accepts; to read it, raise the limit "
+        "(max_blob_size= in bytes, or $GITBLOBTS_MAX_BLOB_SIZE)",
+    )
 
 
 def _refuse_withdrawn(hook: Any) -> None:
