@@ -556,6 +556,9 @@ class DulwichBackend(TreeReadingBackend):
         bases = find_merge_base(self._repo, [ObjectID(a.encode()), ObjectID(b.encode())])
         return bases[0].decode("ascii") if bases else None
 
+    def commit_time(self, commit: str) -> int:
+        return int(self._object(commit, Commit).commit_time)
+
     def commit_info(self, commit: str) -> tuple[str | None, str]:
         obj = self._object(commit, Commit)
         parent = obj.parents[0].decode("ascii") if obj.parents else None
