@@ -18,10 +18,11 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import threading
 import time
-from dataclasses import dataclass
 
+from gitblobts.core import pushrecord
 from gitblobts.core.errors import (
     ArgumentError,
     ArgumentTypeError,
@@ -29,6 +30,7 @@ from gitblobts.core.errors import (
     PushRejectedError,
     RemoteError,
 )
+from gitblobts.core.pushrecord import PushFailure
 from gitblobts.core.remotes import Remotes
 from gitblobts.core.state import StoreState
 
@@ -77,18 +79,6 @@ def check_timeout(timeout: object, name: str = "timeout") -> float | None:
     return float(timeout)  # type: ignore[arg-type]
 
 
-@dataclass(frozen=True)
-class PushFailure:
-    """The last failure of a streak of failed background pushes."""
-
-    error: GitBlobTSError
-    """What the last attempt raised."""
-    since: float
-    """When the streak's first attempt failed (seconds since the epoch)."""
-    attempts: int
-    """How many attempts of the streak failed."""
-
-
 class Pushing:
     """A store's pushing: ``publish`` after an add, ``flush``, ``close`` (see the module)."""
 
@@ -107,8 +97,11 @@ class Pushing:
 
     @property
     def failure(self) -> PushFailure | None:
-        """The failure of the current streak of failed background pushes, if any."""
-        return self._worker.failure if self._worker is not None else None
+        """The current streak of failed background pushes: this store's if it pushes in
+        the background, else the one a store of another process recorded, if any."""
+        if self._worker is not None:
+            return self._worker.failure
+        return pushrecord.read(self._state.path, self._state.branch)
 
     def thread(self) -> threading.Thread | None:
         """The worker thread, if the store pushes in the background."""
@@ -174,6 +167,7 @@ class _Worker:
         self._delay = FIRST_RETRY_DELAY
         self._stopping = False
         self.failure: PushFailure | None = None
+        self._error: GitBlobTSError | None = None  # what the failure's last attempt raised
         self.thread = threading.Thread(
             target=self._run, name=f"gitblobts push {state.path}", daemon=True
         )
@@ -195,13 +189,13 @@ class _Worker:
             wanted = self._urgent = self._requested
             self._changed.notify_all()
             while self._pushed < wanted:
-                if self._refused >= wanted and self.failure is not None:
-                    raise self._left("the remote refused the push", self.failure)
+                if self._refused >= wanted and self._error is not None:
+                    raise self._left("the remote refused the push", self._error)
                 remaining = None if deadline is None else deadline - time.monotonic()
                 if remaining is not None and remaining <= 0:
-                    raise self._left(f"gave up waiting after {timeout} seconds", self.failure)
+                    raise self._left(f"gave up waiting after {timeout} seconds", self._error)
                 if self._stopping:
-                    raise self._left("the store was closed meanwhile", self.failure)
+                    raise self._left("the store was closed meanwhile", self._error)
                 self._changed.wait(remaining)
 
     def _ask(self) -> None:
@@ -210,18 +204,14 @@ class _Worker:
             self._next_retry = 0.0
         self._requested += 1
 
-    def _left(self, why: str, failure: PushFailure | None) -> RemoteError:
+    def _left(self, why: str, error: GitBlobTSError | None) -> RemoteError:
         """The error of a flush that did not see everything pushed."""
         try:
             left = f"{self._remotes.unpushed()} commit(s)"
         except GitBlobTSError:
             left = "commits"
-        last = f"; the last push failed: {failure.error}" if failure is not None else ""
-        kind = (
-            PushRejectedError
-            if failure is not None and isinstance(failure.error, PushRejectedError)
-            else RemoteError
-        )
+        last = f"; the last push failed: {error}" if error is not None else ""
+        kind = PushRejectedError if isinstance(error, PushRejectedError) else RemoteError
         return kind(
             f"{self._state.path}: flush: {why}; {left} of {self._state.branch} not pushed "
             f"yet{last}; they stay committed here, and are pushed later"
@@ -265,7 +255,7 @@ class _Worker:
             except BaseException as error:  # a bug: say so, and stop pushing in the background
                 log.exception("%s: the background push stopped: %s", self._state.path, error)
                 with self._changed:
-                    self.failure = PushFailure(RemoteError(str(error)), time.time(), 1)
+                    self._error = RemoteError(f"the background push stopped: {error}")
                     self._stopping = True
                     self._changed.notify_all()
                 return
@@ -292,7 +282,8 @@ class _Worker:
                     self._state.path,
                     self.failure.attempts,
                 )
-            self.failure = None
+                pushrecord.clear(self._state.path, self._state.branch)
+            self.failure = self._error = None
             self._delay = FIRST_RETRY_DELAY
             self._pushed = covered
             self._next_push = time.monotonic() + self._interval
@@ -300,7 +291,8 @@ class _Worker:
 
     def _failed(self, error: GitBlobTSError, covered: int) -> None:
         with self._changed:
-            if self.failure is None:
+            since, attempts = time.time(), 0
+            if self.failure is None:  # a streak starts: say so once
                 log.warning(
                     "%s: a background push failed, retrying every %g s at most, until it "
                     "works; the commits stay on the branch: %s",
@@ -308,9 +300,13 @@ class _Worker:
                     MAX_RETRY_DELAY,
                     error,
                 )
-                self.failure = PushFailure(error, time.time(), 1)
             else:
-                self.failure = PushFailure(error, self.failure.since, self.failure.attempts + 1)
+                since, attempts = self.failure.since, self.failure.attempts
+            self.failure = PushFailure(
+                str(error), since, attempts + 1, os.getpid(), self._state.branch
+            )
+            self._error = error
+            pushrecord.record(self._state.path, self.failure)
             if isinstance(error, PushRejectedError):
                 self._refused = covered  # retrying cannot help: wait for an add or a flush
             self._next_retry = time.monotonic() + self._delay

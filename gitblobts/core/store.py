@@ -28,7 +28,8 @@ from gitblobts.core.inspection import Inspection
 from gitblobts.core.plugins import Plugins, default_plugins
 from gitblobts.core.pushing import DEFAULT_CLOSE_TIMEOUT as CLOSE_TIMEOUT
 from gitblobts.core.pushing import DEFAULT_PUSH_INTERVAL as PUSH_INTERVAL
-from gitblobts.core.pushing import PushFailure, Pushing, check_push, check_timeout
+from gitblobts.core.pushing import Pushing, check_push, check_timeout
+from gitblobts.core.pushrecord import PushFailure
 from gitblobts.core.reading import Reading
 from gitblobts.core.remotes import Remotes
 from gitblobts.core.settings import (
@@ -299,7 +300,8 @@ class Store:
 
     @property
     def push_failure(self) -> PushFailure | None:
-        """Why background pushes fail, while they do (:class:`~gitblobts.PushFailure`)."""
+        """Why background pushes fail, while they do: this store's, or else those a store of
+        another process recorded (:class:`~gitblobts.PushFailure`); ``None``: they do not."""
         return self._pushing.failure
 
     # Migrating
@@ -375,10 +377,9 @@ class Store:
 
     def close(self) -> int:
         """Release the backend's resources, once a call in progress in another thread has
-        returned; calls afterwards (a query's iterator too) raise
-        :class:`~gitblobts.RepositoryError`. Closing twice is harmless. A background store
-        first flushes, within ``close_timeout``; returns how many commits it left unpushed
-        (logged at WARNING), for the next background store or :meth:`push` to deliver."""
+        returned; calls afterwards raise :class:`~gitblobts.RepositoryError` (closing twice is
+        harmless). A background store first flushes, within ``close_timeout``; returns how many
+        commits it left unpushed (logged at WARNING), for a later background store or push."""
         left = self._pushing.close(self._close_timeout)
         self._stop_pushing()
         with self._state.remote_lock:  # a push after an add is part of the add

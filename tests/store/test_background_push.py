@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import os
 import subprocess
 import sys
 import threading
@@ -185,6 +186,46 @@ def test_a_remote_down_for_a_while_gets_everything_once_back(
             store.flush(timeout=60)
         assert store.push_failure is None
     assert served_blobs(served) == 6
+
+
+def test_another_process_sees_the_failure_of_background_pushes(
+    git_daemon: GitServer, tmp_path: Path
+) -> None:
+    served_repo(git_daemon)
+    work = clone(git_daemon, tmp_path / "w")
+    with Store(work, push="background", push_interval=0.05) as store:
+        git_daemon.stop()
+        store.addblob(b"waits", 1)
+        with pytest.raises(RemoteError):
+            store.flush(timeout=1)
+        seen = Store(work, push=False).push_failure  # as gitblobts status opens it
+        assert seen is not None
+        assert seen.pid == os.getpid()
+        assert seen.attempts >= 1
+        assert seen.branch == "refs/heads/main"
+        git_daemon.start()
+        store.flush(timeout=30)
+        assert Store(work, push=False).push_failure is None
+
+
+EXITING = """
+import sys
+from gitblobts import Store
+store = Store(sys.argv[1], push="background", push_interval=0.05)
+store.addblob(b"left for the next store", 1)
+"""
+
+
+def test_a_process_exits_promptly_without_closing_its_background_store(
+    git_daemon: GitServer, tmp_path: Path
+) -> None:
+    served_repo(git_daemon)
+    work = clone(git_daemon, tmp_path / "w")
+    git_daemon.stop()
+    started = time.monotonic()
+    subprocess.run([sys.executable, "-c", EXITING, str(work)], check=True, timeout=60)
+    assert time.monotonic() - started < 20
+    assert Store(work, push=False).unpushed == 1
 
 
 def test_a_refused_push_is_raised_by_flush_and_not_retried_in_a_loop(
