@@ -127,17 +127,19 @@ class Pushing:
         left = 0
         try:
             self._worker.flush(timeout)
-        except GitBlobTSError as error:
+        except GitBlobTSError:
             try:
                 left = self._remotes.unpushed()
             except GitBlobTSError:
                 left = -1
+            error = self._worker.error
             log.warning(
-                "%s: closed with %s commit(s) not pushed: %s; they stay on the branch, and "
-                "the next store opened with push='background' (or push()) delivers them",
+                "%s: closed with %s commit(s) not pushed within %g s (%s); they stay on the "
+                "branch, for the next store opened with push='background', or push()",
                 self._state.path,
                 "some" if left < 0 else left,
-                error,
+                timeout,
+                f"the last push failed: {error}" if error is not None else "still pushing",
             )
         finally:
             self._worker.stop(None)
@@ -197,6 +199,12 @@ class _Worker:
                 if self._stopping:
                     raise self._left("the store was closed meanwhile", self._error)
                 self._changed.wait(remaining)
+
+    @property
+    def error(self) -> GitBlobTSError | None:
+        """What the last push raised, if it failed."""
+        with self._changed:
+            return self._error
 
     def _ask(self) -> None:
         """Count a request (under the lock); after a refusal, try again at once."""
@@ -294,8 +302,8 @@ class _Worker:
             since, attempts = time.time(), 0
             if self.failure is None:  # a streak starts: say so once
                 log.warning(
-                    "%s: a background push failed, retrying every %g s at most, until it "
-                    "works; the commits stay on the branch: %s",
+                    "%s: a background push failed; retrying, with pauses of up to %g s, until "
+                    "it works; the commits stay on the branch: %s",
                     self._state.path,
                     MAX_RETRY_DELAY,
                     error,

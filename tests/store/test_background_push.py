@@ -262,7 +262,7 @@ def test_close_with_the_remote_down_returns_within_its_timeout(
         left = store.close()
     assert time.monotonic() - started < 10  # the timeout, and a push under way
     assert left == 3
-    assert any("closed with 3 commit(s) not pushed" in r.message for r in caplog.records)
+    assert any("closed with 3 commit(s) not pushed within 1 s" in r.message for r in caplog.records)
     assert not worker_threads()
     assert Store(work, push=False).unpushed == 3
 
