@@ -92,20 +92,12 @@ class Pushing:
             remotes.on_publish = self._worker.request
 
     @property
-    def background(self) -> bool:
-        return self._worker is not None
-
-    @property
     def failure(self) -> PushFailure | None:
         """The current streak of failed background pushes: this store's if it pushes in
         the background, else the one a store of another process recorded, if any."""
         if self._worker is not None:
             return self._worker.failure
         return pushrecord.read(self._state.path, self._state.branch)
-
-    def thread(self) -> threading.Thread | None:
-        """The worker thread, if the store pushes in the background."""
-        return self._worker.thread if self._worker is not None else None
 
     def flush(self, timeout: float | None) -> None:
         """Carries out :meth:`gitblobts.Store.flush`."""
@@ -191,14 +183,22 @@ class _Worker:
             wanted = self._urgent = self._requested
             self._changed.notify_all()
             while self._pushed < wanted:
-                if self._refused >= wanted and self._error is not None:
-                    raise self._left("the remote refused the push", self._error)
                 remaining = None if deadline is None else deadline - time.monotonic()
-                if remaining is not None and remaining <= 0:
-                    raise self._left(f"gave up waiting after {timeout} seconds", self._error)
-                if self._stopping:
-                    raise self._left("the store was closed meanwhile", self._error)
-                self._changed.wait(remaining)
+                if self._refused >= wanted and self._error is not None:
+                    why = "the remote refused the push"
+                elif remaining is not None and remaining <= 0:
+                    why = f"gave up waiting after {timeout} seconds"
+                elif self._stopping:
+                    why = "the store was closed meanwhile"
+                else:
+                    self._changed.wait(remaining)
+                    continue
+                error = self._error
+                break
+            else:
+                return
+        # Counting what is left takes the store's lock: not while holding ours.
+        raise self._left(why, error)
 
     @property
     def error(self) -> GitBlobTSError | None:
