@@ -257,7 +257,7 @@ class _Worker:
                     return
                 covered = self._requested
             try:
-                self._push()
+                pushed = self._push()
             except GitBlobTSError as error:
                 self._failed(error, covered)
             except BaseException as error:  # a bug: say so, and stop pushing in the background
@@ -268,10 +268,10 @@ class _Worker:
                     self._changed.notify_all()
                 return
             else:
-                self._succeeded(covered)
+                self._succeeded(covered, pushed)
 
-    def _push(self) -> None:
-        """Push the branch as it is now, if it has a remote."""
+    def _push(self) -> bool:
+        """Push the branch as it is now, if it has a remote; return whether anything went."""
         with self._state.repository_errors("push from"):
             backend = self._state.backend
             target = None if backend.closed else self._remotes.target()
@@ -279,10 +279,10 @@ class _Worker:
                 None,
                 backend.tracking(*target),
             ):
-                return  # nothing to push (as the remote was last seen)
-        self._remotes.push()
+                return False  # nothing to push (as the remote was last seen)
+        return self._remotes.push().pushed > 0
 
-    def _succeeded(self, covered: int) -> None:
+    def _succeeded(self, covered: int, pushed: bool) -> None:
         with self._changed:
             if self.failure is not None:
                 log.warning(
@@ -294,7 +294,8 @@ class _Worker:
             self.failure = self._error = None
             self._delay = FIRST_RETRY_DELAY
             self._pushed = covered
-            self._next_push = time.monotonic() + self._interval
+            if pushed:  # the interval is between pushes: having nothing to push takes no slot
+                self._next_push = time.monotonic() + self._interval
             self._changed.notify_all()
 
     def _failed(self, error: GitBlobTSError, covered: int) -> None:
