@@ -168,8 +168,11 @@ class _Worker:
         self.thread.start()
 
     def request(self) -> None:
-        """Ask for a push of what is committed now, within the interval."""
+        """Ask for a push of what is committed now, within the interval: the first request
+        after a quiet spell waits one interval too, so that a burst of adds goes in one push."""
         with self._changed:
+            if self._pushed >= self._requested:
+                self._next_push = max(self._next_push, time.monotonic() + self._interval)
             self._ask()
             self._changed.notify_all()
 

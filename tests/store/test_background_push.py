@@ -104,6 +104,19 @@ def test_an_add_returns_before_its_push(server: GitServer, tmp_path: Path) -> No
         assert served_blobs(served) == 2
 
 
+def test_an_add_is_pushed_within_the_interval_without_flush(
+    git_daemon: GitServer, tmp_path: Path
+) -> None:
+    served = served_repo(git_daemon)
+    with Store(clone(git_daemon, tmp_path / "w"), push="background", push_interval=0.2) as store:
+        store.addblob(b"on its own", 1)
+        deadline = time.monotonic() + 20
+        while served_blobs(served) < 1:
+            assert time.monotonic() < deadline, "the add was never pushed"
+            time.sleep(0.05)
+        assert store.unpushed == 0
+
+
 def test_threads_adding_while_the_worker_pushes_lose_nothing(
     server: GitServer, tmp_path: Path
 ) -> None:
