@@ -164,9 +164,9 @@ def test_commits_of_a_killed_writer_are_pushed_by_the_next_store(
         writer.kill()
         writer.wait()
     assert served_blobs(served) == 1
+    assert Store(work, push=False).unpushed == 5
 
     with Store(work, push="background", push_interval=3600) as store:
-        assert store.unpushed == 5
         deadline = time.monotonic() + 30
         while served_blobs(served) < 6:  # resumed on open, without a flush
             assert time.monotonic() < deadline, "the commits left were never pushed"
