@@ -36,6 +36,7 @@ from gitblobts.core.formats.v1.migration import MigrationReport
 from gitblobts.core.hookspecs import hookimpl
 from gitblobts.core.keys import generate_key
 from gitblobts.core.plugins import Plugins, load_plugins
+from gitblobts.core.pushrecord import PushFailure
 from gitblobts.core.store import Store
 from gitblobts.core.sync import PullResult, PushResult
 from gitblobts.core.timestamps import Nanoseconds
@@ -73,6 +74,7 @@ __all__ = [
     "Problem",
     "PullResult",
     "PushFailedWarning",
+    "PushFailure",
     "PushRejectedError",
     "PushResult",
     "RemoteError",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import datetime
 import importlib.metadata
 import json
 import os
@@ -21,7 +22,7 @@ from gitblobts.cli.errors import CommandError
 from gitblobts.cli.key import read_key
 from gitblobts.cli.progress import Progress
 from gitblobts.cli.when import RangeEnd, parse_range_end, parse_when
-from gitblobts.core.blob import Blob
+from gitblobts.core.blob import Blob, BlobRef
 from gitblobts.core.errors import KeyRequiredError, RemoteError
 from gitblobts.core.formats import registry
 from gitblobts.core.keys import generate_key
@@ -61,9 +62,25 @@ def _found_store_path(args: argparse.Namespace) -> str:
     return root
 
 
-def _open(args: argparse.Namespace, *, keyed: bool = False, durable: bool = False) -> Store:
-    """The store the command works on, with the key if the command uses one."""
-    return Store(_found_store_path(args), key=_key(args) if keyed else None, durable=durable)
+def _open(
+    args: argparse.Namespace,
+    *,
+    keyed: bool = False,
+    durable: bool = False,
+    background: float | None = None,
+) -> Store:
+    """The store the command works on, with the key if the command uses one; pushing in the
+    background, and waiting for it at most ``background`` seconds on closing, if given."""
+    key = _key(args) if keyed else None
+    if background is None:
+        return Store(_found_store_path(args), key=key, durable=durable)
+    return Store(
+        _found_store_path(args),
+        key=key,
+        durable=durable,
+        push="background",
+        close_timeout=background,
+    )
 
 
 def _key(args: argparse.Namespace) -> bytes | None:
@@ -159,8 +176,13 @@ def add(args: argparse.Namespace) -> int:
         args.parser.error("'-' (standard input) can be given only once")
     if "-" in paths and args.key_file == "-":
         args.parser.error("standard input cannot hold both the key and a blob")
+    if args.background and args.no_push:
+        args.parser.error("--background pushes: it cannot go with --no-push")
+    if args.wait is not None and not args.background:
+        args.parser.error("--wait is the wait of --background")
+    wait = (30.0 if args.wait is None else args.wait) if args.background else None
     sizes = [streams.input_size(path) for path in paths]  # fails before anything is written
-    with _open(args, keyed=True, durable=args.durable) as store:
+    with _open(args, keyed=True, durable=args.durable, background=wait) as store:
         when = parse_when(args.time, store.plugins, time.time_ns())
         with _adding_progress(sizes) as progress:
             inputs = streams.opened_inputs(
@@ -177,9 +199,18 @@ def add(args: argparse.Namespace) -> int:
             args.interrupted = (
                 f"interrupted, but the {_blobs_were(len(refs))} added: do not add them again"
             )
+        if wait is not None:  # committed: say where, then wait for the push
+            _print_refs(refs)
+            output.flush()
+            store.close()  # pushes within the wait; says what is left
+            return 0
+    _print_refs(refs)
+    return 0
+
+
+def _print_refs(refs: list[BlobRef]) -> None:
     for ref in refs:
         output.line(f"{ref.iso} {ref.path}")
-    return 0
 
 
 def _adding_progress(sizes: list[int | None]) -> Progress:
@@ -338,6 +369,8 @@ def status(args: argparse.Namespace) -> int:
         target = store.remote
         url = repository.remote_url(store.path, target[0]) if target is not None else None
         unpushed = store.unpushed if target is not None else None
+        age = store.unpushed_age if unpushed else None
+        failure = store.push_failure if unpushed else None
         config = store.config
         count = store.count()
         configured = store.configured
@@ -351,6 +384,15 @@ def status(args: argparse.Namespace) -> int:
                 if target is None
                 else {"name": target[0], "url": url, "ref": _short(target[1])},
                 "unpushed": unpushed,
+                "unpushed_age": None if age is None else round(age, 3),
+                "push_failure": None
+                if failure is None
+                else {
+                    "message": failure.message,
+                    "since": _iso(failure.since),
+                    "attempts": failure.attempts,
+                    "pid": failure.pid,
+                },
                 "blobs": count,
                 "layout": config.layout,
                 "compression": config.codec,
@@ -367,6 +409,18 @@ def status(args: argparse.Namespace) -> int:
         ("branch", branch),
         ("remote", remote),
         ("unpushed", _commits(unpushed) if unpushed is not None else "-"),
+        *([("oldest", f"committed {age:.0f} s ago")] if age is not None else []),
+        *(
+            [
+                (
+                    "push failed",
+                    f"{failure.attempts} time(s) since {_iso(failure.since)} "
+                    f"(process {failure.pid}): {failure.message}",
+                )
+            ]
+            if failure is not None
+            else []
+        ),
         ("blobs", str(count)),
         ("layout", config.layout),
         ("compression", config.codec),
@@ -463,6 +517,13 @@ def _distributions() -> dict[str, str]:
         if dist is not None:
             found[entry_point.name] = f"{dist.name} {dist.version}"
     return found
+
+
+def _iso(seconds: float) -> str:
+    """A time as seconds since the epoch, in ISO 8601, UTC, to the second."""
+    return datetime.datetime.fromtimestamp(seconds, datetime.timezone.utc).isoformat(
+        timespec="seconds"
+    )
 
 
 def _commits(count: int) -> str:

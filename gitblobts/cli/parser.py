@@ -159,6 +159,18 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("files", nargs="+", metavar="FILE", help="a file to add; '-': standard input")
     add.add_argument("--time", metavar="WHEN", help=f"the blobs' time: {WHEN_HELP}; default: now")
     add.add_argument("--no-push", action="store_true", help="commit, but do not push")
+    add.add_argument(
+        "--background",
+        action="store_true",
+        help="print the blobs once committed, then push, retrying while the remote is "
+        "down, for at most --wait seconds; what is left stays committed (docs/cli.rst)",
+    )
+    add.add_argument(
+        "--wait",
+        type=_seconds,
+        metavar="SECONDS",
+        help="with --background: the longest wait for the push (default 30)",
+    )
     add.set_defaults(interrupted="interrupted: nothing was added")  # until the add lands
     add.add_argument(
         "--durable",
@@ -249,6 +261,17 @@ def _range_options(parser: argparse.ArgumentParser) -> None:
         help="to this time, inclusive; default: open (inf). Newest first when START is after "
         "END: --start now --end -inf",
     )
+
+
+def _seconds(text: str) -> float:
+    """A number of seconds, zero or more (``--wait``)."""
+    try:
+        seconds = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not seconds >= 0 or seconds == float("inf"):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number of seconds, 0 or more")
+    return seconds
 
 
 def _version() -> str:

@@ -234,6 +234,10 @@ class Backend(abc.ABC):
         to the root), oldest first."""
 
     @abc.abstractmethod
+    def commit_time(self, commit: str) -> int:
+        """When ``commit`` was made: its committer time, in seconds since the epoch."""
+
+    @abc.abstractmethod
     def commit_info(self, commit: str) -> tuple[str | None, str]:
         """A commit's first parent (``None`` for a root commit) and message."""
 

@@ -183,6 +183,11 @@ class LockedBackend(Backend):
             self._check_open()
             return self.backend.first_parent_chain(tip, stop)
 
+    def commit_time(self, commit: str) -> int:
+        with self._lock:
+            self._check_open()
+            return self.backend.commit_time(commit)
+
     def commit_info(self, commit: str) -> tuple[str | None, str]:
         with self._lock:
             self._check_open()

@@ -4,7 +4,9 @@ compare-and-swap on the branch and on the remote."""
 from __future__ import annotations
 
 import logging
+import time
 import warnings
+from collections.abc import Callable
 
 from gitblobts.core import retry
 from gitblobts.core.config import CONFIG_PATH, StoreConfig
@@ -30,6 +32,8 @@ class Remotes:
         self._state = state
         self._push_failures: set[type[GitBlobTSError]] = set()
         """The kinds of push failure warned of already (see :meth:`publish`)."""
+        self.on_publish: Callable[[], None] | None = None
+        """Called by :meth:`publish` instead of pushing: a background store's worker."""
 
     def target(self) -> tuple[str, str] | None:
         """The ``(remote, remote_ref)`` the branch is published to, if it has a remote."""
@@ -47,6 +51,9 @@ class Remotes:
         not read as if nothing was added (a caller would add the blobs twice). The failure
         is logged and warned of (:class:`~gitblobts.PushFailedWarning`), and the commits
         stay for a later push; a strict store raises a RemoteError that says so."""
+        if self.on_publish is not None:
+            self.on_publish()
+            return
         try:
             with self._state.repository_errors("push from"), self._state.remote_lock:
                 if self._state.backend.closed:  # by another thread, since the commit
@@ -214,6 +221,20 @@ class Remotes:
             theirs = self._state.backend.tracking(*target)
             base = self._state.backend.merge_base(local, theirs) if theirs is not None else None
             return len(self._state.backend.first_parent_chain(local, base))
+
+    def unpushed_age(self) -> float | None:
+        """Carries out :attr:`gitblobts.Store.unpushed_age`."""
+        with self._state.repository_errors("inspect"):
+            local = self._state.backend.resolve(self._state.branch)
+            target = self.target()
+            if local is None or target is None:
+                return None
+            theirs = self._state.backend.tracking(*target)
+            base = self._state.backend.merge_base(local, theirs) if theirs is not None else None
+            chain = self._state.backend.first_parent_chain(local, base)
+            if not chain:
+                return None
+            return max(0.0, time.time() - self._state.backend.commit_time(chain[0]))
 
     def _require_target(self) -> tuple[str, str]:
         target = self.target()

@@ -15,7 +15,6 @@ import math
 import os
 import weakref
 from collections.abc import Callable, Iterable, Iterator
-from types import TracebackType
 from typing import BinaryIO
 
 from gitblobts.core import keys
@@ -27,6 +26,10 @@ from gitblobts.core.formats.v1 import migration
 from gitblobts.core.formats.v1.migrating import Migrating
 from gitblobts.core.inspection import Inspection
 from gitblobts.core.plugins import Plugins, default_plugins
+from gitblobts.core.pushing import DEFAULT_CLOSE_TIMEOUT as CLOSE_TIMEOUT
+from gitblobts.core.pushing import DEFAULT_PUSH_INTERVAL as PUSH_INTERVAL
+from gitblobts.core.pushing import Pushing, check_push, check_timeout
+from gitblobts.core.pushrecord import PushFailure
 from gitblobts.core.reading import Reading
 from gitblobts.core.remotes import Remotes
 from gitblobts.core.settings import (
@@ -85,19 +88,19 @@ class Store:
     ``plugins``: a :class:`~gitblobts.core.plugins.Plugins` to use instead of the installed set.
     ``remote``: the remote to push to and pull from (default: the branch's upstream, else
     ``origin`` if there is one). ``push``: push after every add (default ``True``; each add
-    can override it). ``strict``: raise :class:`~gitblobts.RemoteError` when that push fails,
-    instead of keeping the commits for a later :meth:`push` with a warning
-    (:class:`~gitblobts.PushFailedWarning`).
+    can override it), or ``'background'``: a thread pushes what adds committed, at most
+    once per ``push_interval`` seconds (default 10), at once on :meth:`flush`, and
+    :meth:`close` waits ``close_timeout`` seconds (default 30) for it (see :doc:`usage`).
+    ``strict``: raise :class:`~gitblobts.RemoteError` when a push after an add fails, instead
+    of a :class:`~gitblobts.PushFailedWarning` (the commits stay for a later :meth:`push`).
     ``durable``: an add returns only once its objects, the branch (with its log) and, in a
-    working tree, the index are on disk (fsync), so that not even a power cut takes it back;
-    this costs a few disk flushes per add. By default, as with git, they reach the disk when
-    the system writes them back: a killed process loses nothing an add returned, a machine
-    that goes down may.
+    working tree, the index are on disk (fsync), safe even from a power cut, for a few disk
+    flushes per add; by default, as with git, a killed process loses nothing an add
+    returned, a machine that goes down may.
 
     Threads may share a store: any method may be called from any thread at once, and what
     several threads add is all committed, none of it twice; a :meth:`getblobs` iterator may
-    be consumed in another thread than the one that made it (by one thread at a time, as any
-    generator). Backend calls take turns; adding encodes and writes blobs in parallel.
+    be consumed in another thread (by one at a time). Adding encodes and writes in parallel.
     """
 
     def __init__(
@@ -115,7 +118,9 @@ class Store:
         max_push_bytes: int | None = None,
         plugins: Plugins | None = None,
         remote: str | None = None,
-        push: bool = True,
+        push: bool | str = True,
+        push_interval: float = PUSH_INTERVAL,
+        close_timeout: float | None = CLOSE_TIMEOUT,
         strict: bool = False,
         durable: bool = False,
     ) -> None:
@@ -135,6 +140,8 @@ class Store:
             raise ArgumentTypeError(
                 f"max_blob_size is {type(max_blob_size).__name__}, not an int (bytes) or None"
             )
+        push_after_add = check_push(push, push_interval)
+        self._close_timeout = check_timeout(close_timeout, "close_timeout")
         path = os.fspath(path)
         if not os.path.isdir(path):
             raise RepositoryError(f"{path}: no such directory")
@@ -157,12 +164,11 @@ class Store:
             max_blob_size=limit,
             max_push_bytes=max_push_bytes,
             remote_name=remote,
-            push_after_add=push,
+            push_after_add=push_after_add,
             strict=strict,
             part_size=part_size,
         )
-        # Close the backend once neither the store nor an iterator of its queries is left,
-        # or when the interpreter exits, before module teardown makes that noisy.
+        # Close the backend once no store nor query iterator is left, or at interpreter exit.
         self._finalizer = weakref.finalize(state, state.backend.close)
         self._state = state
         self._backend = state.backend
@@ -171,6 +177,8 @@ class Store:
         self._adding = Adding(state, self._remotes)
         self._migrating = Migrating(state, self._remotes)
         self._inspection = Inspection(state, self._reading, self._adding, self._remotes)
+        self._pushing = Pushing(state, self._remotes, push, push_interval)
+        self._stop_pushing = weakref.finalize(self, self._pushing.stop)  # not flushing
 
     # Properties
 
@@ -206,9 +214,9 @@ class Store:
         if settings.missing_default is not None:
             missing = f", adds refused: {settings.missing_default} is not installed"
         return (
-            f"Store({self._state.path!r}, branch={self._state.branch!r}, "
-            f"layout={settings.layout.name!r}, "
-            f"compression={settings.codec.name!r}, cipher={cipher!r}, key={key}{missing})"
+            f"Store({self._state.path!r}, branch={self._state.branch!r}, layout="
+            f"{settings.layout.name!r}, compression={settings.codec.name!r}, cipher={cipher!r}, "
+            f"key={key}{missing})"
         )
 
     # Adding
@@ -220,10 +228,9 @@ class Store:
         *,
         push: bool | None = None,
     ) -> BlobRef:
-        """Add one blob, at ``timestamp`` (default: now), in one commit. Returns where it is.
-        ``blob``: bytes, a binary file object or an iterable of bytes (streamed, never held
-        whole, and kept in parts if large: see ``part_size``).
-        ``push``: push to the remote afterwards (default: the store's ``push`` setting)."""
+        """Add one blob, at ``timestamp`` (default: now), in one commit; return where it is.
+        ``blob``: bytes, a binary file object or an iterable of bytes (streamed, in parts if
+        large: see ``part_size``). ``push``: push afterwards (default: the store's setting)."""
         return self._adding.add_one(blob, timestamp, push)
 
     def addblobs(
@@ -254,10 +261,7 @@ class Store:
         """Yield the blobs with ``start_time <= time <= end_time``, lazily, in ascending time
         order, or descending when ``start_time`` is after ``end_time``. ``None``, ±inf and NaN
         leave that end open. Blobs of equal time come in a stable order. The query reads the
-        branch as it is when called.
-
-        ``pull``: :meth:`pull` from the remote first (with no remote, there is nothing to pull).
-        """
+        branch as it is when called. ``pull``: :meth:`pull` from the remote first."""
         return self._reading.iter_blobs(
             *self._reading.query(start_time, end_time, self.pull if pull else None)
         )
@@ -268,21 +272,37 @@ class Store:
         """Deliver the branch's commits to the remote. If another writer pushed meanwhile,
         fetch, put our commits on top of theirs (blob paths never collide, so the union is
         always right), and push again, with bounded, jittered retries. Returns what was
-        pushed (:class:`~gitblobts.PushResult`; ``pushed == 0``: nothing was to push).
-        Raises :class:`~gitblobts.RemoteError` if the remote cannot be reached or keeps
-        moving; the commits stay, to be pushed later."""
+        pushed (:class:`~gitblobts.PushResult`; ``pushed == 0``: nothing was to push), or
+        raises :class:`~gitblobts.RemoteError`; the commits stay, to be pushed later."""
         return self._remotes.push()
 
     def pull(self) -> PullResult:
         """Bring the remote's blobs into the branch: fast-forward, or put local commits not yet
-        pushed on top of the remote's. Returns what arrived (:class:`~gitblobts.PullResult`).
-        With no remote, there is nothing to do."""
+        pushed on top of the remote's; return what arrived (:class:`~gitblobts.PullResult`)."""
         return self._remotes.pull()
+
+    def flush(self, timeout: float | None = None) -> None:
+        """Return once every commit made before the call is on the remote, or raise
+        :class:`~gitblobts.RemoteError` (naming what is left and the last failure) after
+        ``timeout`` seconds (``None``: none), at once if the remote refused the push
+        (:class:`~gitblobts.PushRejectedError`). Other stores :meth:`push` now."""
+        self._pushing.flush(timeout)
 
     @property
     def unpushed(self) -> int:
         """How many commits of the branch the remote did not have when last seen."""
         return self._remotes.unpushed()
+
+    @property
+    def unpushed_age(self) -> float | None:
+        """Seconds since the oldest commit :attr:`unpushed` counts was made; ``None``: none."""
+        return self._remotes.unpushed_age()
+
+    @property
+    def push_failure(self) -> PushFailure | None:
+        """Why background pushes fail, while they do: this store's, or else those a store of
+        another process recorded (:class:`~gitblobts.PushFailure`); ``None``: they do not."""
+        return self._pushing.failure
 
     # Migrating
 
@@ -296,24 +316,14 @@ class Store:
         push: bool | None = None,
     ) -> migration.MigrationReport:
         """Rewrite the blobs of gitblobts 0.0.7 (format 1) on the branch in the current
-        format, in one commit that adds the new files and ``.gitblobts.json`` and removes
-        the old files. Every blob keeps its time to the nanosecond; each rewritten file is
-        read back and checked against the original before the commit. Nothing is visible
-        until the branch moves, and a run interrupted at any point can be run again: it
-        finishes the job, without duplicates. Blobs another writer adds meanwhile are
-        migrated too. The store then works in the current format.
-
-        The old files are read with the ``compression=`` and ``key=`` this store was opened
-        with. ``layout``, ``compression``, ``cipher``: of the rewritten blobs, as for a new
-        store (defaults ``'20-second'``, ``'zstd'``, and ``'aes256gcm'`` with a key). ``key``:
-        the key of the rewritten blobs (default: this store's); without any key they are not
-        encrypted. ``push``: pull first and push afterwards, if the branch has a remote
-        (default: the store's ``push`` setting).
-
-        Returns a :class:`~gitblobts.MigrationReport`; on a store with no
-        format-1 blobs there is nothing to do, and it says so (``migrated == 0``). Other
-        threads' calls on this store wait until the migration is done.
-        """
+        format, in one commit (see :doc:`format`): each keeps its time to the nanosecond and
+        is checked against the original first; an interrupted run can be run again, and
+        blobs another writer adds meanwhile are migrated too. The old files are read with
+        this store's ``compression=`` and ``key=``. ``layout``, ``compression``, ``cipher``,
+        ``key``: of the rewritten blobs, as for a new store (default key: this store's).
+        ``push``: pull first and push afterwards (default: the store's ``push`` setting).
+        Returns a :class:`~gitblobts.MigrationReport` (``migrated == 0``: nothing to do).
+        Other threads' calls on this store wait until the migration is done."""
         _check_names(layout=layout, compression=compression, cipher=cipher)
         with self._state.remote_lock, self._state.lock:
             return self._migrating.migrate(layout, compression, cipher, key, push)
@@ -336,19 +346,11 @@ class Store:
         return self._inspection.count(start_time, end_time)
 
     def verify(self, progress: Callable[[int, int], None] | None = None) -> VerifyReport:
-        """Read and check the store's files on the branch, in every folder, as a read would,
-        and report each problem without stopping at the first: an object that cannot be
-        read or holds other bytes than its id says, a file that does not decrypt or
-        decompress, a blob that is not where the layout puts it (queries would miss it), an
-        entry that is not a blob among blobs or is named like one but is not a regular file,
-        one that stands where the layout keeps a folder, an invalid configuration, a blob
-        that a commit of the branch's first-parent history removed and the branch lacks (see
+        """Read and check the store's files on the branch as a read would, and report each
+        problem without stopping at the first (what is checked:
         :mod:`gitblobts.core.verify`). ``progress(checked, total)`` is called as files are
-        checked.
-
-        Raises :class:`~gitblobts.KeyRequiredError` when the store encrypts its blobs and
-        was opened without the key, rather than reporting every file; an encrypted file in a
-        store without encryption is one problem."""
+        checked. Raises :class:`~gitblobts.KeyRequiredError` when the store encrypts its
+        blobs and was opened without the key, rather than reporting every file."""
         if progress is not None and not callable(progress):
             raise ArgumentTypeError(f"progress is {type(progress).__name__}, not a callable")
         return self._inspection.verify(progress)
@@ -361,9 +363,8 @@ class Store:
     def init(self, *, push: bool | None = None) -> bool:
         """Record the store's configuration (:attr:`config`) in a commit of its own, unless
         the branch records one already, and push as :meth:`addblob` does; return whether it
-        committed. On a configured store nothing changes, but :class:`~gitblobts.ConfigError`
-        says so if the store was opened with other settings (compression, cipher, key) than
-        those recorded."""
+        committed. :class:`~gitblobts.ConfigError` if the store was opened with other
+        settings (compression, cipher, key) than those recorded."""
         return self._inspection.init(push)
 
     @property
@@ -374,22 +375,21 @@ class Store:
 
     # Lifetime
 
-    def close(self) -> None:
+    def close(self) -> int:
         """Release the backend's resources, once a call in progress in another thread has
-        returned; calls afterwards (a query's iterator too) raise
-        :class:`~gitblobts.RepositoryError`. Closing twice is harmless."""
+        returned; calls afterwards raise :class:`~gitblobts.RepositoryError` (closing twice is
+        harmless). A background store first flushes, within ``close_timeout``; returns how many
+        commits it left unpushed (logged at WARNING), for a later background store or push."""
+        left = self._pushing.close(self._close_timeout)
+        self._stop_pushing()
         with self._state.remote_lock:  # a push after an add is part of the add
             self._finalizer()
+        return left
 
     def __enter__(self) -> Store:
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.close()
 
 

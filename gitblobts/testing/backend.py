@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import subprocess
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import ClassVar
@@ -196,6 +197,11 @@ class BackendContract:
         parent, message = backend.commit_info(child)
         assert parent == root
         assert message.rstrip("\n") == "child commit\n\nwith a body"
+
+    def test_a_commit_records_when_it_was_made(self, backend: Backend) -> None:
+        before = int(time.time())
+        commit = self.commit(backend, None, {"f": b"1"}, "now")
+        assert before - 1 <= backend.commit_time(commit) <= time.time() + 1
 
     def test_writing_a_commit_moves_no_ref(self, backend: Backend, repo: Path) -> None:
         self.commit(backend, None, {"f": b"1"}, "loose")

@@ -114,11 +114,14 @@ def test_status_json_has_the_documented_keys(tmp_path: Path, remote: Path) -> No
 
     document = json.loads(ok("status", "--json", cwd=tmp_path / "one").stdout)
 
+    assert 0 <= document["unpushed_age"] < 60
     assert document == {
         "store": str(tmp_path / "one"),
         "branch": "main",
         "remote": {"name": "origin", "url": str(remote), "ref": "main"},
         "unpushed": 1,
+        "unpushed_age": document["unpushed_age"],
+        "push_failure": None,
         "blobs": 1,
         "layout": "20-second",
         "compression": "bz2",

@@ -61,8 +61,7 @@ from gitblobts.plugins.backends.dulwichindex import read_index, rewrite_index
 
 _Kind = TypeVar("_Kind", bound=ShaFile)
 """A kind of git object, as dulwich reads it."""
-_LOOSE_LIMIT = 16
-_LOOSE_BYTES = 16 << 20
+_LOOSE_LIMIT, _LOOSE_BYTES = 16, 16 << 20
 """Batches of at most this many objects and bytes are written loose rather than packed."""
 _TRANSPORT_ERRORS = (
     OSError,
@@ -73,11 +72,9 @@ _TRANSPORT_ERRORS = (
 )
 """What dulwich raises when a remote cannot be reached, or refuses us (credentials too)."""
 _MOVED_ON = ("non-fast-forward", "fetch first", "stale", "unable to set")
-"""Push statuses that mean the remote has moved on (the last: a local remote's branch moved
-between dulwich's reading and setting it)."""
+"""Push statuses meaning the remote moved on (the last: a local remote's, as dulwich set it)."""
 _MOVED_MEANWHILE = b"cannot lock ref"
-"""What git's remote says when another push moved its branch (or was moving it) after it
-told us where the branch was: it has moved on too."""
+"""What git's remote says when another push moved (or was moving) its branch: moved on too."""
 _ZERO_ID = ObjectID(b"0" * 40)
 _log = logging.getLogger("gitblobts")
 
@@ -555,6 +552,9 @@ class DulwichBackend(TreeReadingBackend):
     def merge_base(self, a: str, b: str) -> str | None:
         bases = find_merge_base(self._repo, [ObjectID(a.encode()), ObjectID(b.encode())])
         return bases[0].decode("ascii") if bases else None
+
+    def commit_time(self, commit: str) -> int:
+        return int(self._object(commit, Commit).commit_time)
 
     def commit_info(self, commit: str) -> tuple[str | None, str]:
         obj = self._object(commit, Commit)

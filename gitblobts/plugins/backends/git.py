@@ -534,6 +534,9 @@ class GitCommandBackend(TreeReadingBackend):
             )
         return processes.line(result.stdout)
 
+    def commit_time(self, commit: str) -> int:
+        return self._commit(commit).time
+
     def commit_info(self, commit: str) -> tuple[str | None, str]:
         parsed = self._commit(commit)
         return parsed.parent, parsed.message
