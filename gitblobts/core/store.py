@@ -2,10 +2,8 @@
 
 :class:`Store` is the porcelain: it checks arguments and delegates to the parts, each of
 one concept, which share one :class:`~gitblobts.core.state.StoreState` (backend, branch,
-locks, plugins, pipeline, the current :class:`~gitblobts.core.settings.Settings`):
-:mod:`~gitblobts.core.adding`, :mod:`~gitblobts.core.reading`,
-:mod:`~gitblobts.core.remotes`, :mod:`~gitblobts.core.migrating` and
-:mod:`~gitblobts.core.inspection`. No part imports this module.
+locks, plugins, pipeline, the current :class:`~gitblobts.core.settings.Settings`): adding,
+reading, following, remotes, migrating, inspection. No part imports this module.
 """
 
 from __future__ import annotations
@@ -18,7 +16,7 @@ from collections.abc import Callable, Iterable, Iterator
 from types import TracebackType
 from typing import BinaryIO
 
-from gitblobts.core import keys
+from gitblobts.core import following, keys
 from gitblobts.core.adding import Adding, BlobSource, BytesLike, check_blobs
 from gitblobts.core.blob import Blob, BlobInfo, BlobRef
 from gitblobts.core.config import StoreConfig
@@ -89,15 +87,12 @@ class Store:
     instead of keeping the commits for a later :meth:`push` with a warning
     (:class:`~gitblobts.PushFailedWarning`).
     ``durable``: an add returns only once its objects, the branch (with its log) and, in a
-    working tree, the index are on disk (fsync), so that not even a power cut takes it back;
-    this costs a few disk flushes per add. By default, as with git, they reach the disk when
-    the system writes them back: a killed process loses nothing an add returned, a machine
-    that goes down may.
+    working tree, the index are on disk (fsync): not even a power cut takes it back. By
+    default, as with git, a killed process loses nothing an add returned, a power cut may.
 
     Threads may share a store: any method may be called from any thread at once, and what
-    several threads add is all committed, none of it twice; a :meth:`getblobs` iterator may
-    be consumed in another thread than the one that made it (by one thread at a time, as any
-    generator). Backend calls take turns; adding encodes and writes blobs in parallel.
+    several threads add is all committed, none of it twice; a query's iterator may be
+    consumed in another thread than the one that made it (by one thread at a time).
     """
 
     def __init__(
@@ -161,8 +156,7 @@ class Store:
             strict=strict,
             part_size=part_size,
         )
-        # Close the backend once neither the store nor an iterator of its queries is left,
-        # or when the interpreter exits, before module teardown makes that noisy.
+        # Close the backend once neither the store nor a query's iterator is left, or at exit.
         self._finalizer = weakref.finalize(state, state.backend.close)
         self._state = state
         self._backend = state.backend
@@ -254,13 +248,20 @@ class Store:
         """Yield the blobs with ``start_time <= time <= end_time``, lazily, in ascending time
         order, or descending when ``start_time`` is after ``end_time``. ``None``, ±inf and NaN
         leave that end open. Blobs of equal time come in a stable order. The query reads the
-        branch as it is when called.
-
-        ``pull``: :meth:`pull` from the remote first (with no remote, there is nothing to pull).
-        """
+        branch as it is when called. ``pull``: :meth:`pull` from the remote first."""
         return self._reading.iter_blobs(
             *self._reading.query(start_time, end_time, self.pull if pull else None)
         )
+
+    def follow(
+        self, start_time: object = None, *, interval: float = 1.0, pull: bool = True
+    ) -> Iterator[Blob]:
+        """Yield the blobs from ``start_time`` on as :meth:`getblobs` does, then each new one
+        once as it lands on the branch, looking every ``interval`` seconds (after a
+        :meth:`pull` if ``pull``), until closed or left (``break``). See :doc:`usage`."""
+        interval = following.check_interval(interval)
+        follower = following.Follower(self._state, self._reading, start_time, self.pull)
+        return following.follow(follower, interval, pull)
 
     # Remotes
 
@@ -275,8 +276,7 @@ class Store:
 
     def pull(self) -> PullResult:
         """Bring the remote's blobs into the branch: fast-forward, or put local commits not yet
-        pushed on top of the remote's. Returns what arrived (:class:`~gitblobts.PullResult`).
-        With no remote, there is nothing to do."""
+        pushed on top of the remote's. Returns what arrived (:class:`~gitblobts.PullResult`)."""
         return self._remotes.pull()
 
     @property
@@ -327,8 +327,8 @@ class Store:
         *,
         pull: bool = False,
     ) -> Iterator[BlobInfo]:
-        """Like :meth:`getblobs`, but yield :class:`~gitblobts.BlobInfo` (time, path and size
-        of the stored file) without decrypting or decompressing: no key is needed."""
+        """Like :meth:`getblobs`, but yield :class:`~gitblobts.BlobInfo` (time, path, stored
+        size): nothing is decrypted or decompressed."""
         return self._inspection.listblobs(start_time, end_time, self.pull if pull else None)
 
     def count(self, start_time: object = -math.inf, end_time: object = math.inf) -> int:
