@@ -11,7 +11,7 @@ remote's: a rebased commit adds no file the last tip lacked.
 
 The new files of one step come in time order; a blob another writer added with an earlier
 time than one already yielded comes in the step that finds it, after it. Nothing here
-starts a thread or sleeps: :func:`follow` (the store's generator) sleeps between steps in
+starts a thread or sleeps: :class:`Following` (the store's iterator) sleeps between steps in
 its consumer's thread, and :class:`~gitblobts.AsyncStore` awaits between them on its loop.
 """
 
@@ -20,7 +20,7 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 
 from gitblobts.core.blob import Blob
 from gitblobts.core.errors import ArgumentTypeError, RemoteError
@@ -112,10 +112,24 @@ class Follower:
         return found
 
 
-def follow(follower: Follower, interval: float, pull: bool) -> Iterator[Blob]:
-    """:meth:`gitblobts.Store.follow`'s generator: the first step, then a step every
-    ``interval`` seconds, sleeping in the consumer's thread, until it is closed."""
-    yield from follower.start(pull)
-    while True:
-        time.sleep(interval)
-        yield from follower.poll(pull)
+class Following(Iterator[Blob]):
+    """What :meth:`gitblobts.Store.follow` returns: the first step, then a step every
+    ``interval`` seconds, sleeping in the consumer's thread, until :meth:`close`. Its
+    :attr:`follower` lets an async store take the steps and wait between them itself."""
+
+    def __init__(self, follower: Follower, interval: float, pull: bool) -> None:
+        self.follower = follower
+        self._blobs = self._steps(interval, pull)
+
+    def _steps(self, interval: float, pull: bool) -> Generator[Blob, None, None]:
+        yield from self.follower.start(pull)
+        while True:
+            time.sleep(interval)
+            yield from self.follower.poll(pull)
+
+    def __next__(self) -> Blob:
+        return next(self._blobs)
+
+    def close(self) -> None:
+        """Stop following; :meth:`__next__` then raises ``StopIteration``."""
+        self._blobs.close()

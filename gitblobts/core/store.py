@@ -255,13 +255,13 @@ class Store:
 
     def follow(
         self, start_time: object = None, *, interval: float = 1.0, pull: bool = True
-    ) -> Iterator[Blob]:
+    ) -> following.Following:
         """Yield the blobs from ``start_time`` on as :meth:`getblobs` does, then each new one
         once as it lands on the branch, looking every ``interval`` seconds (after a
         :meth:`pull` if ``pull``), until closed or left (``break``). See :doc:`usage`."""
         interval = following.check_interval(interval)
         follower = following.Follower(self._state, self._reading, start_time, self.pull)
-        return following.follow(follower, interval, pull)
+        return following.Following(follower, interval, pull)
 
     # Remotes
 
