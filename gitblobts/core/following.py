@@ -59,9 +59,9 @@ class Follower:
 
     def start(self, pull: bool) -> Iterator[Blob]:
         """The blobs stored from the start time on, in time order, at the tip of now (pulled
-        first if ``pull``); later steps begin from that tip."""
+        first if ``pull``, as :meth:`poll` does); later steps begin from that tip."""
         settings, head, low, _, _ = self._reading.query(
-            self._start_time, math.inf, self._pull if pull else None
+            self._start_time, math.inf, self._try_pull if pull else None
         )
         self._low, self._seen = low, head
         return self._reading.iter_blobs(settings, head, low, math.inf, False)
@@ -70,12 +70,7 @@ class Follower:
         """The blobs the branch gained since the last step, in time order (pulled first if
         ``pull``; a remote that cannot be reached is logged, and the next step tries again)."""
         if pull:
-            try:
-                self._pull()
-            except RemoteError as error:
-                log.warning(
-                    "following %s: the pull failed, trying again later: %s", self._state.path, error
-                )
+            self._try_pull()
         state = self._state
         with state.repository_errors("read"), state.lock:
             tip = state.backend.resolve(state.branch)
@@ -87,6 +82,15 @@ class Follower:
             found = self._found(settings, tip, added)
         self._seen = tip
         return self._reading.read_found(settings, tip, found)
+
+    def _try_pull(self) -> None:
+        """Pull; a remote that cannot be reached is logged, and the next look tries again."""
+        try:
+            self._pull()
+        except RemoteError as error:
+            log.warning(
+                "following %s: the pull failed, trying again later: %s", self._state.path, error
+            )
 
     def _found(self, settings: Settings, tip: str, added: dict[str, str]) -> list[Found]:
         """The blobs among the files ``added`` at ``tip`` whose time is in the range, in

@@ -98,6 +98,26 @@ def test_following_starts_no_thread_and_closing_ends_it(repo: Path) -> None:
         next(follower)
 
 
+def test_a_follower_whose_remote_is_down_warns_and_keeps_following(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    served = tmp_path / "served.git"
+    git(tmp_path, "init", "--quiet", "--bare", str(served))
+    git(tmp_path, "clone", "--quiet", str(served), str(tmp_path / "clone"))
+    store = Store(tmp_path / "clone")
+    store.addblob(b"pushed", Nanoseconds(1))
+    served.rename(tmp_path / "gone.git")
+
+    follower = store.follow(interval=FAST)
+    first = next(follower)
+    store.addblob(b"local", Nanoseconds(2), push=False)
+    second = next(follower)
+    follower.close()
+
+    assert payloads([first, second]) == [b"pushed", b"local"]
+    assert "the pull failed, trying again later" in caplog.text
+
+
 @pytest.mark.parametrize("interval", [0, -1.0, float("inf"), float("nan"), "1", True])
 def test_an_interval_that_is_not_positive_seconds_is_refused(repo: Path, interval: object) -> None:
     with pytest.raises(ArgumentTypeError, match="interval"):
