@@ -172,6 +172,7 @@ TICK = 0.010
 MAX_LATE = 0.050
 
 
+@pytest.mark.slow
 def test_the_event_loop_keeps_ticking_while_the_store_adds_reads_and_pushes(
     git_daemon: GitDaemon, git_server_root: Path, tmp_path: Path
 ) -> None:
