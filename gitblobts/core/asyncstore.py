@@ -147,9 +147,9 @@ class AsyncStore:
         """:meth:`gitblobts.Store.count` on the worker thread."""
         return await self._call(lambda store: store.count(start_time, end_time))
 
-    async def verify(self) -> VerifyReport:
-        """:meth:`gitblobts.Store.verify` on the worker thread."""
-        return await self._call(lambda store: store.verify())
+    async def verify(self, progress: Callable[[int, int], None] | None = None) -> VerifyReport:
+        """:meth:`gitblobts.Store.verify` on the worker thread (which calls ``progress``)."""
+        return await self._call(lambda store: store.verify(progress))
 
     async def follow(
         self, start_time: object = None, *, interval: float = DEFAULT_INTERVAL, pull: bool = True

@@ -7,6 +7,8 @@ import asyncio
 import gc
 import hashlib
 import random
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -82,6 +84,32 @@ def test_an_async_store_left_unclosed_ends_its_worker_when_collected(repo: Path)
         time.sleep(0.01)
     assert workers() == []
     assert [blob.blob for blob in Store(repo).getblobs()] == [b"one"]
+
+
+UNCLOSED_AT_EXIT = """
+import asyncio, sys
+from gitblobts import AsyncStore
+
+async def main():
+    store = AsyncStore(sys.argv[1])
+    await store.addblob(b"left open")
+    sys.modules["__main__"].kept = store  # still referenced when the interpreter exits
+
+asyncio.run(main())
+"""
+
+
+def test_an_async_store_left_open_at_exit_lets_the_interpreter_end(repo: Path) -> None:
+    process = subprocess.run(
+        [sys.executable, "-c", UNCLOSED_AT_EXIT, str(repo)],
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert process.returncode == 0, process.stderr.decode()
+    assert process.stderr == b""
+    assert [blob.blob for blob in Store(repo).getblobs()] == [b"left open"]
 
 
 def test_a_cancelled_add_lands_whole_if_begun_and_not_at_all_if_queued(repo: Path) -> None:
