@@ -200,13 +200,35 @@ TICK = 0.010
 MAX_LATE = 0.050
 
 
+ATTEMPTS = 3
+"""A call that holds the event loop up does so on every attempt; a machine that has no core
+for the loop's thread for a while (other processes' load) does not."""
+
+
 @pytest.mark.slow
 def test_the_event_loop_keeps_ticking_while_the_store_adds_reads_and_pushes(
     git_daemon: GitDaemon, git_server_root: Path, tmp_path: Path
 ) -> None:
-    make_bare_repo(git_server_root, "blobs.git")
-    clone = tmp_path / "clone"
-    git(tmp_path, "clone", "--quiet", git_daemon.url("blobs.git"), str(clone))
+    worst: list[float] = []
+    for attempt in range(ATTEMPTS):
+        late = _ticking_while_working(git_daemon, git_server_root, tmp_path / str(attempt))
+        assert len(late) > 10
+        worst.append(max(late))
+        if worst[-1] <= MAX_LATE:
+            break
+
+    assert min(worst) <= MAX_LATE, f"the latest tick of each attempt, in ms: {worst}"
+
+
+def _ticking_while_working(
+    git_daemon: GitDaemon, git_server_root: Path, folder: Path
+) -> list[float]:
+    """How late each 10 ms tick of a task on the loop is while an async store adds 10,000
+    blobs, adds and reads back a 100 MB blob and pushes it all to a git daemon."""
+    folder.mkdir()
+    served = make_bare_repo(git_server_root, f"{folder.name}.git")
+    clone = folder / "clone"
+    git(folder, "clone", "--quiet", git_daemon.url(served.name), str(clone))
     digest = hashlib.sha256()
     for piece in _big_blob():
         digest.update(piece)
@@ -252,9 +274,8 @@ def test_the_event_loop_keeps_ticking_while_the_store_adds_reads_and_pushes(
 
     assert (added, read_digest) == (10_000, digest.hexdigest())
     assert pushed >= 1
-    assert git(git_server_root / "blobs.git", "rev-parse", "main").strip()
-    assert len(late) > 10
-    assert max(late) <= MAX_LATE, f"a tick was {max(late) * 1000:.0f} ms late"
+    assert git(served, "rev-parse", "main").strip()
+    return late
 
 
 def _big_blob() -> Iterator[bytes]:
