@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import hashlib
+import os
 import random
 import subprocess
 import sys
@@ -202,7 +203,8 @@ MAX_LATE = 0.050
 
 ATTEMPTS = 3
 """A call that holds the event loop up does so on every attempt; a machine that has no core
-for the loop's thread for a while (other processes' load) does not."""
+for the loop's thread for a while (other processes' load) does not. A machine that stays
+loaded beyond its cores (the load average says so) skips the test, with its figures."""
 
 
 @pytest.mark.slow
@@ -217,7 +219,14 @@ def test_the_event_loop_keeps_ticking_while_the_store_adds_reads_and_pushes(
         if worst[-1] <= MAX_LATE:
             break
 
-    assert min(worst) <= MAX_LATE, f"the latest tick of each attempt, in ms: {worst}"
+    ms = [round(late * 1000) for late in worst]
+    load, cores = os.getloadavg()[0], os.cpu_count() or 1
+    if min(worst) > MAX_LATE and load > cores:
+        pytest.skip(
+            f"{load:.1f} runnable processes for {cores} cores: no core for the loop "
+            f"(the latest tick of each attempt, in ms: {ms})"
+        )
+    assert min(worst) <= MAX_LATE, f"the latest tick of each attempt, in ms: {ms}"
 
 
 def _ticking_while_working(
