@@ -1,12 +1,14 @@
 """gitblobts: git-backed, time-indexed blob storage.
 
 Each blob is a file in a git repository, named by its nanosecond UTC time plus 128 random
-bits, and blobs come back by time range. See :class:`Store`.
+bits, and blobs come back by time range. See :class:`Store` (and
+:class:`AsyncStore` for asyncio programs).
 """
 
 import logging
 from importlib.metadata import PackageNotFoundError, version
 
+from gitblobts.core.asyncstore import AsyncStore
 from gitblobts.core.blob import Blob, BlobInfo, BlobRef
 from gitblobts.core.errors import (
     AddInterrupted,
@@ -53,6 +55,7 @@ __all__ = [
     "AddInterrupted",
     "ArgumentError",
     "ArgumentTypeError",
+    "AsyncStore",
     "Blob",
     "BlobInfo",
     "BlobRef",

@@ -32,6 +32,17 @@ from tests.helpers.gitservers import (  # noqa: E402
 _S = TypeVar("_S", bound=GitServer)
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Skip the tests marked ``alone`` in a parallel run (``-n``): a latency they bound
+    measures the machine's other processes as much as gitblobts. ``-m alone`` runs them."""
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        return
+    skip = pytest.mark.skip(reason="bounds a latency: run on its own, python -m pytest -m alone")
+    for item in items:
+        if item.get_closest_marker("alone") is not None:
+            item.add_marker(skip)
+
+
 @pytest.fixture(autouse=True, scope="session")
 def _isolated_git_config(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     """Keep the machine's git configuration out of the tests."""

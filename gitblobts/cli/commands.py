@@ -254,6 +254,13 @@ def get(args: argparse.Namespace) -> int:
     if paths and (args.start is not None or args.end is not None):
         args.parser.error("give blob paths, or --start/--end, not both")
     to_stdout = args.cat or args.output == "-"
+    if args.follow:
+        if paths or args.end is not None:
+            args.parser.error("--follow follows blobs from --start on: no PATH, no --end")
+        if not 0 < args.interval < float("inf"):
+            args.parser.error(f"--interval {args.interval}: give a positive number of seconds")
+        with _open(args, keyed=True) as store:
+            return _follow(args, store, None if to_stdout else output.OutputFolder(args.output))
     written = skipped = 0
     with _open(args, keyed=True) as store, Progress("getting") as progress:
         files = None if to_stdout else output.OutputFolder(args.output)
@@ -280,6 +287,27 @@ def get(args: argparse.Namespace) -> int:
         there = f" ({skipped} there already)" if skipped else ""
         output.status(f"wrote {_blobs(written)} to {files.folder}{there}")
     return 0
+
+
+def _follow(args: argparse.Namespace, store: Store, files: output.OutputFolder | None) -> int:
+    """``get --follow``: write the blobs from ``--start`` on, then each new one as it
+    arrives, until Ctrl-C (exit status 130). To standard output each blob is flushed as it
+    is written; to a folder, each file written is named on standard error (one there
+    already is skipped, as a rerun of ``get`` does)."""
+    start, _ = _range(args, store)
+    written = 0
+    for blob in store.follow(start, interval=args.interval):
+        if files is None:
+            with blob.open() as source:
+                streams.copy(source, output.data, lambda count: None)
+            output.flush()
+            continue
+        name = output.file_name(blob.path)
+        if files.write(name, blob.open):
+            written += 1
+            output.status(os.path.join(files.folder, name))
+        args.interrupted = f"stopped following: wrote {_blobs(written)} to {files.folder}"
+    return 0  # never: following ends with Ctrl-C
 
 
 def _blobs_at(store: Store, paths: list[str]) -> Iterator[Blob]:

@@ -204,6 +204,20 @@ def build_parser() -> argparse.ArgumentParser:
         "('-': --cat)",
     )
     target.add_argument("--cat", action="store_true", help="write the blobs to standard output")
+    get.add_argument(
+        "-f",
+        "--follow",
+        action="store_true",
+        help="after the blobs from START on, write each new blob as it arrives, pulling from "
+        "the remote if there is one, until Ctrl-C (like tail -f)",
+    )
+    get.add_argument(
+        "--interval",
+        type=float,
+        default=1.0,
+        metavar="SECONDS",
+        help="with --follow: how often to look for new blobs (default 1)",
+    )
 
     json_help = "write one JSON object, on one line (its keys: docs/cli.rst)"
     push = command("push", "push commits to the remote; say how many went")

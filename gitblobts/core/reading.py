@@ -98,24 +98,29 @@ class Reading:
         high: float | int,
         descending: bool,
     ) -> Iterator[Blob]:
+        with self._state.repository_errors("read"):
+            for found in self.iter_folders(settings, head, low, high, descending):
+                assert head is not None  # files were found in a commit
+                yield from self.read_found(settings, head, found)
+
+    def read_found(self, settings: Settings, head: str, found: list[Found]) -> Iterator[Blob]:
+        """The blobs of the files ``found`` in commit ``head``, in that order, lazily."""
         decompress, max_size = self._state.pipeline.decompress, self._state.max_blob_size
         plain_codecs = settings.plain_codecs
         with self._state.repository_errors("read"):
-            for found in self.iter_folders(settings, head, low, high, descending):
-                contents = self._state.backend.read_blobs(
-                    [oid for *_, oid in found if not isinstance(oid, PartsId)]
-                )
-                for timestamp_ns, path, tail, oid in found:
-                    if isinstance(oid, PartsId):
-                        assert head is not None  # a folder was found in a commit
-                        yield self._parted_blob(settings, head, timestamp_ns, path, tail)
-                        continue
-                    data = next(contents)
-                    codec = plain_codecs.get(tail)
-                    if codec is not None:
-                        yield new_blob(timestamp_ns, path, decompress(codec, path, data, max_size))
-                    else:
-                        yield self._read_blob(settings, timestamp_ns, path, tail, data)
+            contents = self._state.backend.read_blobs(
+                [oid for *_, oid in found if not isinstance(oid, PartsId)]
+            )
+            for timestamp_ns, path, tail, oid in found:
+                if isinstance(oid, PartsId):
+                    yield self._parted_blob(settings, head, timestamp_ns, path, tail)
+                    continue
+                data = next(contents)
+                codec = plain_codecs.get(tail)
+                if codec is not None:
+                    yield new_blob(timestamp_ns, path, decompress(codec, path, data, max_size))
+                else:
+                    yield self._read_blob(settings, timestamp_ns, path, tail, data)
 
     def _read_blob(
         self, settings: Settings, timestamp_ns: int, path: str, tail: naming.Tail, data: bytes
@@ -183,7 +188,7 @@ class Reading:
             if parts is not None and low <= parts[0] <= high:
                 found.append((parts[0], prefix + filename, parts[1], oid))
         others = self._state.backend.list_non_files(head, folder)
-        if others and self._holds_parts(settings, head):
+        if others and self.holds_parts(settings, head):
             for entry in others:
                 parts = parse(entry.name) if entry.is_folder else None
                 if parts is not None and low <= parts[0] <= high:
@@ -197,7 +202,7 @@ class Reading:
         found.sort(reverse=descending)
         return found
 
-    def _holds_parts(self, settings: Settings, head: str) -> bool:
+    def holds_parts(self, settings: Settings, head: str) -> bool:
         """Whether folders named like blobs are parted blobs: in a store of version 3, which
         a version-2 store becomes when another writer adds its first parted blob."""
         if settings.holds_parts or not settings.names.records_config:

@@ -12,24 +12,32 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import threading
 from collections.abc import Iterator
 
-from gitblobts.core import interrupts, parts, refname
+from gitblobts.core import interrupts, keys, parts, refname
 from gitblobts.core.backend import Backend
 from gitblobts.core.config import CONFIG_PATH, StoreConfig
 from gitblobts.core.errors import (
     ArgumentError,
+    ArgumentTypeError,
     GitBlobTSError,
     RepositoryError,
 )
 from gitblobts.core.formats import registry
 from gitblobts.core.locking import LockedBackend
 from gitblobts.core.pipeline import Pipeline
-from gitblobts.core.plugins import Plugins
+from gitblobts.core.plugins import Plugins, default_plugins
 from gitblobts.core.pushlimit import DEFAULT_MAX_PUSH_BYTES, read_max_push_bytes
 from gitblobts.core.redaction import redact, scrub_chain
-from gitblobts.core.settings import Settings, choose, choose_layout, read_config
+from gitblobts.core.settings import (
+    Settings,
+    choose,
+    choose_layout,
+    read_config,
+    read_max_blob_size,
+)
 
 log = logging.getLogger("gitblobts")
 
@@ -211,29 +219,54 @@ def resolve_branch(backend: Backend, path: str, branch: str | None) -> str:
 
 
 def open_state(
-    path: str,
-    plugins: Plugins,
-    backend_class: type[Backend],
+    path: str | os.PathLike[str],
     *,
+    plugins: Plugins | None,
+    backend: str,
+    key: bytes | str | None,
     branch: str | None,
     layout: str | None,
     compression: str | None,
     cipher: str | None,
-    raw_key: bytes | None,
     durable: bool,
-    max_blob_size: int,
+    max_blob_size: int | None,
     max_push_bytes: object,
     remote_name: str | None,
     push_after_add: bool,
     strict: bool,
-    part_size: int | None = None,
+    part_size: int | None,
 ) -> StoreState:
-    """Open the store in the repository at ``path`` with a backend of ``backend_class``:
-    resolve its branch, read its configuration, choose its settings from the options, and
-    mend the index if a writer died while moving the branch. ``max_push_bytes`` and
-    ``part_size``: as given to the store (read by
-    :func:`~gitblobts.core.pushlimit.read_max_push_bytes` and
+    """Open the store in the repository at ``path`` from :class:`~gitblobts.Store`'s options
+    (checked here: a wrong type is :class:`~gitblobts.ArgumentTypeError`) with the named
+    ``backend``: resolve its branch, read its configuration, choose its settings from the
+    options, and mend the index if a writer died while moving the branch. ``plugins``:
+    default, the installed set; ``max_blob_size``, ``max_push_bytes`` and ``part_size``: as
+    given, defaults from the environment (:func:`~gitblobts.core.settings.read_max_blob_size`,
+    :func:`~gitblobts.core.pushlimit.read_max_push_bytes`,
     :func:`~gitblobts.core.parts.read_part_size`)."""
+    if not isinstance(path, (str, os.PathLike)):
+        raise ArgumentTypeError(f"path is {type(path).__name__}, not a str or path-like")
+    check_names(
+        compression=compression,
+        cipher=cipher,
+        layout=layout,
+        branch=branch,
+        backend=backend,
+        remote=remote_name,
+    )
+    if plugins is not None and not isinstance(plugins, Plugins):
+        raise ArgumentTypeError(f"plugins is {type(plugins).__name__}, not a Plugins")
+    if max_blob_size is not None and type(max_blob_size) is not int:  # nor bool, nor float
+        raise ArgumentTypeError(
+            f"max_blob_size is {type(max_blob_size).__name__}, not an int (bytes) or None"
+        )
+    path = os.fspath(path)
+    if not os.path.isdir(path):
+        raise RepositoryError(f"{path}: no such directory")
+    plugins = plugins if plugins is not None else default_plugins()
+    limit = read_max_blob_size(max_blob_size)
+    raw_key = keys.decode_key(key) if key is not None else None
+    backend_class = plugins.backends.get(backend)
     push_limit = read_max_push_bytes(max_push_bytes)
     part_size = parts.read_part_size(part_size)
     lock = threading.RLock()
@@ -254,7 +287,7 @@ def open_state(
             lock,
             plugins,
             settings,
-            max_blob_size=max_blob_size,
+            max_blob_size=limit,
             compression_option=compression,
             remote_name=remote_name,
             push_after_add=push_after_add,
@@ -269,3 +302,10 @@ def open_state(
         opened.close()
         raise
     return state
+
+
+def check_names(**options: object) -> None:
+    """Raise :class:`ArgumentTypeError` for an option that is neither a name nor ``None``."""
+    for option, value in options.items():
+        if value is not None and not isinstance(value, str):
+            raise ArgumentTypeError(f"{option} is {type(value).__name__}, not a str or None")

@@ -2,10 +2,8 @@
 
 :class:`Store` is the porcelain: it checks arguments and delegates to the parts, each of
 one concept, which share one :class:`~gitblobts.core.state.StoreState` (backend, branch,
-locks, plugins, pipeline, the current :class:`~gitblobts.core.settings.Settings`):
-:mod:`~gitblobts.core.adding`, :mod:`~gitblobts.core.reading`,
-:mod:`~gitblobts.core.remotes`, :mod:`~gitblobts.core.migrating` and
-:mod:`~gitblobts.core.inspection`. No part imports this module.
+locks, plugins, pipeline, the current :class:`~gitblobts.core.settings.Settings`): adding,
+reading, following, remotes, migrating, inspection. No part imports this module.
 """
 
 from __future__ import annotations
@@ -17,15 +15,15 @@ import weakref
 from collections.abc import Callable, Iterable, Iterator
 from typing import BinaryIO
 
-from gitblobts.core import keys
+from gitblobts.core import following
 from gitblobts.core.adding import Adding, BlobSource, BytesLike, check_blobs
 from gitblobts.core.blob import Blob, BlobInfo, BlobRef
 from gitblobts.core.config import StoreConfig
-from gitblobts.core.errors import ArgumentTypeError, KeyRequiredError, RepositoryError
+from gitblobts.core.errors import ArgumentTypeError, KeyRequiredError
 from gitblobts.core.formats.v1 import migration
 from gitblobts.core.formats.v1.migrating import Migrating
 from gitblobts.core.inspection import Inspection
-from gitblobts.core.plugins import Plugins, default_plugins
+from gitblobts.core.plugins import Plugins
 from gitblobts.core.pushing import DEFAULT_CLOSE_TIMEOUT as CLOSE_TIMEOUT
 from gitblobts.core.pushing import DEFAULT_PUSH_INTERVAL as PUSH_INTERVAL
 from gitblobts.core.pushing import Pushing, check_push, check_timeout
@@ -39,9 +37,8 @@ from gitblobts.core.settings import (
     DEFAULT_MAX_BLOB_SIZE,
     MAX_BLOB_SIZE_ENV,
     NO_CIPHER,
-    read_max_blob_size,
 )
-from gitblobts.core.state import open_state
+from gitblobts.core.state import check_names, open_state
 from gitblobts.core.sync import PullResult, PushResult
 from gitblobts.core.verify import VerifyReport
 
@@ -124,44 +121,19 @@ class Store:
         strict: bool = False,
         durable: bool = False,
     ) -> None:
-        if not isinstance(path, (str, os.PathLike)):
-            raise ArgumentTypeError(f"path is {type(path).__name__}, not a str or path-like")
-        _check_names(
-            compression=compression,
-            cipher=cipher,
-            layout=layout,
-            branch=branch,
-            backend=backend,
-            remote=remote,
-        )
-        if plugins is not None and not isinstance(plugins, Plugins):
-            raise ArgumentTypeError(f"plugins is {type(plugins).__name__}, not a Plugins")
-        if max_blob_size is not None and type(max_blob_size) is not int:  # nor bool, nor float
-            raise ArgumentTypeError(
-                f"max_blob_size is {type(max_blob_size).__name__}, not an int (bytes) or None"
-            )
         push_after_add = check_push(push, push_interval)
         self._close_timeout = check_timeout(close_timeout, "close_timeout")
-        path = os.fspath(path)
-        if not os.path.isdir(path):
-            raise RepositoryError(f"{path}: no such directory")
-        plugins = plugins if plugins is not None else default_plugins()
-        limit = read_max_blob_size(max_blob_size)
-        raw_key = keys.decode_key(key) if key is not None else None
-        backend_class = plugins.backends.get(
-            backend or os.environ.get(BACKEND_ENV) or DEFAULT_BACKEND
-        )
         state = open_state(
             path,
-            plugins,
-            backend_class,
+            plugins=plugins,
+            backend=backend or os.environ.get(BACKEND_ENV) or DEFAULT_BACKEND,
+            key=key,
             branch=branch,
             layout=layout,
             compression=compression,
             cipher=cipher,
-            raw_key=raw_key,
             durable=durable,
-            max_blob_size=limit,
+            max_blob_size=max_blob_size,
             max_push_bytes=max_push_bytes,
             remote_name=remote,
             push_after_add=push_after_add,
@@ -266,6 +238,16 @@ class Store:
             *self._reading.query(start_time, end_time, self.pull if pull else None)
         )
 
+    def follow(
+        self, start_time: object = None, *, interval: float = 1.0, pull: bool = True
+    ) -> following.Following:
+        """Yield the blobs from ``start_time`` on as :meth:`getblobs` does, then each new one
+        once as it lands on the branch, looking every ``interval`` seconds (after a
+        :meth:`pull` if ``pull``), until closed or left (``break``). See :doc:`usage`."""
+        interval = following.check_interval(interval)
+        follower = following.Follower(self._state, self._reading, start_time, self.pull)
+        return following.Following(follower, interval, pull)
+
     # Remotes
 
     def push(self) -> PushResult:
@@ -324,7 +306,7 @@ class Store:
         ``push``: pull first and push afterwards (default: the store's ``push`` setting).
         Returns a :class:`~gitblobts.MigrationReport` (``migrated == 0``: nothing to do).
         Other threads' calls on this store wait until the migration is done."""
-        _check_names(layout=layout, compression=compression, cipher=cipher)
+        check_names(layout=layout, compression=compression, cipher=cipher)
         with self._state.remote_lock, self._state.lock:
             return self._migrating.migrate(layout, compression, cipher, key, push)
 
@@ -337,8 +319,8 @@ class Store:
         *,
         pull: bool = False,
     ) -> Iterator[BlobInfo]:
-        """Like :meth:`getblobs`, but yield :class:`~gitblobts.BlobInfo` (time, path and size
-        of the stored file) without decrypting or decompressing: no key is needed."""
+        """Like :meth:`getblobs`, but yield :class:`~gitblobts.BlobInfo` (time, path, stored
+        size): nothing is decrypted or decompressed."""
         return self._inspection.listblobs(start_time, end_time, self.pull if pull else None)
 
     def count(self, start_time: object = -math.inf, end_time: object = math.inf) -> int:
@@ -391,10 +373,3 @@ class Store:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
-
-
-def _check_names(**options: object) -> None:
-    """Raise :class:`ArgumentTypeError` for an option that is neither a name nor ``None``."""
-    for option, value in options.items():
-        if value is not None and not isinstance(value, str):
-            raise ArgumentTypeError(f"{option} is {type(value).__name__}, not a str or None")
