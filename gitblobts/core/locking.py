@@ -10,7 +10,11 @@ compare-and-swap, check out).
 
 :meth:`~gitblobts.core.backend.Backend.write_blobs` runs without the lock: it consumes the
 caller's blobs as it goes, which may take long and must not hold up other threads, and it
-only adds new objects (see the backend contract).
+only adds new objects (see the backend contract). A :meth:`fetch` or :meth:`push` waits on
+the network, so it runs without the lock too, on a backend of its own opened on the same
+repository for that call: to the store's backend it is another process, whose objects and
+refs every backend finds on disk, as it must another writer's. So adds go on while a push
+is under way (a background push: :mod:`gitblobts.core.pushing`).
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ class LockedBackend(Backend):
         self._lock = lock
         self._path = path
         self._closed = False
+        self._durable = False
 
     @property
     def closed(self) -> bool:
@@ -120,6 +125,7 @@ class LockedBackend(Backend):
         with self._lock:
             self._check_open()
             self.backend.set_durable(durable)
+            self._durable = durable
 
     def compare_and_swap(self, ref: str, old: str | None, new: str) -> bool:
         with self._lock:
@@ -159,14 +165,26 @@ class LockedBackend(Backend):
             self.backend.set_upstream(branch, remote, remote_ref)
 
     def fetch(self, remote: str, remote_ref: str) -> str | None:
-        with self._lock:
-            self._check_open()
-            return self.backend.fetch(remote, remote_ref)
+        with self._networking() as backend:
+            return backend.fetch(remote, remote_ref)
 
     def push(self, remote: str, commit: str, remote_ref: str, expected: str | None) -> bool:
+        with self._networking() as backend:
+            return backend.push(remote, commit, remote_ref, expected)
+
+    @contextlib.contextmanager
+    def _networking(self) -> Iterator[Backend]:
+        """A backend of the same class on the same repository, for one call that waits on
+        the network, made without the lock; closed afterwards."""
         with self._lock:
             self._check_open()
-            return self.backend.push(remote, commit, remote_ref, expected)
+            durable = self._durable
+        backend = type(self.backend)(self._path)
+        try:
+            backend.set_durable(durable)
+            yield backend
+        finally:
+            backend.close()
 
     def tracking(self, remote: str, remote_ref: str) -> str | None:
         with self._lock:
