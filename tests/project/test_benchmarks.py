@@ -115,3 +115,14 @@ def test_the_plot_is_a_png(performance: ModuleType, tmp_path: Path) -> None:
 )
 def test_the_other_benchmarks_run(script: str, args: tuple[str, ...]) -> None:
     assert f"{args[1]} x 1 KiB blobs" in run(script, *args)
+
+
+def test_the_background_pushing_benchmark_delivers_every_blob_in_few_pushes() -> None:
+    printed = run(
+        "background.py", "--adds", "30", "--rounds", "1", "--interval", "60",
+        "--push-adds", "3", "--no-legacy", "--backends", "dulwich",
+    )  # fmt: skip
+
+    assert "a fresh clone holds all 30" in printed
+    assert "1 push(es) received (at most 1." in printed  # flush's: the interval held the rest
+    assert "3 push(es) received;" in printed  # push=True: one per add
