@@ -149,6 +149,37 @@ time.sleep(600)
 """
 
 
+def test_adds_go_on_while_a_push_waits_on_the_remote(server: GitServer, tmp_path: Path) -> None:
+    served = served_repo(server)
+    entered, release = tmp_path / "push-entered", tmp_path / "push-released"
+    hook = served / "hooks" / "pre-receive"
+    hook.parent.mkdir(exist_ok=True)
+    hook.write_text(  # holds the push on the server until the test releases it
+        f"#!/bin/sh\ncat >/dev/null\ntouch {entered}\n"
+        f"for i in $(seq 1200); do [ -e {release} ] && exit 0; sleep 0.1; done\nexit 1\n"
+    )
+    hook.chmod(0o755)
+    with Store(clone(server, tmp_path / "w"), push="background", push_interval=0) as store:
+        store.addblob(b"pushed first", 1)
+        deadline = time.monotonic() + 60
+        while not entered.exists():  # the worker's push is now held by the server
+            assert time.monotonic() < deadline, "the push never reached the server"
+            time.sleep(0.05)
+        adding = threading.Thread(
+            target=lambda: [store.addblob(b"meanwhile %d" % n, n + 2) for n in range(3)]
+        )
+        adding.start()
+        adding.join(timeout=60)  # a deadlock bound, far below the hook's two minutes
+        held = adding.is_alive()
+        release.touch()
+        adding.join()
+        assert not held, "the adds waited for the push"
+        assert served_blobs(served) == 0
+        assert store.count() == 4
+        store.flush(timeout=60)
+    assert served_blobs(served) == 4
+
+
 def test_commits_of_a_killed_writer_are_pushed_by_the_next_store(
     server: GitServer, tmp_path: Path
 ) -> None:
