@@ -17,11 +17,10 @@ import re
 import time
 from collections.abc import Iterable, Iterator
 
-from gitblobts.cli import output, repository, streams
+from gitblobts.cli import named, opening, output, repository, streams
 from gitblobts.cli.errors import CommandError
-from gitblobts.cli.key import read_key
 from gitblobts.cli.progress import Progress
-from gitblobts.cli.when import RangeEnd, parse_range_end, parse_when
+from gitblobts.cli.when import parse_when
 from gitblobts.core.blob import Blob, BlobRef
 from gitblobts.core.errors import KeyRequiredError, RemoteError
 from gitblobts.core.formats import registry
@@ -35,77 +34,13 @@ _URL_SCHEME = re.compile(r"[a-zA-Z][a-zA-Z0-9+.-]*://|[^/]*:")
 """A URL, or git's scp-like ``host:path``: anything but a local path."""
 
 
-# Paths: -C PATH says where the store is, as git's -C says where the repository is. Files
-# named on the command line are taken from the current folder, as the shell completes and
-# expands them: the files to add live outside the store.
-
-
-def _store_path(args: argparse.Namespace, path: str | None = None) -> str:
-    """The store's folder: ``-C`` (each taken from the one before), then ``path``."""
-    directories: list[str] = args.directory or []
-    parts = [*directories, *([path] if path is not None else [])]
-    return os.path.join(*parts) if parts else os.getcwd()
-
-
-def _found_store_path(args: argparse.Namespace) -> str:
-    """The root of the repository the store's folder is in (see :func:`_store_path`),
-    found upward as git finds it, so that the command works from any folder of a store."""
-    path = _store_path(args)
-    if not os.path.isdir(path):
-        return path  # the store says what is wrong
-    root = repository.discover(path)
-    if root is None:
-        raise CommandError(
-            f"{path}: not a git repository, nor in one; make it a store with "
-            f"'gitblobts init', or name a store with -C PATH"
-        )
-    return root
-
-
-def _open(
-    args: argparse.Namespace,
-    *,
-    keyed: bool = False,
-    durable: bool = False,
-    background: float | None = None,
-) -> Store:
-    """The store the command works on, with the key if the command uses one; pushing in the
-    background, and waiting for it at most ``background`` seconds on closing, if given."""
-    key = _key(args) if keyed else None
-    if background is None:
-        return Store(_found_store_path(args), key=key, durable=durable)
-    return Store(
-        _found_store_path(args),
-        key=key,
-        durable=durable,
-        push="background",
-        close_timeout=background,
-    )
-
-
-def _key(args: argparse.Namespace) -> bytes | None:
-    key_file: str | None = args.key_file
-    from_environment: str | None = getattr(args, "key_from_environment", None)
-    return read_key(key_file, from_environment)
-
-
-def _range(args: argparse.Namespace, store: Store) -> tuple[RangeEnd, RangeEnd]:
-    """``--start`` and ``--end``, counted from one "now"; ``None`` and the infinities leave
-    an end open."""
-    now_ns = time.time_ns()
-    return (
-        parse_range_end(args.start, store.plugins, now_ns),
-        parse_range_end(args.end, store.plugins, now_ns),
-    )
-
-
 # Commands
 
 
 def init(args: argparse.Namespace) -> int:
     """Create the repository if there is none, then record the store's configuration."""
-    path = _store_path(args, args.path)
-    key = _key(args)
+    path = opening.store_path(args, args.path)
+    key = opening.read_args_key(args)
     if args.cipher not in (None, NO_CIPHER) and key is None:
         raise KeyRequiredError(f"--cipher {args.cipher} needs a key")
     found = repository.kind(path)
@@ -181,8 +116,9 @@ def add(args: argparse.Namespace) -> int:
     if args.wait is not None and not args.background:
         args.parser.error("--wait is the wait of --background")
     wait = (30.0 if args.wait is None else args.wait) if args.background else None
+    key = named.key_name(args)
     sizes = [streams.input_size(path) for path in paths]  # fails before anything is written
-    with _open(args, keyed=True, durable=args.durable, background=wait) as store:
+    with opening.open_store(args, keyed=True, durable=args.durable, background=wait) as store:
         when = parse_when(args.time, store.plugins, time.time_ns())
         with _adding_progress(sizes) as progress:
             inputs = streams.opened_inputs(
@@ -195,6 +131,7 @@ def add(args: argparse.Namespace) -> int:
                     inputs,
                     None if when is None else [when] * len(paths),
                     push=False if args.no_push else None,
+                    key=key,
                 )
             args.interrupted = (
                 f"interrupted, but the {_blobs_were(len(refs))} added: do not add them again"
@@ -230,8 +167,8 @@ def _blobs_were(count: int) -> str:
 
 def ls(args: argparse.Namespace) -> int:
     """List blobs: time, stored size, path; or JSON Lines."""
-    with _open(args) as store:
-        start, end = _range(args, store)
+    with opening.open_store(args) as store:
+        start, end = opening.range_of(args, store)
         for info in store.listblobs(start, end):
             if args.json:
                 document = {
@@ -251,24 +188,29 @@ def get(args: argparse.Namespace) -> int:
     """Write blobs to files named by their stored names (a rerun writes only what is
     missing), or concatenate them to standard output: those of the range, or those named."""
     paths: list[str] = args.paths
-    if paths and (args.start is not None or args.end is not None):
-        args.parser.error("give blob paths, or --start/--end, not both")
+    key = named.key_name(args)
+    if paths and (args.start is not None or args.end is not None or key is not None):
+        args.parser.error("give blob paths or addresses, or --key, --start/--end: not both")
+    if args.at is not None and key is None:
+        args.parser.error("--at picks a version of a key: give --key NAME")
     to_stdout = args.cat or args.output == "-"
     if args.follow:
-        if paths or args.end is not None:
+        if paths or args.end is not None or key is not None:
             args.parser.error("--follow follows blobs from --start on: no PATH, no --end")
         if not 0 < args.interval < float("inf"):
             args.parser.error(f"--interval {args.interval}: give a positive number of seconds")
-        with _open(args, keyed=True) as store:
+        with opening.open_store(args, keyed=True) as store:
             return _follow(args, store, None if to_stdout else output.OutputFolder(args.output))
     written = skipped = 0
-    with _open(args, keyed=True) as store, Progress("getting") as progress:
+    with opening.open_store(args, keyed=True) as store, Progress("getting") as progress:
         files = None if to_stdout else output.OutputFolder(args.output)
         if paths:
             blobs: Iterable[Blob] = _blobs_at(store, paths)
             total = len(paths)
+        elif key is not None:
+            blobs, total = named.versions(args, store, key)
         else:
-            start, end = _range(args, store)
+            start, end = opening.range_of(args, store)
             blobs = store.getblobs(start, end)
             total = store.count(start, end) if progress.enabled else 0
         progress.update(0, total)
@@ -276,7 +218,9 @@ def get(args: argparse.Namespace) -> int:
             if files is None:
                 with blob.open() as source:
                     streams.copy(source, output.data, progress.add_bytes)
-            elif files.write(output.file_name(blob.path), blob.open, progress.add_bytes):
+            elif files.write(
+                blob.address or output.file_name(blob.path), blob.open, progress.add_bytes
+            ):
                 written += 1
             else:
                 skipped += 1
@@ -294,7 +238,7 @@ def _follow(args: argparse.Namespace, store: Store, files: output.OutputFolder |
     arrives, until Ctrl-C (exit status 130). To standard output each blob is flushed as it
     is written; to a folder, each file written is named on standard error (one there
     already is skipped, as a rerun of ``get`` does)."""
-    start, _ = _range(args, store)
+    start, _ = opening.range_of(args, store)
     written = 0
     for blob in store.follow(start, interval=args.interval):
         if files is None:
@@ -311,9 +255,13 @@ def _follow(args: argparse.Namespace, store: Store, files: output.OutputFolder |
 
 
 def _blobs_at(store: Store, paths: list[str]) -> Iterator[Blob]:
-    """The blobs stored at ``paths`` (as ``ls`` prints them), in that order. Each is found
-    by a query of its exact time, read from its name."""
+    """The blobs stored at ``paths`` (as ``ls`` prints them) or under content addresses (as
+    ``put`` prints them), in that order. A path's blob is found by a query of its exact
+    time, read from its name."""
     for path in paths:
+        if named.is_address(path):
+            yield named.addressed(store, path)
+            continue
         filename = path.rpartition("/")[2]
         name = registry.parse(filename)
         if name is None:
@@ -325,9 +273,19 @@ def _blobs_at(store: Store, paths: list[str]) -> Iterator[Blob]:
         yield found[0]
 
 
+def keys(args: argparse.Namespace) -> int:
+    """List keys: :func:`gitblobts.cli.named.keys`."""
+    return named.keys(args)
+
+
+def put(args: argparse.Namespace) -> int:
+    """Store files by content: :func:`gitblobts.cli.named.put`."""
+    return named.put(args)
+
+
 def push(args: argparse.Namespace) -> int:
     """Push the branch's commits to its remote; say how many went, or that none had to."""
-    with _open(args) as store:
+    with opening.open_store(args) as store:
         _require_remote(store, "push to")
         result = store.push()
     branch, remote_ref = _short(store.branch), _short(result.ref)
@@ -359,7 +317,7 @@ def push(args: argparse.Namespace) -> int:
 
 def pull(args: argparse.Namespace) -> int:
     """Bring in the blobs others pushed to the remote; say how many arrived."""
-    with _open(args) as store:
+    with opening.open_store(args) as store:
         _require_remote(store, "pull from")
         result = store.pull()
     branch = _short(store.branch)
@@ -393,7 +351,7 @@ def _require_remote(store: Store, action: str) -> tuple[str, str]:
 
 def status(args: argparse.Namespace) -> int:
     """Show the store: branch, remote, unpushed commits, blob count, configuration."""
-    with _open(args) as store:
+    with opening.open_store(args) as store:
         target = store.remote
         url = repository.remote_url(store.path, target[0]) if target is not None else None
         unpushed = store.unpushed if target is not None else None
@@ -462,7 +420,7 @@ def status(args: argparse.Namespace) -> int:
 
 def verify(args: argparse.Namespace) -> int:
     """Read and check every file; list the bad ones."""
-    with _open(args, keyed=True) as store, Progress("verifying") as progress:
+    with opening.open_store(args, keyed=True) as store, Progress("verifying") as progress:
         report = store.verify(progress=progress.update)
     if args.json:
         output.document(
@@ -515,10 +473,10 @@ def plugins(args: argparse.Namespace) -> int:
 def migrate(args: argparse.Namespace) -> int:
     """Rewrite the blobs of a gitblobts 0.0.7 store in the current format, in one commit. The
     key (if the store has one) reads the old blobs and encrypts the new ones."""
-    key = _key(args)
+    key = opening.read_args_key(args)
     if args.cipher not in (None, NO_CIPHER) and key is None:
         raise KeyRequiredError(f"--cipher {args.cipher} needs a key")
-    with Store(_found_store_path(args), compression=args.from_compression, key=key) as store:
+    with Store(opening.found_store_path(args), compression=args.from_compression, key=key) as store:
         report = store.migrate(
             layout=args.layout,
             compression=args.compression,

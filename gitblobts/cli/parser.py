@@ -171,6 +171,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="with --background: the longest wait for the push (default 30)",
     )
+    add.add_argument(
+        "--key",
+        metavar="NAME",
+        help="add each FILE as a new version of the stream named NAME (any text; its versions "
+        "by time: get --key NAME)",
+    )
     add.set_defaults(interrupted="interrupted: nothing was added")  # until the add lands
     add.add_argument(
         "--durable",
@@ -192,9 +198,18 @@ def build_parser() -> argparse.ArgumentParser:
         "paths",
         nargs="*",
         metavar="PATH",
-        help="a blob's path, as 'ls' prints it; without: the blobs from START to END",
+        help="a blob's path, as 'ls' prints it, or an ADDRESS, as 'put' prints it; without: "
+        "the blobs from START to END",
     )
     _range_options(get)
+    get.add_argument(
+        "--key",
+        metavar="NAME",
+        help="the latest version of the key NAME; with --start/--end, its versions",
+    )
+    get.add_argument(
+        "--at", metavar="WHEN", help="with --key: the latest version at or before WHEN"
+    )
     target = get.add_mutually_exclusive_group(required=True)
     target.add_argument(
         "-o",
@@ -217,6 +232,23 @@ def build_parser() -> argparse.ArgumentParser:
         default=1.0,
         metavar="SECONDS",
         help="with --follow: how often to look for new blobs (default 1)",
+    )
+
+    keys = command("keys", "list the keys of the store's streams, sorted", keyed)
+    keys.add_argument("prefix", nargs="?", default="", metavar="PREFIX", help="only keys so begun")
+    listing = keys.add_mutually_exclusive_group()
+    listing.add_argument("--json", action="store_true", help='one {"key": ...} per line')
+    listing.add_argument("-z", dest="null", action="store_true", help="end each key with NUL")
+
+    put = command(
+        "put", "store each FILE under the hash of its bytes, once; print its ADDRESS", keyed
+    )
+    put.add_argument("files", nargs="+", metavar="FILE", help="a file to put; '-': standard input")
+    put.add_argument("--no-push", action="store_true", help="commit, but do not push")
+    put.add_argument(
+        "--durable",
+        action="store_true",
+        help="return only once the commit is on disk (fsync), safe from a power cut",
     )
 
     json_help = "write one JSON object, on one line (its keys: docs/cli.rst)"

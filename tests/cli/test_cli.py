@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from gitblobts import Nanoseconds, Store
+from gitblobts import Nanoseconds, Store, generate_key
 from gitblobts.cli.main import main
 from tests.helpers.command import (
     COMMAND,
@@ -275,7 +275,14 @@ def test_an_invalid_key_file_is_named_and_its_content_not_shown(
 
 
 def test_there_is_no_option_that_takes_the_key_itself(store: Path) -> None:
-    assert_fails(run("add", "-", "--key", "x" * 44, cwd=store), 2)
+    secret = generate_key().decode("ascii")
+    commits = git(store, "rev-list", "--all")
+
+    for command in (("add", "-"), ("get", "--cat")):
+        result = run(*command, "--key", secret, cwd=store)  # --key names a stream
+
+        assert_fails(result, 2, "--key-file")
+    assert git(store, "rev-list", "--all") == commits  # nothing was added
 
 
 # add
