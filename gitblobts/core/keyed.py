@@ -195,9 +195,16 @@ class Keyed:
                             yield KeyFolder(name, parsed.id, path)
 
     def read_name(self, settings: Settings, head: str, folder: str, ident: str) -> str:
-        """The key's name a name record of ``folder`` holds."""
+        """The key's name a name record holds: ``folder``'s first, or ``folder`` itself if
+        it is a name record."""
         backend = self._state.backend
-        for filename, oid in backend.list_files(head, folder):
+        parent, _, last = folder.rpartition("/")
+        if parse_record(last) is not None:
+            listed = [(n, o) for n, o in backend.list_files(head, parent) if n == last]
+            folder = parent
+        else:
+            listed = backend.list_files(head, folder)
+        for filename, oid in listed:
             cipher_name = parse_record(filename)
             if cipher_name is None:
                 continue

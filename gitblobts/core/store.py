@@ -150,7 +150,9 @@ class Store:
         self._keyed = Keyed(state, self._reading)
         self._adding = Adding(state, self._remotes)
         self._migrating = Migrating(state, self._remotes)
-        self._inspection = Inspection(state, self._reading, self._adding, self._remotes)
+        self._inspection = Inspection(
+            state, self._reading, self._adding, self._remotes, self._keyed
+        )
         self._pushing = Pushing(state, self._remotes, push, push_interval)
         self._stop_pushing = weakref.finalize(self, self._pushing.stop)  # not flushing
 
