@@ -78,7 +78,9 @@ def test_a_key_folder_reads_back_as_its_key_and_id(key: str, secret: bytes | Non
         assert parsed.key == key
     else:  # cut: the label spells a prefix of the key
         assert parsed.key is None
-        assert parsed.label is not None and parsed.label and key.startswith(parsed.label)
+        assert parsed.label is not None
+        assert parsed.label
+        assert key.startswith(parsed.label)
 
 
 @pytest.mark.parametrize("secret", [None, SECRET], ids=["plain", "encrypted"])
@@ -109,7 +111,9 @@ def test_a_label_keeps_what_is_readable_and_escapes_the_rest() -> None:
 
 def test_a_long_label_is_cut_between_characters_and_marked() -> None:
     text, cut = label("é" * 40)
-    assert cut and text == "%C3%A9" * 16 and len(text) == MAX_LABEL_LENGTH
+    assert cut
+    assert text == "%C3%A9" * 16
+    assert len(text) == MAX_LABEL_LENGTH
     folder = key_folder("é" * 40, None).folder
     assert "~~" in folder
     assert parse_folder(folder.rpartition("/")[2]).label == "é" * 16  # type: ignore[union-attr]
@@ -156,8 +160,12 @@ def test_name_records_are_random_and_say_their_cipher() -> None:
 
 
 def test_the_path_check_finds_what_breaks_checkouts() -> None:
-    assert name_problem("CON") and name_problem("con.txt") and name_problem("a.")
-    assert name_problem("a:b") and name_problem("..") and name_problem("x" * 256)
+    assert name_problem("CON")
+    assert name_problem("con.txt")
+    assert name_problem("a.")
+    assert name_problem("a:b")
+    assert name_problem("..")
+    assert name_problem("x" * 256)
     with pytest.raises(AssertionError, match="collide"):
         assert_paths_safe(["keys/A", "keys/a"])
     with pytest.raises(AssertionError, match="collide"):
