@@ -5,6 +5,7 @@ names no key; two writers adding to one key through a server both keep their ver
 
 from __future__ import annotations
 
+import asyncio
 import json
 import unicodedata
 from collections.abc import Callable
@@ -17,6 +18,7 @@ from gitblobts import (
     EVERY_KEY,
     ArgumentError,
     ArgumentTypeError,
+    AsyncStore,
     BlobNotFoundError,
     ConfigError,
     KeyRequiredError,
@@ -293,3 +295,15 @@ def test_two_writers_adding_to_one_key_through_a_server_keep_every_version(
     assert [b.blob for b in reader.getblobs(key="shared")] == [b"first", b"second", b"third"]
     assert list(reader.keys()) == ["shared"]
     assert reader.verify().ok
+
+
+def test_an_async_store_adds_to_and_reads_keys(repo: Path) -> None:
+    async def main() -> tuple[list[bytes], bytes, list[str]]:
+        async with AsyncStore(repo, push=False) as store:
+            await store.addblob(b"one", S, key="k")
+            await store.addblobs([b"two"], [2 * S], key="k")
+            got = [blob.blob async for blob in store.getblobs(key="k")]
+            latest = await store.getblob("k")
+            return got, latest.blob, await store.keys()
+
+    assert asyncio.run(main()) == ([b"one", b"two"], b"two", ["k"])
