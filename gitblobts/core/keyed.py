@@ -121,16 +121,16 @@ class Keyed:
         raise BlobNotFoundError(f"key {shown(key)} has no version{when}")
 
     def getblobs(
-        self,
-        key: object,
-        query: tuple[Settings, str | None, float | int, float | int, bool],
+        self, key: object, start: object, end: object, pull: Callable[[], object] | None
     ) -> Iterator[Blob]:
         """Carries out :meth:`gitblobts.Store.getblobs` for ``key`` or :data:`EVERY_KEY`."""
-        settings, head, low, high, descending = query
-        if key is EVERY_KEY:
-            folders = list(self.folders(settings, head))
+        if key is not EVERY_KEY:
+            check_key(key)
+        settings, head, low, high, descending = self._reading.query(start, end, pull)
+        if isinstance(key, str):
+            folders = [key_folder(key, self.secret(settings))]
         else:
-            folders = [key_folder(check_key(key), self.secret(settings))]
+            folders = list(self.folders(settings, head))
         versions = [self._versions(settings, head, low, high, descending, f) for f in folders]
         if len(versions) == 1:
             return versions[0]

@@ -226,8 +226,7 @@ class Store:
         if the push fails the blobs stay committed locally, and the add returns them with a
         :class:`~gitblobts.PushFailedWarning` (see ``strict``). ``key``: all to that key."""
         # Argument errors first: they are the caller's whatever the store's state.
-        keying = self._keyed.keying(key)
-        return self._adding.add(check_blobs(blobs, timestamps), push, keying)
+        return self._adding.add(check_blobs(blobs, timestamps), push, self._keyed.keying(key))
 
     # Reading
 
@@ -243,12 +242,11 @@ class Store:
         order, or descending when ``start_time`` is after ``end_time``. ``None``, ±inf and NaN
         leave that end open. Blobs of equal time come in a stable order. The query reads the
         branch as it is when called. ``pull``: :meth:`pull` from the remote first. ``key``:
-        that key's versions (:data:`~gitblobts.EVERY_KEY`: every key's) instead of keyless
-        blobs."""
-        query = self._reading.query(start_time, end_time, self.pull if pull else None)
+        that key's versions (:data:`~gitblobts.EVERY_KEY`: every key's), not keyless blobs."""
+        pull_first = self.pull if pull else None
         if key is None:
-            return self._reading.iter_blobs(*query)
-        return self._keyed.getblobs(key, query)
+            return self._reading.iter_blobs(*self._reading.query(start_time, end_time, pull_first))
+        return self._keyed.getblobs(key, start_time, end_time, pull_first)
 
     def getblob(self, key: str, *, at: object = None, pull: bool = False) -> Blob:
         """The latest version of ``key`` (by time, then path), or the latest at or before
