@@ -18,6 +18,7 @@ from gitblobts.core.adding import Keying
 from gitblobts.core.blob import Blob, with_key
 from gitblobts.core.cipher import DecryptionFailed
 from gitblobts.core.errors import (
+    ArgumentTypeError,
     BlobNotFoundError,
     ConfigError,
     CorruptBlobError,
@@ -156,7 +157,7 @@ class Keyed:
     def keys(self, prefix: str) -> Iterator[str]:
         """Carries out :meth:`gitblobts.Store.keys`."""
         if not isinstance(prefix, str):
-            check_key(prefix)  # names the type
+            raise ArgumentTypeError(f"prefix {prefix!r} is {type(prefix).__name__}, not str")
         settings = self._state.settings
         with self._state.repository_errors("read"), self._state.lock:
             head = self._state.backend.resolve(self._state.branch)

@@ -307,3 +307,23 @@ def test_an_async_store_adds_to_and_reads_keys(repo: Path) -> None:
             return got, latest.blob, await store.keys()
 
     assert asyncio.run(main()) == ([b"one", b"two"], b"two", ["k"])
+
+
+@pytest.mark.parametrize("layout", ["flat", "hourly", "20-second"])
+def test_every_layout_places_versions_under_the_keys_folder(
+    new_repo: Callable[[str], Path], layout: str
+) -> None:
+    store = Store(new_repo("bare"), layout=layout, push=False)
+    store.addblob(b"keyless", 1 * S)
+    refs = store.addblobs([b"v1", b"v2"], [1 * S, 7200 * S], key="k")
+    folder = "/".join(refs[0].path.split("/")[:4])
+    assert all(ref.path.startswith(folder + "/") for ref in refs)
+    assert [b.blob for b in store.getblobs(key="k")] == [b"v1", b"v2"]
+    assert store.getblob("k", at=3600 * S).blob == b"v1"
+    assert [b.blob for b in store.getblobs()] == [b"keyless"]
+    assert store.verify().ok
+
+
+def test_keys_refuses_a_prefix_that_is_not_text(store: Store) -> None:
+    with pytest.raises(ArgumentTypeError, match="prefix 7 is int"):
+        list(store.keys(7))  # type: ignore[arg-type]
