@@ -14,6 +14,7 @@ from gitblobts.core.errors import (
     AddInterrupted,
     ArgumentError,
     ArgumentTypeError,
+    BlobNotFoundError,
     BlobTooLargeError,
     BlobTypeError,
     ConfigError,
@@ -36,6 +37,7 @@ from gitblobts.core.errors import (
 )
 from gitblobts.core.formats.v1.migration import MigrationReport
 from gitblobts.core.hookspecs import hookimpl
+from gitblobts.core.keyed import EVERY_KEY
 from gitblobts.core.keys import generate_key
 from gitblobts.core.plugins import Plugins, load_plugins
 from gitblobts.core.pushrecord import PushFailure
@@ -52,12 +54,14 @@ except PackageNotFoundError:  # pragma: no cover - running from an uninstalled t
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 __all__ = [
+    "EVERY_KEY",
     "AddInterrupted",
     "ArgumentError",
     "ArgumentTypeError",
     "AsyncStore",
     "Blob",
     "BlobInfo",
+    "BlobNotFoundError",
     "BlobRef",
     "BlobTooLargeError",
     "BlobTypeError",

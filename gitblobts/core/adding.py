@@ -11,13 +11,13 @@ import functools
 import itertools
 import logging
 import math
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import BinaryIO, TypeAlias
 
 from gitblobts.core import retry
 from gitblobts.core.blob import BlobRef
 from gitblobts.core.blobstream import open_stream
-from gitblobts.core.config import CONFIG_PATH, PARTS_VERSION, StoreConfig
+from gitblobts.core.config import CONFIG_PATH, required_version, upgraded_to
 from gitblobts.core.errors import (
     AddInterrupted,
     ArgumentError,
@@ -29,6 +29,7 @@ from gitblobts.core.errors import (
     RepositoryError,
 )
 from gitblobts.core.formats.registry import unrecorded
+from gitblobts.core.keynames import KeyFolder
 from gitblobts.core.layout import Layout
 from gitblobts.core.parts import DEFAULT_PART_SIZE, SUMS, PartCutter, cut, part_name, sums_file
 from gitblobts.core.pipeline import BlobContext, CommitContext
@@ -44,6 +45,9 @@ BytesLike: TypeAlias = "bytes | bytearray | memoryview"
 BlobSource: TypeAlias = "BytesLike | BinaryIO | Iterable[bytes]"
 """What ``addblob`` takes: the blob's bytes, a binary file object, or an iterable of bytes."""
 
+Keying: TypeAlias = "Callable[[Settings], tuple[KeyFolder, tuple[str, bytes] | None]] | None"
+"""How an add finds its key's folder (and name record), given the settings it adds with."""
+
 CHUNK_SIZE = 1 << 20
 """Bytes read from a file object at a time, as a blob streams in."""
 
@@ -55,20 +59,27 @@ class Adding:
         self._state = state
         self._remotes = remotes
 
-    def add_one(self, blob: BlobSource, timestamp: object, push: bool | None) -> BlobRef:
+    def add_one(
+        self, blob: BlobSource, timestamp: object, push: bool | None, key: Keying = None
+    ) -> BlobRef:
         """Carries out :meth:`gitblobts.Store.addblob`."""
         source = as_source(blob)
         if not is_file(source):
             check_bytes_like(source, 0)
-        return self.add(iter([(source, timestamp)]), push)[0]
+        return self.add(iter([(source, timestamp)]), push, key)[0]
 
-    def add(self, pairs: Iterator[tuple[object, object]], push: bool | None) -> list[BlobRef]:
+    def add(
+        self, pairs: Iterator[tuple[object, object]], push: bool | None, key: Keying = None
+    ) -> list[BlobRef]:
         """Add the blobs of ``pairs`` with their times in one commit per at most
         ``max_push_bytes`` stored bytes (see :mod:`gitblobts.core.pushlimit`); push if
-        ``push`` (or by default the store) says so."""
+        ``push`` (or by default the store) says so. ``key``: called with the settings,
+        gives the key folder to add to, and its name record (path, bytes) if it needs one
+        (see :mod:`gitblobts.core.keyed`)."""
         settings = self._state.settings
         if settings.write_refusal is not None:
             raise settings.write_refusal
+        place, record = key(settings) if key is not None else (None, None)
         layout = settings.layout
         part_size = self.part_size(settings)
         added: list[tuple[int, str, int]] = []
@@ -80,7 +91,9 @@ class Adding:
         def stored_files() -> Iterator[bytes | bytearray]:
             written = 0
             for position, (blob, timestamp) in enumerate(pairs):
-                context, files = self._stored_form(settings, blob, timestamp, position, part_size)
+                context, files = self._stored_form(
+                    settings, blob, timestamp, position, part_size, place
+                )
                 count = 0
                 for file in files:
                     split.file(len(file))
@@ -98,7 +111,10 @@ class Adding:
         landed: list[str] = []
         # If the store follows a migration meanwhile, the layout changes, and nothing commits.
         commit_files = functools.partial(self.commit_files, layout=layout, landed=landed)
-        refs = [BlobRef(timestamp_ns, path) for timestamp_ns, path, _ in added]
+        name = place.key if place is not None else None
+        refs = [BlobRef(timestamp_ns, path, key=name) for timestamp_ns, path, _ in added]
+        if record is not None:
+            (record_oid,) = self._state.backend.write_blobs([record[1]])
         commits = split.commits()
         try:
             for blobs in commits:
@@ -108,6 +124,8 @@ class Adding:
                     for stored in stored_paths(path, count)
                 ]
                 files = dict(zip(paths, oids[split.files(blobs)], strict=True))
+                if record is not None and blobs.start == 0:
+                    files[record[0]] = record_oid
                 message = commit_message(len(blobs))
                 self._state.pipeline.commit(CommitContext(files, message, commit_files))
             if self._state.push_after_add if push is None else push:
@@ -130,6 +148,7 @@ class Adding:
         timestamp: object,
         position: int,
         part_size: int | None,
+        place: KeyFolder | None,
     ) -> tuple[BlobContext, Iterator[bytes | bytearray]]:
         """The ``position``-th blob's context, placed, and its stored files: one, or its parts
         then ``SHA256SUMS``. When the pipeline lets it (no plugin on a data stage) and the
@@ -138,13 +157,13 @@ class Adding:
         whole."""
         streams = self._state.pipeline.streams_writes
         if part_size is not None and streams and is_file(blob):
-            context = self._new_context(settings, timestamp)
+            context = self._new_context(settings, timestamp, place)
             self._state.pipeline.place(context)
             return context, self._stream(context, blob, part_size)  # type: ignore[arg-type]
         if is_file(blob):
             blob = read_file(blob, self._state.max_blob_size, position)  # type: ignore[arg-type]
         data = check_bytes_like(blob, position)
-        context = self._new_context(settings, timestamp)
+        context = self._new_context(settings, timestamp, place)
         if part_size is not None and streams and part_size < len(data) <= self._state.max_blob_size:
             self._state.pipeline.place(context)
             return context, self._stored(context, context.codec.encode_pieces(data), part_size)
@@ -154,13 +173,18 @@ class Adding:
         pieces, sums = cut(stored, part_size)
         return context, itertools.chain(pieces, (sums,))
 
-    def _new_context(self, settings: Settings, timestamp: object) -> BlobContext:
-        """A new blob's context: its name, from ``timestamp`` and fresh randomness."""
+    def _new_context(
+        self, settings: Settings, timestamp: object, place: KeyFolder | None
+    ) -> BlobContext:
+        """A new blob's context: its name, from ``timestamp`` and fresh randomness; placed
+        under ``place``'s folder, for a key's version."""
         codec, cipher = settings.codec, settings.cipher
         suffixes = tuple(s for s in (codec.extension, cipher and cipher.name) if s)
         timestamp_ns = self._to_ns(settings, timestamp)
         name = settings.names.new_name(timestamp_ns, suffixes)
-        return BlobContext(name, codec, cipher, settings.layout)
+        if place is None:
+            return BlobContext(name, codec, cipher, settings.layout)
+        return BlobContext(name, codec, cipher, settings.layout, root=place.folder, key_id=place.id)
 
     def part_size(self, settings: Settings) -> int | None:
         """The part size of new blobs: the option, else the recorded one, else the default;
@@ -210,7 +234,7 @@ class Adding:
         cut and a piece (and the backend, the part it writes)."""
         encryptor = None
         if blob.cipher is not None:
-            encryptor = blob.cipher.encryptor(blob.name.identity.encode("ascii"))
+            encryptor = blob.cipher.encryptor(blob.cipher_context)
         cutter = PartCutter(part_size)
         for piece in encoded:
             if encryptor is not None and piece:
@@ -289,12 +313,15 @@ class Adding:
                     if settings.write_refusal is not None:
                         raise settings.write_refusal
                 replaced: list[str] = []
-                if config is not None and CONFIG_PATH not in files and has_parts(files):
-                    if config.version < PARTS_VERSION:  # another writer may have upgraded it
+                needed = required_version(files)
+                if config is not None and config.version < needed:
+                    if CONFIG_PATH not in files:  # another writer may have upgraded it
                         config = self._state.read_config(head) or config
-                    upgraded = self._upgraded(settings, config)
+                    upgraded = upgraded_to(config, needed, self.part_size(settings))
                     if upgraded is not config:
-                        config, replaced = upgraded, [CONFIG_PATH]
+                        if CONFIG_PATH not in files:
+                            replaced = [CONFIG_PATH]
+                        config = upgraded
                         (files[CONFIG_PATH],) = self._state.backend.write_blobs([config.to_bytes()])
                 new = self._state.backend.write_commit(head, files, commit.message, remove=replaced)
                 if not self._state.move_branch(head, new, files, landed=landed):
@@ -312,15 +339,6 @@ class Adding:
                 f"{self._state.path}: {self._state.branch} kept moving; gave up after "
                 f"{retry.COMMIT.attempts} attempts"
             ),
-        )
-
-    def _upgraded(self, settings: Settings, config: StoreConfig) -> StoreConfig:
-        """``config`` as a store holding parted blobs records it: version 3 at least (an
-        older gitblobts then refuses the store rather than skip its parted blobs)."""
-        if config.version >= PARTS_VERSION:
-            return config
-        return dataclasses.replace(
-            config, version=PARTS_VERSION, part_size=self.part_size(settings)
         )
 
     def _migrated_meanwhile(self, settings: Settings) -> ConflictError:
@@ -367,11 +385,6 @@ def stored_paths(path: str, files: int) -> list[str]:
     if files == 1:
         return [path]
     return [f"{path}/{part_name(index)}" for index in range(files - 1)] + [f"{path}/{SUMS}"]
-
-
-def has_parts(files: dict[str, str]) -> bool:
-    """Whether ``files`` (path to object id) hold a parted blob."""
-    return any(path.endswith("/" + SUMS) for path in files)
 
 
 def too_large(limit: int, what: str) -> BlobTooLargeError:

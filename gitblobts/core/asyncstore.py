@@ -85,10 +85,15 @@ class AsyncStore:
     # Adding
 
     async def addblob(
-        self, blob: BlobSource, timestamp: object = None, *, push: bool | None = None
+        self,
+        blob: BlobSource,
+        timestamp: object = None,
+        *,
+        push: bool | None = None,
+        key: str | None = None,
     ) -> BlobRef:
         """:meth:`gitblobts.Store.addblob` on the worker thread."""
-        return await self._call(lambda store: store.addblob(blob, timestamp, push=push))
+        return await self._call(lambda store: store.addblob(blob, timestamp, push=push, key=key))
 
     async def addblobs(
         self,
@@ -96,9 +101,10 @@ class AsyncStore:
         timestamps: Iterable[object] | None = None,
         *,
         push: bool | None = None,
+        key: str | None = None,
     ) -> list[BlobRef]:
         """:meth:`gitblobts.Store.addblobs` on the worker thread."""
-        return await self._call(lambda store: store.addblobs(blobs, timestamps, push=push))
+        return await self._call(lambda store: store.addblobs(blobs, timestamps, push=push, key=key))
 
     # Remotes
 
@@ -123,10 +129,19 @@ class AsyncStore:
         end_time: object = math.inf,
         *,
         pull: bool = False,
+        key: object = None,
     ) -> AsyncGenerator[Blob, None]:
         """:meth:`gitblobts.Store.getblobs` as an async iterator; each blob's bytes are read
         on the worker thread."""
-        return self._iterate(lambda store: store.getblobs(start_time, end_time, pull=pull))
+        return self._iterate(lambda store: store.getblobs(start_time, end_time, pull=pull, key=key))
+
+    async def getblob(self, key: str, *, at: object = None, pull: bool = False) -> Blob:
+        """:meth:`gitblobts.Store.getblob` on the worker thread."""
+        return await self._call(lambda store: store.getblob(key, at=at, pull=pull))
+
+    async def keys(self, prefix: str = "") -> list[str]:
+        """:meth:`gitblobts.Store.keys`, as a list."""
+        return await self._call(lambda store: list(store.keys(prefix)))
 
     async def listblobs(
         self,

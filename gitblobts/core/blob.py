@@ -7,7 +7,7 @@ import datetime as dt
 import importlib
 import io
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from gitblobts.core import timestamps
 
@@ -20,6 +20,10 @@ class BlobRef:
     """Exact UTC time in nanoseconds since the Unix epoch."""
     path: str
     """The file's path in the repository."""
+    key: str | None = field(default=None, kw_only=True)
+    """The key the blob is a version of; ``None``: a keyless blob."""
+    address: str | None = field(default=None, kw_only=True)
+    """A content-addressed blob's address (``sha256-...``); ``None`` otherwise."""
 
     @property
     def timestamp(self) -> float:
@@ -45,7 +49,8 @@ class Blob(BlobRef):
     """The blob's bytes, as they were added."""
 
     def __repr__(self) -> str:
-        return f"Blob(timestamp={self.iso!r}, size={len(self.blob)}, path={self.path!r})"
+        key = "" if self.key is None else f", key={self.key!r}"
+        return f"Blob(timestamp={self.iso!r}, size={len(self.blob)}, path={self.path!r}{key})"
 
     def open(self) -> io.BufferedIOBase:
         """The blob's bytes as a binary file object, for reading."""
@@ -60,13 +65,23 @@ def new_blob(timestamp_ns: int, path: str, blob: bytes) -> Blob:
     _set_timestamp_ns(new, timestamp_ns)
     _set_path(new, path)
     _set_blob(new, blob)
+    _set_key(new, None)
+    _set_address(new, None)
     return new
+
+
+def with_key(blob: Blob, key: str) -> Blob:
+    """``blob``, read from a key's folder, marked as that key's version."""
+    _set_key(blob, key)
+    return blob
 
 
 _new = object.__new__
 _set_timestamp_ns = vars(BlobRef)["timestamp_ns"].__set__
 _set_path = vars(BlobRef)["path"].__set__
 _set_blob = vars(Blob)["blob"].__set__
+_set_key = vars(BlobRef)["key"].__set__
+_set_address = vars(BlobRef)["address"].__set__
 
 
 @dataclass(frozen=True, slots=True)

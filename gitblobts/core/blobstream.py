@@ -32,7 +32,7 @@ def decoded(pipeline: Pipeline, blob: BlobContext, stored: Iterator[bytes]) -> I
     path = blob.path
     decryptor = None
     if blob.cipher is not None:
-        decryptor = blob.cipher.decryptor(blob.name.identity.encode("ascii"))
+        decryptor = blob.cipher.decryptor(blob.cipher_context)
     decoder = blob.codec.decoder(max_size=blob.max_size)
     try:
         for piece in _pieces(stored):

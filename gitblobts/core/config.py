@@ -21,18 +21,20 @@ when the store is opened; the key itself is never recorded.
 parts (:mod:`gitblobts.core.parts`); a configuration without it means the default.
 
 Versions: 2 is a store of single files; 3 may hold parted blobs, which a gitblobts that reads
-only version 2 must refuse rather than skip. A version-2 store becomes version 3 with the
-commit that adds its first parted blob.
+only version 2 must refuse rather than skip; 4 may hold keyed or content-addressed files
+(under ``keys/`` and ``content/``). A store becomes the version its files need with the
+commit that adds the first file needing it (:func:`required_version`, :func:`upgraded_to`).
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from gitblobts.core.errors import ConfigError
-from gitblobts.core.parts import MIN_PART_SIZE
+from gitblobts.core.parts import MIN_PART_SIZE, SUMS
 
 CONFIG_PATH = ".gitblobts.json"
 FORMAT_NAME = "gitblobts"
@@ -41,6 +43,12 @@ CONFIG_VERSION = 3
 (File names keep their own version, :data:`gitblobts.core.naming.FORMAT_VERSION`.)"""
 PARTS_VERSION = 3
 """The first configuration version whose stores may hold parted blobs."""
+KEYS_VERSION = 4
+"""The first configuration version whose stores may hold keyed and content-addressed files."""
+READ_VERSION = KEYS_VERSION
+"""The newest configuration version this gitblobts reads."""
+OWN_FOLDERS = ("keys", "content")
+"""Root folders of the store's own: keyed versions and content-addressed files."""
 _FIELDS = {"format", "version", "layout", "codec", "cipher", "key_check", "part_size"}
 
 
@@ -78,10 +86,10 @@ class StoreConfig:
         version = document.get("version")
         if type(version) is not int or version < 1:
             raise ConfigError(f"{CONFIG_PATH}: 'version' must be a positive integer")
-        if version > CONFIG_VERSION:
+        if version > READ_VERSION:
             raise ConfigError(
                 f"{CONFIG_PATH}: format version {version} was written by a newer gitblobts; "
-                f"this one reads up to version {CONFIG_VERSION}: upgrade gitblobts"
+                f"this one reads up to version {READ_VERSION}: upgrade gitblobts"
             )
         unknown = set(document) - _FIELDS
         if unknown:
@@ -105,3 +113,26 @@ class StoreConfig:
             key_check=document.get("key_check"),
             version=version,
         )
+
+
+def required_version(paths: Iterable[str]) -> int:
+    """The configuration version a store holding files at ``paths`` needs at least: 4 for
+    a file under ``keys/`` or ``content/``, 3 for a parted blob's, else 2."""
+    needed = 2
+    for path in paths:
+        if path.partition("/")[0] in OWN_FOLDERS:
+            return KEYS_VERSION
+        if path.endswith("/" + SUMS):
+            needed = PARTS_VERSION
+    return needed
+
+
+def upgraded_to(config: StoreConfig, version: int, part_size: int | None) -> StoreConfig:
+    """``config`` as a store needing ``version`` records it: that version at least (an
+    older gitblobts then refuses the store rather than skip files it does not know), with
+    ``part_size`` recorded once the store may hold parted blobs."""
+    if config.version >= version:
+        return config
+    if config.part_size is None and version >= PARTS_VERSION:
+        return replace(config, version=version, part_size=part_size)
+    return replace(config, version=version)

@@ -29,6 +29,10 @@ class BlobContext:
     path: str = ""
     max_size: int = 0
     """Largest decompressed size accepted on read."""
+    root: str = ""
+    """The folder the layout places the blob under: ``""`` (the root), or a key's folder."""
+    key_id: str | None = None
+    """The id of the key the blob is a version of (:mod:`gitblobts.core.keynames`), if any."""
     _extra: dict[str, Any] | None = field(default=None, init=False, repr=False, compare=False)
     _produced: object = field(default=None, init=False, repr=False, compare=False)
     """While the pipeline checks a stage a plugin takes part in: what core's implementation
@@ -38,6 +42,15 @@ class BlobContext:
     def timestamp_ns(self) -> int:
         """The blob's time, in epoch nanoseconds."""
         return self.name.timestamp_ns
+
+    @property
+    def cipher_context(self) -> bytes:
+        """What the cipher binds: the blob's identity, and the key's id for a key's version
+        (so that a version moved to another key's folder fails to decrypt)."""
+        identity = self.name.identity
+        if self.key_id is None:
+            return identity.encode("ascii")
+        return f"key:{self.key_id}/{identity}".encode("ascii")
 
     @property
     def extra(self) -> dict[str, Any]:

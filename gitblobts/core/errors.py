@@ -113,6 +113,14 @@ class BlobTooLargeError(CorruptBlobError):
     """A stored file decompresses to more than the configured size limit."""
 
 
+class BlobNotFoundError(GitBlobTSError, KeyError):
+    """:meth:`~gitblobts.Store.getblob` found no blob: a key with no version (at or before
+    the time asked), or a content address the branch does not hold."""
+
+    def __str__(self) -> str:  # a KeyError's quotes its message
+        return str(self.args[0]) if self.args else ""
+
+
 class ConfigError(GitBlobTSError, ValueError):
     """The store configuration file is invalid, or conflicts with the options given."""
 

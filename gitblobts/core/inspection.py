@@ -16,6 +16,9 @@ from gitblobts.core.errors import (
     KeyRequiredError,
 )
 from gitblobts.core.formats.registry import is_unrecorded_path
+from gitblobts.core.keycheck import key_problems
+from gitblobts.core.keyed import Keyed
+from gitblobts.core.keynames import KEYS_FOLDER, parse_folder
 from gitblobts.core.naming import BlobName
 from gitblobts.core.parts import SUMS, is_part_path
 from gitblobts.core.pipeline import CommitContext
@@ -39,13 +42,23 @@ def _blob_of(path: str) -> str | None:
     return path if StoreState.is_blob_path(path) else None
 
 
+def _key_id(path: str) -> str | None:
+    """The id of the key whose folder holds ``path``, if one does."""
+    parts = path.split("/")
+    if len(parts) < 5 or parts[0] != KEYS_FOLDER:
+        return None
+    parsed = parse_folder(parts[3])
+    return parsed.id if parsed is not None else None
+
+
 class Inspection:
     """Listing, counting, verifying and initializing a store."""
 
     def __init__(
-        self, state: StoreState, reading: Reading, adding: Adding, remotes: Remotes
+        self, state: StoreState, reading: Reading, adding: Adding, remotes: Remotes, keyed: Keyed
     ) -> None:
         self._state = state
+        self._keyed = keyed
         self._reading = reading
         self._adding = adding
         self._remotes = remotes
@@ -97,7 +110,7 @@ class Inspection:
                     f"{self._state.path}: the store encrypts its blobs with {cipher!r}; verifying "
                     "them needs its key"
                 )
-            return verify_tree(
+            report = verify_tree(
                 self._state.backend,
                 head,
                 settings.layout,
@@ -111,6 +124,17 @@ class Inspection:
                     else None
                 ),
             )
+            if head is None:
+                return report
+            read_name = functools.partial(self._keyed.read_name, settings, head)
+            secret = self._keyed.secret(settings) if settings.names.records_config else None
+            records, problems = key_problems(
+                self._state.backend, head, secret, settings.parse, read_name
+            )
+            return VerifyReport(
+                report.checked + records,
+                tuple(sorted(report.problems + tuple(problems), key=lambda p: p.path)),
+            )
 
     def _lost_blobs(self, head: str, names: frozenset[str]) -> list[Problem]:
         """The blobs of the branch's history that its tip ``head`` lost (see
@@ -120,18 +144,22 @@ class Inspection:
     def _verify_parted(self, settings: Settings, head: str, name: BlobName, path: str) -> None:
         """Read a parted blob through as a read would (in bounded memory), and check that
         queries can find it."""
-        for _ in self._reading.stream(head, self._reading.read_context(settings, name, path)):
+        context = self._reading.read_context(settings, name, path, _key_id(path))
+        for _ in self._reading.stream(head, context):
             pass
         self._check_place(settings, name, path)
 
     def _verify_blob(self, settings: Settings, name: BlobName, path: str, data: bytes) -> None:
         """Decode a stored file as a read would, and check that queries can find it."""
-        self._state.pipeline.read(self._reading.read_context(settings, name, path), data)
+        context = self._reading.read_context(settings, name, path, _key_id(path))
+        self._state.pipeline.read(context, data)
         self._check_place(settings, name, path)
 
     @staticmethod
     def _check_place(settings: Settings, name: BlobName, path: str) -> None:
         expected = settings.layout.path(name.timestamp_ns, path.rpartition("/")[2])
+        if _key_id(path) is not None:
+            expected = "/".join(path.split("/")[:4]) + "/" + expected
         if path != expected:
             raise CorruptBlobError(
                 path,

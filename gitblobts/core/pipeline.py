@@ -98,7 +98,7 @@ class Pipeline:
         if self._core_seal and blob.cipher is not None and len(data) >= STREAM_THRESHOLD:
             # A large blob through core's own stages: compressed and encrypted piece by
             # piece, so that memory holds the blob and its stored file, not a third copy.
-            context = blob.name.identity.encode("ascii")
+            context = blob.cipher_context
             stored = blob.cipher.encrypt_pieces(blob.codec.encode_pieces(data), context)
         else:
             data = _stage_result("compress", self._compress(blob=blob, data=data))

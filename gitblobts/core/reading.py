@@ -103,8 +103,11 @@ class Reading:
                 assert head is not None  # files were found in a commit
                 yield from self.read_found(settings, head, found)
 
-    def read_found(self, settings: Settings, head: str, found: list[Found]) -> Iterator[Blob]:
-        """The blobs of the files ``found`` in commit ``head``, in that order, lazily."""
+    def read_found(
+        self, settings: Settings, head: str, found: list[Found], key_id: str | None = None
+    ) -> Iterator[Blob]:
+        """The blobs of the files ``found`` in commit ``head``, in that order, lazily;
+        ``key_id``: of the key whose folder they are in, if any."""
         decompress, max_size = self._state.pipeline.decompress, self._state.max_blob_size
         plain_codecs = settings.plain_codecs
         with self._state.repository_errors("read"):
@@ -113,30 +116,42 @@ class Reading:
             )
             for timestamp_ns, path, tail, oid in found:
                 if isinstance(oid, PartsId):
-                    yield self._parted_blob(settings, head, timestamp_ns, path, tail)
+                    yield self._parted_blob(settings, head, timestamp_ns, path, tail, key_id)
                     continue
                 data = next(contents)
                 codec = plain_codecs.get(tail)
                 if codec is not None:
                     yield new_blob(timestamp_ns, path, decompress(codec, path, data, max_size))
                 else:
-                    yield self._read_blob(settings, timestamp_ns, path, tail, data)
+                    yield self._read_blob(settings, timestamp_ns, path, tail, data, key_id)
 
     def _read_blob(
-        self, settings: Settings, timestamp_ns: int, path: str, tail: naming.Tail, data: bytes
+        self,
+        settings: Settings,
+        timestamp_ns: int,
+        path: str,
+        tail: naming.Tail,
+        data: bytes,
+        key_id: str | None,
     ) -> Blob:
         """The blob of a file a query found, through the whole read pipeline."""
         filename = path.rpartition("/")[2]
         name = settings.names.from_parts(filename, timestamp_ns, tail)
-        blob = self._decode(settings, name, path, data)
+        blob = self._decode(settings, name, path, data, key_id)
         return settings.names.blob_class(timestamp_ns, path, blob)
 
     def _parted_blob(
-        self, settings: Settings, head: str, timestamp_ns: int, path: str, tail: naming.Tail
+        self,
+        settings: Settings,
+        head: str,
+        timestamp_ns: int,
+        path: str,
+        tail: naming.Tail,
+        key_id: str | None,
     ) -> Blob:
         """The blob of a parted blob's folder a query found, read when asked."""
         name = settings.names.from_parts(path.rpartition("/")[2], timestamp_ns, tail)
-        context = self.read_context(settings, name, path)
+        context = self.read_context(settings, name, path, key_id)
         return PartedBlob(timestamp_ns, path, lambda: self.stream(head, context))
 
     def stream(self, head: str, context: BlobContext) -> Iterator[bytes]:
@@ -156,9 +171,11 @@ class Reading:
         low: float | int,
         high: float | int,
         descending: bool,
+        root: str = "",
     ) -> Iterator[list[Found]]:
         """The one folder walk of every range query: for each folder, in query order, the
-        blob files in the range, in query order."""
+        blob files in the range, in query order. ``root``: the folder the layout's folders
+        are under (a key's folder), ``""`` for keyless blobs."""
         if head is None or low == math.inf or high == -math.inf:
             return  # e.g. getblobs(math.inf, math.inf, pull=True): pull, read nothing
         # Some formats' names can lie outside the years layouts know: they get the years'
@@ -167,8 +184,9 @@ class Reading:
         high_ns = MAX_NS if high == math.inf else min(max(int(high), MIN_NS), MAX_NS)
         if low_ns > high_ns:
             return
-        lister = _FolderLister(self._state.backend, head)
+        lister = _FolderLister(self._state.backend, head, root)
         for folder in settings.layout.folders(lister, low_ns, high_ns, descending=descending):
+            folder = f"{root}/{folder}".rstrip("/") if root else folder
             yield self._read_folder(settings, head, folder, low, high, descending)
 
     def _read_folder(
@@ -210,11 +228,14 @@ class Reading:
         config = self._state.read_config(head)
         return config is not None and config.version >= PARTS_VERSION
 
-    def _decode(self, settings: Settings, name: BlobName, path: str, data: bytes) -> bytes:
+    def _decode(
+        self, settings: Settings, name: BlobName, path: str, data: bytes, key_id: str | None
+    ) -> bytes:
         """A stored file's blob; for a format that records nothing, an error says which
         options matter."""
         try:
-            return self._state.pipeline.read(self.read_context(settings, name, path), data)
+            context = self.read_context(settings, name, path, key_id)
+            return self._state.pipeline.read(context, data)
         except BlobTooLargeError:
             raise
         except CorruptBlobError as error:
@@ -224,7 +245,9 @@ class Reading:
                 raise
             raise CorruptBlobError(path, f"{error.reason}; {hint}") from None
 
-    def read_context(self, settings: Settings, name: BlobName, path: str) -> BlobContext:
+    def read_context(
+        self, settings: Settings, name: BlobName, path: str, key_id: str | None = None
+    ) -> BlobContext:
         if not settings.names.records_config:  # the options' codec and cipher read every file
             return BlobContext(
                 name,
@@ -247,7 +270,10 @@ class Reading:
         codec, cipher = stages
         if cipher is None and self._state.pipeline.reads_plain:
             settings.plain_codecs[name.version, name.suffixes] = codec
-        return BlobContext(name, codec, cipher, settings.layout, path, self._state.max_blob_size)
+        root = "/".join(path.split("/")[:4]) if key_id is not None else ""  # keys/ab/cd/x
+        return BlobContext(
+            name, codec, cipher, settings.layout, path, self._state.max_blob_size, root, key_id
+        )
 
     def _stages_for(
         self, settings: Settings, file_suffixes: tuple[str, ...], path: str
@@ -262,10 +288,11 @@ class Reading:
         ):
             raise CorruptBlobError(path, f"unrecognised file suffixes {file_suffixes!r}")
         if len(suffixes) == 2 or (suffixes and suffixes[-1] in self._state.plugins.ciphers):
-            cipher = self._cipher_for(settings, suffixes.pop(), path)
+            cipher = self.cipher_for(settings, suffixes.pop(), path)
         return self._codec_for(settings, suffixes[0] if suffixes else "", path), cipher
 
-    def _cipher_for(self, settings: Settings, cipher_name: str, path: str) -> Cipher:
+    def cipher_for(self, settings: Settings, cipher_name: str, path: str) -> Cipher:
+        """The cipher ``cipher_name`` with the store's key, to read the file ``path``."""
         cipher = settings.ciphers.get(cipher_name)
         if cipher is None:
             if cipher_name not in self._state.plugins.ciphers:
@@ -293,11 +320,14 @@ class Reading:
 
 
 class _FolderLister:
-    """The layout's view of one commit's folders."""
+    """The layout's view of one commit's folders under ``root``."""
 
-    def __init__(self, backend: Backend, commit: str) -> None:
+    def __init__(self, backend: Backend, commit: str, root: str = "") -> None:
         self._backend = backend
         self._commit = commit
+        self._root = root
 
     def subfolders(self, folder: str) -> list[str]:
+        if self._root:
+            folder = f"{self._root}/{folder}" if folder else self._root
         return [e.name for e in self._backend.list_folder(self._commit, folder) if e.is_folder]

@@ -30,17 +30,18 @@ class CoreStages:
     @hookimpl(trylast=True)
     def gitblobts_encrypt(self, blob: BlobContext, data: bytes) -> bytes:
         if blob.cipher is not None:
-            data = blob.cipher.encrypt(data, blob.name.identity.encode("ascii"))
+            data = blob.cipher.encrypt(data, blob.cipher_context)
         return _produced(blob, data)
 
     @hookimpl(trylast=True)
     def gitblobts_place(self, blob: BlobContext) -> str:
-        return _produced(blob, blob.layout.path(blob.timestamp_ns, str(blob.name)))
+        path = blob.layout.path(blob.timestamp_ns, str(blob.name))
+        return _produced(blob, f"{blob.root}/{path}" if blob.root else path)
 
     @hookimpl(trylast=True)
     def gitblobts_decrypt(self, blob: BlobContext, data: bytes) -> bytes:
         if blob.cipher is not None:
-            data = blob.cipher.decrypt(data, blob.name.identity.encode("ascii"))
+            data = blob.cipher.decrypt(data, blob.cipher_context)
         return _produced(blob, data)
 
     @hookimpl(trylast=True)

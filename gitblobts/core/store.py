@@ -23,6 +23,7 @@ from gitblobts.core.errors import ArgumentTypeError, KeyRequiredError
 from gitblobts.core.formats.v1 import migration
 from gitblobts.core.formats.v1.migrating import Migrating
 from gitblobts.core.inspection import Inspection
+from gitblobts.core.keyed import Keyed
 from gitblobts.core.plugins import Plugins
 from gitblobts.core.pushing import DEFAULT_CLOSE_TIMEOUT as CLOSE_TIMEOUT
 from gitblobts.core.pushing import DEFAULT_PUSH_INTERVAL as PUSH_INTERVAL
@@ -146,9 +147,12 @@ class Store:
         self._backend = state.backend
         self._remotes = Remotes(state)
         self._reading = Reading(state)
+        self._keyed = Keyed(state, self._reading)
         self._adding = Adding(state, self._remotes)
         self._migrating = Migrating(state, self._remotes)
-        self._inspection = Inspection(state, self._reading, self._adding, self._remotes)
+        self._inspection = Inspection(
+            state, self._reading, self._adding, self._remotes, self._keyed
+        )
         self._pushing = Pushing(state, self._remotes, push, push_interval)
         self._stop_pushing = weakref.finalize(self, self._pushing.stop)  # not flushing
 
@@ -199,11 +203,13 @@ class Store:
         timestamp: object = None,
         *,
         push: bool | None = None,
+        key: str | None = None,
     ) -> BlobRef:
         """Add one blob, at ``timestamp`` (default: now), in one commit; return where it is.
         ``blob``: bytes, a binary file object or an iterable of bytes (streamed, in parts if
-        large: see ``part_size``). ``push``: push afterwards (default: the store's setting)."""
-        return self._adding.add_one(blob, timestamp, push)
+        large: see ``part_size``). ``push``: push afterwards (default: the store's setting).
+        ``key``: add it as a version of that key (see :doc:`usage`)."""
+        return self._adding.add_one(blob, timestamp, push, self._keyed.keying(key))
 
     def addblobs(
         self,
@@ -211,15 +217,16 @@ class Store:
         timestamps: Iterable[object] | None = None,
         *,
         push: bool | None = None,
+        key: str | None = None,
     ) -> list[BlobRef]:
         """Add blobs, one commit per at most ``max_push_bytes`` stored bytes (see :doc:`usage`);
         ``timestamps`` (default: now, as each is added) pairs with ``blobs`` one to one. Either
         may be a long iterator: blobs are written as they come; a binary file object streams.
         Nothing is committed unless every blob is written. Then push, as :meth:`addblob` says;
         if the push fails the blobs stay committed locally, and the add returns them with a
-        :class:`~gitblobts.PushFailedWarning` (see ``strict``)."""
+        :class:`~gitblobts.PushFailedWarning` (see ``strict``). ``key``: all to that key."""
         # Argument errors first: they are the caller's whatever the store's state.
-        return self._adding.add(check_blobs(blobs, timestamps), push)
+        return self._adding.add(check_blobs(blobs, timestamps), push, self._keyed.keying(key))
 
     # Reading
 
@@ -229,14 +236,26 @@ class Store:
         end_time: object = math.inf,
         *,
         pull: bool = False,
+        key: object = None,
     ) -> Iterator[Blob]:
         """Yield the blobs with ``start_time <= time <= end_time``, lazily, in ascending time
         order, or descending when ``start_time`` is after ``end_time``. ``None``, ±inf and NaN
         leave that end open. Blobs of equal time come in a stable order. The query reads the
-        branch as it is when called. ``pull``: :meth:`pull` from the remote first."""
-        return self._reading.iter_blobs(
-            *self._reading.query(start_time, end_time, self.pull if pull else None)
-        )
+        branch as it is when called. ``pull``: :meth:`pull` from the remote first. ``key``:
+        that key's versions (:data:`~gitblobts.EVERY_KEY`: every key's), not keyless blobs."""
+        pull_first = self.pull if pull else None
+        if key is None:
+            return self._reading.iter_blobs(*self._reading.query(start_time, end_time, pull_first))
+        return self._keyed.getblobs(key, start_time, end_time, pull_first)
+
+    def getblob(self, key: str, *, at: object = None, pull: bool = False) -> Blob:
+        """The latest version of ``key`` (by time, then path), or the latest at or before
+        ``at``; :class:`~gitblobts.BlobNotFoundError` if none. ``pull``: as for getblobs."""
+        return self._keyed.getblob(key, at, self.pull if pull else None)
+
+    def keys(self, prefix: str = "") -> Iterator[str]:
+        """The store's keys that start with ``prefix``, in code point order."""
+        return self._keyed.keys(prefix)
 
     def follow(
         self, start_time: object = None, *, interval: float = 1.0, pull: bool = True

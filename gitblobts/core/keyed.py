@@ -1,0 +1,230 @@
+"""Keys: adding versions to a key's folder, reading them back, and listing keys.
+
+A key's versions are blob files like any other, placed by the store's layout under the key's
+folder instead of the root (:mod:`gitblobts.core.keynames`), read by the same folder walk
+as keyless blobs (:meth:`Reading.iter_folders <gitblobts.core.reading.Reading.iter_folders>`
+with the key's folder as its root), and encrypted binding the key's id beside the blob's
+identity. The first add to a key whose folder the branch lacks also writes a name record.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from collections.abc import Callable, Iterator
+from typing import Final
+
+from gitblobts.core.adding import Keying
+from gitblobts.core.blob import Blob, with_key
+from gitblobts.core.cipher import DecryptionFailed
+from gitblobts.core.errors import (
+    ArgumentTypeError,
+    BlobNotFoundError,
+    ConfigError,
+    CorruptBlobError,
+    KeyRequiredError,
+)
+from gitblobts.core.keynames import (
+    ADDRESS,
+    KEYS_FOLDER,
+    KeyFolder,
+    check_key,
+    key_folder,
+    name_secret,
+    parse_folder,
+    parse_record,
+    record_context,
+    record_name,
+    shown,
+)
+from gitblobts.core.reading import Reading
+from gitblobts.core.settings import Settings
+from gitblobts.core.state import StoreState
+
+
+class _EveryKey:
+    """The type of :data:`EVERY_KEY`."""
+
+    def __repr__(self) -> str:
+        return "gitblobts.EVERY_KEY"
+
+
+EVERY_KEY: Final = _EveryKey()
+"""``getblobs(key=EVERY_KEY)``: the versions of every key, merged in time order."""
+
+
+class Keyed:
+    """Keys of a store: where their versions go, reading them, listing the keys."""
+
+    def __init__(self, state: StoreState, reading: Reading) -> None:
+        self._state = state
+        self._reading = reading
+
+    def secret(self, settings: Settings) -> bytes | None:
+        """What key ids are made with: ``None`` in a store without encryption, else the
+        secret derived from the key (:class:`KeyRequiredError` without it)."""
+        if not settings.names.records_config:
+            raise ConfigError(
+                f"{self._state.path}: a store of {settings.names.title} holds no keys; "
+                "migrate() it first"
+            )
+        config = settings.config or settings.new_config()
+        if config.cipher is None:
+            return None
+        if settings.raw_key is None:
+            raise KeyRequiredError(
+                f"{self._state.path}: the store encrypts its key names", remedy="pass key="
+            )
+        return name_secret(settings.raw_key)
+
+    def keying(self, key: str | None) -> Keying:
+        """What :meth:`Adding.add <gitblobts.core.adding.Adding.add>` takes to add to
+        ``key`` (checked now): its folder, and a name record if the branch lacks the folder."""
+        if key is None:
+            return None
+        check_key(key)
+
+        def place(settings: Settings) -> tuple[KeyFolder, tuple[str, bytes] | None]:
+            secret = self.secret(settings)
+            folder = key_folder(key, secret)
+            backend = self._state.backend
+            head = backend.resolve(self._state.branch)
+            if head is not None and backend.list_folder(head, folder.folder):
+                return folder, None
+            return folder, self._record(settings, folder, secret is not None)
+
+        return place
+
+    def _record(self, settings: Settings, folder: KeyFolder, encrypted: bool) -> tuple[str, bytes]:
+        """A new name record of ``folder``'s key: its path and bytes."""
+        data = folder.key.encode("utf-8")
+        if not encrypted:
+            return f"{folder.folder}/{record_name(None)}", data
+        cipher = settings.cipher
+        if cipher is None:  # opened with cipher="none": names are encrypted all the same
+            config = settings.config or settings.new_config()
+            cipher = self._reading.cipher_for(settings, config.cipher or "", folder.folder)
+        path = f"{folder.folder}/{record_name(cipher.name)}"
+        return path, cipher.encrypt(data, record_context(folder.id))
+
+    def getblob(self, wanted: object, at: object, pull: Callable[[], object] | None) -> Blob:
+        """Carries out :meth:`gitblobts.Store.getblob` for a key (the latest version, at or
+        before ``at`` if given)."""
+        if isinstance(wanted, str) and ADDRESS.fullmatch(wanted):
+            raise BlobNotFoundError(f"content {wanted} is not on the branch")
+        key = check_key(wanted)
+        start = math.inf if at is None else at
+        settings, head, low, high, _ = self._reading.query(start, -math.inf, pull)
+        folder = key_folder(key, self.secret(settings))
+        for blob in self._versions(settings, head, low, high, True, folder):
+            return blob
+        when = "" if at is None else f" at or before {at!r}"
+        raise BlobNotFoundError(f"key {shown(key)} has no version{when}")
+
+    def getblobs(
+        self, key: object, start: object, end: object, pull: Callable[[], object] | None
+    ) -> Iterator[Blob]:
+        """Carries out :meth:`gitblobts.Store.getblobs` for ``key`` or :data:`EVERY_KEY`."""
+        if key is not EVERY_KEY:
+            check_key(key)
+        settings, head, low, high, descending = self._reading.query(start, end, pull)
+        if isinstance(key, str):
+            folders = [key_folder(key, self.secret(settings))]
+        else:
+            folders = list(self.folders(settings, head))
+        versions = [self._versions(settings, head, low, high, descending, f) for f in folders]
+        if len(versions) == 1:
+            return versions[0]
+        return heapq.merge(*versions, key=_order, reverse=descending)
+
+    def _versions(
+        self,
+        settings: Settings,
+        head: str | None,
+        low: float | int,
+        high: float | int,
+        descending: bool,
+        folder: KeyFolder,
+    ) -> Iterator[Blob]:
+        """The versions of ``folder``'s key in the range, in query order, lazily."""
+        reading = self._reading
+        with self._state.repository_errors("read"):
+            for found in reading.iter_folders(settings, head, low, high, descending, folder.folder):
+                assert head is not None  # files were found in a commit
+                for blob in reading.read_found(settings, head, found, folder.id):
+                    yield with_key(blob, folder.key)
+
+    def keys(self, prefix: str) -> Iterator[str]:
+        """Carries out :meth:`gitblobts.Store.keys`."""
+        if not isinstance(prefix, str):
+            raise ArgumentTypeError(f"prefix {prefix!r} is {type(prefix).__name__}, not str")
+        settings = self._state.settings
+        with self._state.repository_errors("read"), self._state.lock:
+            head = self._state.backend.resolve(self._state.branch)
+        self.secret(settings)  # an encrypted store's names need the key
+        names = sorted(folder.key for folder in self.folders(settings, head, prefix))
+        yield from names
+
+    def folders(
+        self, settings: Settings, head: str | None, prefix: str = ""
+    ) -> Iterator[KeyFolder]:
+        """The folder of every key of commit ``head`` that starts with ``prefix``: its name
+        from the folder's label, else from a name record (read only then)."""
+        if head is None:
+            return
+        backend = self._state.backend
+        with self._state.repository_errors("read"):
+            for first in backend.list_folder(head, KEYS_FOLDER):
+                if not first.is_folder:
+                    continue
+                shard = f"{KEYS_FOLDER}/{first.name}"
+                for second in backend.list_folder(head, shard):
+                    if not second.is_folder:
+                        continue
+                    for entry in backend.list_folder(head, f"{shard}/{second.name}"):
+                        parsed = parse_folder(entry.name) if entry.is_folder else None
+                        if parsed is None:
+                            continue  # not a key's folder: verify reports it
+                        path = f"{shard}/{second.name}/{entry.name}"
+                        name = parsed.key
+                        if name is None:
+                            known = parsed.label or ""
+                            if not (known.startswith(prefix) or prefix.startswith(known)):
+                                continue
+                            name = self.read_name(settings, head, path, parsed.id)
+                        if name.startswith(prefix):
+                            yield KeyFolder(name, parsed.id, path)
+
+    def read_name(self, settings: Settings, head: str, folder: str, ident: str) -> str:
+        """The key's name a name record holds: ``folder``'s first, or ``folder`` itself if
+        it is a name record."""
+        backend = self._state.backend
+        parent, _, last = folder.rpartition("/")
+        if parse_record(last) is not None:
+            listed = [(n, o) for n, o in backend.list_files(head, parent) if n == last]
+            folder = parent
+        else:
+            listed = backend.list_files(head, folder)
+        for filename, oid in listed:
+            cipher_name = parse_record(filename)
+            if cipher_name is None:
+                continue
+            path = f"{folder}/{filename}"
+            (data,) = backend.read_blobs([oid])
+            if cipher_name:
+                cipher = self._reading.cipher_for(settings, cipher_name, path)
+                try:
+                    data = cipher.decrypt(data, record_context(ident))
+                except DecryptionFailed:
+                    raise CorruptBlobError(
+                        path, f"cannot decrypt with {cipher_name!r}: wrong key, or tampered"
+                    ) from None
+            try:
+                return data.decode("utf-8")
+            except UnicodeDecodeError:
+                raise CorruptBlobError(path, "a key's name record that is not UTF-8") from None
+        raise CorruptBlobError(folder, "a key's folder without a name record")
+
+
+def _order(blob: Blob) -> tuple[int, str]:
+    return blob.timestamp_ns, blob.path
