@@ -11,13 +11,13 @@ import functools
 import itertools
 import logging
 import math
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import BinaryIO, TypeAlias
 
-from gitblobts.core import retry
+from gitblobts.core import addresses, retry
 from gitblobts.core.blob import BlobRef
 from gitblobts.core.blobstream import open_stream
-from gitblobts.core.config import CONFIG_PATH, PARTS_VERSION, StoreConfig
+from gitblobts.core.config import CONFIG_PATH, CONTENT_VERSION, PARTS_VERSION, StoreConfig
 from gitblobts.core.errors import (
     AddInterrupted,
     ArgumentError,
@@ -47,6 +47,10 @@ BlobSource: TypeAlias = "BytesLike | BinaryIO | Iterable[bytes]"
 CHUNK_SIZE = 1 << 20
 """Bytes read from a file object at a time, as a blob streams in."""
 
+NewContext: TypeAlias = "Callable[[Settings, object], BlobContext]"
+"""Makes a new blob's context, unplaced, from the settings and what the add was given
+beside the blob (its time, for a blob of the store's time names)."""
+
 
 class Adding:
     """Adding blobs to a store, and committing to its branch."""
@@ -62,13 +66,25 @@ class Adding:
             check_bytes_like(source, 0)
         return self.add(iter([(source, timestamp)]), push)[0]
 
-    def add(self, pairs: Iterator[tuple[object, object]], push: bool | None) -> list[BlobRef]:
+    def add(
+        self,
+        pairs: Iterator[tuple[object, object]],
+        push: bool | None,
+        *,
+        new_context: NewContext | None = None,
+        message: Callable[[int], str] | None = None,
+        settings: Settings | None = None,
+    ) -> list[BlobRef]:
         """Add the blobs of ``pairs`` with their times in one commit per at most
         ``max_push_bytes`` stored bytes (see :mod:`gitblobts.core.pushlimit`); push if
-        ``push`` (or by default the store) says so."""
-        settings = self._state.settings
+        ``push`` (or by default the store) says so. ``new_context``: names each blob
+        (default: by its time); ``message``: of a commit of so many blobs; ``settings``:
+        those to add with, if not the store's current ones."""
+        settings = settings or self._state.settings
         if settings.write_refusal is not None:
             raise settings.write_refusal
+        new_context = new_context or self._new_context
+        message = message or commit_message
         layout = settings.layout
         part_size = self.part_size(settings)
         added: list[tuple[int, str, int]] = []
@@ -80,7 +96,13 @@ class Adding:
         def stored_files() -> Iterator[bytes | bytearray]:
             written = 0
             for position, (blob, timestamp) in enumerate(pairs):
-                context, files = self._stored_form(settings, blob, timestamp, position, part_size)
+                context, files = self._stored_form(
+                    settings,
+                    blob,
+                    functools.partial(new_context, settings, timestamp),
+                    position,
+                    part_size,
+                )
                 count = 0
                 for file in files:
                     split.file(len(file))
@@ -108,8 +130,8 @@ class Adding:
                     for stored in stored_paths(path, count)
                 ]
                 files = dict(zip(paths, oids[split.files(blobs)], strict=True))
-                message = commit_message(len(blobs))
-                self._state.pipeline.commit(CommitContext(files, message, commit_files))
+                text = message(len(blobs))
+                self._state.pipeline.commit(CommitContext(files, text, commit_files))
             if self._state.push_after_add if push is None else push:
                 self._remotes.publish()
         except KeyboardInterrupt as interrupt:
@@ -127,7 +149,7 @@ class Adding:
         self,
         settings: Settings,
         blob: object,
-        timestamp: object,
+        new_context: Callable[[], BlobContext],
         position: int,
         part_size: int | None,
     ) -> tuple[BlobContext, Iterator[bytes | bytearray]]:
@@ -138,13 +160,13 @@ class Adding:
         whole."""
         streams = self._state.pipeline.streams_writes
         if part_size is not None and streams and is_file(blob):
-            context = self._new_context(settings, timestamp)
+            context = new_context()
             self._state.pipeline.place(context)
             return context, self._stream(context, blob, part_size)  # type: ignore[arg-type]
         if is_file(blob):
             blob = read_file(blob, self._state.max_blob_size, position)  # type: ignore[arg-type]
         data = check_bytes_like(blob, position)
-        context = self._new_context(settings, timestamp)
+        context = new_context()
         if part_size is not None and streams and part_size < len(data) <= self._state.max_blob_size:
             self._state.pipeline.place(context)
             return context, self._stored(context, context.codec.encode_pieces(data), part_size)
@@ -288,11 +310,14 @@ class Adding:
                     settings = self._state.settings = settings.learning(config)
                     if settings.write_refusal is not None:
                         raise settings.write_refusal
+                if addresses.drop_present(self._state.backend, head, files) and not files:
+                    assert head is not None  # it holds what was dropped
+                    return head  # another writer put the same contents meanwhile
                 replaced: list[str] = []
-                if config is not None and CONFIG_PATH not in files and has_parts(files):
-                    if config.version < PARTS_VERSION:  # another writer may have upgraded it
-                        config = self._state.read_config(head) or config
-                    upgraded = self._upgraded(settings, config)
+                version = required_version(files)
+                if config is not None and CONFIG_PATH not in files and config.version < version:
+                    config = self._state.read_config(head) or config  # another writer's upgrade?
+                    upgraded = self._upgraded(settings, config, version)
                     if upgraded is not config:
                         config, replaced = upgraded, [CONFIG_PATH]
                         (files[CONFIG_PATH],) = self._state.backend.write_blobs([config.to_bytes()])
@@ -314,13 +339,15 @@ class Adding:
             ),
         )
 
-    def _upgraded(self, settings: Settings, config: StoreConfig) -> StoreConfig:
-        """``config`` as a store holding parted blobs records it: version 3 at least (an
-        older gitblobts then refuses the store rather than skip its parted blobs)."""
-        if config.version >= PARTS_VERSION:
+    def _upgraded(self, settings: Settings, config: StoreConfig, version: int) -> StoreConfig:
+        """``config`` as a store holding files that need configuration ``version`` records
+        it (an older gitblobts then refuses the store rather than skip those files); the
+        part size is recorded from version 3 on."""
+        if config.version >= version:
             return config
+        part_size = config.part_size if config.version >= PARTS_VERSION else None
         return dataclasses.replace(
-            config, version=PARTS_VERSION, part_size=self.part_size(settings)
+            config, version=version, part_size=part_size or self.part_size(settings)
         )
 
     def _migrated_meanwhile(self, settings: Settings) -> ConflictError:
@@ -372,6 +399,18 @@ def stored_paths(path: str, files: int) -> list[str]:
 def has_parts(files: dict[str, str]) -> bool:
     """Whether ``files`` (path to object id) hold a parted blob."""
     return any(path.endswith("/" + SUMS) for path in files)
+
+
+def required_version(files: dict[str, str]) -> int:
+    """The configuration version a store holding ``files`` (path to object id) needs at
+    least: 4 for keyed or content-addressed files, 3 for a parted blob, else 0."""
+    if any(path.startswith(OWN_FOLDERS) for path in files):
+        return CONTENT_VERSION
+    return PARTS_VERSION if has_parts(files) else 0
+
+
+OWN_FOLDERS = (addresses.CONTENT_FOLDER + "/", "keys/")
+"""The root folders of keyed and content-addressed files (``keys/`` is helper V's)."""
 
 
 def too_large(limit: int, what: str) -> BlobTooLargeError:

@@ -7,7 +7,7 @@ import datetime as dt
 import importlib
 import io
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from gitblobts.core import timestamps
 
@@ -20,6 +20,11 @@ class BlobRef:
     """Exact UTC time in nanoseconds since the Unix epoch."""
     path: str
     """The file's path in the repository."""
+    key: str | None = field(default=None, kw_only=True)
+    """The key whose version this is; ``None`` for a keyless or content-addressed blob."""
+    address: str | None = field(default=None, kw_only=True)
+    """The content address (``sha256-…``) of a content-addressed blob, else ``None``; its
+    :attr:`timestamp_ns` is 0."""
 
     @property
     def timestamp(self) -> float:
@@ -45,6 +50,8 @@ class Blob(BlobRef):
     """The blob's bytes, as they were added."""
 
     def __repr__(self) -> str:
+        if self.address is not None:
+            return f"Blob(address={self.address!r}, size={len(self.blob)}, path={self.path!r})"
         return f"Blob(timestamp={self.iso!r}, size={len(self.blob)}, path={self.path!r})"
 
     def open(self) -> io.BufferedIOBase:
@@ -60,6 +67,8 @@ def new_blob(timestamp_ns: int, path: str, blob: bytes) -> Blob:
     _set_timestamp_ns(new, timestamp_ns)
     _set_path(new, path)
     _set_blob(new, blob)
+    _set_key(new, None)
+    _set_address(new, None)
     return new
 
 
@@ -67,6 +76,8 @@ _new = object.__new__
 _set_timestamp_ns = vars(BlobRef)["timestamp_ns"].__set__
 _set_path = vars(BlobRef)["path"].__set__
 _set_blob = vars(Blob)["blob"].__set__
+_set_key = vars(BlobRef)["key"].__set__
+_set_address = vars(BlobRef)["address"].__set__
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,7 +9,7 @@ It records what a store was created with, so that opening it needs no options::
       "key_check": "5f0c1e...",
       "layout": "20-second",
       "part_size": 16777216,
-      "version": 3
+      "version": 4
     }
 
 ``codec`` and ``cipher`` are defaults for new blobs only: every file names its own codec and
@@ -22,7 +22,9 @@ parts (:mod:`gitblobts.core.parts`); a configuration without it means the defaul
 
 Versions: 2 is a store of single files; 3 may hold parted blobs, which a gitblobts that reads
 only version 2 must refuse rather than skip. A version-2 store becomes version 3 with the
-commit that adds its first parted blob.
+commit that adds its first parted blob. 4 may hold keyed and content-addressed files
+(folders ``keys/`` and ``content/``); a store of version 2 or 3 becomes version 4 with the
+commit that adds its first such file.
 """
 
 from __future__ import annotations
@@ -36,11 +38,14 @@ from gitblobts.core.parts import MIN_PART_SIZE
 
 CONFIG_PATH = ".gitblobts.json"
 FORMAT_NAME = "gitblobts"
-CONFIG_VERSION = 3
-"""The configuration's format version for new stores: 3, stores that may hold parted blobs.
-(File names keep their own version, :data:`gitblobts.core.naming.FORMAT_VERSION`.)"""
+CONFIG_VERSION = 4
+"""The configuration's format version for new stores: 4, stores that may hold parted,
+keyed and content-addressed blobs. (File names keep their own version,
+:data:`gitblobts.core.naming.FORMAT_VERSION`.)"""
 PARTS_VERSION = 3
 """The first configuration version whose stores may hold parted blobs."""
+CONTENT_VERSION = 4
+"""The first configuration version whose stores may hold keyed and content-addressed files."""
 _FIELDS = {"format", "version", "layout", "codec", "cipher", "key_check", "part_size"}
 
 

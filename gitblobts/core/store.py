@@ -17,9 +17,11 @@ from typing import BinaryIO
 
 from gitblobts.core import following
 from gitblobts.core.adding import Adding, BlobSource, BytesLike, check_blobs
+from gitblobts.core.addresses import is_address
 from gitblobts.core.blob import Blob, BlobInfo, BlobRef
 from gitblobts.core.config import StoreConfig
-from gitblobts.core.errors import ArgumentTypeError, KeyRequiredError
+from gitblobts.core.content import Content
+from gitblobts.core.errors import ArgumentTypeError, BlobNotFoundError, KeyRequiredError
 from gitblobts.core.formats.v1 import migration
 from gitblobts.core.formats.v1.migrating import Migrating
 from gitblobts.core.inspection import Inspection
@@ -147,6 +149,7 @@ class Store:
         self._remotes = Remotes(state)
         self._reading = Reading(state)
         self._adding = Adding(state, self._remotes)
+        self._content = Content(state, self._adding, self._reading)
         self._migrating = Migrating(state, self._remotes)
         self._inspection = Inspection(state, self._reading, self._adding, self._remotes)
         self._pushing = Pushing(state, self._remotes, push, push_interval)
@@ -221,7 +224,20 @@ class Store:
         # Argument errors first: they are the caller's whatever the store's state.
         return self._adding.add(check_blobs(blobs, timestamps), push)
 
+    def putblob(self, blob: BlobSource, *, push: bool | None = None) -> str:
+        """Store ``blob`` (as :meth:`addblob` takes it) under the SHA-256 of its bytes and
+        return its address, ``'sha256-<64 hex>'``; contents the branch holds already are
+        neither written nor committed again (see :doc:`usage`)."""
+        return self._content.put(blob, push)
+
     # Reading
+
+    def getblob(self, key_or_address: str, *, at: object = None, pull: bool = False) -> Blob:
+        """The blob of a content address (its hash checked as it is read), or
+        :class:`~gitblobts.BlobNotFoundError`. ``pull``: :meth:`pull` first."""
+        if is_address(key_or_address):
+            return self._content.get(key_or_address, at, self.pull if pull else None)
+        raise BlobNotFoundError(f"{key_or_address!r} is not a content address")  # keys: V's
 
     def getblobs(
         self,
