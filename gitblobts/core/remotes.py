@@ -3,12 +3,13 @@ compare-and-swap on the branch and on the remote."""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 import warnings
 from collections.abc import Callable
 
-from gitblobts.core import retry
+from gitblobts.core import addresses, retry
 from gitblobts.core.config import CONFIG_PATH, StoreConfig
 from gitblobts.core.errors import (
     ConflictError,
@@ -278,7 +279,10 @@ class Remotes:
                 files = self._state.backend.added_files(parent, commit)
                 removed = self._state.removed_files(parent, commit)
                 if their_config is not None:
-                    files.pop(CONFIG_PATH, None)  # the store already has its configuration
+                    # The store has its configuration already; an upgrade is kept, on theirs.
+                    self._replay_upgrade(new, files)
+                # Contents the new base holds already (another writer put them) stay once.
+                addresses.drop_present(self._state.backend, new, files)
                 if removed:  # a migration, which the other side may have made too
                     files, removed = self._still_to_migrate(new, files, removed)
                 found = (
@@ -307,6 +311,21 @@ class Remotes:
         else:
             self._state.learn_config(self._state.read_config(new))
         return new
+
+    def _replay_upgrade(self, base: str, files: dict[str, str]) -> None:
+        """Replace in ``files`` (of a replayed commit) the configuration by ``base``'s
+        raised to the replayed one's version if that is higher (the commit's files need
+        it, see :func:`gitblobts.core.adding.required_version`), else drop it."""
+        oid = files.pop(CONFIG_PATH, None)
+        theirs = self._state.read_config(base) if oid is not None else None
+        if oid is None or theirs is None:
+            return
+        (data,) = self._state.backend.read_blobs([oid])
+        ours = StoreConfig.from_bytes(data)
+        if ours.version > theirs.version:
+            part_size = theirs.part_size or ours.part_size
+            upgraded = dataclasses.replace(theirs, version=ours.version, part_size=part_size)
+            (files[CONFIG_PATH],) = self._state.backend.write_blobs([upgraded.to_bytes()])
 
     def _check_same_store(
         self, ours: StoreConfig | None, theirs: StoreConfig, commits: int

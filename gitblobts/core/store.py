@@ -151,7 +151,9 @@ class Store:
         self._adding = Adding(state, self._remotes)
         self._content = Content(state, self._adding, self._reading)
         self._migrating = Migrating(state, self._remotes)
-        self._inspection = Inspection(state, self._reading, self._adding, self._remotes)
+        self._inspection = Inspection(
+            state, self._reading, self._adding, self._remotes, self._content
+        )
         self._pushing = Pushing(state, self._remotes, push, push_interval)
         self._stop_pushing = weakref.finalize(self, self._pushing.stop)  # not flushing
 
