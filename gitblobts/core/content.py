@@ -160,7 +160,10 @@ class Content:
             if not entry.is_file:
                 raise CorruptBlobError(path, f"{entry.kind}, not a regular file")
             (data,) = backend.read_blobs([entry.oid])
-            blob = self._state.pipeline.read(context, data)
+            try:
+                blob = self._state.pipeline.read(context, data)
+            except CorruptBlobError as error:  # say which blob, not only which file
+                raise type(error)(path, f"{address}: {error.reason}") from None
             if hashlib.sha256(blob).digest() != digest:
                 raise _mismatch(path, address)
             return Blob(0, path, blob, address=address)
@@ -229,9 +232,12 @@ def _checked(
     """The pieces of a new ``stream()``, hashed as they come; the end raises
     :class:`CorruptBlobError` if they are not the contents of ``digest``."""
     hashed = hashlib.sha256()
-    for piece in stream():
-        hashed.update(piece)
-        yield piece
+    try:
+        for piece in stream():
+            hashed.update(piece)
+            yield piece
+    except CorruptBlobError as error:  # say which blob, not only which file
+        raise type(error)(path, f"{address}: {error.reason}") from None
     if hashed.digest() != digest:
         raise _mismatch(path, address)
 

@@ -213,13 +213,16 @@ def _content_verdict(folder: str, entry: TreeEntry) -> Problem | BlobName | None
     (a file to check, or a folder of parts), nothing to check (a shard folder, or an entry
     inside a folder that is judged itself), or a problem."""
     path = f"{folder}/{entry.name}" if folder else entry.name
-    depth = path.count("/")
+    names = path.split("/")
+    depth = len(names) - 1
+    if not all(_SHARD.fullmatch(name) for name in names[1 : min(depth, 3)]):
+        return None  # inside an entry that is a problem itself
     if depth == 0 or (depth < 3 and _SHARD.fullmatch(entry.name)):
         if entry.is_folder:
             return None
         return Problem(path, f"{entry.kind} where content-addressed files keep a folder")
     if depth > 3:
-        return None  # a part of a parted content file, or inside a foreign entry
+        return None  # a part of a parted content file, or inside an entry that is judged
     name = addresses.parse_name(entry.name) if depth == 3 else None
     if name is None:
         return Problem(path, f"{entry.kind} under {addresses.CONTENT_FOLDER}/ that is not content")
