@@ -496,3 +496,28 @@ def test_two_writers_putting_the_same_contents_store_them_once(
             assert store.getblob(address).blob == data
     assert open_store(first, keyed).verify().ok
     assert_fsck_clean(served)
+
+
+def test_a_replayed_first_content_file_upgrades_the_remote_store_to_version_4(
+    git_daemon: GitDaemon, git_server_root: Path, tmp_path: Path
+) -> None:
+    served = make_bare_repo(git_server_root, "blobs.git")
+    url = git_daemon.url("blobs.git")
+    seed = tmp_path / "seed"
+    git(tmp_path, "clone", "--quiet", url, str(seed))
+    config = StoreConfig("20-second", "zstd", version=3, part_size=PART)
+    git(seed, "commit", "--quiet", "--allow-empty", "-m", "a store of version 3")
+    commit_entries(seed, {".gitblobts.json": (0o100644, hash_object(seed, config.to_bytes()))})
+    git(seed, "push", "--quiet", "origin", "HEAD:main")
+    first, second = tmp_path / "first", tmp_path / "second"
+    git(tmp_path, "clone", "--quiet", url, str(first))
+    git(tmp_path, "clone", "--quiet", url, str(second))
+    address = Store(first, push=False).putblob(b"content")  # version 4 here
+    Store(second).addblob(b"keyless")  # version 3 there, pushed first
+
+    Store(first).push()
+
+    recorded = json.loads(git(served, "show", "main:.gitblobts.json"))
+    assert (recorded["version"], recorded["part_size"]) == (4, PART)
+    assert Store(second).getblob(address, pull=True).blob == b"content"
+    assert [blob.blob for blob in Store(second).getblobs()] == [b"keyless"]
