@@ -5,6 +5,7 @@ store's tree shows no plain content hash; ``verify`` checks every content file."
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import io
@@ -521,3 +522,24 @@ def test_a_replayed_first_content_file_upgrades_the_remote_store_to_version_4(
     assert (recorded["version"], recorded["part_size"]) == (4, PART)
     assert Store(second).getblob(address, pull=True).blob == b"content"
     assert [blob.blob for blob in Store(second).getblobs()] == [b"keyless"]
+
+
+def test_a_follower_sees_keyless_blobs_only(repo: Path) -> None:
+    store = Store(repo, push=False)
+    following = store.follow(interval=0.01, pull=False)
+    store.putblob(b"by hash")
+    store.addblob(b"by time")
+    store.putblob(BIG)
+
+    assert next(following).blob == b"by time"
+    following.close()
+
+
+def test_an_async_store_puts_contents(repo: Path) -> None:
+    async def put() -> str:
+        async with gitblobts.AsyncStore(repo, push=False) as store:
+            return await store.putblob(b"from a coroutine")
+
+    address = asyncio.run(put())
+
+    assert Store(repo).getblob(address).blob == b"from a coroutine"
