@@ -543,3 +543,16 @@ def test_an_async_store_puts_contents(repo: Path) -> None:
     address = asyncio.run(put())
 
     assert Store(repo).getblob(address).blob == b"from a coroutine"
+
+
+def test_verify_reports_a_content_file_a_commit_removed_as_lost(repo: Path) -> None:
+    store = Store(repo, push=False, part_size=PART)
+    small = store.getblob(store.putblob(b"small")).path
+    parted = store.getblob(store.putblob(BIG)).path
+    gone = [path for path in object_ids(repo) if path.startswith(parted)] + [small]
+    commit_entries(repo, dict.fromkeys(gone))
+
+    problems = {problem.path: problem.reason for problem in store.verify().problems}
+
+    assert set(problems) == {small, parted}
+    assert all(reason.startswith("lost: ") for reason in problems.values())
