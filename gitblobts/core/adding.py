@@ -14,7 +14,7 @@ import math
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import BinaryIO, TypeAlias
 
-from gitblobts.core import retry
+from gitblobts.core import addresses, retry
 from gitblobts.core.blob import BlobRef
 from gitblobts.core.blobstream import open_stream
 from gitblobts.core.config import CONFIG_PATH, required_version, upgraded_to
@@ -51,6 +51,10 @@ Keying: TypeAlias = "Callable[[Settings], tuple[KeyFolder, tuple[str, bytes] | N
 CHUNK_SIZE = 1 << 20
 """Bytes read from a file object at a time, as a blob streams in."""
 
+NewContext: TypeAlias = "Callable[[Settings, object], BlobContext]"
+"""Makes a new blob's context, unplaced, from the settings and what the add was given
+beside the blob (its time, for a blob of the store's time names)."""
+
 
 class Adding:
     """Adding blobs to a store, and committing to its branch."""
@@ -66,20 +70,32 @@ class Adding:
         source = as_source(blob)
         if not is_file(source):
             check_bytes_like(source, 0)
-        return self.add(iter([(source, timestamp)]), push, key)[0]
+        return self.add(iter([(source, timestamp)]), push, key=key)[0]
 
     def add(
-        self, pairs: Iterator[tuple[object, object]], push: bool | None, key: Keying = None
+        self,
+        pairs: Iterator[tuple[object, object]],
+        push: bool | None,
+        *,
+        key: Keying = None,
+        new_context: NewContext | None = None,
+        message: Callable[[int], str] | None = None,
+        settings: Settings | None = None,
     ) -> list[BlobRef]:
         """Add the blobs of ``pairs`` with their times in one commit per at most
         ``max_push_bytes`` stored bytes (see :mod:`gitblobts.core.pushlimit`); push if
         ``push`` (or by default the store) says so. ``key``: called with the settings,
         gives the key folder to add to, and its name record (path, bytes) if it needs one
-        (see :mod:`gitblobts.core.keyed`)."""
-        settings = self._state.settings
+        (see :mod:`gitblobts.core.keyed`). ``new_context``: names each blob (default: by its
+        time, in the key's folder if any); ``message``: of a commit of so many blobs;
+        ``settings``: those to add with, if not the store's current ones."""
+        settings = settings or self._state.settings
         if settings.write_refusal is not None:
             raise settings.write_refusal
         place, record = key(settings) if key is not None else (None, None)
+        if new_context is None:
+            new_context = functools.partial(self._new_context, place=place)
+        message = message or commit_message
         layout = settings.layout
         part_size = self.part_size(settings)
         added: list[tuple[int, str, int]] = []
@@ -92,7 +108,11 @@ class Adding:
             written = 0
             for position, (blob, timestamp) in enumerate(pairs):
                 context, files = self._stored_form(
-                    settings, blob, timestamp, position, part_size, place
+                    settings,
+                    blob,
+                    functools.partial(new_context, settings, timestamp),
+                    position,
+                    part_size,
                 )
                 count = 0
                 for file in files:
@@ -126,8 +146,8 @@ class Adding:
                 files = dict(zip(paths, oids[split.files(blobs)], strict=True))
                 if record is not None and blobs.start == 0:
                     files[record[0]] = record_oid
-                message = commit_message(len(blobs))
-                self._state.pipeline.commit(CommitContext(files, message, commit_files))
+                text = message(len(blobs))
+                self._state.pipeline.commit(CommitContext(files, text, commit_files))
             if self._state.push_after_add if push is None else push:
                 self._remotes.publish()
         except KeyboardInterrupt as interrupt:
@@ -145,7 +165,7 @@ class Adding:
         self,
         settings: Settings,
         blob: object,
-        timestamp: object,
+        new_context: Callable[[], BlobContext],
         position: int,
         part_size: int | None,
         place: KeyFolder | None,
@@ -157,13 +177,13 @@ class Adding:
         whole."""
         streams = self._state.pipeline.streams_writes
         if part_size is not None and streams and is_file(blob):
-            context = self._new_context(settings, timestamp, place)
+            context = new_context()
             self._state.pipeline.place(context)
             return context, self._stream(context, blob, part_size)  # type: ignore[arg-type]
         if is_file(blob):
             blob = read_file(blob, self._state.max_blob_size, position)  # type: ignore[arg-type]
         data = check_bytes_like(blob, position)
-        context = self._new_context(settings, timestamp, place)
+        context = new_context()
         if part_size is not None and streams and part_size < len(data) <= self._state.max_blob_size:
             self._state.pipeline.place(context)
             return context, self._stored(context, context.codec.encode_pieces(data), part_size)
@@ -312,6 +332,9 @@ class Adding:
                     settings = self._state.settings = settings.learning(config)
                     if settings.write_refusal is not None:
                         raise settings.write_refusal
+                if addresses.drop_present(self._state.backend, head, files) and not files:
+                    assert head is not None  # it holds what was dropped
+                    return head  # another writer put the same contents meanwhile
                 replaced: list[str] = []
                 needed = required_version(files)
                 if config is not None and config.version < needed:

@@ -106,6 +106,10 @@ class AsyncStore:
         """:meth:`gitblobts.Store.addblobs` on the worker thread."""
         return await self._call(lambda store: store.addblobs(blobs, timestamps, push=push, key=key))
 
+    async def putblob(self, blob: BlobSource, *, push: bool | None = None) -> str:
+        """:meth:`gitblobts.Store.putblob` on the worker thread."""
+        return await self._call(lambda store: store.putblob(blob, push=push))
+
     # Remotes
 
     async def push(self) -> PushResult:

@@ -21,9 +21,10 @@ class BlobRef:
     path: str
     """The file's path in the repository."""
     key: str | None = field(default=None, kw_only=True)
-    """The key the blob is a version of; ``None``: a keyless blob."""
+    """The key whose version this is; ``None`` for a keyless or content-addressed blob."""
     address: str | None = field(default=None, kw_only=True)
-    """A content-addressed blob's address (``sha256-...``); ``None`` otherwise."""
+    """The content address (``sha256-…``) of a content-addressed blob, else ``None``; its
+    :attr:`timestamp_ns` is 0."""
 
     @property
     def timestamp(self) -> float:
@@ -49,6 +50,8 @@ class Blob(BlobRef):
     """The blob's bytes, as they were added."""
 
     def __repr__(self) -> str:
+        if self.address is not None:
+            return f"Blob(address={self.address!r}, size={len(self.blob)}, path={self.path!r})"
         key = "" if self.key is None else f", key={self.key!r}"
         return f"Blob(timestamp={self.iso!r}, size={len(self.blob)}, path={self.path!r}{key})"
 

@@ -113,8 +113,10 @@ class PartedBlob(Blob):
     __slots__ = ("_stream",)
     _stream: Stream
 
-    def __init__(self, timestamp_ns: int, path: str, stream: Stream) -> None:
-        BlobRef.__init__(self, timestamp_ns, path)
+    def __init__(
+        self, timestamp_ns: int, path: str, stream: Stream, *, address: str | None = None
+    ) -> None:
+        BlobRef.__init__(self, timestamp_ns, path, address=address)
         object.__setattr__(self, "_stream", stream)
 
     @property

@@ -9,7 +9,7 @@ It records what a store was created with, so that opening it needs no options::
       "key_check": "5f0c1e...",
       "layout": "20-second",
       "part_size": 16777216,
-      "version": 3
+      "version": 4
     }
 
 ``codec`` and ``cipher`` are defaults for new blobs only: every file names its own codec and

@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator
 from gitblobts.core.adding import Adding
 from gitblobts.core.blob import BlobInfo
 from gitblobts.core.config import StoreConfig
+from gitblobts.core.content import Content
 from gitblobts.core.errors import (
     ConfigError,
     CorruptBlobError,
@@ -55,10 +56,17 @@ class Inspection:
     """Listing, counting, verifying and initializing a store."""
 
     def __init__(
-        self, state: StoreState, reading: Reading, adding: Adding, remotes: Remotes, keyed: Keyed
+        self,
+        state: StoreState,
+        reading: Reading,
+        adding: Adding,
+        remotes: Remotes,
+        keyed: Keyed,
+        content: Content,
     ) -> None:
         self._state = state
         self._keyed = keyed
+        self._content = content
         self._reading = reading
         self._adding = adding
         self._remotes = remotes
@@ -122,6 +130,14 @@ class Inspection:
                     functools.partial(self._verify_parted, settings, head)
                     if head is not None and settings.holds_parts
                     else None
+                ),
+                check_content=(
+                    None
+                    if head is None
+                    else (
+                        functools.partial(self._content.verify_file, settings),
+                        functools.partial(self._content.verify_parted, settings, head),
+                    )
                 ),
             )
             if head is None:

@@ -3,12 +3,13 @@ compare-and-swap on the branch and on the remote."""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 import warnings
 from collections.abc import Callable
 
-from gitblobts.core import retry
+from gitblobts.core import addresses, retry
 from gitblobts.core.config import CONFIG_PATH, StoreConfig
 from gitblobts.core.errors import (
     ConflictError,
@@ -276,9 +277,18 @@ class Remotes:
             for commit in chain:
                 parent, message = self._state.backend.commit_info(commit)
                 files = self._state.backend.added_files(parent, commit)
-                removed = self._state.removed_files(parent, commit)
+                # A rewritten configuration (an upgrade) is a change, not a removal.
+                removed = [
+                    path
+                    for path in self._state.removed_files(parent, commit)
+                    if path != CONFIG_PATH
+                ]
+                upgrade: list[str] = []
                 if their_config is not None:
-                    files.pop(CONFIG_PATH, None)  # the store already has its configuration
+                    # The store has its configuration already; an upgrade is kept, on theirs.
+                    upgrade = self._replay_upgrade(new, files)
+                # Contents the new base holds already (another writer put them) stay once.
+                addresses.drop_present(self._state.backend, new, files)
                 if removed:  # a migration, which the other side may have made too
                     files, removed = self._still_to_migrate(new, files, removed)
                 found = (
@@ -293,8 +303,9 @@ class Remotes:
                         "open the store with the compression= and key= of the old store and call "
                         "migrate() to bring both together"
                     )
-                if files or removed:
-                    new = self._state.backend.write_commit(new, files, message, remove=removed)
+                if files.keys() - upgrade or removed:  # else emptied (or never had any)
+                    remove = removed + upgrade
+                    new = self._state.backend.write_commit(new, files, message, remove=remove)
         added: dict[str, str] = {}
         gone: list[str] = []
         if self._state.is_checked_out():
@@ -307,6 +318,24 @@ class Remotes:
         else:
             self._state.learn_config(self._state.read_config(new))
         return new
+
+    def _replay_upgrade(self, base: str, files: dict[str, str]) -> list[str]:
+        """Replace in ``files`` (of a replayed commit) the configuration by ``base``'s
+        raised to the replayed one's version if that is higher (the commit's files need
+        it, see :func:`gitblobts.core.adding.required_version`), else drop it; return the
+        paths the commit replaces (the configuration, or none)."""
+        oid = files.pop(CONFIG_PATH, None)
+        theirs = self._state.read_config(base) if oid is not None else None
+        if oid is None or theirs is None:
+            return []
+        (data,) = self._state.backend.read_blobs([oid])
+        ours = StoreConfig.from_bytes(data)
+        if ours.version <= theirs.version:
+            return []
+        part_size = theirs.part_size or ours.part_size
+        upgraded = dataclasses.replace(theirs, version=ours.version, part_size=part_size)
+        (files[CONFIG_PATH],) = self._state.backend.write_blobs([upgraded.to_bytes()])
+        return [CONFIG_PATH]
 
     def _check_same_store(
         self, ours: StoreConfig | None, theirs: StoreConfig, commits: int

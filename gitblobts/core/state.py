@@ -16,7 +16,7 @@ import os
 import threading
 from collections.abc import Iterator
 
-from gitblobts.core import interrupts, keys, parts, refname
+from gitblobts.core import addresses, interrupts, keys, parts, refname
 from gitblobts.core.backend import Backend
 from gitblobts.core.config import CONFIG_PATH, StoreConfig
 from gitblobts.core.errors import (
@@ -135,7 +135,9 @@ class StoreState:
     @staticmethod
     def is_blob_path(path: str) -> bool:
         """Whether ``path``'s file name is a blob file name, of any format, or ``path`` is
-        a part (or ``SHA256SUMS``) of a parted blob's folder."""
+        a part (or ``SHA256SUMS``) of a parted blob's folder, or a content file or part."""
+        if addresses.content_id_of(path) is not None:
+            return True
         if parts.is_part_path(path):
             return registry.is_blob_path(path.rpartition("/")[0])
         return registry.is_blob_path(path)

@@ -17,8 +17,10 @@ from typing import BinaryIO
 
 from gitblobts.core import following
 from gitblobts.core.adding import Adding, BlobSource, BytesLike, check_blobs
+from gitblobts.core.addresses import is_address
 from gitblobts.core.blob import Blob, BlobInfo, BlobRef
 from gitblobts.core.config import StoreConfig
+from gitblobts.core.content import Content
 from gitblobts.core.errors import ArgumentTypeError, KeyRequiredError
 from gitblobts.core.formats.v1 import migration
 from gitblobts.core.formats.v1.migrating import Migrating
@@ -149,9 +151,10 @@ class Store:
         self._reading = Reading(state)
         self._keyed = Keyed(state, self._reading)
         self._adding = Adding(state, self._remotes)
+        self._content = Content(state, self._adding, self._reading)
         self._migrating = Migrating(state, self._remotes)
         self._inspection = Inspection(
-            state, self._reading, self._adding, self._remotes, self._keyed
+            state, self._reading, self._adding, self._remotes, self._keyed, self._content
         )
         self._pushing = Pushing(state, self._remotes, push, push_interval)
         self._stop_pushing = weakref.finalize(self, self._pushing.stop)  # not flushing
@@ -228,6 +231,12 @@ class Store:
         # Argument errors first: they are the caller's whatever the store's state.
         return self._adding.add(check_blobs(blobs, timestamps), push, self._keyed.keying(key))
 
+    def putblob(self, blob: BlobSource, *, push: bool | None = None) -> str:
+        """Store ``blob`` (as :meth:`addblob` takes it) under the SHA-256 of its bytes and
+        return its address, ``'sha256-<64 hex>'``; contents the branch holds already are
+        neither written nor committed again (see :doc:`usage`)."""
+        return self._content.put(blob, push)
+
     # Reading
 
     def getblobs(
@@ -248,10 +257,14 @@ class Store:
             return self._reading.iter_blobs(*self._reading.query(start_time, end_time, pull_first))
         return self._keyed.getblobs(key, start_time, end_time, pull_first)
 
-    def getblob(self, key: str, *, at: object = None, pull: bool = False) -> Blob:
-        """The latest version of ``key`` (by time, then path), or the latest at or before
-        ``at``; :class:`~gitblobts.BlobNotFoundError` if none. ``pull``: as for getblobs."""
-        return self._keyed.getblob(key, at, self.pull if pull else None)
+    def getblob(self, key_or_address: str, *, at: object = None, pull: bool = False) -> Blob:
+        """The blob of a content address (``sha256-…``, its hash checked as it is read), or
+        else the latest version of a key (by time, then path), or the latest at or before
+        ``at``; :class:`~gitblobts.BlobNotFoundError` if none. ``pull``: :meth:`pull` first."""
+        pull_first = self.pull if pull else None
+        if is_address(key_or_address):
+            return self._content.get(key_or_address, at, pull_first)
+        return self._keyed.getblob(key_or_address, at, pull_first)
 
     def keys(self, prefix: str = "") -> Iterator[str]:
         """The store's keys that start with ``prefix``, in code point order."""

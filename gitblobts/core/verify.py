@@ -20,7 +20,11 @@ blob files that queries would never see are found too. An entry is a problem whe
   at the root of an ``hourly`` store), so that blobs of those times cannot be added;
 - it is ``.gitblobts.json`` and is not a regular file holding a valid configuration;
 - it is a blob file that a commit of the branch's first-parent history removed, and the
-  branch lacks it (lost: see :func:`lost_blobs`).
+  branch lacks it (lost: see :func:`lost_blobs`);
+- it is under ``content/`` (:mod:`gitblobts.core.addresses`), and is not a folder of two
+  hex digits (``content/ab``, ``content/ab/cd``) nor a content file (or a parted one's
+  folder) in the folder of its file id; a content file is read and decoded as a read would,
+  and its contents hashed: a hash other than its file id says is a problem.
 
 Other files are not part of the store and are left alone: a store may share its repository
 with other content (a README at the root, other folders). Checking goes on after a problem,
@@ -34,10 +38,11 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from gitblobts.core import foreign, naming
+from gitblobts.core import addresses, foreign, naming
 from gitblobts.core.backend import Backend, TreeEntry
 from gitblobts.core.config import CONFIG_PATH, StoreConfig
 from gitblobts.core.errors import (
@@ -102,13 +107,16 @@ def verify_tree(
     parse: Callable[[str], BlobName | None] = naming.parse,
     lost: Callable[[frozenset[str]], list[Problem]] | None = None,
     check_parted: PartedCheck | None = None,
+    check_content: tuple[BlobCheck, PartedCheck] | None = None,
 ) -> VerifyReport:
     """Check the entries of ``commit``'s tree (none for ``None``): blob files (names
     ``parse`` recognises) with ``check_blob``, every entry of the folders ``layout`` reads,
     and what stands where ``layout`` keeps folders; call ``progress(checked, total)`` as it
     goes. ``lost``: given the names of every file of the tree, the blobs its history lost
     (see :func:`lost_blobs`). ``check_parted``: checks a folder named like a blob, a parted
-    blob (see :mod:`gitblobts.core.parts`); without it such a folder is a problem."""
+    blob (see :mod:`gitblobts.core.parts`); without it such a folder is a problem.
+    ``check_content``: checks a content file, and a parted one's folder; without it
+    ``content/`` is left alone."""
     problems: list[Problem] = []
     parted: list[tuple[str, BlobName]] = []
     if commit is None:
@@ -126,6 +134,17 @@ def verify_tree(
             path = f"{folder}/{entry.name}" if folder else entry.name
             if not entry.is_folder:
                 names.add(entry.name)
+            if check_content is not None and _is_content(folder, entry):
+                verdict = _content_verdict(folder, entry)
+                if isinstance(verdict, Problem):
+                    problems.append(verdict)
+                    total += 1
+                elif verdict is not None and entry.is_file:
+                    batch.append((path, entry, verdict))
+                elif verdict is not None:
+                    parted.append((path, verdict))
+                    total += 1
+                continue
             name = parse(entry.name)
             if name is not None and entry.is_file:
                 batch.append((path, entry, name))
@@ -159,15 +178,21 @@ def verify_tree(
     for batch in work:  # a folder's objects are read in one batch
         for (path, entry, name), data in zip(batch, _read(backend, batch, problems), strict=True):
             if data is not None:
-                problem = _check(name, path, entry.oid, data, check_blob)
+                check = check_blob
+                if isinstance(name, addresses.ContentName) and check_content is not None:
+                    check = check_content[0]
+                problem = _check(name, path, entry.oid, data, check)
                 if problem is not None:
                     problems.append(problem)
             checked += 1
             if progress is not None:
                 progress(checked, total)
     for path, name in parted:
-        assert check_parted is not None  # parted blobs are only found with it
-        problem = _check_parted(name, path, check_parted)
+        if isinstance(name, addresses.ContentName) and check_content is not None:
+            problem = _check_parted(name, path, check_content[1])
+        else:
+            assert check_parted is not None  # parted blobs are only found with it
+            problem = _check_parted(name, path, check_parted)
         if problem is not None:
             problems.append(problem)
         checked += 1
@@ -175,6 +200,40 @@ def verify_tree(
             progress(checked, total)
     problems.sort(key=lambda problem: problem.path)
     return VerifyReport(total, tuple(problems))
+
+
+def _is_content(folder: str, entry: TreeEntry) -> bool:
+    """Whether ``entry`` of ``folder`` is ``content/`` or under it."""
+    root = addresses.CONTENT_FOLDER
+    return folder == root or folder.startswith(root + "/") or (not folder and entry.name == root)
+
+
+def _content_verdict(folder: str, entry: TreeEntry) -> Problem | BlobName | None:
+    """What ``entry`` of ``folder`` (``content/`` or under it) is: a content file's name
+    (a file to check, or a folder of parts), nothing to check (a shard folder, or an entry
+    inside a folder that is judged itself), or a problem."""
+    path = f"{folder}/{entry.name}" if folder else entry.name
+    names = path.split("/")
+    depth = len(names) - 1
+    if not all(_SHARD.fullmatch(name) for name in names[1 : min(depth, 3)]):
+        return None  # inside an entry that is a problem itself
+    if depth == 0 or (depth < 3 and _SHARD.fullmatch(entry.name)):
+        if entry.is_folder:
+            return None
+        return Problem(path, f"{entry.kind} where content-addressed files keep a folder")
+    if depth > 3:
+        return None  # a part of a parted content file, or inside an entry that is judged
+    name = addresses.parse_name(entry.name) if depth == 3 else None
+    if name is None:
+        return Problem(path, f"{entry.kind} under {addresses.CONTENT_FOLDER}/ that is not content")
+    if addresses.folder(name.file_id) != folder:
+        return Problem(path, f"misplaced: its file id belongs in {addresses.folder(name.file_id)}/")
+    if not (entry.is_file or entry.is_folder):
+        return Problem(path, f"{entry.kind} named like a content file, not a regular file")
+    return name
+
+
+_SHARD = re.compile("[0-9a-f]{2}")
 
 
 class _Structure:
