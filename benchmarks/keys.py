@@ -84,7 +84,9 @@ def keyed_store(path: Path, keys: int) -> Path:
     return path
 
 
-def alternate(first: Callable[[], object], second: Callable[[], object], rounds: int) -> tuple[float, float]:
+def alternate(
+    first: Callable[[], object], second: Callable[[], object], rounds: int
+) -> tuple[float, float]:
     """Medians of ``first`` and ``second``, timed in turn ``rounds`` times each."""
     a: list[float] = []
     b: list[float] = []
@@ -125,7 +127,7 @@ def measure(root: Path, backend: str, args: argparse.Namespace) -> bool:
 
     def list_keys() -> None:
         with Store(large, backend=backend) as store:
-            listed.append(sum(1 for _ in store.keys()))
+            listed.append(sum(1 for _ in store.keys(prefix="")))
 
     def ls_tree() -> None:
         git("-C", large, "ls-tree", "-r", "refs/heads/main")

@@ -168,7 +168,6 @@ class Adding:
         new_context: Callable[[], BlobContext],
         position: int,
         part_size: int | None,
-        place: KeyFolder | None,
     ) -> tuple[BlobContext, Iterator[bytes | bytearray]]:
         """The ``position``-th blob's context, placed, and its stored files: one, or its parts
         then ``SHA256SUMS``. When the pipeline lets it (no plugin on a data stage) and the

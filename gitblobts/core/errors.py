@@ -109,10 +109,6 @@ class CorruptBlobError(GitBlobTSError):
         super().__init__(f"{path}: {reason}")
 
 
-class BlobNotFoundError(GitBlobTSError, KeyError):
-    """No blob on the branch has this key or address."""
-
-
 class BlobTooLargeError(CorruptBlobError):
     """A stored file decompresses to more than the configured size limit."""
 

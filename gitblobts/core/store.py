@@ -229,7 +229,7 @@ class Store:
         if the push fails the blobs stay committed locally, and the add returns them with a
         :class:`~gitblobts.PushFailedWarning` (see ``strict``). ``key``: all to that key."""
         # Argument errors first: they are the caller's whatever the store's state.
-        return self._adding.add(check_blobs(blobs, timestamps), push, self._keyed.keying(key))
+        return self._adding.add(check_blobs(blobs, timestamps), push, key=self._keyed.keying(key))
 
     def putblob(self, blob: BlobSource, *, push: bool | None = None) -> str:
         """Store ``blob`` (as :meth:`addblob` takes it) under the SHA-256 of its bytes and
