@@ -13,6 +13,7 @@ import json
 import os
 import re
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -556,3 +557,15 @@ def test_verify_reports_a_content_file_a_commit_removed_as_lost(repo: Path) -> N
 
     assert set(problems) == {small, parted}
     assert all(reason.startswith("lost: ") for reason in problems.values())
+
+
+def test_threads_putting_the_same_contents_at_once_commit_them_once(repo: Path) -> None:
+    store = Store(repo, push=False)
+    before = len(git(repo, "rev-list", "HEAD").split())
+
+    with ThreadPoolExecutor(8) as pool:
+        found = set(pool.map(lambda _: store.putblob(b"raced"), range(16)))
+
+    assert found == {address_of(b"raced")}
+    assert len(content_files(repo)) == 1
+    assert len(git(repo, "rev-list", "HEAD").split()) == before + 1
