@@ -20,7 +20,7 @@ def test_init_records_the_part_size_and_add_keeps_a_larger_file_in_parts(tmp_pat
     ok("add", str(tmp_path / "big"), cwd=tmp_path / "new")
 
     config = json.loads(git(tmp_path / "new", "show", "HEAD:.gitblobts.json"))
-    assert (config["version"], config["part_size"]) == (4, 65536)
+    assert (config["version"], config["part_size"]) == (3, 65536)
     (blob,) = Store(tmp_path / "new").getblobs()
     assert blob.blob == data
     assert "part-000003" in git(tmp_path / "new", "ls-tree", "-r", "--name-only", "HEAD")

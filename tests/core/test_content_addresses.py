@@ -433,7 +433,7 @@ def test_an_encrypted_store_shows_no_plain_content_hash(repo: Path) -> None:
 # The configuration
 
 
-def test_a_new_store_is_version_4(repo: Path) -> None:
+def test_a_new_store_whose_first_file_is_content_is_version_4(repo: Path) -> None:
     Store(repo, push=False).putblob(b"x")
 
     assert json.loads(git(repo, "show", "main:.gitblobts.json"))["version"] == 4

@@ -25,7 +25,7 @@ def test_first_add_records_the_configuration_in_the_same_commit(repo: Path) -> N
 
     assert recorded(repo) == {
         "format": "gitblobts",
-        "version": 4,
+        "version": 3,
         "layout": "flat",
         "codec": "gzip",
         "cipher": None,

@@ -298,7 +298,7 @@ def test_a_branch_without_configuration_or_format_1_names_gets_the_default_layou
     store = Store(new_repo(kind))
 
     assert store.config.layout == "20-second"
-    assert store.config.version == 4
+    assert store.config.version == 3
 
 
 def test_a_layout_option_on_a_format_1_store_is_refused_naming_migrate(
@@ -332,7 +332,7 @@ def test_a_new_store_of_layout_v1_refuses_a_codec_0_0_7_cannot_read(
         Store(repo, layout="v1", compression="zstd").addblob(b"x")
 
     assert git(repo, "rev-parse", "HEAD") == head
-    assert Store(repo).config.version == 4
+    assert Store(repo).config.version == 3
 
 
 def test_adding_to_a_format_1_store_with_a_codec_0_0_7_cannot_read_is_refused(
@@ -420,7 +420,7 @@ def test_migrate_keeps_every_blob_its_time_and_its_order(
     assert len(files) == len(ITEMS) + 1
     assert all(parse(p.rpartition("/")[2]) for p in files if p != CONFIG_PATH)
     config = json.loads(files[CONFIG_PATH])
-    assert (config["layout"], config["codec"], config["version"]) == ("20-second", "zstd", 4)
+    assert (config["layout"], config["codec"], config["version"]) == ("20-second", "zstd", 3)
     assert config["cipher"] == ("aes256gcm" if keyed else None)
     changes = git(path, "show", "--name-status", "--format=", "HEAD").splitlines()
     assert sorted(line[0] for line in changes) == ["A"] * (len(ITEMS) + 1) + ["D"] * len(ITEMS)

@@ -203,7 +203,7 @@ def test_the_part_size_is_recorded_and_used_when_the_store_is_reopened(
     open_store(repo, keyed=False).addblob(b"first")
 
     config = json.loads(git(repo, "show", "HEAD:.gitblobts.json"))
-    assert (config["version"], config["part_size"]) == (4, PART)
+    assert (config["version"], config["part_size"]) == (3, PART)
     ref = Store(repo).addblob(DATA)
     assert "SHA256SUMS" in tree(repo, ref.path)
 
