@@ -19,7 +19,7 @@ from gitblobts.core.errors import (
 from gitblobts.core.formats.registry import is_unrecorded_path
 from gitblobts.core.keycheck import key_problems
 from gitblobts.core.keyed import Keyed
-from gitblobts.core.keynames import KEYS_FOLDER, parse_folder
+from gitblobts.core.keynames import folder_of
 from gitblobts.core.naming import BlobName
 from gitblobts.core.parts import SUMS, is_part_path
 from gitblobts.core.pipeline import CommitContext
@@ -45,11 +45,8 @@ def _blob_of(path: str) -> str | None:
 
 def _key_id(path: str) -> str | None:
     """The id of the key whose folder holds ``path``, if one does."""
-    parts = path.split("/")
-    if len(parts) < 5 or parts[0] != KEYS_FOLDER:
-        return None
-    parsed = parse_folder(parts[3])
-    return parsed.id if parsed is not None else None
+    found = folder_of(path)
+    return None if found is None else found[1]
 
 
 class Inspection:
@@ -174,8 +171,9 @@ class Inspection:
     @staticmethod
     def _check_place(settings: Settings, name: BlobName, path: str) -> None:
         expected = settings.layout.path(name.timestamp_ns, path.rpartition("/")[2])
-        if _key_id(path) is not None:
-            expected = "/".join(path.split("/")[:4]) + "/" + expected
+        found = folder_of(path)
+        if found is not None:
+            expected = f"{found[0]}/{expected}"
         if path != expected:
             raise CorruptBlobError(
                 path,

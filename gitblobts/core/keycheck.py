@@ -1,9 +1,10 @@
 """Verifying keys: what :meth:`~gitblobts.Store.verify` checks under ``keys/`` besides the
 versions themselves (which it reads as it reads every blob, binding their key's id).
 
-- every entry of ``keys/`` and of its two levels of shards is a folder where a key's folder
-  belongs: shards named by an id's first two and next two characters, holding folders
-  named as :func:`~gitblobts.core.keynames.key_folder` names them, each in its id's shard;
+- every entry of ``keys/`` is a shard (a folder named by two base32 characters), and every
+  entry of a shard is a sub-shard (the same) or a key's folder, named as
+  :func:`~gitblobts.core.keynames.key_name` names it, in one of its id's shards (at any
+  level: :func:`~gitblobts.core.keynames.shard`);
 - a key folder's label spells its key, whose id is the folder's (stores without
   encryption);
 - every name record decodes (decrypts) to a key whose id is the folder's;
@@ -17,7 +18,14 @@ from collections.abc import Callable, Iterator
 
 from gitblobts.core.backend import Backend
 from gitblobts.core.errors import GitBlobTSError
-from gitblobts.core.keynames import KEYS_FOLDER, key_id, parse_folder, parse_record
+from gitblobts.core.keynames import (
+    ID_LENGTH,
+    KEYS_FOLDER,
+    is_shard_name,
+    key_id,
+    parse_folder,
+    parse_record,
+)
 from gitblobts.core.naming import BlobName
 from gitblobts.core.parts import is_part_path
 from gitblobts.core.verify import Problem
@@ -67,23 +75,28 @@ def _key_folders(
     """``(path, id)`` of each key folder; a problem for anything else under ``keys/``."""
     for first in backend.list_folder(commit, KEYS_FOLDER):
         shard = f"{KEYS_FOLDER}/{first.name}"
-        if not first.is_folder or len(first.name) != 2:
+        if not first.is_folder or not is_shard_name(first.name):
             problems.append(Problem(shard, "not a shard of key folders"))
             continue
-        for second in backend.list_folder(commit, shard):
-            inner = f"{shard}/{second.name}"
-            if not second.is_folder or len(second.name) != 2:
-                problems.append(Problem(inner, "not a shard of key folders"))
-                continue
-            for entry in backend.list_folder(commit, inner):
-                path = f"{inner}/{entry.name}"
-                parsed = parse_folder(entry.name) if entry.is_folder else None
-                if parsed is None:
-                    problems.append(Problem(path, "not a key folder"))
-                elif parsed.id[:4] != first.name + second.name:
-                    problems.append(Problem(path, "a key folder in another id's shard"))
-                else:
-                    yield path, parsed.id
+        yield from _shard_folders(backend, commit, shard, first.name, problems)
+
+
+def _shard_folders(
+    backend: Backend, commit: str, shard: str, prefix: str, problems: list[Problem]
+) -> Iterator[tuple[str, str]]:
+    """:func:`_key_folders` in ``shard``, whose key ids start with ``prefix``."""
+    for entry in backend.list_folder(commit, shard):
+        path = f"{shard}/{entry.name}"
+        if entry.is_folder and is_shard_name(entry.name) and len(prefix) < ID_LENGTH:
+            yield from _shard_folders(backend, commit, path, prefix + entry.name, problems)
+            continue
+        parsed = parse_folder(entry.name) if entry.is_folder else None
+        if parsed is None:
+            problems.append(Problem(path, "neither a key folder nor a shard of key folders"))
+        elif not parsed.id.startswith(prefix):
+            problems.append(Problem(path, "a key folder in another id's shard"))
+        else:
+            yield path, parsed.id
 
 
 def _walk(

@@ -26,10 +26,15 @@ from gitblobts.core.errors import (
 )
 from gitblobts.core.keynames import (
     ADDRESS,
+    FANOUT_LIMIT,
     KEYS_FOLDER,
+    MAX_LEVEL,
+    SHARD_LENGTH,
     KeyFolder,
+    KeyName,
     check_key,
-    key_folder,
+    is_shard_name,
+    key_name,
     name_secret,
     parse_folder,
     parse_record,
@@ -86,14 +91,44 @@ class Keyed:
 
         def place(settings: Settings) -> tuple[KeyFolder, tuple[str, bytes] | None]:
             secret = self.secret(settings)
-            folder = key_folder(key, secret)
-            backend = self._state.backend
-            head = backend.resolve(self._state.branch)
-            if head is not None and backend.list_folder(head, folder.folder):
-                return folder, None
+            name = key_name(key, secret)
+            head = self._state.backend.resolve(self._state.branch)
+            found, new = self.locate(head, name)
+            if found:
+                return KeyFolder(key, name.id, found[0]), None
+            folder = KeyFolder(key, name.id, new)
             return folder, self._record(settings, folder, secret is not None)
 
         return place
+
+    def locate(self, head: str | None, name: KeyName) -> tuple[list[str], str]:
+        """The folders of ``name``'s key in commit ``head``, shallowest first (two writers
+        may have made it at two levels), and where a new folder of it would go: in the
+        first of its shards, level by level, that holds fewer than :data:`FANOUT_LIMIT`
+        entries."""
+        backend = self._state.backend
+        ident = name.id
+        found: list[str] = []
+        new: str | None = None
+        shard = KEYS_FOLDER
+        for level in range(1, MAX_LEVEL + 1):
+            start = (level - 1) * SHARD_LENGTH
+            shard = f"{shard}/{ident[start : start + SHARD_LENGTH]}"
+            entries = backend.list_folder(head, shard) if head is not None else []
+            if new is None and (len(entries) < FANOUT_LIMIT or level == MAX_LEVEL):
+                new = f"{shard}/{name.entry}"
+            deeper = ident[start + SHARD_LENGTH : start + 2 * SHARD_LENGTH]
+            has_deeper = False
+            for entry in entries:
+                if entry.is_folder:
+                    if entry.name == deeper:
+                        has_deeper = True
+                    elif name.names(entry.name):
+                        found.append(f"{shard}/{entry.name}")
+            if not has_deeper and new is not None:
+                break
+        assert new is not None  # the deepest level always takes it
+        return found, new
 
     def _record(self, settings: Settings, folder: KeyFolder, encrypted: bool) -> tuple[str, bytes]:
         """A new name record of ``folder``'s key: its path and bytes."""
@@ -115,8 +150,8 @@ class Keyed:
         key = check_key(wanted)
         start = math.inf if at is None else at
         settings, head, low, high, _ = self._reading.query(start, -math.inf, pull)
-        folder = key_folder(key, self.secret(settings))
-        for blob in self._versions(settings, head, low, high, True, folder):
+        folders = self._key_folders(settings, head, key)
+        for blob in self._merged(settings, head, low, high, True, folders):
             return blob
         when = "" if at is None else f" at or before {at!r}"
         raise BlobNotFoundError(f"key {shown(key)} has no version{when}")
@@ -129,9 +164,29 @@ class Keyed:
             check_key(key)
         settings, head, low, high, descending = self._reading.query(start, end, pull)
         if isinstance(key, str):
-            folders = [key_folder(key, self.secret(settings))]
+            folders = self._key_folders(settings, head, key)
         else:
             folders = list(self.folders(settings, head))
+        return self._merged(settings, head, low, high, descending, folders)
+
+    def _key_folders(self, settings: Settings, head: str | None, key: str) -> list[KeyFolder]:
+        """Every folder of ``key`` in commit ``head`` (more than one if two writers made it
+        at two levels)."""
+        name = key_name(key, self.secret(settings))
+        with self._state.repository_errors("read"):
+            found, _ = self.locate(head, name)
+        return [KeyFolder(key, name.id, path) for path in found]
+
+    def _merged(
+        self,
+        settings: Settings,
+        head: str | None,
+        low: float | int,
+        high: float | int,
+        descending: bool,
+        folders: list[KeyFolder],
+    ) -> Iterator[Blob]:
+        """The versions in ``folders`` in the range, merged in query order, lazily."""
         versions = [self._versions(settings, head, low, high, descending, f) for f in folders]
         if len(versions) == 1:
             return versions[0]
@@ -162,7 +217,7 @@ class Keyed:
         with self._state.repository_errors("read"), self._state.lock:
             head = self._state.backend.resolve(self._state.branch)
         self.secret(settings)  # an encrypted store's names need the key
-        names = sorted(folder.key for folder in self.folders(settings, head, prefix))
+        names = sorted({folder.key for folder in self.folders(settings, head, prefix)})
         yield from names
 
     def folders(
@@ -172,28 +227,35 @@ class Keyed:
         from the folder's label, else from a name record (read only then)."""
         if head is None:
             return
-        backend = self._state.backend
         with self._state.repository_errors("read"):
-            for first in backend.list_folder(head, KEYS_FOLDER):
-                if not first.is_folder:
+            yield from self._shard_folders(settings, head, KEYS_FOLDER, 0, prefix)
+
+    def _shard_folders(
+        self, settings: Settings, head: str, shard: str, level: int, prefix: str
+    ) -> Iterator[KeyFolder]:
+        """:meth:`folders` in ``shard`` (of level ``level``; ``keys/`` is 0) and its
+        sub-shards. Lean: it sees every key folder of the store."""
+        parse = parse_folder
+        for entry in self._state.backend.list_folder(head, shard):
+            if entry.mode != _FOLDER:
+                continue
+            name = entry.name
+            path = f"{shard}/{name}"
+            if is_shard_name(name):
+                if level < MAX_LEVEL:
+                    yield from self._shard_folders(settings, head, path, level + 1, prefix)
+                continue
+            parsed = parse(name) if level else None
+            if parsed is None:
+                continue  # not a key's folder: verify reports it
+            key = parsed.key
+            if key is None:
+                known = parsed.label or ""
+                if not (known.startswith(prefix) or prefix.startswith(known)):
                     continue
-                shard = f"{KEYS_FOLDER}/{first.name}"
-                for second in backend.list_folder(head, shard):
-                    if not second.is_folder:
-                        continue
-                    for entry in backend.list_folder(head, f"{shard}/{second.name}"):
-                        parsed = parse_folder(entry.name) if entry.is_folder else None
-                        if parsed is None:
-                            continue  # not a key's folder: verify reports it
-                        path = f"{shard}/{second.name}/{entry.name}"
-                        name = parsed.key
-                        if name is None:
-                            known = parsed.label or ""
-                            if not (known.startswith(prefix) or prefix.startswith(known)):
-                                continue
-                            name = self.read_name(settings, head, path, parsed.id)
-                        if name.startswith(prefix):
-                            yield KeyFolder(name, parsed.id, path)
+                key = self.read_name(settings, head, path, parsed.id)
+            if key.startswith(prefix):
+                yield KeyFolder(key, parsed.id, path)
 
     def read_name(self, settings: Settings, head: str, folder: str, ident: str) -> str:
         """The key's name a name record holds: ``folder``'s first, or ``folder`` itself if
@@ -224,6 +286,10 @@ class Keyed:
             except UnicodeDecodeError:
                 raise CorruptBlobError(path, "a key's name record that is not UTF-8") from None
         raise CorruptBlobError(folder, "a key's folder without a name record")
+
+
+_FOLDER = 0o040000
+"""The mode of a tree entry that is a folder."""
 
 
 def _order(blob: Blob) -> tuple[int, str]:

@@ -2,13 +2,15 @@
 
 A key is any text of 1 to :data:`MAX_KEY_LENGTH` characters that encodes as UTF-8 (no NUL,
 no unpaired surrogate), other than a content address (``sha256-`` and 64 lowercase hex
-digits), compared exactly: ``"A"`` and ``"a"`` are two keys. Its folder is
-``keys/<id[0:2]>/<id[2:4]>/<label>~<id>`` (``<label>~~<id>`` when the label is cut), or
-``keys/<id[0:2]>/<id[2:4]>/<id>`` in an encrypted store, where ``id`` is :func:`key_id` and
-the label is the key made readable and safe (:func:`label`). Every such name is unique on a
-case-insensitive file system (the id differs for keys that differ in case), is no Windows
-reserved name, and neither starts nor ends with a dot or a space. The key's folder also
-holds its name records (:func:`record_name`), from which :meth:`~gitblobts.Store.keys`
+digits), compared exactly: ``"A"`` and ``"a"`` are two keys. Its folder is named
+``<label>~<id>`` (``<label>~~<id>`` when the label is cut), or ``<id>`` in an encrypted store
+(:func:`key_name`), where ``id`` is :func:`key_id` and the label is the key made readable and
+safe (:func:`label`). Every such name is unique on a case-insensitive file system (the id
+differs for keys that differ in case), is no Windows reserved name, and neither starts nor
+ends with a dot or a space. The folder is in the shard ``keys/<id[0:2]>`` (level 1), or, if
+that shard held :data:`FANOUT_LIMIT` entries when the key's folder was made, in its
+sub-shard ``keys/<id[0:2]>/<id[2:4]>`` (level 2), and so on (:func:`shard`). The key's folder
+also holds its name records (:func:`record_name`), from which :meth:`~gitblobts.Store.keys`
 reads a name the folder's name does not give whole. See :doc:`format`.
 """
 
@@ -36,16 +38,42 @@ RECORD_PREFIX = "key-"
 """How the name of a key's name record begins."""
 NAME_SECRET_INFO = b"gitblobts key names"
 """What the secret of an encrypted store's key ids is derived for, from its key."""
+FANOUT_LIMIT = 1500
+"""How many entries a shard holds before new key folders go into its sub-shards."""
+SHARD_LENGTH = 2
+"""Characters of the id that name a shard at each level."""
+MAX_LEVEL = ID_LENGTH // SHARD_LENGTH
+"""The deepest level of shards (each level takes the next two characters of the id)."""
 ADDRESS = re.compile(r"sha256-[0-9a-f]{64}")
 """Content addresses, which no key may look like (see :meth:`~gitblobts.Store.getblob`)."""
 
 _SAFE = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
 _HEX = re.compile(r"[0-9A-F]{2}")
 _ID = re.compile(rf"[a-z2-7]{{{ID_LENGTH}}}")
+_PLAIN = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]*")
+_UNESCAPED = re.compile(r"[A-Za-z0-9_.-]*")
+_BASE32 = frozenset("abcdefghijklmnopqrstuvwxyz234567")
 _RESERVED = frozenset(
     ["CON", "PRN", "AUX", "NUL"] + [f"{d}{n}" for d in ("COM", "LPT") for n in range(10)]
 )
 """Windows' reserved device names, which it takes as such whatever follows the first dot."""
+
+
+class KeyName(NamedTuple):
+    """A key, its id and the name of its folder (wherever the folder is)."""
+
+    key: str
+    id: str
+    entry: str
+    """The name of the key's folder: ``label~id``, ``label~~id`` or ``id``."""
+
+    def names(self, name: str) -> bool:
+        """Whether a folder named ``name`` is this key's: by its name, or for a cut label
+        by its ``~~<id>`` ending."""
+        if name == self.entry:
+            return True
+        ending = f"~~{self.id}"
+        return self.entry.endswith(ending) and name.endswith(ending)
 
 
 class KeyFolder(NamedTuple):
@@ -118,9 +146,15 @@ def label(key: str) -> tuple[str, bool]:
     ``.`` but as the first character or after a Windows reserved name (``con.txt`` becomes
     ``con%2Etxt``); every other character is ``%XX`` per UTF-8 byte (uppercase hex). Cut
     to at most :data:`MAX_LABEL_LENGTH` characters, never inside a character's escapes."""
+    head = key.split(".", 1)[0].upper()
+    if (
+        len(key) <= MAX_LABEL_LENGTH
+        and _PLAIN.fullmatch(key)
+        and (head not in _RESERVED or len(head) == len(key))
+    ):
+        return key, False  # the common case, quickly: nothing to escape
     pieces: list[str] = []
     length = 0
-    head = key.split(".", 1)[0].upper()
     for position, char in enumerate(key):
         if char in _SAFE or (char == "." and position > 0):
             piece = char
@@ -137,6 +171,8 @@ def label(key: str) -> tuple[str, bool]:
 
 def unlabel(text: str) -> str | None:
     """The text a label (or a cut label) spells; ``None`` if it is no label."""
+    if "%" not in text:
+        return text if _UNESCAPED.fullmatch(text) else None  # quickly: nothing escaped
     try:
         data = bytearray()
         position = 0
@@ -158,14 +194,39 @@ def unlabel(text: str) -> str | None:
         return None
 
 
-def key_folder(key: str, secret: bytes | None) -> KeyFolder:
-    """The key's id and folder; ``secret``: an encrypted store's (no label then)."""
+def key_name(key: str, secret: bytes | None) -> KeyName:
+    """The key's id and its folder's name; ``secret``: an encrypted store's (no label
+    then)."""
     ident = key_id(key, secret)
-    shard = f"{KEYS_FOLDER}/{ident[0:2]}/{ident[2:4]}"
     if secret is not None:
-        return KeyFolder(key, ident, f"{shard}/{ident}")
+        return KeyName(key, ident, ident)
     text, cut = label(key)
-    return KeyFolder(key, ident, f"{shard}/{text}{'~~' if cut else '~'}{ident}")
+    return KeyName(key, ident, f"{text}{'~~' if cut else '~'}{ident}")
+
+
+def shard(ident: str, level: int) -> str:
+    """The shard of level ``level`` (1 to :data:`MAX_LEVEL`) of the key whose id is
+    ``ident``: ``keys/<id[0:2]>`` at level 1, ``keys/<id[0:2]>/<id[2:4]>`` at level 2…"""
+    names = (ident[n : n + SHARD_LENGTH] for n in range(0, level * SHARD_LENGTH, SHARD_LENGTH))
+    return "/".join((KEYS_FOLDER, *names))
+
+
+def folder_of(path: str) -> tuple[str, str] | None:
+    """The folder of the key that holds ``path`` (below ``keys/``, past its shards), and the
+    key's id; ``None`` if no key's folder holds it."""
+    parts = path.split("/")
+    if parts[0] != KEYS_FOLDER:
+        return None
+    for depth in range(1, len(parts) - 1):  # shards, then the key's folder
+        if not is_shard_name(parts[depth]):
+            parsed = parse_folder(parts[depth])
+            return None if parsed is None else ("/".join(parts[: depth + 1]), parsed.id)
+    return None
+
+
+def is_shard_name(name: str) -> bool:
+    """Whether ``name`` names a shard: two base32 characters (no key folder's name is)."""
+    return len(name) == SHARD_LENGTH and name[0] in _BASE32 and name[1] in _BASE32
 
 
 def parse_folder(name: str) -> ParsedFolder | None:
@@ -180,11 +241,6 @@ def parse_folder(name: str) -> ParsedFolder | None:
     if not text or decoded is None or not decoded or (not cut and label(decoded)[0] != text):
         return None
     return ParsedFolder(ident, None if cut else decoded, decoded)
-
-
-def shard_of(ident: str) -> str:
-    """The folder holding the folder of the key whose id is ``ident``."""
-    return f"{KEYS_FOLDER}/{ident[0:2]}/{ident[2:4]}"
 
 
 def record_name(cipher_name: str | None) -> str:

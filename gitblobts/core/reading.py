@@ -22,6 +22,7 @@ from gitblobts.core.errors import (
     KeyRequiredError,
     UnknownPluginError,
 )
+from gitblobts.core.keynames import folder_of
 from gitblobts.core.naming import BlobName
 from gitblobts.core.parts import checked_parts, list_parts
 from gitblobts.core.pipeline import BlobContext
@@ -270,7 +271,8 @@ class Reading:
         codec, cipher = stages
         if cipher is None and self._state.pipeline.reads_plain:
             settings.plain_codecs[name.version, name.suffixes] = codec
-        root = "/".join(path.split("/")[:4]) if key_id is not None else ""  # keys/ab/cd/x
+        found = folder_of(path) if key_id is not None else None
+        root = found[0] if found is not None else ""  # keys/ab/sensor%2F7~<id>
         return BlobContext(
             name, codec, cipher, settings.layout, path, self._state.max_blob_size, root, key_id
         )

@@ -9,14 +9,17 @@ import pytest
 from gitblobts import ArgumentError, ArgumentTypeError
 from gitblobts.core.keynames import (
     MAX_LABEL_LENGTH,
+    MAX_LEVEL,
     check_key,
-    key_folder,
+    is_shard_name,
     key_id,
+    key_name,
     label,
     name_secret,
     parse_folder,
     parse_record,
     record_name,
+    shard,
 )
 from tests.helpers.pathsafety import assert_paths_safe, name_problem
 
@@ -67,11 +70,12 @@ AWKWARD = [
 @pytest.mark.parametrize("key", AWKWARD, ids=range(len(AWKWARD)))
 @pytest.mark.parametrize("secret", [None, SECRET], ids=["plain", "encrypted"])
 def test_a_key_folder_reads_back_as_its_key_and_id(key: str, secret: bytes | None) -> None:
-    folder = key_folder(check_key(key), secret)
-    parsed = parse_folder(folder.folder.rpartition("/")[2])
+    name = key_name(check_key(key), secret)
+    parsed = parse_folder(name.entry)
     assert parsed is not None
-    assert parsed.id == folder.id == key_id(key, secret)
-    assert folder.folder.startswith(f"keys/{folder.id[:2]}/{folder.id[2:4]}/")
+    assert parsed.id == name.id == key_id(key, secret)
+    assert name.names(name.entry)
+    assert not is_shard_name(name.entry)
     if secret is not None:
         assert parsed.key is None
     elif not label(key)[1]:
@@ -87,9 +91,33 @@ def test_a_key_folder_reads_back_as_its_key_and_id(key: str, secret: bytes | Non
 def test_key_folders_of_awkward_keys_are_distinct_and_safe_everywhere(
     secret: bytes | None,
 ) -> None:
-    folders = [key_folder(key, secret).folder for key in AWKWARD]
-    assert len(set(folders)) == len(AWKWARD)
-    assert_paths_safe(folders)
+    names = [key_name(key, secret) for key in AWKWARD]
+    assert len({name.entry for name in names}) == len(AWKWARD)
+    for level in (1, 2, MAX_LEVEL):  # however deep the key's folder is
+        assert_paths_safe([f"{shard(name.id, level)}/{name.entry}" for name in names])
+
+
+def test_shards_are_named_by_the_id_two_characters_a_level() -> None:
+    ident = key_id("sensor/7", None)
+    assert ident == "l2genw7gsljfjps5zh5wzkwbrx"
+    assert shard(ident, 1) == "keys/l2"
+    assert shard(ident, 2) == "keys/l2/ge"
+    assert shard(ident, 3) == "keys/l2/ge/nw"
+    assert shard(ident, MAX_LEVEL) == "keys/l2/ge/nw/7g/sl/jf/jp/s5/zh/5w/zk/wb/rx"
+    assert is_shard_name("l2")
+    assert not is_shard_name("L2")
+    assert not is_shard_name("l1")  # 1 is no base32 digit
+    assert not is_shard_name("l2g")
+
+
+def test_a_cut_label_names_its_key_by_its_ending_whatever_the_cut() -> None:
+    name = key_name("é" * 40, None)
+    assert name.entry.endswith(f"~~{name.id}")
+    assert name.names(name.entry)
+    assert name.names(f"%C3%A9~~{name.id}")
+    assert not name.names(f"%C3%A9~{name.id}")
+    plain = key_name("sensor/7", None)
+    assert not plain.names(f"sensor~~{plain.id}")
 
 
 def test_keys_that_differ_only_in_case_or_normalisation_are_two_keys() -> None:
@@ -107,6 +135,8 @@ def test_a_label_keeps_what_is_readable_and_escapes_the_rest() -> None:
     assert label("~") == ("%7E", False)
     assert label("con.txt") == ("con%2Etxt", False)  # Windows takes con.anything for CON
     assert label("config.txt") == ("config.txt", False)
+    assert label("CON") == ("CON", False)
+    assert label("x" * 97) == ("x" * 96, True)
 
 
 def test_a_long_label_is_cut_between_characters_and_marked() -> None:
@@ -114,9 +144,9 @@ def test_a_long_label_is_cut_between_characters_and_marked() -> None:
     assert cut
     assert text == "%C3%A9" * 16
     assert len(text) == MAX_LABEL_LENGTH
-    folder = key_folder("é" * 40, None).folder
-    assert "~~" in folder
-    assert parse_folder(folder.rpartition("/")[2]).label == "é" * 16  # type: ignore[union-attr]
+    entry = key_name("é" * 40, None).entry
+    assert "~~" in entry
+    assert parse_folder(entry).label == "é" * 16  # type: ignore[union-attr]
 
 
 def test_the_id_is_the_documented_hash() -> None:

@@ -247,7 +247,7 @@ def test_a_large_version_is_kept_in_parts(new_repo: Callable[[str], Path]) -> No
 def test_verify_reports_what_does_not_belong_under_keys(repo: Path) -> None:
     store = Store(repo, push=False)
     ref = store.addblob(b"x", S, key="k")
-    folder = "/".join(ref.path.split("/")[:4])
+    folder = "/".join(ref.path.split("/")[:3])
     (repo / folder / "stray.txt").write_text("stray")
     (repo / "keys" / "zz").mkdir()
     (repo / "keys" / "zz" / "file").write_text("stray")
@@ -256,7 +256,7 @@ def test_verify_reports_what_does_not_belong_under_keys(repo: Path) -> None:
     problems = {problem.path: problem.reason for problem in store.verify().problems}
     assert problems == {
         f"{folder}/stray.txt": "neither a version nor a name record",
-        "keys/zz/file": "not a shard of key folders",
+        "keys/zz/file": "neither a key folder nor a shard of key folders",
     }
 
 
@@ -267,7 +267,7 @@ def test_verify_reports_a_version_moved_to_another_keys_folder(
     store = Store(path, key=KEY, push=False)
     moved = store.addblob(b"x", S, key="a")
     other = store.addblob(b"y", S, key="b")
-    target = "/".join(other.path.split("/")[:4]) + "/" + moved.path.split("/", 4)[4]
+    target = "/".join(other.path.split("/")[:3]) + "/" + moved.path.split("/", 3)[3]
     (path / target).parent.mkdir(parents=True, exist_ok=True)
     (path / moved.path).rename(path / target)
     git(path, "add", "--all")
@@ -316,7 +316,7 @@ def test_every_layout_places_versions_under_the_keys_folder(
     store = Store(new_repo("bare"), layout=layout, push=False)
     store.addblob(b"keyless", 1 * S)
     refs = store.addblobs([b"v1", b"v2"], [1 * S, 7200 * S], key="k")
-    folder = "/".join(refs[0].path.split("/")[:4])
+    folder = "/".join(refs[0].path.split("/")[:3])
     assert all(ref.path.startswith(folder + "/") for ref in refs)
     assert [b.blob for b in store.getblobs(key="k")] == [b"v1", b"v2"]
     assert store.getblob("k", at=3600 * S).blob == b"v1"
