@@ -14,6 +14,7 @@ import math
 from collections.abc import Callable, Iterator
 from typing import Final
 
+from gitblobts.core import keynames
 from gitblobts.core.adding import Keying
 from gitblobts.core.blob import Blob, with_key
 from gitblobts.core.cipher import DecryptionFailed
@@ -26,7 +27,6 @@ from gitblobts.core.errors import (
 )
 from gitblobts.core.keynames import (
     ADDRESS,
-    FANOUT_LIMIT,
     KEYS_FOLDER,
     MAX_LEVEL,
     SHARD_LENGTH,
@@ -104,7 +104,8 @@ class Keyed:
     def locate(self, head: str | None, name: KeyName) -> tuple[list[str], str]:
         """The folders of ``name``'s key in commit ``head``, shallowest first (two writers
         may have made it at two levels), and where a new folder of it would go: in the
-        first of its shards, level by level, that holds fewer than :data:`FANOUT_LIMIT`
+        first of its shards, level by level, that holds fewer than
+        :data:`~gitblobts.core.keynames.FANOUT_LIMIT`
         entries."""
         backend = self._state.backend
         ident = name.id
@@ -115,7 +116,7 @@ class Keyed:
             start = (level - 1) * SHARD_LENGTH
             shard = f"{shard}/{ident[start : start + SHARD_LENGTH]}"
             entries = backend.list_folder(head, shard) if head is not None else []
-            if new is None and (len(entries) < FANOUT_LIMIT or level == MAX_LEVEL):
+            if new is None and (len(entries) < keynames.FANOUT_LIMIT or level == MAX_LEVEL):
                 new = f"{shard}/{name.entry}"
             deeper = ident[start + SHARD_LENGTH : start + 2 * SHARD_LENGTH]
             has_deeper = False
