@@ -28,7 +28,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from gitblobts import Nanoseconds, Store
-from gitblobts.core.keynames import key_folder, record_name
+from gitblobts.core.keynames import FANOUT_LIMIT, MAX_LEVEL, record_name, shard
+from gitblobts.core.keynames import key_name as keynames_name
 from gitblobts.core.naming import new_name
 from gitblobts.core.plugins import load_plugins
 from gitblobts.core.settings import DEFAULT_LAYOUT
@@ -54,6 +55,21 @@ def key_name(number: int) -> str:
     return f"sensor/{number:07d}"
 
 
+def placed(key: str, entries: dict[str, int]) -> str:
+    """Where gitblobts makes ``key``'s folder in a store whose shards hold ``entries`` (by
+    shard; counted in)."""
+    name = keynames_name(key, None)
+    level = 1
+    while entries.get(shard(name.id, level), 0) >= FANOUT_LIMIT and level < MAX_LEVEL:
+        level += 1
+    where = shard(name.id, level)
+    if where not in entries and level > 1:
+        parent = shard(name.id, level - 1)
+        entries[parent] = entries.get(parent, 0) + 1
+    entries[where] = entries.get(where, 0) + 1
+    return f"{where}/{name.entry}"
+
+
 def keyed_store(path: Path, keys: int) -> Path:
     """A bare store of ``keys`` keys (``sensor/0000000``…), one version each."""
     git("init", "-q", "--bare", "-b", "main", path)
@@ -61,9 +77,10 @@ def keyed_store(path: Path, keys: int) -> Path:
         store.addblob(b"first", Nanoseconds(START_NS), key=key_name(0))
     layout = load_plugins(only=()).layouts.get(DEFAULT_LAYOUT)()
     parts: list[bytes] = []
+    entries = {shard(keynames_name(key_name(0), None).id, 1): 1}
     for number in range(1, keys):
         key = key_name(number)
-        folder = key_folder(key, None).folder
+        folder = placed(key, entries)
         ns = START_NS + number * 10**9
         version = f"{folder}/{layout.path(ns, str(new_name(ns, ())))}"
         record = f"{folder}/{record_name(None)}"
