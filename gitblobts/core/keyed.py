@@ -105,8 +105,7 @@ class Keyed:
         """The folders of ``name``'s key in commit ``head``, shallowest first (two writers
         may have made it at two levels), and where a new folder of it would go: in the
         first of its shards, level by level, that holds fewer than
-        :data:`~gitblobts.core.keynames.FANOUT_LIMIT`
-        entries."""
+        :data:`~gitblobts.core.keynames.FANOUT_LIMIT` entries."""
         backend = self._state.backend
         ident = name.id
         found: list[str] = []
@@ -119,13 +118,13 @@ class Keyed:
             if new is None and (len(entries) < keynames.FANOUT_LIMIT or level == MAX_LEVEL):
                 new = f"{shard}/{name.entry}"
             deeper = ident[start + SHARD_LENGTH : start + 2 * SHARD_LENGTH]
-            has_deeper = False
-            for entry in entries:
-                if entry.is_folder:
-                    if entry.name == deeper:
-                        has_deeper = True
-                    elif name.names(entry.name):
-                        found.append(f"{shard}/{entry.name}")
+            folders = {entry.name for entry in entries if entry.mode == _FOLDER}
+            if name.entry in folders:
+                found.append(f"{shard}/{name.entry}")
+            if name.cut:  # a cut label is known by its ending (a label cut elsewhere too)
+                others = sorted(n for n in folders if n != name.entry and name.names(n))
+                found += [f"{shard}/{other}" for other in others]
+            has_deeper = deeper in folders
             if not has_deeper and new is not None:
                 break
         assert new is not None  # the deepest level always takes it

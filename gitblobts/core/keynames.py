@@ -70,10 +70,12 @@ class KeyName(NamedTuple):
     def names(self, name: str) -> bool:
         """Whether a folder named ``name`` is this key's: by its name, or for a cut label
         by its ``~~<id>`` ending."""
-        if name == self.entry:
-            return True
-        ending = f"~~{self.id}"
-        return self.entry.endswith(ending) and name.endswith(ending)
+        return name == self.entry or (self.cut and name.endswith(f"~~{self.id}"))
+
+    @property
+    def cut(self) -> bool:
+        """Whether the folder's name has a cut label (``label~~id``)."""
+        return self.entry.endswith(f"~~{self.id}")
 
 
 class KeyFolder(NamedTuple):

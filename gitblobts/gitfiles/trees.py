@@ -26,6 +26,7 @@ FOLDER_MODE = 0o040000
 """The mode of a tree's entry that is a folder."""
 
 _FILE_MODES = (b"100644", b"100755")
+_MODES = {mode: int(mode, 8) for mode in (*_FILE_MODES, b"40000", b"120000", b"160000")}
 """The modes of :attr:`~gitblobts.core.backend.TreeEntry.is_file`, as git writes them."""
 
 
@@ -75,6 +76,12 @@ def split(
 def parse(raw: bytes, id_size: int = 20) -> dict[str, TreeEntry]:
     """The entries of the tree object ``raw`` (ids of ``id_size`` bytes), by name, in the
     tree's order; ``ValueError`` if ``raw`` is not a tree's bytes."""
+    parts = _entry(id_size).split(raw)
+    if len(parts) > 1 and not any(parts[0::4]):  # the modes git writes: a column at a time
+        names = b"\0".join(parts[2::4]).decode("utf-8", "surrogateescape").split("\0")
+        modes = [_MODES[mode] for mode in parts[1::4]]
+        made = map(TreeEntry, names, map(bytes.hex, parts[3::4]), modes)
+        return dict(zip(names, made, strict=True))
     entries: dict[str, TreeEntry] = {}
     position = 0
     while position < len(raw):

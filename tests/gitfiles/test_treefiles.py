@@ -88,6 +88,15 @@ def test_serialize_writes_the_bytes_git_does_and_parse_reads_them_back(
     assert trees.serialize(reversed(list(parsed.values()))) == raw
 
 
+def test_parse_reads_modes_git_no_longer_writes_too() -> None:
+    oid = os.urandom(20)
+    raw = b"100664 old\0" + oid + b"40000 sub\0" + oid
+    assert trees.parse(raw) == {
+        "old": TreeEntry("old", oid.hex(), 0o100664),
+        "sub": TreeEntry("sub", oid.hex(), 0o040000),
+    }
+
+
 def test_parse_refuses_bytes_that_are_not_a_tree() -> None:
     with pytest.raises(ValueError, match="cut short"):
         trees.parse(b"100644 name\0" + b"\1" * 5)
