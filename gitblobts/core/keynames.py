@@ -182,11 +182,6 @@ def parse_folder(name: str) -> ParsedFolder | None:
     return ParsedFolder(ident, None if cut else decoded, decoded)
 
 
-def shard_of(ident: str) -> str:
-    """The folder holding the folder of the key whose id is ``ident``."""
-    return f"{KEYS_FOLDER}/{ident[0:2]}/{ident[2:4]}"
-
-
 def record_name(cipher_name: str | None) -> str:
     """A new name record's file name: ``key-<26 random base32>``, then ``.<cipher>`` when
     encrypted. Random, so that two writers creating one key never write one path."""
