@@ -142,7 +142,7 @@ class Keyed:
         path = f"{folder.folder}/{record_name(cipher.name)}"
         return path, cipher.encrypt(data, record_context(folder.id))
 
-    def getblob(self, wanted: object, at: object, pull: Callable[[], object] | None) -> Blob:
+    def get(self, wanted: object, at: object, pull: Callable[[], object] | None) -> Blob:
         """Carries out :meth:`gitblobts.Store.getblob` for a key (the latest version, at or
         before ``at`` if given)."""
         if isinstance(wanted, str) and ADDRESS.fullmatch(wanted):

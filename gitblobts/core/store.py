@@ -261,10 +261,8 @@ class Store:
         """The blob of a content address (``sha256-…``, its hash checked as it is read), or
         else the latest version of a key (by time, then path), or the latest at or before
         ``at``; :class:`~gitblobts.BlobNotFoundError` if none. ``pull``: :meth:`pull` first."""
-        pull_first = self.pull if pull else None
-        if is_address(key_or_address):
-            return self._content.get(key_or_address, at, pull_first)
-        return self._keyed.getblob(key_or_address, at, pull_first)
+        part = self._content if is_address(key_or_address) else self._keyed
+        return part.get(key_or_address, at, self.pull if pull else None)
 
     def keys(self, prefix: str = "") -> Iterator[str]:
         """The store's keys that start with ``prefix``, in code point order."""
@@ -283,11 +281,10 @@ class Store:
     # Remotes
 
     def push(self) -> PushResult:
-        """Deliver the branch's commits to the remote. If another writer pushed meanwhile,
-        fetch, put our commits on top of theirs (blob paths never collide, so the union is
-        always right), and push again, with bounded, jittered retries. Returns what was
-        pushed (:class:`~gitblobts.PushResult`; ``pushed == 0``: nothing was to push), or
-        raises :class:`~gitblobts.RemoteError`; the commits stay, to be pushed later."""
+        """Deliver the branch's commits to the remote; if another writer pushed meanwhile,
+        fetch, put ours on top of theirs (blob paths never collide) and push again, with
+        bounded, jittered retries. Returns a :class:`~gitblobts.PushResult` (``pushed == 0``:
+        nothing to push), or raises :class:`~gitblobts.RemoteError`; the commits stay."""
         return self._remotes.push()
 
     def pull(self) -> PullResult:
@@ -329,15 +326,12 @@ class Store:
         key: bytes | str | None = None,
         push: bool | None = None,
     ) -> migration.MigrationReport:
-        """Rewrite the blobs of gitblobts 0.0.7 (format 1) on the branch in the current
-        format, in one commit (see :doc:`format`): each keeps its time to the nanosecond and
-        is checked against the original first; an interrupted run can be run again, and
-        blobs another writer adds meanwhile are migrated too. The old files are read with
-        this store's ``compression=`` and ``key=``. ``layout``, ``compression``, ``cipher``,
-        ``key``: of the rewritten blobs, as for a new store (default key: this store's).
-        ``push``: pull first and push afterwards (default: the store's ``push`` setting).
-        Returns a :class:`~gitblobts.MigrationReport` (``migrated == 0``: nothing to do).
-        Other threads' calls on this store wait until the migration is done."""
+        """Rewrite gitblobts 0.0.7's blobs (format 1, read with this store's ``compression=``
+        and ``key=``) in the current format, in one commit, each keeping its time and checked
+        first; a rerun or another writer's blobs are handled (see :doc:`usage`). ``layout``,
+        ``compression``, ``cipher``, ``key``: of the new blobs, as for a new store (default
+        key: this store's). ``push``: pull first, push after (default: the store's). Returns
+        a :class:`~gitblobts.MigrationReport`; other threads' calls wait until it is done."""
         check_names(layout=layout, compression=compression, cipher=cipher)
         with self._state.remote_lock, self._state.lock:
             return self._migrating.migrate(layout, compression, cipher, key, push)
@@ -360,11 +354,10 @@ class Store:
         return self._inspection.count(start_time, end_time)
 
     def verify(self, progress: Callable[[int, int], None] | None = None) -> VerifyReport:
-        """Read and check the store's files on the branch as a read would, and report each
-        problem without stopping at the first (what is checked:
-        :mod:`gitblobts.core.verify`). ``progress(checked, total)`` is called as files are
-        checked. Raises :class:`~gitblobts.KeyRequiredError` when the store encrypts its
-        blobs and was opened without the key, rather than reporting every file."""
+        """Read and check the store's files on the branch as a read would, and report every
+        problem (what is checked: :mod:`gitblobts.core.verify`); ``progress(checked, total)``
+        is called as it goes. :class:`~gitblobts.KeyRequiredError` for an encrypted store
+        opened without its key, rather than a report of every file."""
         if progress is not None and not callable(progress):
             raise ArgumentTypeError(f"progress is {type(progress).__name__}, not a callable")
         return self._inspection.verify(progress)
