@@ -22,6 +22,7 @@ import hmac
 import os
 import re
 from typing import NamedTuple
+from urllib.parse import unquote_to_bytes
 
 from gitblobts.core.errors import ArgumentError, ArgumentTypeError
 from gitblobts.core.keys import derive
@@ -48,10 +49,10 @@ ADDRESS = re.compile(r"sha256-[0-9a-f]{64}")
 """Content addresses, which no key may look like (see :meth:`~gitblobts.Store.getblob`)."""
 
 _SAFE = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
-_HEX = re.compile(r"[0-9A-F]{2}")
 _ID = re.compile(rf"[a-z2-7]{{{ID_LENGTH}}}")
-_PLAIN = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]*")
 _UNESCAPED = re.compile(r"[A-Za-z0-9_.-]*")
+_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
+_LABEL = re.compile(r"(?:[A-Za-z0-9_.-]|%[0-9A-F]{2})*")
 _BASE32 = frozenset("abcdefghijklmnopqrstuvwxyz234567")
 _RESERVED = frozenset(
     ["CON", "PRN", "AUX", "NUL"] + [f"{d}{n}" for d in ("COM", "LPT") for n in range(10)]
@@ -149,19 +150,17 @@ def label(key: str) -> tuple[str, bool]:
     ``con%2Etxt``); every other character is ``%XX`` per UTF-8 byte (uppercase hex). Cut
     to at most :data:`MAX_LABEL_LENGTH` characters, never inside a character's escapes."""
     head = key.split(".", 1)[0].upper()
-    if (
-        len(key) <= MAX_LABEL_LENGTH
-        and _PLAIN.fullmatch(key)
-        and (head not in _RESERVED or len(head) == len(key))
-    ):
-        return key, False  # the common case, quickly: nothing to escape
+    text = _UNSAFE.sub(_escaped, key)  # quickly, a run of characters at a time
+    if text.startswith("."):
+        text = "%2E" + text[1:]
+    if head in _RESERVED and len(head) < len(key):  # key[len(head)] is the dot
+        text = f"{text[: len(head)]}%2E{text[len(head) + 1 :]}"
+    if len(text) <= MAX_LABEL_LENGTH:
+        return text, False
     pieces: list[str] = []
     length = 0
     for position, char in enumerate(key):
-        if char in _SAFE or (char == "." and position > 0):
-            piece = char
-        else:
-            piece = "".join(f"%{byte:02X}" for byte in char.encode("utf-8"))
+        piece = char if char in _SAFE or (char == "." and position > 0) else _escaped(char)
         if char == "." and position == len(head) and head in _RESERVED:
             piece = "%2E"
         if length + len(piece) > MAX_LABEL_LENGTH:
@@ -171,28 +170,22 @@ def label(key: str) -> tuple[str, bool]:
     return "".join(pieces), False
 
 
+def _escaped(text: str | re.Match[str]) -> str:
+    """``%XX`` for each UTF-8 byte of ``text`` (or of what it matched)."""
+    if not isinstance(text, str):
+        text = text.group()
+    return "".join(f"%{byte:02X}" for byte in text.encode("utf-8"))
+
+
 def unlabel(text: str) -> str | None:
     """The text a label (or a cut label) spells; ``None`` if it is no label."""
     if "%" not in text:
         return text if _UNESCAPED.fullmatch(text) else None  # quickly: nothing escaped
+    if not _LABEL.fullmatch(text):
+        return None
     try:
-        data = bytearray()
-        position = 0
-        while position < len(text):
-            char = text[position]
-            if char == "%":
-                escape = text[position + 1 : position + 3]
-                if not _HEX.fullmatch(escape):
-                    return None
-                data.append(int(escape, 16))
-                position += 3
-            elif char in _SAFE or char == ".":
-                data += char.encode("ascii")
-                position += 1
-            else:
-                return None
-        return data.decode("utf-8")
-    except ValueError:  # a bad hex digit, bytes that are not UTF-8
+        return unquote_to_bytes(text).decode("utf-8")
+    except UnicodeDecodeError:
         return None
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import unicodedata
 
 import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
 
 from gitblobts import ArgumentError, ArgumentTypeError
 from gitblobts.core.keynames import (
@@ -20,6 +22,7 @@ from gitblobts.core.keynames import (
     parse_record,
     record_name,
     shard,
+    unlabel,
 )
 from tests.helpers.pathsafety import assert_paths_safe, name_problem
 
@@ -137,6 +140,42 @@ def test_a_label_keeps_what_is_readable_and_escapes_the_rest() -> None:
     assert label("config.txt") == ("config.txt", False)
     assert label("CON") == ("CON", False)
     assert label("x" * 97) == ("x" * 96, True)
+
+
+RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"{d}{n}" for d in ("COM", "LPT") for n in range(10))}
+
+
+def spelled(key: str) -> str:
+    """The label of ``key``, uncut, character by character as docs/format.rst says."""
+    head = key.split(".", 1)[0].upper()
+    pieces = []
+    for position, char in enumerate(key):
+        if char.isascii() and (char.isalnum() or char in "_-" or (char == "." and position)):
+            piece = char
+        else:
+            piece = "".join(f"%{byte:02X}" for byte in char.encode("utf-8"))
+        if char == "." and position == len(head) and head in RESERVED:
+            piece = "%2E"
+        pieces.append(piece)
+    return "".join(pieces)
+
+
+@given(st.text(st.characters(exclude_categories=["Cs"]), min_size=1, max_size=40))
+def test_a_label_spells_its_key_character_by_character(key: str) -> None:
+    assume("\0" not in key)
+    text, cut = label(key)
+    assert not cut or len(spelled(key)) > MAX_LABEL_LENGTH
+    if not cut:
+        assert text == spelled(key)
+        assert unlabel(text) == key
+    else:
+        assert spelled(key).startswith(text)
+
+
+@pytest.mark.parametrize("key", ["con.txt", "NUL.x.y", "com1.", "LPT9.tar", ".CON", "CONX.txt"])
+def test_a_reserved_names_dot_is_escaped(key: str) -> None:
+    assert label(key)[0] == spelled(key)
+    assert unlabel(label(key)[0]) == key
 
 
 def test_a_long_label_is_cut_between_characters_and_marked() -> None:
