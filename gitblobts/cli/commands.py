@@ -21,6 +21,7 @@ from gitblobts.cli import named, opening, output, repository, streams
 from gitblobts.cli.errors import CommandError
 from gitblobts.cli.progress import Progress
 from gitblobts.cli.when import parse_when
+from gitblobts.core.addresses import is_address
 from gitblobts.core.blob import Blob, BlobRef
 from gitblobts.core.errors import KeyRequiredError, RemoteError
 from gitblobts.core.formats import registry
@@ -259,7 +260,7 @@ def _blobs_at(store: Store, paths: list[str]) -> Iterator[Blob]:
     ``put`` prints them), in that order. A path's blob is found by a query of its exact
     time, read from its name."""
     for path in paths:
-        if named.is_address(path):
+        if is_address(path):
             yield named.addressed(store, path)
             continue
         filename = path.rpartition("/")[2]

@@ -24,14 +24,8 @@ from gitblobts.core.store import Store
 
 log = logging.getLogger("gitblobts")
 
-_ADDRESS = re.compile(r"sha256-[0-9a-f]{64}")
 _ENCRYPTION_KEY = re.compile(r"[A-Za-z0-9_-]{43}=")
 """What :func:`gitblobts.generate_key` makes: 32 bytes in URL-safe base64."""
-
-
-def is_address(text: str) -> bool:
-    """Whether ``text`` is a content address (``sha256-<64 lowercase hex>``)."""
-    return _ADDRESS.fullmatch(text) is not None
 
 
 def key_name(args: argparse.Namespace) -> str | None:

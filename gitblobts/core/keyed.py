@@ -16,6 +16,7 @@ from typing import Final
 
 from gitblobts.core import keynames
 from gitblobts.core.adding import Keying
+from gitblobts.core.addresses import is_address
 from gitblobts.core.blob import Blob, with_key
 from gitblobts.core.cipher import DecryptionFailed
 from gitblobts.core.errors import (
@@ -26,7 +27,6 @@ from gitblobts.core.errors import (
     KeyRequiredError,
 )
 from gitblobts.core.keynames import (
-    ADDRESS,
     KEYS_FOLDER,
     MAX_LEVEL,
     SHARD_LENGTH,
@@ -145,7 +145,7 @@ class Keyed:
     def get(self, wanted: object, at: object, pull: Callable[[], object] | None) -> Blob:
         """Carries out :meth:`gitblobts.Store.getblob` for a key (the latest version, at or
         before ``at`` if given)."""
-        if isinstance(wanted, str) and ADDRESS.fullmatch(wanted):
+        if is_address(wanted):
             raise BlobNotFoundError(f"content {wanted} is not on the branch")
         key = check_key(wanted)
         start = math.inf if at is None else at

@@ -24,6 +24,7 @@ import re
 from typing import NamedTuple
 from urllib.parse import unquote_to_bytes
 
+from gitblobts.core.addresses import is_address
 from gitblobts.core.errors import ArgumentError, ArgumentTypeError
 from gitblobts.core.keys import derive
 
@@ -45,8 +46,6 @@ SHARD_LENGTH = 2
 """Characters of the id that name a shard at each level."""
 MAX_LEVEL = ID_LENGTH // SHARD_LENGTH
 """The deepest level of shards (each level takes the next two characters of the id)."""
-ADDRESS = re.compile(r"sha256-[0-9a-f]{64}")
-"""Content addresses, which no key may look like (see :meth:`~gitblobts.Store.getblob`)."""
 
 _SAFE = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
 _ID = re.compile(rf"[a-z2-7]{{{ID_LENGTH}}}")
@@ -116,7 +115,7 @@ def check_key(key: object) -> str:
         raise ArgumentError(
             f"key {shown(key)} holds an unpaired surrogate; a key must encode as UTF-8"
         ) from None
-    if ADDRESS.fullmatch(key):
+    if is_address(key):  # getblob() tells them apart by spelling
         raise ArgumentError(f"key {shown(key)} is spelled as a content address; a key may not be")
     return key
 
