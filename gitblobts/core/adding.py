@@ -222,23 +222,10 @@ class Adding:
         """Stream ``source`` through the codec's encoder and the cipher's encryptor, and
         yield the stored form: one file, or parts then ``SHA256SUMS`` (see :meth:`_stored`).
         Refuses a blob over ``max_blob_size`` as soon as more is read."""
-        limit = self._state.max_blob_size
         encoder = blob.codec.encoder()
 
         def encoded() -> Iterator[bytes]:
-            read = 0
-            while True:
-                chunk = source.read(CHUNK_SIZE)
-                if not isinstance(chunk, (bytes, bytearray)):
-                    raise BlobTypeError(
-                        f"the file object read {type(chunk).__name__}, not bytes; open it in "
-                        "binary mode"
-                    )
-                if not chunk:
-                    break
-                read += len(chunk)
-                if read > limit:
-                    raise too_large(limit, blob.path)
+            for chunk in chunks(source, self._state.max_blob_size, blob.path):
                 yield encoder.update(bytes(chunk))
             yield encoder.finish()
 
@@ -418,10 +405,11 @@ def too_large(limit: int, what: str) -> BlobTooLargeError:
     )
 
 
-def read_file(source: BinaryIO, limit: int, position: int) -> bytes:
-    """A binary file object's bytes, read whole (for a plugin's data stage, which observes
-    whole bytes); :class:`BlobTooLargeError` once more than ``limit`` bytes came."""
-    data = bytearray()
+def chunks(source: BinaryIO, limit: int, what: str) -> Iterator[bytes | bytearray]:
+    """What a binary file object reads, :data:`CHUNK_SIZE` bytes at a time, to its end;
+    :class:`BlobTypeError` if it reads anything but bytes, :class:`BlobTooLargeError`
+    naming ``what`` once more than ``limit`` bytes came."""
+    read = 0
     while True:
         chunk = source.read(CHUNK_SIZE)
         if not isinstance(chunk, (bytes, bytearray)):
@@ -429,10 +417,20 @@ def read_file(source: BinaryIO, limit: int, position: int) -> bytes:
                 f"the file object read {type(chunk).__name__}, not bytes; open it in binary mode"
             )
         if not chunk:
-            return bytes(data)
+            return
+        read += len(chunk)
+        if read > limit:
+            raise too_large(limit, what)
+        yield chunk
+
+
+def read_file(source: BinaryIO, limit: int, position: int) -> bytes:
+    """A binary file object's bytes, read whole (for a plugin's data stage, which observes
+    whole bytes); :class:`BlobTooLargeError` once more than ``limit`` bytes came."""
+    data = bytearray()
+    for chunk in chunks(source, limit, f"blob {position}"):
         data += chunk
-        if len(data) > limit:
-            raise too_large(limit, f"blob {position}")
+    return bytes(data)
 
 
 def as_source(source: BlobSource) -> BytesLike | BinaryIO:

@@ -18,19 +18,17 @@ from typing import BinaryIO
 
 from gitblobts.core import addresses
 from gitblobts.core.adding import (
-    CHUNK_SIZE,
     Adding,
     BlobSource,
     as_source,
     check_bytes_like,
-    too_large,
+    chunks,
 )
 from gitblobts.core.blob import Blob
 from gitblobts.core.blobstream import PartedBlob
 from gitblobts.core.errors import (
     ArgumentError,
     BlobNotFoundError,
-    BlobTypeError,
     ConfigError,
     CorruptBlobError,
     KeyRequiredError,
@@ -107,22 +105,11 @@ class Content:
         """The SHA-256 digest of what ``file`` reads to its end, copied to ``copy`` if
         given; :class:`~gitblobts.BlobTooLargeError` past ``max_blob_size``."""
         digest = hashlib.sha256()
-        limit, read = self._state.max_blob_size, 0
-        while True:
-            chunk = file.read(CHUNK_SIZE)
-            if not isinstance(chunk, (bytes, bytearray)):
-                raise BlobTypeError(
-                    f"the file object read {type(chunk).__name__}, not bytes; open it in "
-                    "binary mode"
-                )
-            if not chunk:
-                return digest.digest()
-            read += len(chunk)
-            if read > limit:
-                raise too_large(limit, "blob 0")
+        for chunk in chunks(file, self._state.max_blob_size, "blob 0"):
             digest.update(chunk)
             if copy is not None:
                 copy.write(chunk)
+        return digest.digest()
 
     def get(self, address: str, at: object, pull: Callable[[], object] | None) -> Blob:
         """Carries out :meth:`gitblobts.Store.getblob` of an address."""
