@@ -17,7 +17,7 @@ from __future__ import annotations
 import functools
 import re
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, ItemsView, Iterable, Iterator, Mapping, ValuesView
 
 from gitblobts.core.backend import FILE_MODE, TreeEntry
 from gitblobts.core.errors import RepositoryError
@@ -71,6 +71,102 @@ def split(
         else:
             others.append((*entry, int(mode, 8)))
     return found, others
+
+
+LARGE_TREE = 1024
+"""From how many bytes a tree is better looked up in (:class:`LargeTree`) than parsed."""
+
+
+_SEARCHES = 16
+"""How many names a :class:`LargeTree` looks up in its bytes before it parses them."""
+
+
+class LargeTree(Mapping[str, TreeEntry]):
+    """The entries of a large tree by name, found in its bytes as they are asked for, so
+    that looking one name up in a tree of thousands costs a search of its bytes, not a
+    thousand entries made; parsed whole to be listed, or once many names were looked up.
+
+    A name is looked for as git writes it (``<mode> <name>\\0<id>``); a match counts only
+    if the bytes before it are whole entries, so a name containing another is never taken
+    for it. Anything else (modes git no longer writes, damage) is parsed whole, and damage
+    raises :func:`damaged` of the tree ``oid``."""
+
+    __slots__ = ("_found", "_id_size", "_oid", "_parsed", "_raw")
+
+    def __init__(self, raw: bytes, oid: str) -> None:
+        self._raw = raw
+        self._oid = oid
+        self._id_size = len(oid) // 2
+        self._found: dict[str, TreeEntry | None] = {}
+        self._parsed: dict[str, TreeEntry] | None = None
+
+    def get(self, name: str, default: None = None) -> TreeEntry | None:  # type: ignore[override]
+        """The entry ``name``, or ``None``."""
+        if self._parsed is not None:
+            return self._parsed.get(name)
+        try:
+            return self._found[name]
+        except KeyError:
+            pass
+        if len(self._found) >= _SEARCHES:  # looked up often: a parse costs less from now on
+            return self._all().get(name)
+        entry = self._found[name] = self._search(name)
+        return entry
+
+    def _search(self, name: str) -> TreeEntry | None:
+        if "\0" in name:
+            return None  # no entry's name holds a NUL
+        raw, id_size = self._raw, self._id_size
+        wanted = b" %s\0" % name.encode("utf-8", "surrogateescape")
+        at = raw.find(wanted)
+        if at < 0:
+            return None  # an entry of that name would be there as written
+        start = at - 5 if raw[at - 5 : at] == b"40000" else at - 6
+        mode = _MODES.get(raw[start:at])
+        oid = raw[at + len(wanted) : at + len(wanted) + id_size]
+        if mode is None or len(oid) != id_size or not _whole(id_size).fullmatch(raw, 0, start):
+            return self._all().get(name)  # not as git writes trees: parse all of it
+        return TreeEntry(name, oid.hex(), mode)
+
+    def __getitem__(self, name: str) -> TreeEntry:
+        entry = self.get(name)
+        if entry is None:
+            raise KeyError(name)
+        return entry
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._all())
+
+    def values(self) -> ValuesView[TreeEntry]:
+        return self._all().values()
+
+    def items(self) -> ItemsView[str, TreeEntry]:
+        return self._all().items()
+
+    def __len__(self) -> int:
+        return len(self._all())
+
+    def _all(self) -> dict[str, TreeEntry]:
+        """Every entry, parsed once."""
+        if self._parsed is None:
+            try:
+                self._parsed = parse(self._raw, self._id_size)
+            except ValueError:
+                raise damaged(self._oid) from None
+            self._found.clear()
+        return self._parsed
+
+
+def damaged(oid: str) -> RepositoryError:
+    """The error a damaged tree ``oid`` raises."""
+    return RepositoryError(f"tree {oid} is damaged: not a tree's bytes")
+
+
+@functools.cache
+def _whole(id_size: int) -> re.Pattern[bytes]:
+    """Whole entries, as git writes them, and nothing else."""
+    entry = rb"(?:100644|100755|40000|120000|160000) [^\0]*\0.{%d}" % id_size
+    return re.compile(rb"(?:%s)*" % entry, re.DOTALL)
 
 
 def parse(raw: bytes, id_size: int = 20) -> dict[str, TreeEntry]:

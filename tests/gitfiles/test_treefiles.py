@@ -88,6 +88,42 @@ def test_serialize_writes_the_bytes_git_does_and_parse_reads_them_back(
     assert trees.serialize(reversed(list(parsed.values()))) == raw
 
 
+@given(st.dictionaries(names, st.tuples(st.sampled_from(MODES), ids), min_size=1, max_size=80))
+def test_a_large_tree_looks_names_up_as_parse_finds_them(
+    entries: dict[bytes, tuple[int, bytes]],
+) -> None:
+    raw = dulwich_tree(entries).as_raw_string()
+    expected = trees.parse(raw)
+    looked_up = trees.LargeTree(raw, "ab" * 20)
+    assert {name: looked_up.get(name) for name in expected} == expected
+    assert looked_up.get("not one of them") is None
+    assert looked_up.get("a\0b") is None
+    assert dict(looked_up) == expected
+    assert list(looked_up.values()) == list(expected.values())
+
+
+def test_a_large_tree_never_takes_a_name_inside_another_for_it() -> None:
+    oid = b"\0" * 20  # ids of NULs, so that bytes before a match can look like an entry
+    tree = {b"x 40000 inner": (0o100644, oid), b"y inner": (0o040000, oid)}
+    tree |= {b"f%03d" % n: (0o100644, oid) for n in range(60)}
+    raw = dulwich_tree(tree).as_raw_string()
+    assert raw.count(b" inner\0") == 2
+    looked_up = trees.LargeTree(raw, oid.hex())
+    assert looked_up.get("inner") is None
+    assert looked_up.get("y inner") == TreeEntry("y inner", oid.hex(), 0o040000)
+
+
+def test_a_damaged_large_tree_is_named_when_a_lookup_needs_all_of_it() -> None:
+    oid = os.urandom(20)
+    raw = b"".join(b"100644 f%03d\0" % n + oid for n in range(60)) + b"100644 cut\0" + oid[:5]
+    looked_up = trees.LargeTree(raw, "cd" * 20)
+    assert looked_up.get("f007") == TreeEntry("f007", oid.hex(), 0o100644)
+    with pytest.raises(RepositoryError, match=r"tree (cd)+ is damaged"):
+        looked_up.get("cut")
+    with pytest.raises(RepositoryError, match="is damaged"):
+        list(trees.LargeTree(raw, "cd" * 20).values())
+
+
 def test_parse_reads_modes_git_no_longer_writes_too() -> None:
     oid = os.urandom(20)
     raw = b"100664 old\0" + oid + b"40000 sub\0" + oid

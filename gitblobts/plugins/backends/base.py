@@ -1,5 +1,6 @@
 """What both built-in backends share: folders read through each commit's trees, parsed
-once and cached by id (trees never change), and the walk along first parents.
+once and cached by id (trees never change), large ones looked up name by name, and the walk
+along first parents.
 
 A backend says how it finds a commit's root tree and reads a tree's bytes; the rest follows.
 """
@@ -11,7 +12,6 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 
 from gitblobts.core.backend import Backend, Identity, TreeEntry
-from gitblobts.core.errors import RepositoryError
 from gitblobts.gitfiles import trees
 from gitblobts.gitfiles.indexlock import IndexLockHolder
 
@@ -26,7 +26,7 @@ TREE_CACHE = 4096
 class TreeReadingBackend(IndexLockHolder, Backend):
     """A backend that reads folders from trees it parses itself."""
 
-    _trees: OrderedDict[str, dict[str, TreeEntry]]
+    _trees: OrderedDict[str, Mapping[str, TreeEntry]]
     _non_files: tuple[str, str, list[TreeEntry]] | None
 
     def _start_reading(self) -> None:
@@ -49,20 +49,26 @@ class TreeReadingBackend(IndexLockHolder, Backend):
         """The bytes of tree ``oid`` if they come cheaply, else ``None``."""
         return self._read_tree(oid)
 
-    def _tree(self, oid: str) -> dict[str, TreeEntry]:
-        """Tree ``oid``'s entries by name, in the tree's order (not to be modified)."""
-        tree = self._trees.get(oid)
-        if tree is not None:
+    def _tree(self, oid: str) -> Mapping[str, TreeEntry]:
+        """Tree ``oid``'s entries by name, in the tree's order (not to be modified); a
+        large tree's looked up in its bytes until it is listed (:class:`trees.LargeTree`)."""
+        cached = self._trees.get(oid)
+        if cached is not None:
             self._trees.move_to_end(oid)
-            return tree
-        try:
-            tree = trees.parse(self._read_tree(oid), len(oid) // 2)
-        except ValueError:
-            raise RepositoryError(f"tree {oid} is damaged: not a tree's bytes") from None
+            return cached
+        raw = self._read_tree(oid)
+        tree: Mapping[str, TreeEntry]
+        if len(raw) >= trees.LARGE_TREE:
+            tree = trees.LargeTree(raw, oid)
+        else:
+            try:
+                tree = trees.parse(raw, len(oid) // 2)
+            except ValueError:
+                raise trees.damaged(oid) from None
         self._remember_tree(oid, tree)
         return tree
 
-    def _remember_tree(self, oid: str, tree: dict[str, TreeEntry]) -> None:
+    def _remember_tree(self, oid: str, tree: Mapping[str, TreeEntry]) -> None:
         self._trees[oid] = tree
         if len(self._trees) > TREE_CACHE:
             self._trees.popitem(last=False)
@@ -114,6 +120,11 @@ class TreeReadingBackend(IndexLockHolder, Backend):
     def list_folder(self, commit: str, folder: str) -> list[TreeEntry]:
         tree_id = self._folder_id(commit, folder)
         return [] if tree_id is None else list(self._tree(tree_id).values())
+
+    def entry(self, commit: str, path: str) -> TreeEntry | None:
+        folder, _, name = path.rpartition("/")
+        tree_id = self._folder_id(commit, folder)
+        return None if tree_id is None else self._tree(tree_id).get(name)
 
     def list_files(self, commit: str, folder: str) -> list[tuple[str, str]]:
         tree_id = self._folder_id(commit, folder)
