@@ -103,6 +103,13 @@ class Backend(abc.ABC):
     def list_folder(self, commit: str, folder: str) -> list[TreeEntry]:
         """The entries of ``folder`` in ``commit``'s tree; ``[]`` if there is no such folder."""
 
+    def entry(self, commit: str, path: str) -> TreeEntry | None:
+        """The entry at ``path`` (not ``""``) in ``commit``'s tree, ``None`` if there is
+        none. Finding one name among many (a key's folder among its shard's) calls this, so
+        a backend may override it to skip listing the whole folder."""
+        folder, _, name = path.rpartition("/")
+        return next((e for e in self.list_folder(commit, folder) if e.name == name), None)
+
     def list_files(self, commit: str, folder: str) -> list[tuple[str, str]]:
         """``(name, object id)`` of the files (:attr:`TreeEntry.is_file`) of ``folder`` in
         ``commit``'s tree, as :meth:`list_folder` lists them. Reads call this once per folder

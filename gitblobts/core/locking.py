@@ -71,6 +71,11 @@ class LockedBackend(Backend):
             self._check_open()
             return self.backend.list_folder(commit, folder)
 
+    def entry(self, commit: str, path: str) -> TreeEntry | None:
+        with self._lock:
+            self._check_open()
+            return self.backend.entry(commit, path)
+
     def list_files(self, commit: str, folder: str) -> list[tuple[str, str]]:
         with self._lock:
             self._check_open()

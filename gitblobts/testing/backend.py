@@ -347,6 +347,16 @@ class BackendContract:
                 expected.add((name, oid, int(mode, 8)))
             assert entries == expected
 
+    def test_entry_is_what_list_folder_lists_under_its_name(self, backend: Backend) -> None:
+        many = {f"wide/{number:03d}": b"%d" % number for number in range(100)}
+        commit = self.commit(backend, None, {"a/f": b"1", "a/b/g": b"2", **many}, "c")
+        for path in ("a", "a/f", "a/b", "a/b/g", "wide/000", "wide/057", "wide/099"):
+            folder, _, name = path.rpartition("/")
+            listed = [e for e in backend.list_folder(commit, folder) if e.name == name]
+            assert backend.entry(commit, path) == listed[0]
+        for missing in ("nowhere", "a/nowhere", "a/f/deeper", "wide/100", "nowhere/f"):
+            assert backend.entry(commit, missing) is None
+
     def test_list_files_and_list_non_files_share_out_what_list_folder_lists(
         self, backend: Backend
     ) -> None:
