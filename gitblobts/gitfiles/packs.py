@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import math
 import mmap
 import os
 import re
@@ -54,8 +55,8 @@ _LARGE = 0x80000000
 _PACK_VERSIONS = (2, 3)
 _BUCKET_LIMIT = 1024
 """Most ids with one first byte that lookups keep in a dictionary (a pack of up to about
-a quarter of a million objects); more are bisected in the index, which costs no memory but
-is several times slower."""
+a quarter of a million objects); more are searched in the index, which costs no memory but
+is a few times slower."""
 _MAX_PACKS = 256
 """Most packs mapped at once: each takes two file descriptors. Objects in others (a
 repository that long went without ``git gc``) are left to the general reader."""
@@ -150,9 +151,31 @@ class _Pack:
         return bucket
 
     def _bisect(self, oid: bytes) -> int:
-        """:meth:`find`, for a bucket too large to hold in a dictionary."""
+        """:meth:`find`, for a bucket too large to hold in a dictionary.
+
+        Ids are hashes, spread evenly: the bytes after the first say about where in the
+        bucket ``oid`` is, within four standard deviations (two square roots of the
+        bucket's size). The index is scanned there, and bisected only if ``oid`` lies
+        outside that window."""
         index = self._index
         low, high = self._fanout[oid[0]], self._fanout[oid[0] + 1]
+        guess = low + ((high - low) * int.from_bytes(oid[1:5], "big") >> 32)
+        margin = 2 * math.isqrt(high - low) + 8
+        start, end = max(low, guess - margin), min(high, guess + margin)
+        before = _INDEX_HEADER + start * _ID_BYTES
+        after = _INDEX_HEADER + end * _ID_BYTES
+        if (start == low or index[before : before + _ID_BYTES] <= oid) and (
+            end == high or index[after : after + _ID_BYTES] > oid
+        ):
+            found = index.find(oid, before, after)
+            while found >= 0 and (found - _INDEX_HEADER) % _ID_BYTES:
+                found = index.find(oid, found + 1, after)  # across two ids: not one
+            if found < 0:
+                return -1
+            (offset,) = _OFFSET.unpack_from(
+                index, self._offsets + 4 * ((found - _INDEX_HEADER) // _ID_BYTES)
+            )
+            return self._large_offset(offset) if offset & _LARGE else offset
         while low < high:
             middle = (low + high) >> 1
             start = _INDEX_HEADER + middle * _ID_BYTES

@@ -111,6 +111,22 @@ def lookup(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> N
         monkeypatch.setattr(packs, "_BUCKET_LIMIT", 0)
 
 
+def test_a_search_of_the_index_finds_every_object_and_nothing_else(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Buckets of about 80 ids: the search looks in a window of about 50 around where an
+    # id should be, so some ids are found in the window and some by bisecting.
+    monkeypatch.setattr(packs, "_BUCKET_LIMIT", 0)
+    repo = bare(tmp_path)
+    contents = [b"blob %d" % number for number in range(20_000)]
+    ids = import_blobs(repo, contents)
+    reader = PackReader(str(repo / "objects"))
+    assert [reader.read(oid, BLOB) for oid in ids] == contents
+    near = {f"{oid[:-2]}{(int(oid[-2:], 16) ^ 1):02x}" for oid in ids[:2000]} - set(ids)
+    far = {os.urandom(20).hex() for _ in range(2000)}
+    assert all(reader.read(oid, BLOB) is None for oid in near | far)
+
+
 @pytest.mark.usefixtures("lookup")
 def test_agrees_with_dulwich_on_every_object_of_a_repository(
     tmp_path: Path, sample: list[bytes]
