@@ -10,12 +10,15 @@ A cipher is a class with
   need not call ``super().__init__``. A key that is not 32 bytes raises
   :class:`~gitblobts.core.errors.InvalidKeyError`, whose message never shows the key;
 - ``encrypt(data, context) -> bytes`` and ``decrypt(data, context) -> bytes``, with
-  ``decrypt(encrypt(x, c), c) == x``. ``context`` is the blob's identity (its time and random
-  part, as ASCII); an authenticated cipher binds it, so that a file renamed to another time
-  fails to decrypt. ``decrypt`` raises :class:`DecryptionFailed` on a wrong key, tampering or
-  truncation, never returns garbage, and core names the file in the error it raises (any
-  other exception is a bug in the cipher: core raises a
-  :class:`~gitblobts.core.errors.PluginError` naming its class);
+  ``decrypt(encrypt(x, c), c) == x``. ``context`` says where the file belongs, as ASCII
+  (:attr:`BlobContext.cipher_context <gitblobts.core.contexts.BlobContext.cipher_context>`):
+  a blob's identity (its time and random part), ``key:<id>/`` before it for a key's
+  version, ``content:<file id>`` for a content file, ``gitblobts key name:<id>`` for a
+  key's name record. An authenticated cipher binds it, so that a file renamed to another
+  time, key or content fails to decrypt; a cipher treats it as opaque bytes. ``decrypt``
+  raises :class:`DecryptionFailed` on a wrong key, tampering or truncation, never returns
+  garbage, and core names the file in the error it raises (any other exception is a bug in
+  the cipher: core raises a :class:`~gitblobts.core.errors.PluginError` naming its class);
 - optionally ``encrypt_pieces(pieces, context)``, ``encrypt`` of the joined pieces consuming
   them as they come, which core uses for large blobs;
 - optionally ``encryptor(context)`` and ``decryptor(context)``: incremental encryption and

@@ -85,7 +85,8 @@ def gitblobts_compress(blob: BlobContext, data: bytes) -> bytes | None:
 
 @hookspec(firstresult=True)
 def gitblobts_encrypt(blob: BlobContext, data: bytes) -> bytes | None:
-    """Observe the encryption of compressed bytes (core: with ``blob.cipher``, if any)."""
+    """Observe the encryption of compressed bytes (core: with ``blob.cipher``, if any, bound
+    to ``blob.cipher_context``)."""
 
 
 @hookspec(firstresult=True)
@@ -108,7 +109,8 @@ def gitblobts_commit(commit: CommitContext) -> str | None:
 
 @hookspec(firstresult=True)
 def gitblobts_decrypt(blob: BlobContext, data: bytes) -> bytes | None:
-    """Observe the decryption of a stored file's bytes (core: with ``blob.cipher``, if any)."""
+    """Observe the decryption of a stored file's bytes (core: with ``blob.cipher``, if any,
+    bound to ``blob.cipher_context``)."""
 
 
 @hookspec(firstresult=True)
