@@ -232,7 +232,8 @@ def _edit(
     prefix: str,
 ) -> str | None:
     """:func:`edit` of the folder ``prefix``; ``None`` if the folder is left empty."""
-    entries = dict(read(tree_id)) if tree_id is not None else {}
+    # items(): copied at C speed, whatever the mapping (a LargeTree too).
+    entries = dict(read(tree_id).items()) if tree_id is not None else {}
     nested: defaultdict[str, list[tuple[list[str], str | None]]] = defaultdict(list)
     for parts, oid in changes:
         if len(parts) > 1:
