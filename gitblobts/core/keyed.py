@@ -132,8 +132,8 @@ class Keyed:
 
     def find(self, head: str | None, name: KeyName) -> list[str]:
         """The folders of ``name``'s key in commit ``head``, shallowest first, as
-        :meth:`locate` finds them, looking up its names in each shard rather than listing
-        the shard: a read costs the same among a thousand keys or a million."""
+        :meth:`locate` finds them, but looking its names up in each shard rather than
+        listing the shard (:meth:`Backend.entry <gitblobts.core.backend.Backend.entry>`)."""
         if name.cut or head is None:  # a cut label is known by its ending: list the shards
             return self.locate(head, name)[0]
         backend = self._state.backend
