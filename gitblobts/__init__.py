@@ -10,6 +10,7 @@ from importlib.metadata import PackageNotFoundError, version
 
 from gitblobts.core.asyncstore import AsyncStore
 from gitblobts.core.blob import Blob, BlobInfo, BlobRef
+from gitblobts.core.cloning import clone
 from gitblobts.core.errors import (
     AddInterrupted,
     ArgumentError,
@@ -25,6 +26,7 @@ from gitblobts.core.errors import (
     GitBlobTSError,
     InvalidKeyError,
     KeyRequiredError,
+    PartialCloneWarning,
     PluginError,
     PluginMissingWarning,
     PushFailedWarning,
@@ -75,6 +77,7 @@ __all__ = [
     "KeyRequiredError",
     "MigrationReport",
     "Nanoseconds",
+    "PartialCloneWarning",
     "PluginError",
     "PluginMissingWarning",
     "Plugins",
@@ -92,6 +95,7 @@ __all__ = [
     "VerifyReport",
     "WrongKeyError",
     "__version__",
+    "clone",
     "generate_key",
     "hookimpl",
     "load_plugins",

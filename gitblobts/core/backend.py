@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import abc
 import contextlib
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -136,6 +136,27 @@ class Backend(abc.ABC):
         :meth:`read_blobs`."""
         for data in self.read_blobs(oids):
             yield len(data)
+
+    def missing(self, oids: Iterable[str]) -> list[str]:
+        """Those of the objects ``oids`` the repository lacks (a partial clone's, which its
+        promisor remote holds), in order, found without fetching any. The default, for a
+        backend that never lacks an object, is ``[]``."""
+        return []
+
+    def fetch_objects(self, oids: Sequence[str]) -> None:
+        """Fetch the objects ``oids`` (which :meth:`missing` named) from the repository's
+        promisor remote, all in one request. The default refuses: a backend that can say
+        objects are missing must fetch them."""
+        raise PluginError(f"the {self.name!r} backend cannot fetch missing objects")
+
+    @classmethod
+    def clone(cls, url: str, path: str, *, bare: bool, partial: bool) -> bool:
+        """Clone the repository at ``url`` into the new folder ``path`` (its working tree,
+        or with ``bare`` the git directory), with ``partial`` commits and trees only: blob
+        contents stay on the remote, which becomes the promisor remote ``origin``, until
+        :meth:`fetch_objects` fetches them. Return whether the clone is partial: ``False``
+        if the server ignored the filter and sent everything. The default refuses."""
+        raise PluginError(f"the {cls.name!r} backend cannot clone; use backend='git'")
 
     @abc.abstractmethod
     def write_blobs(self, contents: Iterable[bytes | bytearray]) -> list[str]:

@@ -1,7 +1,7 @@
 """The exception hierarchy: every error gitblobts raises is a :class:`GitBlobTSError`; the
-warnings it issues are :class:`ForeignEntryWarning`, :class:`PluginMissingWarning` and
-:class:`PushFailedWarning`; and :class:`AddInterrupted` is the ``KeyboardInterrupt`` of an
-add whose blobs were committed.
+warnings it issues are :class:`ForeignEntryWarning`, :class:`PluginMissingWarning`,
+:class:`PushFailedWarning` and :class:`PartialCloneWarning`; and :class:`AddInterrupted` is
+the ``KeyboardInterrupt`` of an add whose blobs were committed.
 
 Errors name what caused them (the path, the value, the plugin name) and, where it helps,
 what to do. Subclasses also derive from the matching built-in exception (``TypeError``,
@@ -197,3 +197,9 @@ class PushFailedWarning(GitBlobTSError, UserWarning):
     and kind of failure (the failure is also logged, each time); a warnings filter that turns
     it into an error raises a :class:`GitBlobTSError`, and ``strict=True`` raises a
     :class:`RemoteError` instead."""
+
+
+class PartialCloneWarning(GitBlobTSError, UserWarning):
+    """A partial clone (:func:`gitblobts.clone`) was asked for, but the server ignored the
+    filter (it does not allow filters: ``uploadpack.allowFilter``) and sent every object:
+    the clone is a whole one, and reads fetch nothing."""

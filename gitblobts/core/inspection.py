@@ -77,7 +77,8 @@ class Inspection:
         def infos() -> Iterator[BlobInfo]:
             backend = self._state.backend
             with self._state.repository_errors("read"):
-                for found in self._reading.iter_folders(settings, head, low, high, descending):
+                folders = self._reading.iter_folders(settings, head, low, high, descending)
+                for found in self._reading.fetched(folders):
                     sizes = backend.blob_sizes(
                         [oid for *_, oid in found if not isinstance(oid, PartsId)]
                     )
@@ -95,6 +96,7 @@ class Inspection:
         """A parted blob's stored size: its parts' sizes, from their headers."""
         entries = self._state.backend.list_folder(head, path)
         oids = [entry.oid for entry in entries if is_part_path(entry.name) and entry.name != SUMS]
+        self._reading.fetch_missing(oids)
         return sum(self._state.backend.blob_sizes(oids))
 
     def count(self, start_time: object, end_time: object) -> int:

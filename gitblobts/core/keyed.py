@@ -225,7 +225,8 @@ class Keyed:
         """The versions of ``folder``'s key in the range, in query order, lazily."""
         reading = self._reading
         with self._state.repository_errors("read"):
-            for found in reading.iter_folders(settings, head, low, high, descending, folder.folder):
+            folders = reading.iter_folders(settings, head, low, high, descending, folder.folder)
+            for found in reading.fetched(folders):
                 assert head is not None  # files were found in a commit
                 for blob in reading.read_found(settings, head, found, folder.id):
                     yield with_key(blob, folder.key)

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import ClassVar, TypeVar
 
 from gitblobts.core.backend import Backend, Identity, TreeEntry
@@ -97,6 +97,15 @@ class LockedBackend(Backend):
             self._check_open()
             sizes = self.backend.blob_sizes(oids)
         return self._stepped(sizes)
+
+    def missing(self, oids: Iterable[str]) -> list[str]:
+        with self._lock:
+            self._check_open()
+            return self.backend.missing(oids)
+
+    def fetch_objects(self, oids: Sequence[str]) -> None:
+        with self._networking() as backend:
+            backend.fetch_objects(oids)
 
     def _stepped(self, items: Iterator[_Item]) -> Iterator[_Item]:
         """``items``, each read under the lock and yielded outside it."""

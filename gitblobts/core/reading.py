@@ -3,9 +3,10 @@ can overlap the range, and decodes only the files whose names fall in it."""
 
 from __future__ import annotations
 
+import logging
 import math
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from decimal import Decimal
 from typing import TypeAlias
 
@@ -33,6 +34,10 @@ from gitblobts.core.timestamps import MAX_NS, MIN_NS, is_open_bound, to_ns
 Found: TypeAlias = "tuple[int, str, naming.Tail, str]"
 """A blob file a query found: its time, path, name tail and object id (a :class:`PartsId`
 for a parted blob's folder)."""
+FETCH_BATCH = 10_000
+"""Most files of a query whose missing blob objects one request fetches (see
+:meth:`Reading.fetched`)."""
+_log = logging.getLogger("gitblobts")
 
 
 class PartsId(str):
@@ -100,9 +105,37 @@ class Reading:
         descending: bool,
     ) -> Iterator[Blob]:
         with self._state.repository_errors("read"):
-            for found in self.iter_folders(settings, head, low, high, descending):
+            folders = self.iter_folders(settings, head, low, high, descending)
+            for found in self.fetched(folders):
                 assert head is not None  # files were found in a commit
                 yield from self.read_found(settings, head, found)
+
+    def fetched(self, folders: Iterable[list[Found]]) -> Iterator[list[Found]]:
+        """``folders`` of a query, each once the blob objects of its files are in the
+        repository: in a partial clone, those it lacks are fetched for up to
+        :data:`FETCH_BATCH` files of several folders at once, one request for a query of
+        that many. Nothing is fetched in a repository that lacks nothing."""
+        batch: list[list[Found]] = []
+        files = 0
+        for found in folders:
+            batch.append(found)
+            files += len(found)
+            if files >= FETCH_BATCH:
+                self.fetch_missing(oid for found in batch for *_, oid in found)
+                yield from batch
+                batch, files = [], 0
+        if batch:
+            self.fetch_missing(oid for found in batch for *_, oid in found)
+            yield from batch
+
+    def fetch_missing(self, oids: Iterable[str]) -> None:
+        """Fetch those of the blob objects ``oids`` that the repository lacks (a partial
+        clone's), in one request; parted blobs' folders (:class:`PartsId`) are left out."""
+        backend = self._state.backend
+        missing = backend.missing(oid for oid in oids if not isinstance(oid, PartsId))
+        if missing:
+            _log.debug("fetching %d missing objects", len(missing))
+            backend.fetch_objects(missing)
 
     def read_found(
         self, settings: Settings, head: str, found: list[Found], key_id: str | None = None
@@ -112,9 +145,9 @@ class Reading:
         decompress, max_size = self._state.pipeline.decompress, self._state.max_blob_size
         plain_codecs = settings.plain_codecs
         with self._state.repository_errors("read"):
-            contents = self._state.backend.read_blobs(
-                [oid for *_, oid in found if not isinstance(oid, PartsId)]
-            )
+            oids = [oid for *_, oid in found if not isinstance(oid, PartsId)]
+            self.fetch_missing(oids)
+            contents = self._state.backend.read_blobs(oids)
             for timestamp_ns, path, tail, oid in found:
                 if isinstance(oid, PartsId):
                     yield self._parted_blob(settings, head, timestamp_ns, path, tail, key_id)
@@ -161,6 +194,7 @@ class Reading:
         backend = self._state.backend
         with self._state.repository_errors("read"):
             parts = list_parts(backend, head, context.path)
+            self.fetch_missing(parts.oids)
             yield from decoded(
                 self._state.pipeline, context, checked_parts(backend.read_blobs, parts)
             )

@@ -363,8 +363,12 @@ def _read(backend: Backend, batch: _Work, problems: list[Problem]) -> Iterator[b
     """The contents of ``batch``'s objects, lazily; ``None``, and a problem, for each one
     that cannot be read."""
     done = 0
+    oids = [entry.oid for _, entry, _ in batch]
+    missing = backend.missing(oids)
+    if missing:  # a partial clone's: all of the batch's in one request
+        backend.fetch_objects(missing)
     try:
-        for data in backend.read_blobs([entry.oid for _, entry, _ in batch]):
+        for data in backend.read_blobs(oids):
             yield data
             done += 1
         return

@@ -364,6 +364,10 @@ class PackReader:
         whole or deltified (see :meth:`_Pack.size`); ``None`` for anything else."""
         return self._at(oid, lambda pack, offset: pack.size(offset, kind))
 
+    def has(self, oid: str) -> bool:
+        """Whether object ``oid`` (hexadecimal) is in a pack this reader maps."""
+        return self._at(oid, lambda pack, offset: True) is not None
+
     def _at(self, oid: str, get: Callable[[_Pack, int], _T | None]) -> _T | None:
         """``get(pack, offset)`` of the pack holding ``oid``; ``None`` if none does, or it
         fails."""

@@ -11,7 +11,6 @@ to the index under git's ``index.lock``, taken as :mod:`gitblobts.gitfiles.locks
 from __future__ import annotations
 
 import contextlib
-import logging
 import os
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -51,6 +50,7 @@ from gitblobts.gitfiles.objects import (
     write_loose,
 )
 from gitblobts.plugins.backends.base import DEFAULT_IDENTITY, TREE_CACHE, TreeReadingBackend
+from gitblobts.plugins.backends.dulwichclone import DulwichClones
 from gitblobts.plugins.backends.dulwichexchange import (
     LOCK_TIMEOUT,
     check_current_branch,
@@ -76,10 +76,9 @@ _MOVED_ON = ("non-fast-forward", "fetch first", "stale", "unable to set")
 _MOVED_MEANWHILE = b"cannot lock ref"
 """What git's remote says when another push moved (or was moving) its branch: moved on too."""
 _ZERO_ID = ObjectID(b"0" * 40)
-_log = logging.getLogger("gitblobts")
 
 
-class DulwichBackend(TreeReadingBackend):
+class DulwichBackend(DulwichClones, TreeReadingBackend):
     """Git plumbing through dulwich."""
 
     name = "dulwich"

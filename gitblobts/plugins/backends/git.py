@@ -47,6 +47,7 @@ from gitblobts.gitfiles import checkouts, commits, locks, refs, trees, worktree
 from gitblobts.gitfiles.objects import shrinks
 from gitblobts.plugins.backends import gitprocesses as processes
 from gitblobts.plugins.backends.base import DEFAULT_IDENTITY, TreeReadingBackend
+from gitblobts.plugins.backends.gitpartial import PartialClones
 
 _COMMIT_CACHE = 4096
 _MALLOC_TUNING = "glibc.malloc.top_pad=16777216"
@@ -76,7 +77,7 @@ us where the branch was: it has moved on too."""
 _CAS_LOST = ("but expected", "reference already exists", "unable to resolve reference")
 
 
-class GitCommandBackend(TreeReadingBackend):
+class GitCommandBackend(PartialClones, TreeReadingBackend):
     """Git plumbing through the git command."""
 
     name = "git"
@@ -584,6 +585,7 @@ class GitCommandBackend(TreeReadingBackend):
 
     def close(self) -> None:
         self._finalizer()
+        self._close_presence()
         self._trees.clear()
         self._commits.clear()
 

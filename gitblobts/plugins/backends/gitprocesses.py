@@ -342,10 +342,17 @@ def locate(path: str) -> tuple[str, str | None]:
     raise RepositoryError(f"{path}: not a git repository; create one with 'git init' first")
 
 
-def environment(git_dir: str, work_tree: str | None) -> dict[str, str]:
-    """The caller's environment, with git pointed at this repository and made predictable."""
+def outside_environment() -> dict[str, str]:
+    """The caller's environment made predictable, pointing git at no repository: for a
+    command that makes one (``git clone``)."""
     env = {k: v for k, v in os.environ.items() if k not in _REPOSITORY_VARIABLES}
     env.update(_FIXED_ENVIRONMENT)
+    return env
+
+
+def environment(git_dir: str, work_tree: str | None) -> dict[str, str]:
+    """The caller's environment, with git pointed at this repository and made predictable."""
+    env = outside_environment()
     env["GIT_DIR"] = git_dir
     if work_tree is not None:
         env["GIT_WORK_TREE"] = work_tree

@@ -1,0 +1,62 @@
+"""Making a store from a remote one: :func:`gitblobts.clone`.
+
+A partial clone (the default) fetches commits and trees only; a query then fetches the
+blob contents it reads that the clone lacks, in one request per query (see
+:meth:`gitblobts.core.reading.Reading.fetched`), and keeps them. The backend clones
+(:meth:`gitblobts.core.backend.Backend.clone`); a server that ignores the filter sends
+everything, which makes a whole clone, with a :class:`~gitblobts.PartialCloneWarning`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import warnings
+
+from gitblobts.core.errors import ArgumentError, ArgumentTypeError, PartialCloneWarning
+from gitblobts.core.plugins import Plugins, default_plugins
+from gitblobts.core.redaction import redact
+from gitblobts.core.store import BACKEND_ENV, DEFAULT_BACKEND, Store
+
+_log = logging.getLogger("gitblobts")
+
+
+def clone(
+    url: str,
+    path: str | os.PathLike[str],
+    *,
+    partial: bool = True,
+    bare: bool = False,
+    **store_options: object,
+) -> Store:
+    """Clone the store at ``url`` into the new folder ``path`` and open it.
+
+    ``partial``: fetch commits and trees only; blob contents are fetched when a query reads
+    them (needs a backend that reads partial clones: ``backend='git'``; the server must
+    allow filters, ``uploadpack.allowFilter``). A server that ignores the filter makes a
+    whole clone, with a :class:`~gitblobts.PartialCloneWarning`. ``bare``: no working tree
+    (a working tree of a partial clone holds the files at its root only). ``store_options``:
+    those of :class:`~gitblobts.Store` (``backend``, ``key``...), which opens the clone.
+    """
+    if not isinstance(url, str):
+        raise ArgumentTypeError(f"url is {type(url).__name__}, not a str")
+    if not isinstance(path, (str, os.PathLike)):
+        raise ArgumentTypeError(f"path is {type(path).__name__}, not a str or path-like")
+    target = os.fspath(path)
+    if os.path.exists(target) and (not os.path.isdir(target) or os.listdir(target)):
+        raise ArgumentError(f"{target}: exists and is not an empty folder; clone into a new one")
+    plugins = store_options.get("plugins")
+    if not isinstance(plugins, Plugins):
+        plugins = default_plugins()
+    name = store_options.get("backend") or os.environ.get(BACKEND_ENV) or DEFAULT_BACKEND
+    if not isinstance(name, str):
+        raise ArgumentTypeError(f"backend is {type(name).__name__}, not a str or None")
+    is_partial = plugins.backends.get(name).clone(url, target, bare=bare, partial=partial)
+    if partial and not is_partial:
+        message = (
+            f"{redact(url)} ignored the filter (its server does not allow filters: "
+            "uploadpack.allowFilter), so the clone is a whole one"
+        )
+        _log.warning("%s", message)
+        warnings.warn(PartialCloneWarning(message), stacklevel=2)
+    return Store(target, **store_options)  # type: ignore[arg-type]

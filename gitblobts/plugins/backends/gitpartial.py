@@ -1,0 +1,179 @@
+"""Partial clones through the git command: cloning commits and trees only, telling which
+blobs a read needs that the clone lacks, and fetching exactly those in one request. For
+the ``git`` backend (:class:`PartialClones` is one of its bases).
+
+A partial clone is git's own (``git clone --filter=blob:none``): its remote ``origin``
+becomes a promisor remote (``remote.origin.promisor``, ``extensions.partialClone``), so
+that git fetches an object it lacks when a command asks for it, one request per object.
+Reads ask first (:meth:`PartialClones.missing`, from the object directory alone, which
+starts no fetch) and fetch what a query lacks at once (:meth:`PartialClones.fetch_objects`)
+as git's ``promisor-remote.c`` does: ``git fetch --filter=blob:none --stdin`` with the ids
+on standard input and no negotiation. The server must allow filters
+(``uploadpack.allowFilter``) and, over protocol version 0, wants of any object
+(``uploadpack.allowAnySHA1InWant``); protocol version 2 allows those wants by itself.
+
+A working tree is cloned sparse (``--sparse``: the files at the root only, the store's
+configuration), so that a checkout does not fetch every blob. A server that ignores the
+filter sends every blob: the clone is then made an ordinary one (no promisor remote, the
+whole working tree checked out) and :meth:`PartialClones.clone` says it is not partial.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Callable, Iterable, Sequence
+
+from gitblobts.core.errors import RemoteError, RepositoryError
+from gitblobts.core.redaction import redact
+from gitblobts.gitfiles.presence import ObjectPresence
+from gitblobts.plugins.backends import gitprocesses as processes
+
+_FILTER = "blob:none"
+_NO_PROMISOR = "\0"
+"""What :attr:`PartialClones._promisor` holds once a repository is known to have none."""
+_TRUE = ("", "true", "yes", "on", "1")
+"""git's spellings of a true boolean (a key without a value is one)."""
+_NO_LAZY_FETCH = {"GIT_NO_LAZY_FETCH": "1"}
+
+
+class PartialClones:
+    """The partial-clone verbs of the ``git`` backend (see the module docstring)."""
+
+    _git_dir: str
+    _cwd: str
+    _path: str
+    _command: Callable[..., tuple[list[str], dict[str, str]]]
+    _promisor: str | None = None
+    """The promisor remote's name, :data:`_NO_PROMISOR` if none; read on first use."""
+    _presence: ObjectPresence | None = None
+
+    @classmethod
+    def clone(cls, url: str, path: str, *, bare: bool, partial: bool) -> bool:
+        args = ["clone", "--quiet", "--no-tags"]
+        if bare:
+            args.append("--bare")
+        if partial:
+            args += [f"--filter={_FILTER}"] + ([] if bare else ["--sparse"])
+        _run(os.getcwd(), processes.outside_environment(), *args, "--", url, path)
+        if not partial:
+            return False
+        env = processes.environment(path if bare else os.path.join(path, ".git"), None)
+        env.update(_NO_LAZY_FETCH)
+        cwd = path
+        if not _sent_blobs(cwd, env, bare):
+            return True
+        for key in ("remote.origin.promisor", "remote.origin.partialclonefilter"):
+            _run(cwd, env, "config", "--unset", key)
+        if _run(cwd, env, "config", "--get-regexp", r"^extensions\.partialclone$", check=False):
+            _run(cwd, env, "config", "--unset", "extensions.partialClone")
+        if not bare:
+            del env["GIT_DIR"]
+            _run(cwd, env, "sparse-checkout", "disable")
+        return False
+
+    def missing(self, oids: Iterable[str]) -> list[str]:
+        if self._promisor_remote() is None:
+            return []
+        if self._presence is None:
+            self._presence = ObjectPresence(os.path.join(self._git_dir, "objects"))
+        return self._presence.missing(oids)
+
+    def fetch_objects(self, oids: Sequence[str]) -> None:
+        remote = self._promisor_remote()
+        if remote is None:
+            raise RepositoryError(
+                f"{self._path}: {len(oids)} objects are missing, and the repository has no "
+                "promisor remote to fetch them from (git fsck tells more)"
+            )
+        argv, env = self._command(
+            "-c",
+            "fetch.negotiationAlgorithm=noop",
+            "fetch",
+            "--quiet",
+            "--no-tags",
+            "--no-write-fetch-head",
+            "--recurse-submodules=no",
+            f"--filter={_FILTER}",
+            "--stdin",
+            remote,
+        )
+        wanted = "".join(f"{oid}\n" for oid in oids).encode("ascii")
+        try:
+            result = subprocess.run(
+                argv, input=wanted, capture_output=True, cwd=self._cwd, env=env, check=False
+            )
+        except OSError as error:
+            raise RepositoryError(f"{self._path}: cannot run git: {error}") from None
+        if result.returncode != 0:
+            raise RemoteError(
+                f"cannot fetch {len(oids)} missing objects from {remote}: "
+                f"{redact(processes.text(result.stderr))} (the server must allow "
+                "uploadpack.allowFilter, and, over protocol version 0, "
+                "uploadpack.allowAnySHA1InWant)"
+            )
+
+    def _promisor_remote(self) -> str | None:
+        """The promisor remote: ``extensions.partialClone`` names it (before git 2.42, say),
+        else the first remote with ``remote.<name>.promisor`` true."""
+        if self._promisor is None:
+            argv, env = self._command(
+                "config", "--get-regexp", r"^(extensions\.partialclone|remote\..*\.promisor)$"
+            )
+            found = subprocess.run(argv, capture_output=True, cwd=self._cwd, env=env, check=False)
+            self._promisor = _NO_PROMISOR
+            for line in found.stdout.decode("utf-8", "surrogateescape").splitlines():
+                key, _, value = line.partition(" ")
+                if key.startswith("extensions."):
+                    self._promisor = value
+                    break
+                if value.lower() in _TRUE and self._promisor == _NO_PROMISOR:
+                    self._promisor = key[len("remote.") : -len(".promisor")]
+        return None if self._promisor == _NO_PROMISOR else self._promisor
+
+    def _close_presence(self) -> None:
+        if self._presence is not None:
+            self._presence.close()
+            self._presence = None
+
+
+def _run(cwd: str, env: dict[str, str], *args: str, check: bool = True) -> str:
+    """Run ``git args``; the output, or with ``check`` ``RemoteError`` (for a clone) or
+    ``RepositoryError`` if it fails."""
+    try:
+        result = subprocess.run(
+            ["git", *args],
+            capture_output=True,
+            cwd=cwd,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            check=False,
+        )
+    except OSError as error:
+        raise RepositoryError(f"cannot run git: {error}") from None
+    if check and result.returncode != 0:
+        message = redact(processes.text(result.stderr))
+        if args[0] == "clone":
+            raise RemoteError(f"cannot clone {redact(args[-2])}: {message}")
+        raise RepositoryError(f"{cwd}: git {args[0]} failed: {message}")
+    return result.stdout.decode("utf-8", "surrogateescape")
+
+
+def _sent_blobs(cwd: str, env: dict[str, str], bare: bool) -> bool:
+    """Whether a clone made with a filter holds blobs it should lack: more than the files at
+    the root of its ``HEAD``, which a sparse checkout fetched."""
+    present = _run(cwd, env, "cat-file", "--batch-all-objects", "--batch-check=%(objecttype)")
+    blobs = present.split().count("blob")
+    if not blobs:
+        return False
+    root = _run(cwd, env, "ls-tree", "HEAD") if _has_head(cwd, env) else ""
+    checked_out = sum(line.split()[1] == "blob" for line in root.splitlines() if line)
+    return blobs > (0 if bare else checked_out)
+
+
+def _has_head(cwd: str, env: dict[str, str]) -> bool:
+    try:
+        _run(cwd, env, "rev-parse", "-q", "--verify", "HEAD^{commit}")
+    except RepositoryError:
+        return False
+    return True

@@ -1,0 +1,162 @@
+"""Partial clones (``gitblobts.clone``): commits and trees only, blob contents fetched when a
+query reads them, those of one query in one request, and kept for later queries. A server
+that ignores the filter makes a whole clone, with a warning. Real git daemon and smart HTTP
+servers on loopback."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+import gitblobts
+from gitblobts import PartialCloneWarning, PluginError, Store
+from tests.helpers.git import git
+from tests.helpers.gitservers import GitDaemon, GitServer, make_bare_repo
+
+DAY = 86_400
+START = 1_700_000_000
+DAYS = 5
+PER_DAY = 8
+
+
+@pytest.fixture(params=["git_daemon", "http_git_server"])
+def server(request: pytest.FixtureRequest) -> GitServer:
+    """A git daemon, then a smart HTTP server, on loopback."""
+    served: GitServer = request.getfixturevalue(request.param)
+    return served
+
+
+def day_times(day: int) -> list[int]:
+    return [START + day * DAY + 60 * n for n in range(PER_DAY)]
+
+
+def served_store(server: GitServer, allow_filter: bool = True) -> dict[str, str]:
+    """A store of :data:`DAYS` days of blobs on ``server`` as ``blobs.git``; its blobs' paths
+    and object ids."""
+    repo = make_bare_repo(server.root, "blobs.git")
+    git(repo, "config", "uploadpack.allowFilter", "true" if allow_filter else "false")
+    times = [t for day in range(DAYS) for t in day_times(day)]
+    with Store(repo, push=False, layout="hourly") as store:
+        store.addblobs([b"blob at %d" % t for t in times], times)
+    listed = git(repo, "ls-tree", "-r", "main").splitlines()
+    return {line.split("\t")[1]: line.split()[2] for line in listed if ".v2" in line}
+
+
+def fetches(server: GitServer) -> int:
+    """How many upload-pack sessions (clones and fetches) the server has served."""
+    if isinstance(server, GitDaemon):
+        log = (server.state_dir / "daemon.log").read_text(errors="replace")
+        return log.count("Request upload-pack")
+    log = (server.state_dir / "access.log").read_text(errors="replace")
+    return sum("info/refs?service=git-upload-pack" in line for line in log.splitlines())
+
+
+def present(clone: Path, oid: str) -> bool:
+    """Whether ``clone`` holds object ``oid``, asked without letting git fetch it."""
+    result = subprocess.run(
+        ["git", "-C", str(clone), "cat-file", "-e", oid],
+        env={**os.environ, "GIT_NO_LAZY_FETCH": "1"},
+        capture_output=True,
+        check=False,
+    )
+    return result.returncode == 0
+
+
+def query_day(store: Store, day: int) -> list[gitblobts.Blob]:
+    times = day_times(day)
+    return list(store.getblobs(times[0], times[-1]))
+
+
+def test_a_partial_clone_answers_a_day_in_one_fetch_and_lacks_the_other_days(
+    server: GitServer, tmp_path: Path
+) -> None:
+    served = served_store(server)
+    clone = tmp_path / "clone"
+    with gitblobts.clone(server.url("blobs.git"), clone, backend="git") as store:
+        assert not any(present(clone, oid) for oid in served.values())
+        before = fetches(server)
+        blobs = query_day(store, 2)
+        assert fetches(server) == before + 1
+    assert [blob.blob for blob in blobs] == [b"blob at %d" % t for t in day_times(2)]
+    fetched = {blob.path for blob in blobs}
+    for path, oid in served.items():
+        assert present(clone, oid) == (path in fetched), path
+
+
+def test_a_second_query_of_the_same_day_fetches_nothing(server: GitServer, tmp_path: Path) -> None:
+    served_store(server)
+    with gitblobts.clone(server.url("blobs.git"), tmp_path / "clone", backend="git") as store:
+        first = query_day(store, 1)
+        before = fetches(server)
+        again = query_day(store, 1)
+        assert fetches(server) == before
+    assert [blob.blob for blob in again] == [blob.blob for blob in first]
+
+
+def test_listing_counting_and_verifying_work_on_a_partial_clone(
+    git_daemon: GitDaemon, tmp_path: Path
+) -> None:
+    served = served_store(git_daemon)
+    repo = git_daemon.root / "blobs.git"
+    with gitblobts.clone(git_daemon.url("blobs.git"), tmp_path / "clone", backend="git") as store:
+        times = day_times(3)
+        listed = list(store.listblobs(times[0], times[-1]))
+        assert [info.timestamp_ns for info in listed] == [t * 10**9 for t in times]
+        for info in listed:
+            assert info.stored_size == int(git(repo, "cat-file", "-s", served[info.path]))
+        assert store.count() == DAYS * PER_DAY
+        assert store.verify().ok
+
+
+def test_a_bare_partial_clone_reads_as_a_working_tree_does(
+    git_daemon: GitDaemon, tmp_path: Path
+) -> None:
+    served = served_store(git_daemon)
+    clone = tmp_path / "clone.git"
+    with gitblobts.clone(git_daemon.url("blobs.git"), clone, bare=True, backend="git") as store:
+        blobs = query_day(store, 4)
+    assert [blob.blob for blob in blobs] == [b"blob at %d" % t for t in day_times(4)]
+    assert sum(present(clone, oid) for oid in served.values()) == PER_DAY
+
+
+def test_a_server_without_filters_makes_a_whole_clone_with_a_warning(
+    server: GitServer, tmp_path: Path
+) -> None:
+    served = served_store(server, allow_filter=False)
+    clone = tmp_path / "clone"
+    with pytest.warns(PartialCloneWarning, match="uploadpack.allowFilter"):
+        store = gitblobts.clone(server.url("blobs.git"), clone, backend="git")
+    with store:
+        assert all(present(clone, oid) for oid in served.values())
+        assert (
+            git(clone, "config", "--get-regexp", "^(extensions|remote)\\.").count("promisor") == 0
+        )
+        assert len(list(store.getblobs())) == DAYS * PER_DAY
+    assert git(clone, "status", "--porcelain") == ""
+
+
+def test_a_whole_clone_fetches_every_blob(git_daemon: GitDaemon, tmp_path: Path) -> None:
+    served = served_store(git_daemon)
+    clone = tmp_path / "clone"
+    with gitblobts.clone(git_daemon.url("blobs.git"), clone, partial=False) as store:
+        assert all(present(clone, oid) for oid in served.values())
+        assert len(list(store.getblobs())) == DAYS * PER_DAY
+
+
+def test_the_dulwich_backend_refuses_a_partial_clone_naming_the_git_backend(
+    git_daemon: GitDaemon, tmp_path: Path
+) -> None:
+    served_store(git_daemon)
+    with pytest.raises(PluginError, match="backend='git'"):
+        gitblobts.clone(git_daemon.url("blobs.git"), tmp_path / "clone", backend="dulwich")
+    assert not (tmp_path / "clone").exists()
+
+
+def test_clone_refuses_a_folder_that_is_not_empty(git_daemon: GitDaemon, tmp_path: Path) -> None:
+    (tmp_path / "clone").mkdir()
+    (tmp_path / "clone" / "notes.txt").write_text("mine")
+    with pytest.raises(gitblobts.ArgumentError, match="not an empty folder"):
+        gitblobts.clone(git_daemon.url("blobs.git"), tmp_path / "clone", backend="git")
