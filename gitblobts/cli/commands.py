@@ -21,6 +21,7 @@ from gitblobts.cli import named, opening, output, repository, streams
 from gitblobts.cli.errors import CommandError
 from gitblobts.cli.progress import Progress
 from gitblobts.cli.when import parse_when
+from gitblobts.core import cloning
 from gitblobts.core.addresses import is_address
 from gitblobts.core.blob import Blob, BlobRef
 from gitblobts.core.errors import KeyRequiredError, RemoteError
@@ -87,6 +88,19 @@ def _remote_url(url: str) -> str:
     if _URL_SCHEME.match(url):
         return url
     return os.path.abspath(url)
+
+
+def clone(args: argparse.Namespace) -> int:
+    """Clone a remote store, partially unless ``--full``, and say what was made."""
+    path = opening.store_path(args, args.path)
+    key = opening.read_args_key(args)
+    url = _remote_url(args.url)
+    partial = cloning.clone_repository(url, path, partial=not args.full, bare=args.bare)
+    with Store(path, key=key) as store:
+        blobs = store.count()
+    kind = "partial: blob contents are fetched as queries read them" if partial else "whole"
+    output.status(f"cloned {_blobs(blobs)} into {path} ({kind})")
+    return 0
 
 
 def keygen(args: argparse.Namespace) -> int:

@@ -143,6 +143,19 @@ def build_parser() -> argparse.ArgumentParser:
     init.add_argument("--bare", action="store_true", help="create a bare repository")
     init.add_argument("--no-push", action="store_true", help="do not push the configuration")
 
+    clone = command(
+        "clone",
+        "make a store from a remote one: commits and trees only, blob contents fetched as "
+        "queries read them (needs GITBLOBTS_BACKEND=git)",
+        keyed,
+    )
+    clone.add_argument("url", metavar="URL", help="the remote store's repository")
+    clone.add_argument("path", metavar="DIR", help="a new folder (or an empty one)")
+    clone.add_argument(
+        "--full", action="store_true", help="fetch every blob now: a whole clone, any backend"
+    )
+    clone.add_argument("--bare", action="store_true", help="make a bare repository")
+
     keygen = command("keygen", "print a new key, or write it to a file only you can read")
     keygen.add_argument(
         "-o",

@@ -9,7 +9,6 @@ everything, which makes a whole clone, with a :class:`~gitblobts.PartialCloneWar
 
 from __future__ import annotations
 
-import logging
 import os
 import warnings
 
@@ -17,8 +16,6 @@ from gitblobts.core.errors import ArgumentError, ArgumentTypeError, PartialClone
 from gitblobts.core.plugins import Plugins, default_plugins
 from gitblobts.core.redaction import redact
 from gitblobts.core.store import BACKEND_ENV, DEFAULT_BACKEND, Store
-
-_log = logging.getLogger("gitblobts")
 
 
 def clone(
@@ -38,6 +35,27 @@ def clone(
     (a working tree of a partial clone holds the files at its root only). ``store_options``:
     those of :class:`~gitblobts.Store` (``backend``, ``key``...), which opens the clone.
     """
+    plugins = store_options.get("plugins")
+    backend = store_options.get("backend")
+    if plugins is not None and not isinstance(plugins, Plugins):
+        raise ArgumentTypeError(f"plugins is {type(plugins).__name__}, not a Plugins")
+    if backend is not None and not isinstance(backend, str):
+        raise ArgumentTypeError(f"backend is {type(backend).__name__}, not a str or None")
+    clone_repository(url, path, partial=partial, bare=bare, backend=backend, plugins=plugins)
+    return Store(path, **store_options)  # type: ignore[arg-type]
+
+
+def clone_repository(
+    url: str,
+    path: str | os.PathLike[str],
+    *,
+    partial: bool,
+    bare: bool,
+    backend: str | None = None,
+    plugins: Plugins | None = None,
+) -> bool:
+    """:func:`clone`'s repository, not opened: return whether it is partial (a server that
+    ignores the filter makes a whole one, with a :class:`~gitblobts.PartialCloneWarning`)."""
     if not isinstance(url, str):
         raise ArgumentTypeError(f"url is {type(url).__name__}, not a str")
     if not isinstance(path, (str, os.PathLike)):
@@ -45,18 +63,13 @@ def clone(
     target = os.fspath(path)
     if os.path.exists(target) and (not os.path.isdir(target) or os.listdir(target)):
         raise ArgumentError(f"{target}: exists and is not an empty folder; clone into a new one")
-    plugins = store_options.get("plugins")
-    if not isinstance(plugins, Plugins):
-        plugins = default_plugins()
-    name = store_options.get("backend") or os.environ.get(BACKEND_ENV) or DEFAULT_BACKEND
-    if not isinstance(name, str):
-        raise ArgumentTypeError(f"backend is {type(name).__name__}, not a str or None")
+    plugins = plugins if plugins is not None else default_plugins()
+    name = backend or os.environ.get(BACKEND_ENV) or DEFAULT_BACKEND
     is_partial = plugins.backends.get(name).clone(url, target, bare=bare, partial=partial)
     if partial and not is_partial:
         message = (
             f"{redact(url)} ignored the filter (its server does not allow filters: "
             "uploadpack.allowFilter), so the clone is a whole one"
         )
-        _log.warning("%s", message)
-        warnings.warn(PartialCloneWarning(message), stacklevel=2)
-    return Store(target, **store_options)  # type: ignore[arg-type]
+        warnings.warn(PartialCloneWarning(message), stacklevel=3)
+    return is_partial

@@ -55,6 +55,7 @@ class PartialClones:
             args.append("--bare")
         if partial:
             args += [f"--filter={_FILTER}"] + ([] if bare else ["--sparse"])
+        path = os.path.abspath(path)
         _run(os.getcwd(), processes.outside_environment(), *args, "--", url, path)
         if not partial:
             return False
