@@ -1,6 +1,7 @@
-"""``gitblobts clone URL DIR``: a partial clone (``GITBLOBTS_BACKEND=git``) whose commands
-fetch only the blobs they read; ``--full`` for any backend; a server without filters makes
-a whole clone, with a warning. A real git daemon on loopback."""
+"""``gitblobts clone URL DIR``: a partial clone whose commands fetch only the blobs they
+read (with a working tree: ``GITBLOBTS_BACKEND=git``; bare: either backend); ``--full`` for
+any backend; a server without filters makes a whole clone, with a warning. A real git
+daemon on loopback."""
 
 from __future__ import annotations
 
@@ -51,7 +52,32 @@ def test_full_makes_a_whole_clone_with_the_default_backend(
     assert len(ok("-C", "clone", "ls", cwd=tmp_path).lines) == DAYS * PER_DAY
 
 
-def test_a_partial_clone_with_the_dulwich_backend_is_refused_naming_the_git_backend(
+def test_a_bare_partial_clone_with_the_dulwich_backend_gets_a_day(
+    git_daemon: GitDaemon, tmp_path: Path
+) -> None:
+    served = served_store(git_daemon)
+    env = environment(GITBLOBTS_BACKEND="dulwich")
+
+    ok("clone", "--bare", git_daemon.url("blobs.git"), "clone.git", cwd=tmp_path, env=env)
+    times = day_times(3)
+    got = ok(
+        "-C",
+        "clone.git",
+        "get",
+        "--cat",
+        "--start",
+        str(times[0]),
+        "--end",
+        str(times[-1]),
+        cwd=tmp_path,
+        env=env,
+    )
+
+    assert got.output == b"".join(b"blob at %d" % t for t in times)
+    assert sum(present(tmp_path / "clone.git", oid) for oid in served.values()) == PER_DAY
+
+
+def test_a_partial_clone_with_a_working_tree_and_the_dulwich_backend_is_refused(
     git_daemon: GitDaemon, tmp_path: Path
 ) -> None:
     served_store(git_daemon)
@@ -59,7 +85,7 @@ def test_a_partial_clone_with_the_dulwich_backend_is_refused_naming_the_git_back
 
     result = run("clone", git_daemon.url("blobs.git"), "clone", cwd=tmp_path, env=env)
 
-    assert_fails(result, 1, "GITBLOBTS_BACKEND=git", "--full")
+    assert_fails(result, 1, "--bare", "GITBLOBTS_BACKEND=git", "--full")
     assert not (tmp_path / "clone").exists()
 
 

@@ -125,14 +125,12 @@ class DulwichBackend(DulwichClones, TreeReadingBackend):
     # Reading
 
     def _object(self, oid: str, kind: type[_Kind]) -> _Kind:
-        """Object ``oid`` as dulwich reads it; the error says if it is missing, damaged or
-        not a ``kind``."""
+        """Object ``oid`` as dulwich reads it (a partial clone's fetched first, if it lacks
+        it); the error says if it is missing, damaged or not a ``kind``."""
         try:
             obj = self._store[ObjectID(oid.encode())]
         except KeyError:
-            raise RepositoryError(
-                f"{kind.type_name.decode()} {oid} is missing from the repository"
-            ) from None
+            obj = self._fetched_object(oid, kind.type_name.decode())
         except Exception as error:
             raise _damaged(oid, error) from None
         if not isinstance(obj, kind):
@@ -585,6 +583,7 @@ class DulwichBackend(DulwichClones, TreeReadingBackend):
         self._trees.clear()
         self._roots.clear()
         self._packs.close()
+        self._close_presence()
         self._repo.close()
 
 

@@ -1,43 +1,197 @@
-"""Cloning through dulwich, for the ``dulwich`` backend (:class:`DulwichClones` is one of its
-bases): whole clones only. dulwich can ask a server for commits and trees only, but it
-does not fetch an object it lacks when asked for one, and this backend does not yet ask
-for the objects a read needs: a partial clone is refused, naming the ``git`` backend,
-which reads one."""
+"""Clones through dulwich, for the ``dulwich`` backend (:class:`DulwichClones` is one of its
+bases): whole clones, and bare partial clones.
+
+dulwich asks a server for commits and trees only (``filter_spec``, protocol version 2) but
+neither marks the clone as git does nor fetches an object it lacks when asked for one. So
+a partial clone is marked here as git marks its own, for git to read it too: the remote
+``origin`` a promisor remote (``remote.origin.promisor``, ``partialclonefilter``), each
+pack fetched from it a promisor pack (a ``.promisor`` file beside it); and a read asks for
+the objects it lacks (:meth:`DulwichClones.missing`, from the object directory alone) and
+fetches them in one request (:meth:`DulwichClones.fetch_objects`), naming their ids as
+wants. A working tree would need every blob checked out (dulwich has no sparse checkout):
+a partial clone with one is refused, naming the ``git`` backend.
+"""
 
 from __future__ import annotations
 
 import io
 import os
+from collections.abc import Iterable, Mapping, Sequence
 
 from dulwich import porcelain
+from dulwich.client import GitClient
 from dulwich.errors import GitProtocolError, HangupException, NotGitRepository
+from dulwich.objects import ObjectID, ShaFile, Tree
+from dulwich.refs import Ref
+from dulwich.repo import Repo
 
-from gitblobts.core.errors import PluginError, RemoteError
+from gitblobts.core.errors import PluginError, RemoteError, RepositoryError
 from gitblobts.core.redaction import redact
+from gitblobts.gitfiles.presence import ObjectPresence
+from gitblobts.plugins.backends.dulwichexchange import exchanging
+
+_FILTER = "blob:none"
+_NO_PROMISOR = "\0"
+_TRUE = (b"", b"true", b"yes", b"on", b"1")
+_ERRORS = (OSError, GitProtocolError, HangupException, NotGitRepository)
 
 
 class DulwichClones:
-    """The clone verb of the ``dulwich`` backend."""
+    """The clone verb of the ``dulwich`` backend, and its partial clones' reads."""
+
+    _repo: Repo
+    _path: str
+    _promisor: str | None = None
+    """The promisor remote's name, :data:`_NO_PROMISOR` if none; read on first use."""
+    _presence: ObjectPresence | None = None
 
     @classmethod
     def clone(cls, url: str, path: str, *, bare: bool, partial: bool) -> bool:
-        if partial:
+        if partial and not bare:
             raise PluginError(
-                "the 'dulwich' backend cannot read a partial clone (it does not fetch the "
-                "blobs a clone lacks); clone with backend='git' (GITBLOBTS_BACKEND=git), or "
-                "a whole clone (partial=False, gitblobts clone --full)"
+                "the 'dulwich' backend makes partial clones bare only (a working tree would "
+                "need every blob); clone with bare=True (gitblobts clone --bare), with "
+                "backend='git' (GITBLOBTS_BACKEND=git), or a whole clone (partial=False, "
+                "gitblobts clone --full)"
             )
         ssh_command = os.environ.get("GIT_SSH_COMMAND") or os.environ.get("GIT_SSH")
-        said = io.BytesIO()
         try:
-            porcelain.clone(
+            repo = porcelain.clone(
                 url,
                 path,
                 bare=bare,
                 checkout=not bare,
-                errstream=said,
+                errstream=io.BytesIO(),
+                filter_spec=_FILTER if partial else None,
                 ssh_command=ssh_command or None,
-            ).close()
-        except (OSError, GitProtocolError, HangupException, NotGitRepository) as error:
+            )
+        except _ERRORS as error:
             raise RemoteError(f"cannot clone {redact(url)}: {redact(str(error))}") from None
+        with repo:
+            if not partial or _holds_a_blob(repo):
+                return False
+            config = repo.get_config()
+            config.set((b"remote", b"origin"), b"promisor", b"true")
+            config.set((b"remote", b"origin"), b"partialclonefilter", _FILTER.encode())
+            config.write_to_path()
+            _mark_promisor_packs(repo, _packs(repo))
+        return True
+
+    def missing(self, oids: Iterable[str]) -> list[str]:
+        if self._promisor_remote() is None:
+            return []
+        if self._presence is None:
+            self._presence = ObjectPresence(os.fspath(self._repo.object_store.path))
+        return self._presence.missing(oids)
+
+    def fetch_objects(self, oids: Sequence[str]) -> None:
+        remote = self._promisor_remote()
+        if remote is None:
+            raise RepositoryError(
+                f"{self._path}: {len(oids)} objects are missing, and the repository has no "
+                "promisor remote to fetch them from (git fsck tells more)"
+            )
+        url = self._url(remote)
+        client, path = self._client(url)
+        wants = [ObjectID(oid.encode("ascii")) for oid in oids]
+
+        def determine_wants(
+            refs: Mapping[Ref, ObjectID], depth: int | None = None
+        ) -> list[ObjectID]:
+            return wants
+
+        try:
+            with exchanging(self._repo.commondir()):
+                before = _packs(self._repo)
+                client.fetch(
+                    path, self._repo, determine_wants=determine_wants, filter_spec=_FILTER.encode()
+                )
+                _mark_promisor_packs(self._repo, _packs(self._repo) - before)
+        except _ERRORS as error:
+            raise RemoteError(
+                f"cannot fetch {len(oids)} missing objects from {remote} ({redact(url)}): "
+                f"{redact(str(error))} (the server must allow uploadpack.allowFilter)"
+            ) from None
+
+    def _fetched_object(self, oid: str, kind: str) -> ShaFile:
+        """Object ``oid``, which the object store lacks, once fetched from the promisor
+        remote, as git fetches an object a command asks for: a read of one blob that core
+        did not fetch beforehand (the store's configuration, say). ``RepositoryError`` if
+        the repository has no promisor remote, or it fetched no such object."""
+        if self._promisor_remote() is None or not self.missing([oid]):
+            raise RepositoryError(f"{kind} {oid} is missing from the repository")
+        self.fetch_objects([oid])
+        try:
+            return self._repo.object_store[ObjectID(oid.encode("ascii"))]
+        except KeyError:
+            raise RepositoryError(
+                f"{kind} {oid} is missing from the repository and from its promisor remote"
+            ) from None
+
+    def _promisor_remote(self) -> str | None:
+        """The first remote with ``remote.<name>.promisor`` true, or the one
+        ``extensions.partialClone`` names."""
+        if self._promisor is None:
+            config = self._repo.get_config()
+            self._promisor = _NO_PROMISOR
+            try:
+                self._promisor = config.get((b"extensions",), b"partialclone").decode()
+            except KeyError:
+                for section in config.sections():
+                    if len(section) == 2 and section[0] == b"remote":
+                        try:
+                            value = config.get(section, b"promisor")
+                        except KeyError:
+                            continue
+                        if value.lower() in _TRUE:
+                            self._promisor = section[1].decode("utf-8", "surrogateescape")
+                            break
+        return None if self._promisor == _NO_PROMISOR else self._promisor
+
+    def _close_presence(self) -> None:
+        if self._presence is not None:
+            self._presence.close()
+            self._presence = None
+
+    def _url(self, remote: str) -> str:
+        raise NotImplementedError  # the backend's
+
+    def _client(self, url: str) -> tuple[GitClient, str]:
+        raise NotImplementedError  # the backend's
+
+
+def _packs(repo: Repo) -> set[str]:
+    """The names of the repository's packs (``pack-<id>``)."""
+    folder = os.path.join(os.fspath(repo.object_store.path), "pack")
+    try:
+        return {name[:-5] for name in os.listdir(folder) if name.endswith(".pack")}
+    except OSError:
+        return set()
+
+
+def _mark_promisor_packs(repo: Repo, names: Iterable[str]) -> None:
+    """Mark the packs ``names`` as fetched from the promisor remote, as git does: an empty
+    ``.promisor`` file beside each."""
+    folder = os.path.join(os.fspath(repo.object_store.path), "pack")
+    for name in names:
+        with open(os.path.join(folder, name + ".promisor"), "wb"):
+            pass
+
+
+def _holds_a_blob(repo: Repo) -> bool:
+    """Whether a clone made with a filter holds a blob of its ``HEAD``'s tree: a server
+    that ignores the filter sends them all, one that honours it none."""
+    try:
+        head = repo.refs[Ref(b"HEAD")]
+    except KeyError:
         return False
+    pending = [repo[head].tree]  # type: ignore[attr-defined]
+    while pending:
+        tree = repo[pending.pop()]
+        assert isinstance(tree, Tree)
+        for entry in tree.iteritems():
+            if entry.mode == 0o040000:
+                pending.append(entry.sha)
+            elif entry.mode in (0o100644, 0o100755):
+                return entry.sha in repo.object_store
+    return False
