@@ -146,7 +146,7 @@ def build_parser() -> argparse.ArgumentParser:
     clone = command(
         "clone",
         "make a store from a remote one: commits and trees only, blob contents fetched as "
-        "queries read them (needs GITBLOBTS_BACKEND=git)",
+        "queries read them (a working tree needs GITBLOBTS_BACKEND=git)",
         keyed,
     )
     clone.add_argument("url", metavar="URL", help="the remote store's repository")

@@ -29,10 +29,10 @@ def clone(
     """Clone the store at ``url`` into the new folder ``path`` and open it.
 
     ``partial``: fetch commits and trees only; blob contents are fetched when a query reads
-    them (needs a backend that reads partial clones: ``backend='git'``; the server must
-    allow filters, ``uploadpack.allowFilter``). A server that ignores the filter makes a
-    whole clone, with a :class:`~gitblobts.PartialCloneWarning`. ``bare``: no working tree
-    (a working tree of a partial clone holds the files at its root only). ``store_options``:
+    them (the server must allow filters, ``uploadpack.allowFilter``). A server that ignores
+    the filter makes a whole clone, with a :class:`~gitblobts.PartialCloneWarning`.
+    ``bare``: no working tree (a working tree of a partial clone holds the files at its
+    root only, and needs ``backend='git'``). ``store_options``:
     those of :class:`~gitblobts.Store` (``backend``, ``key``...), which opens the clone.
     """
     plugins = store_options.get("plugins")
