@@ -36,6 +36,10 @@ def partial_clone(url: str, into: Path, kind: tuple[str, bool]) -> Store:
     return gitblobts.clone(url, into, backend=backend, bare=bare)
 
 
+def ls_tree(repo: Path) -> list[str]:
+    return git(repo, "ls-tree", "-r", "main").splitlines()
+
+
 def query_day(store: Store, day: int) -> list[gitblobts.Blob]:
     times = day_times(day)
     return list(store.getblobs(times[0], times[-1]))
@@ -67,6 +71,26 @@ def test_a_second_query_of_the_same_day_fetches_nothing(
         again = query_day(store, 1)
         assert fetches(server) == before
     assert [blob.blob for blob in again] == [blob.blob for blob in first]
+
+
+def test_a_pull_stays_partial_and_a_query_fetches_the_new_blobs(
+    git_daemon: GitDaemon, kind: tuple[str, bool], tmp_path: Path
+) -> None:
+    served_store(git_daemon)
+    with partial_clone(git_daemon.url("blobs.git"), tmp_path / "clone", kind) as store:
+        times = day_times(DAYS)  # a new day, added on the server after the clone
+        with Store(git_daemon.root / "blobs.git", push=False) as served:
+            refs = served.addblobs([b"new at %d" % t for t in times], times)
+        oids = dict(line.split("\t")[::-1] for line in ls_tree(git_daemon.root / "blobs.git"))
+        store.pull()
+        assert not any(present(tmp_path / "clone", oids[ref.path].split()[2]) for ref in refs)
+        before = fetches(git_daemon)
+        blobs = query_day(store, DAYS)
+        assert fetches(git_daemon) == before + 1
+    assert [blob.blob for blob in blobs] == [b"new at %d" % t for t in times]
+    if not kind[1]:  # the sparse working tree holds none of them, and is clean
+        assert git(tmp_path / "clone", "status", "--porcelain") == ""
+        assert not any((tmp_path / "clone" / ref.path).exists() for ref in refs)
 
 
 def test_listing_counting_and_verifying_work_on_a_partial_clone(

@@ -429,8 +429,8 @@ class DulwichBackend(DulwichClones, TreeReadingBackend):
             return [oid] if oid is not None and oid not in self._store else []
 
         try:
-            with exchanging(self._repo.commondir()):
-                result = client.fetch(path, self._repo, determine_wants=wants)
+            with exchanging(self._repo.commondir()), self._promised(remote) as spec:
+                result = client.fetch(path, self._repo, determine_wants=wants, filter_spec=spec)
         except _TRANSPORT_ERRORS as error:
             raise RemoteError(
                 f"cannot fetch from {remote} ({redact(url)}): {redact(str(error))}"

@@ -14,9 +14,10 @@ a partial clone with one is refused, naming the ``git`` backend.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 
 from dulwich import porcelain
 from dulwich.client import GitClient
@@ -112,6 +113,18 @@ class DulwichClones:
                 f"cannot fetch {len(oids)} missing objects from {remote} ({redact(url)}): "
                 f"{redact(str(error))} (the server must allow uploadpack.allowFilter)"
             ) from None
+
+    @contextlib.contextmanager
+    def _promised(self, remote: str) -> Iterator[bytes | None]:
+        """Around a fetch from ``remote``: the filter to send, if it is the promisor remote
+        (a pull into a partial clone stays partial), and then the packs it brought marked
+        as promisor packs; ``None`` otherwise."""
+        if remote != self._promisor_remote():
+            yield None
+            return
+        before = _packs(self._repo)
+        yield _FILTER.encode()
+        _mark_promisor_packs(self._repo, _packs(self._repo) - before)
 
     def _fetched_object(self, oid: str, kind: str) -> ShaFile:
         """Object ``oid``, which the object store lacks, once fetched from the promisor

@@ -420,7 +420,6 @@ class GitCommandBackend(PartialClones, TreeReadingBackend):
             b"%o %s\t%s\0" % (FILE_MODE, oid.encode("ascii"), path.encode())
             for path, oid in files.items()
         )
-        paths = b"".join(path.encode() + b"\0" for path in files)
         index = self._index_path()
         fd, copy = tempfile.mkstemp(prefix=_INDEX_COPY, dir=self._git_dir)
         os.close(fd)
@@ -434,8 +433,7 @@ class GitCommandBackend(PartialClones, TreeReadingBackend):
             # file as git would check it out (attributes, filters) and records its stat data.
             if entries:
                 self._git("update-index", "-z", "--add", "--index-info", input=entries, env=env)
-            if paths:
-                self._git("checkout-index", "-u", "-f", "-z", "--stdin", input=paths, env=env)
+            self._check_out_files(files, env)
             if not os.path.exists(copy):  # no index, and nothing to put in one
                 lock.abort()
                 return

@@ -114,6 +114,51 @@ class PartialClones:
                 "uploadpack.allowAnySHA1InWant)"
             )
 
+    def _check_out_files(self, files: Iterable[str], env: dict[str, str]) -> None:
+        """Write the ``files`` just added to the index of ``env`` to the working tree, as
+        git would check them out; in a partial clone's sparse working tree, mark those
+        outside it ``skip-worktree`` instead: writing them would fetch their blobs."""
+        inside, outside = b"", b""
+        cone = self._sparse_cone() if self._promisor_remote() is not None else None
+        for path in files:
+            if cone is None or _in_cone(cone, path):
+                inside += path.encode() + b"\0"
+            else:
+                outside += path.encode() + b"\0"
+        if outside:
+            self._git("update-index", "-z", "--skip-worktree", "--stdin", input=outside, env=env)
+        if inside:
+            self._git("checkout-index", "-u", "-f", "-z", "--stdin", input=inside, env=env)
+
+    def _sparse_cone(self) -> tuple[set[str], set[str]] | None:
+        """The folders a cone-mode sparse working tree holds the files of, and those it
+        holds whole; ``None`` if it is not one (every file is checked out)."""
+        setting = self._git("config", "--bool", "core.sparseCheckoutCone", check=False)
+        if processes.line(setting.stdout) != "true":
+            return None
+        try:
+            with open(os.path.join(self._git_dir, "info", "sparse-checkout"), "rb") as f:
+                lines = [line.strip() for line in f.read().decode("utf-8", "replace").splitlines()]
+        except OSError:
+            return None
+        parents: set[str] = {""}
+        whole: set[str] = set()
+        for index, line in enumerate(lines):
+            if line.startswith("/") and line.endswith("/") and line != "/":
+                folder = line.strip("/")
+                following = lines[index + 1] if index + 1 < len(lines) else ""
+                (parents if following == f"!/{folder}/*/" else whole).add(folder)
+        return parents, whole
+
+    def _git(
+        self,
+        *args: str,
+        input: bytes | bytearray | None = None,
+        env: dict[str, str] | None = None,
+        check: bool = True,
+    ) -> subprocess.CompletedProcess[bytes]:
+        raise NotImplementedError  # the backend's
+
     def _promisor_remote(self) -> str | None:
         """The promisor remote: ``extensions.partialClone`` names it (before git 2.42, say),
         else the first remote with ``remote.<name>.promisor`` true."""
@@ -178,3 +223,11 @@ def _has_head(cwd: str, env: dict[str, str]) -> bool:
     except RepositoryError:
         return False
     return True
+
+
+def _in_cone(cone: tuple[set[str], set[str]], path: str) -> bool:
+    """Whether the file ``path`` is in a sparse working tree's ``cone`` (see
+    :meth:`PartialClones._sparse_cone`)."""
+    parents, whole = cone
+    folder = path.rpartition("/")[0]
+    return folder in parents or any(folder == w or folder.startswith(w + "/") for w in whole)
