@@ -9,8 +9,9 @@ Reads ask first (:meth:`PartialClones.missing`, from the object directory alone,
 starts no fetch) and fetch what a query lacks at once (:meth:`PartialClones.fetch_objects`)
 as git's ``promisor-remote.c`` does: ``git fetch --filter=blob:none --stdin`` with the ids
 on standard input and no negotiation. The server must allow filters
-(``uploadpack.allowFilter``) and, over protocol version 0, wants of any object
-(``uploadpack.allowAnySHA1InWant``); protocol version 2 allows those wants by itself.
+(``uploadpack.allowFilter``) and, over protocol version 0, wants of objects it did not
+advertise (``uploadpack.allowAnySHA1InWant`` or ``allowReachableSHA1InWant``); protocol
+version 2 allows those wants by itself.
 
 A working tree is cloned sparse (``--sparse``: the files at the root only, the store's
 configuration), so that a checkout does not fetch every blob. A server that ignores the
@@ -111,7 +112,7 @@ class PartialClones:
                 f"cannot fetch {len(oids)} missing objects from {remote}: "
                 f"{redact(processes.text(result.stderr))} (the server must allow "
                 "uploadpack.allowFilter, and, over protocol version 0, "
-                "uploadpack.allowAnySHA1InWant)"
+                "uploadpack.allowAnySHA1InWant or allowReachableSHA1InWant)"
             )
 
     def _check_out_files(self, files: Iterable[str], env: dict[str, str]) -> None:
@@ -160,8 +161,12 @@ class PartialClones:
         raise NotImplementedError  # the backend's
 
     def _promisor_remote(self) -> str | None:
-        """The promisor remote: ``extensions.partialClone`` names it (before git 2.42, say),
-        else the first remote with ``remote.<name>.promisor`` true."""
+        """The promisor remote: ``extensions.partialClone`` names it, else the first remote
+        with ``remote.<name>.promisor`` true (git 2.39 sets only that). Until a promisor pack
+        arrives there is none to ask, and no configuration is read: a look costs a
+        repository that is no partial clone one listing of its pack folder."""
+        if self._promisor is None and not _has_promisor_pack(self._git_dir):
+            return None  # git marks each pack a promisor remote sent: none came yet
         if self._promisor is None:
             argv, env = self._command(
                 "config", "--get-regexp", r"^(extensions\.partialclone|remote\..*\.promisor)$"
@@ -231,3 +236,12 @@ def _in_cone(cone: tuple[set[str], set[str]], path: str) -> bool:
     parents, whole = cone
     folder = path.rpartition("/")[0]
     return folder in parents or any(folder == w or folder.startswith(w + "/") for w in whole)
+
+
+def _has_promisor_pack(git_dir: str) -> bool:
+    """Whether a pack of the repository's came from a promisor remote (``.promisor``)."""
+    try:
+        names = os.listdir(os.path.join(git_dir, "objects", "pack"))
+    except OSError:
+        return False
+    return any(name.endswith(".promisor") for name in names)
