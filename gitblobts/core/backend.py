@@ -137,6 +137,12 @@ class Backend(abc.ABC):
         for data in self.read_blobs(oids):
             yield len(data)
 
+    def may_lack_objects(self) -> bool:
+        """Whether the repository may lack objects that it refers to (a partial clone's,
+        which its promisor remote holds): reads then ask :meth:`missing` first. The
+        default, for a backend that never lacks an object, is ``False``."""
+        return False
+
     def missing(self, oids: Iterable[str]) -> list[str]:
         """Those of the objects ``oids`` the repository lacks (a partial clone's, which its
         promisor remote holds), in order, found without fetching any. The default, for a

@@ -98,6 +98,11 @@ class LockedBackend(Backend):
             sizes = self.backend.blob_sizes(oids)
         return self._stepped(sizes)
 
+    def may_lack_objects(self) -> bool:
+        with self._lock:
+            self._check_open()
+            return self.backend.may_lack_objects()
+
     def missing(self, oids: Iterable[str]) -> list[str]:
         with self._lock:
             self._check_open()

@@ -114,7 +114,10 @@ class Reading:
         """``folders`` of a query, each once the blob objects of its files are in the
         repository: in a partial clone, those it lacks are fetched for up to
         :data:`FETCH_BATCH` files of several folders at once, one request for a query of
-        that many. Nothing is fetched in a repository that lacks nothing."""
+        that many. In a repository that lacks nothing, ``folders`` as they come."""
+        if not self._state.backend.may_lack_objects():
+            yield from folders
+            return
         batch: list[list[Found]] = []
         files = 0
         for found in folders:
@@ -132,6 +135,8 @@ class Reading:
         """Fetch those of the blob objects ``oids`` that the repository lacks (a partial
         clone's), in one request; parted blobs' folders (:class:`PartsId`) are left out."""
         backend = self._state.backend
+        if not backend.may_lack_objects():
+            return
         missing = backend.missing(oid for oid in oids if not isinstance(oid, PartsId))
         if missing:
             _log.debug("fetching %d missing objects", len(missing))

@@ -364,7 +364,7 @@ def _read(backend: Backend, batch: _Work, problems: list[Problem]) -> Iterator[b
     that cannot be read."""
     done = 0
     oids = [entry.oid for _, entry, _ in batch]
-    missing = backend.missing(oids)
+    missing = backend.missing(oids) if backend.may_lack_objects() else []
     if missing:  # a partial clone's: all of the batch's in one request
         backend.fetch_objects(missing)
     try:

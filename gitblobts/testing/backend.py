@@ -140,6 +140,11 @@ class BackendContract:
         )
         assert result.stdout == data
 
+    def test_a_repository_that_is_no_partial_clone_lacks_nothing(self, backend: Backend) -> None:
+        oids = backend.write_blobs([b"one", b"two"])
+        assert not backend.may_lack_objects()
+        assert backend.missing(oids) == []
+
     def test_write_blobs_consumes_a_generator(self, backend: Backend) -> None:
         oids = backend.write_blobs(b"%d" % i for i in range(1000))
         assert len(oids) == 1000

@@ -78,6 +78,9 @@ class DulwichClones:
             _mark_promisor_packs(repo, _packs(repo))
         return True
 
+    def may_lack_objects(self) -> bool:
+        return self._promisor_remote() is not None
+
     def missing(self, oids: Iterable[str]) -> list[str]:
         if self._promisor_remote() is None:
             return []

@@ -74,6 +74,9 @@ class PartialClones:
             _run(cwd, env, "sparse-checkout", "disable")
         return False
 
+    def may_lack_objects(self) -> bool:
+        return self._promisor_remote() is not None
+
     def missing(self, oids: Iterable[str]) -> list[str]:
         if self._promisor_remote() is None:
             return []
