@@ -26,7 +26,7 @@ class WorkingTrees:
 
     def __init__(self, git_dir: str, *, own_work_tree: bool) -> None:
         self._git_dir = os.path.realpath(git_dir)
-        self._common = common_dir(self._git_dir)
+        self._common = _common_dir(self._git_dir)
         self._own = self._git_dir if own_work_tree else None
         self._main = None if _is_bare(self._common) else os.path.dirname(self._common)
         """The main working tree's root, ``None`` for a bare repository."""
@@ -61,7 +61,7 @@ class WorkingTrees:
             )
 
 
-def common_dir(git_dir: str) -> str:
+def _common_dir(git_dir: str) -> str:
     """The git directory shared by every working tree (a linked tree's ``commondir``)."""
     try:
         with open(os.path.join(git_dir, "commondir"), encoding="utf-8") as file:
