@@ -102,11 +102,7 @@ def write_loose(objects_dir: str, kind: bytes, data: BytesLike, *, durable: bool
         return oid
     level = 1 if kind != BLOB or shrinks(data) else 0
     temporary = os.path.join(folder, f"tmp_obj_{secrets.token_hex(8)}")
-    try:
-        fd = os.open(temporary, _CREATE, 0o444)
-    except FileNotFoundError:
-        os.makedirs(folder, exist_ok=True)
-        fd = os.open(temporary, _CREATE, 0o444)
+    fd = _create(folder, temporary)
     try:
         with os.fdopen(fd, "wb") as out:
             _deflate(out, data, level, prefix=b"%s %d\0" % (kind, len(data)))
@@ -120,6 +116,22 @@ def write_loose(objects_dir: str, kind: bytes, data: BytesLike, *, durable: bool
     if durable:
         fsync_folder(folder)
     return oid
+
+
+_CREATE_ATTEMPTS = 8
+"""How many times a loose object's folder is made before its file is given up."""
+
+
+def _create(folder: str, temporary: str) -> int:
+    """Open a new file ``temporary`` in ``folder``, making the folder as needed: git's
+    ``prune-packed`` (``git gc``, ``git maintenance``) removes object folders it empties,
+    and may remove one between its making and the file's, so it is made again."""
+    for _ in range(_CREATE_ATTEMPTS - 1):
+        try:
+            return os.open(temporary, _CREATE, 0o444)
+        except FileNotFoundError:
+            os.makedirs(folder, exist_ok=True)
+    return os.open(temporary, _CREATE, 0o444)
 
 
 def loose_size(objects_dir: str, oid: str, kind: bytes) -> int | None:

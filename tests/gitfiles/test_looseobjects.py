@@ -89,3 +89,24 @@ def test_a_large_object_costs_its_size_and_a_few_mebibytes(tmp_path: Path) -> No
     assert data is not None
     assert len(data) == 16 * MIB
     assert peak < 16 * MIB + 4 * MIB
+
+
+def test_a_write_makes_its_folder_again_when_git_prunes_it_meanwhile(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # git's prune-packed removes the object folders it empties; one may go between its
+    # making and the new object's file. Here it goes each of the first three times.
+    repo = bare(tmp_path)
+    made = os.makedirs
+    pruned: list[str] = []
+
+    def made_then_pruned(folder: str, exist_ok: bool = False) -> None:
+        made(folder, exist_ok=exist_ok)
+        if len(pruned) < 3:
+            os.rmdir(folder)
+            pruned.append(folder)
+
+    monkeypatch.setattr(os, "makedirs", made_then_pruned)
+    oid = write_loose(str(repo / "objects"), BLOB, b"written all the same")
+    assert len(pruned) == 3
+    assert git(repo, "cat-file", "blob", oid) == "written all the same"

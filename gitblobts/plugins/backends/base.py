@@ -149,6 +149,24 @@ class TreeReadingBackend(IndexLockHolder, Backend):
             return listed[2]  # what list_files found, parsing the tree without keeping it
         return [entry for entry in self.list_folder(commit, folder) if not entry.is_file]
 
+    def _diff_trees(self, base: str | None, tip: str, prefix: str, added: dict[str, str]) -> None:
+        """Put in ``added`` the files tree ``tip`` has and tree ``base`` (``None``: none)
+        lacks or holds otherwise, by path under ``prefix``, reading only the folders that
+        differ."""
+        if base == tip:
+            return
+        before = {} if base is None else self._tree(base)
+        for name, entry in self._tree(tip).items():
+            old = before.get(name)
+            if old == entry:
+                continue
+            path = prefix + name
+            if entry.is_folder:
+                old_tree = old.oid if old is not None and old.is_folder else None
+                self._diff_trees(old_tree, entry.oid, path + "/", added)
+            else:
+                added[path] = entry.oid
+
     def first_parent_chain(self, tip: str, stop: str | None) -> list[str]:
         chain: list[str] = []
         commit: str | None = tip

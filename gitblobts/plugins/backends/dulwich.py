@@ -58,6 +58,7 @@ from gitblobts.plugins.backends.dulwichexchange import (
     refused_push,
 )
 from gitblobts.plugins.backends.dulwichindex import read_index, rewrite_index
+from gitblobts.plugins.backends.packing import Packing
 
 _Kind = TypeVar("_Kind", bound=ShaFile)
 """A kind of git object, as dulwich reads it."""
@@ -99,6 +100,7 @@ class DulwichBackend(DulwichClones, TreeReadingBackend):
         self._roots: dict[str, str] = {}
         """Commit id to root tree id, for reads."""
         self._packs = packs.PackReader(os.fspath(self._store.path))
+        self._packing = Packing(self._repo.commondir())
         self._settings: tuple[int | None, dict[str, str]] | None = None
         self._index: IndexWriter | None = None
         self._working_trees = checkouts.WorkingTrees(
@@ -277,7 +279,7 @@ class DulwichBackend(DulwichClones, TreeReadingBackend):
         log_head = checked_out and refs.keeps_log(
             self._repo.controldir(), "HEAD", setting, self.is_bare
         )
-        return refs.compare_and_swap(
+        moved = refs.compare_and_swap(
             common,
             ref,
             old,
@@ -286,6 +288,9 @@ class DulwichBackend(DulwichClones, TreeReadingBackend):
             head_log=self._repo.controldir() if log_head else None,
             durable=self._durable,
         )
+        if moved:
+            self._packing.committed()
+        return moved
 
     # Working tree
 
@@ -561,23 +566,8 @@ class DulwichBackend(DulwichClones, TreeReadingBackend):
     def added_files(self, base: str | None, tip: str) -> dict[str, str]:
         added: dict[str, str] = {}
         base_tree = self._object(base, Commit).tree.decode() if base is not None else None
-        self._diff(base_tree, self._object(tip, Commit).tree.decode(), "", added)
+        self._diff_trees(base_tree, self._object(tip, Commit).tree.decode(), "", added)
         return added
-
-    def _diff(self, base: str | None, tip: str, prefix: str, added: dict[str, str]) -> None:
-        if base == tip:
-            return
-        before = {} if base is None else self._tree(base)
-        for name, entry in self._tree(tip).items():
-            old = before.get(name)
-            if old == entry:
-                continue
-            path = prefix + name
-            if entry.is_folder:
-                old_tree = old.oid if old is not None and old.is_folder else None
-                self._diff(old_tree, entry.oid, path + "/", added)
-            else:
-                added[path] = entry.oid
 
     def close(self) -> None:
         self._trees.clear()
