@@ -4,6 +4,7 @@ once, nothing is lost or duplicated, and git finds the repositories sound."""
 
 from __future__ import annotations
 
+import inspect
 import itertools
 import math
 import queue
@@ -85,7 +86,14 @@ def clone(url: str, into: Path, bare: bool = False) -> Path:
 
 
 def test_a_store_makes_every_backend_call_through_its_lock() -> None:
-    verbs = {name for name in dir(Backend) if not name.startswith("_")} - {"name"}
+    # Class methods (Backend.clone) make a repository before any store opens one.
+    verbs = {
+        name
+        for name in dir(Backend)
+        if not name.startswith("_")
+        and not isinstance(inspect.getattr_static(Backend, name), classmethod)
+    } - {"name"}
+    assert "clone" not in verbs
     assert verbs <= set(vars(LockedBackend))
 
 
