@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime
+import functools
 import importlib.metadata
 import json
 import os
@@ -141,16 +142,17 @@ def add(args: argparse.Namespace) -> int:
                 on_read=progress.add_bytes,
                 on_done=progress.add_items,
             )
+            # Ctrl-C may come as the add returns: what landed is known by then, since the
+            # list is extended in one step (no Python code runs, so no signal between).
+            refs: list[BlobRef] = []
+            args.interrupted = functools.partial(_interrupted_add, refs)
             with contextlib.closing(inputs):
-                refs = store.addblobs(
+                refs += store.addblobs(
                     inputs,
                     None if when is None else [when] * len(paths),
                     push=False if args.no_push else None,
                     key=key,
                 )
-            args.interrupted = (
-                f"interrupted, but the {_blobs_were(len(refs))} added: do not add them again"
-            )
         if wait is not None:  # committed: say where, then wait for the push
             _print_refs(refs)
             output.flush()
@@ -174,6 +176,13 @@ def _adding_progress(sizes: list[int | None]) -> Progress:
     if len(sizes) == 1:
         return Progress("adding", unit="bytes")
     return Progress("adding", total=len(sizes))
+
+
+def _interrupted_add(landed: list[BlobRef]) -> str:
+    """What an add interrupted once it returned ``landed`` (or before: empty) says."""
+    if not landed:
+        return "interrupted: nothing was added"
+    return f"interrupted, but the {_blobs_were(len(landed))} added: do not add them again"
 
 
 def _blobs_were(count: int) -> str:

@@ -65,6 +65,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         # An add says whether it landed: AddInterrupted says it did, else the command knows.
         said = str(interrupt) if isinstance(interrupt, AddInterrupted) else None
         said = said or getattr(args, "interrupted", None)
+        if callable(said):  # what it says depends on what landed
+            said = said()
         if said:
             output.error(said)
         return EXIT_INTERRUPTED

@@ -9,7 +9,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -35,15 +35,32 @@ def objects_of(path: Path) -> dict[str, int]:
     return {key: int(value) for key, value in (line.split(": ") for line in counted.splitlines())}
 
 
+def packed(timeout: float = 60.0) -> None:
+    """Wait for every packing thread (and so its git processes) to end: ``git fsck`` beside
+    a ``prune-packed`` would miss the objects it moves."""
+    for thread in threading.enumerate():
+        if thread.name == "gitblobts packing":
+            thread.join(timeout)
+
+
 def settled(path: Path, loose_below: int, timeout: float = 60.0) -> dict[str, int]:
-    """The repository's object counts once fewer than ``loose_below`` objects are loose (or
-    when ``timeout`` passes)."""
+    """The repository's object counts once fewer than ``loose_below`` objects are loose and
+    no packing runs (or when ``timeout`` passes)."""
     deadline = time.monotonic() + timeout
+    packed(timeout)
     counts = objects_of(path)
     while counts["count"] >= loose_below and time.monotonic() < deadline:
         time.sleep(0.1)
+        packed(timeout)
         counts = objects_of(path)
     return counts
+
+
+@pytest.fixture(autouse=True)
+def _packing_ends() -> Iterator[None]:
+    """Each test's repositories are checked by git fsck at its end: packing must be over."""
+    yield
+    packed()
 
 
 @pytest.mark.usefixtures("packs_soon")
@@ -61,6 +78,7 @@ def test_single_adds_end_packed_and_every_blob_reads_back(
         assert counts["count"] < 8 * FEW // 4  # loose copies of packed objects are gone
         read = sorted(blob.blob for blob in store.getblobs())
     assert read == sorted(added)
+    packed()
     git(path, "fsck", "--strict", "--no-dangling")
 
 
@@ -100,6 +118,7 @@ def test_packing_beside_two_writers_and_a_reader_loses_nothing(
         thread.join()
     done.set()
     reader.join()
+    packed()
     assert failures == []
     assert objects_of(path)["packs"] >= 1
     with Store(path, backend="dulwich") as store:
