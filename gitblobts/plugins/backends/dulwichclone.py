@@ -28,23 +28,18 @@ from dulwich.repo import Repo
 
 from gitblobts.core.errors import PluginError, RemoteError, RepositoryError
 from gitblobts.core.redaction import redact
-from gitblobts.gitfiles.presence import ObjectPresence
 from gitblobts.plugins.backends.dulwichexchange import exchanging
+from gitblobts.plugins.backends.promisor import FILTER, NO_PROMISOR, PromisorReads
 
-_FILTER = "blob:none"
-_NO_PROMISOR = "\0"
 _TRUE = (b"", b"true", b"yes", b"on", b"1")
 _ERRORS = (OSError, GitProtocolError, HangupException, NotGitRepository)
 
 
-class DulwichClones:
+class DulwichClones(PromisorReads):
     """The clone verb of the ``dulwich`` backend, and its partial clones' reads."""
 
     _repo: Repo
     _path: str
-    _promisor: str | None = None
-    """The promisor remote's name, :data:`_NO_PROMISOR` if none; read on first use."""
-    _presence: ObjectPresence | None = None
 
     @classmethod
     def clone(cls, url: str, path: str, *, bare: bool, partial: bool) -> bool:
@@ -63,7 +58,7 @@ class DulwichClones:
                 bare=bare,
                 checkout=not bare,
                 errstream=io.BytesIO(),
-                filter_spec=_FILTER if partial else None,
+                filter_spec=FILTER if partial else None,
                 ssh_command=ssh_command or None,
             )
         except _ERRORS as error:
@@ -73,28 +68,15 @@ class DulwichClones:
                 return False
             config = repo.get_config()
             config.set((b"remote", b"origin"), b"promisor", b"true")
-            config.set((b"remote", b"origin"), b"partialclonefilter", _FILTER.encode())
+            config.set((b"remote", b"origin"), b"partialclonefilter", FILTER.encode())
             config.write_to_path()
             _mark_promisor_packs(repo, _packs(repo))
         return True
 
-    def may_lack_objects(self) -> bool:
-        return self._promisor_remote() is not None
+    def _objects_dir(self) -> str:
+        return os.fspath(self._repo.object_store.path)
 
-    def missing(self, oids: Iterable[str]) -> list[str]:
-        if self._promisor_remote() is None:
-            return []
-        if self._presence is None:
-            self._presence = ObjectPresence(os.fspath(self._repo.object_store.path))
-        return self._presence.missing(oids)
-
-    def fetch_objects(self, oids: Sequence[str]) -> None:
-        remote = self._promisor_remote()
-        if remote is None:
-            raise RepositoryError(
-                f"{self._path}: {len(oids)} objects are missing, and the repository has no "
-                "promisor remote to fetch them from (git fsck tells more)"
-            )
+    def _fetch_missing(self, remote: str, oids: Sequence[str]) -> None:
         url = self._url(remote)
         client, path = self._client(url)
         wants = [ObjectID(oid.encode("ascii")) for oid in oids]
@@ -108,7 +90,7 @@ class DulwichClones:
             with exchanging(self._repo.commondir()):
                 before = _packs(self._repo)
                 client.fetch(
-                    path, self._repo, determine_wants=determine_wants, filter_spec=_FILTER.encode()
+                    path, self._repo, determine_wants=determine_wants, filter_spec=FILTER.encode()
                 )
                 _mark_promisor_packs(self._repo, _packs(self._repo) - before)
         except _ERRORS as error:
@@ -126,7 +108,7 @@ class DulwichClones:
             yield None
             return
         before = _packs(self._repo)
-        yield _FILTER.encode()
+        yield FILTER.encode()
         _mark_promisor_packs(self._repo, _packs(self._repo) - before)
 
     def _fetched_object(self, oid: str, kind: str) -> ShaFile:
@@ -149,7 +131,7 @@ class DulwichClones:
         ``extensions.partialClone`` names."""
         if self._promisor is None:
             config = self._repo.get_config()
-            self._promisor = _NO_PROMISOR
+            self._promisor = NO_PROMISOR
             try:
                 self._promisor = config.get((b"extensions",), b"partialclone").decode()
             except KeyError:
@@ -162,12 +144,7 @@ class DulwichClones:
                         if value.lower() in _TRUE:
                             self._promisor = section[1].decode("utf-8", "surrogateescape")
                             break
-        return None if self._promisor == _NO_PROMISOR else self._promisor
-
-    def _close_presence(self) -> None:
-        if self._presence is not None:
-            self._presence.close()
-            self._presence = None
+        return None if self._promisor == NO_PROMISOR else self._promisor
 
     def _url(self, remote: str) -> str:
         raise NotImplementedError  # the backend's

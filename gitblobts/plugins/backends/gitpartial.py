@@ -27,27 +27,21 @@ from collections.abc import Callable, Iterable, Sequence
 
 from gitblobts.core.errors import RemoteError, RepositoryError
 from gitblobts.core.redaction import redact
-from gitblobts.gitfiles.presence import ObjectPresence
 from gitblobts.plugins.backends import gitprocesses as processes
+from gitblobts.plugins.backends.promisor import FILTER, NO_PROMISOR, PromisorReads
 
-_FILTER = "blob:none"
-_NO_PROMISOR = "\0"
-"""What :attr:`PartialClones._promisor` holds once a repository is known to have none."""
 _TRUE = ("", "true", "yes", "on", "1")
 """git's spellings of a true boolean (a key without a value is one)."""
 _NO_LAZY_FETCH = {"GIT_NO_LAZY_FETCH": "1"}
 
 
-class PartialClones:
+class PartialClones(PromisorReads):
     """The partial-clone verbs of the ``git`` backend (see the module docstring)."""
 
     _git_dir: str
     _cwd: str
     _path: str
     _command: Callable[..., tuple[list[str], dict[str, str]]]
-    _promisor: str | None = None
-    """The promisor remote's name, :data:`_NO_PROMISOR` if none; read on first use."""
-    _presence: ObjectPresence | None = None
 
     @classmethod
     def clone(cls, url: str, path: str, *, bare: bool, partial: bool) -> bool:
@@ -55,7 +49,7 @@ class PartialClones:
         if bare:
             args.append("--bare")
         if partial:
-            args += [f"--filter={_FILTER}"] + ([] if bare else ["--sparse"])
+            args += [f"--filter={FILTER}"] + ([] if bare else ["--sparse"])
         path = os.path.abspath(path)
         _run(os.getcwd(), processes.outside_environment(), *args, "--", url, path)
         if not partial:
@@ -74,23 +68,10 @@ class PartialClones:
             _run(cwd, env, "sparse-checkout", "disable")
         return False
 
-    def may_lack_objects(self) -> bool:
-        return self._promisor_remote() is not None
+    def _objects_dir(self) -> str:
+        return os.path.join(self._git_dir, "objects")
 
-    def missing(self, oids: Iterable[str]) -> list[str]:
-        if self._promisor_remote() is None:
-            return []
-        if self._presence is None:
-            self._presence = ObjectPresence(os.path.join(self._git_dir, "objects"))
-        return self._presence.missing(oids)
-
-    def fetch_objects(self, oids: Sequence[str]) -> None:
-        remote = self._promisor_remote()
-        if remote is None:
-            raise RepositoryError(
-                f"{self._path}: {len(oids)} objects are missing, and the repository has no "
-                "promisor remote to fetch them from (git fsck tells more)"
-            )
+    def _fetch_missing(self, remote: str, oids: Sequence[str]) -> None:
         argv, env = self._command(
             "-c",
             "fetch.negotiationAlgorithm=noop",
@@ -99,7 +80,7 @@ class PartialClones:
             "--no-tags",
             "--no-write-fetch-head",
             "--recurse-submodules=no",
-            f"--filter={_FILTER}",
+            f"--filter={FILTER}",
             "--stdin",
             remote,
         )
@@ -175,20 +156,15 @@ class PartialClones:
                 "config", "--get-regexp", r"^(extensions\.partialclone|remote\..*\.promisor)$"
             )
             found = subprocess.run(argv, capture_output=True, cwd=self._cwd, env=env, check=False)
-            self._promisor = _NO_PROMISOR
+            self._promisor = NO_PROMISOR
             for line in found.stdout.decode("utf-8", "surrogateescape").splitlines():
                 key, _, value = line.partition(" ")
                 if key.startswith("extensions."):
                     self._promisor = value
                     break
-                if value.lower() in _TRUE and self._promisor == _NO_PROMISOR:
+                if value.lower() in _TRUE and self._promisor == NO_PROMISOR:
                     self._promisor = key[len("remote.") : -len(".promisor")]
-        return None if self._promisor == _NO_PROMISOR else self._promisor
-
-    def _close_presence(self) -> None:
-        if self._presence is not None:
-            self._presence.close()
-            self._presence = None
+        return None if self._promisor == NO_PROMISOR else self._promisor
 
 
 def _run(cwd: str, env: dict[str, str], *args: str, check: bool = True) -> str:
