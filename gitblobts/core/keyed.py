@@ -223,13 +223,11 @@ class Keyed:
         folder: KeyFolder,
     ) -> Iterator[Blob]:
         """The versions of ``folder``'s key in the range, in query order, lazily."""
-        reading = self._reading
-        with self._state.repository_errors("read"):
-            folders = reading.iter_folders(settings, head, low, high, descending, folder.folder)
-            for found in reading.fetched(folders):
-                assert head is not None  # files were found in a commit
-                for blob in reading.read_found(settings, head, found, folder.id):
-                    yield with_key(blob, folder.key)
+        blobs = self._reading.iter_blobs(
+            settings, head, low, high, descending, folder.folder, folder.id
+        )
+        for blob in blobs:
+            yield with_key(blob, folder.key)
 
     def keys(self, prefix: str) -> Iterator[str]:
         """Carries out :meth:`gitblobts.Store.keys`."""

@@ -103,12 +103,16 @@ class Reading:
         low: float | int,
         high: float | int,
         descending: bool,
+        root: str = "",
+        key_id: str | None = None,
     ) -> Iterator[Blob]:
+        """The blobs of a range query, lazily: under ``root`` (see :meth:`iter_folders`),
+        of the key whose id is ``key_id`` if given."""
         with self._state.repository_errors("read"):
-            folders = self.iter_folders(settings, head, low, high, descending)
+            folders = self.iter_folders(settings, head, low, high, descending, root)
             for found in self.fetched(folders):
                 assert head is not None  # files were found in a commit
-                yield from self.read_found(settings, head, found)
+                yield from self.read_found(settings, head, found, key_id)
 
     def fetched(self, folders: Iterable[list[Found]]) -> Iterator[list[Found]]:
         """``folders`` of a query, each once the blob objects of its files are in the
