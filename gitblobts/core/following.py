@@ -80,6 +80,7 @@ class Follower:
             settings = state.settings
             added = state.backend.added_files(self._seen, tip)
             found = self._found(settings, tip, added)
+        self._reading.fetch_missing(oid for *_, oid in found)  # before they count as seen
         self._seen = tip
         return self._reading.read_found(settings, tip, found)
 

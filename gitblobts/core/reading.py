@@ -150,13 +150,14 @@ class Reading:
         self, settings: Settings, head: str, found: list[Found], key_id: str | None = None
     ) -> Iterator[Blob]:
         """The blobs of the files ``found`` in commit ``head``, in that order, lazily;
-        ``key_id``: of the key whose folder they are in, if any."""
+        ``key_id``: of the key whose folder they are in, if any. In a partial clone the
+        caller fetches what they lack first (:meth:`fetched`, :meth:`fetch_missing`)."""
         decompress, max_size = self._state.pipeline.decompress, self._state.max_blob_size
         plain_codecs = settings.plain_codecs
         with self._state.repository_errors("read"):
-            oids = [oid for *_, oid in found if not isinstance(oid, PartsId)]
-            self.fetch_missing(oids)
-            contents = self._state.backend.read_blobs(oids)
+            contents = self._state.backend.read_blobs(
+                [oid for *_, oid in found if not isinstance(oid, PartsId)]
+            )
             for timestamp_ns, path, tail, oid in found:
                 if isinstance(oid, PartsId):
                     yield self._parted_blob(settings, head, timestamp_ns, path, tail, key_id)
