@@ -43,6 +43,8 @@ from gitblobts.core.keyed import EVERY_KEY
 from gitblobts.core.keys import generate_key
 from gitblobts.core.plugins import Plugins, load_plugins
 from gitblobts.core.pushrecord import PushFailure
+from gitblobts.core.sharded import ShardedStore
+from gitblobts.core.sharding import init_sharded
 from gitblobts.core.store import Store
 from gitblobts.core.sync import PullResult, PushResult
 from gitblobts.core.timestamps import Nanoseconds
@@ -89,6 +91,7 @@ __all__ = [
     "PushResult",
     "RemoteError",
     "RepositoryError",
+    "ShardedStore",
     "Store",
     "TimeError",
     "UnknownPluginError",
@@ -98,5 +101,6 @@ __all__ = [
     "clone",
     "generate_key",
     "hookimpl",
+    "init_sharded",
     "load_plugins",
 ]

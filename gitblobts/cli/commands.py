@@ -25,10 +25,13 @@ from gitblobts.cli.when import parse_when
 from gitblobts.core import cloning
 from gitblobts.core.addresses import is_address
 from gitblobts.core.blob import Blob, BlobRef
+from gitblobts.core.catalog import DEFAULT_MAX_SHARD_BYTES
 from gitblobts.core.errors import KeyRequiredError, RemoteError
 from gitblobts.core.formats import registry
 from gitblobts.core.keys import generate_key
 from gitblobts.core.plugins import ENTRY_POINT_GROUP, default_plugins
+from gitblobts.core.sharded import ShardedStore
+from gitblobts.core.sharding import init_sharded
 from gitblobts.core.store import NO_CIPHER, Store
 from gitblobts.core.timestamps import Nanoseconds
 
@@ -46,6 +49,10 @@ def init(args: argparse.Namespace) -> int:
     key = opening.read_args_key(args)
     if args.cipher not in (None, NO_CIPHER) and key is None:
         raise KeyRequiredError(f"--cipher {args.cipher} needs a key")
+    if args.shard_by is not None:
+        return _init_sharded(args, path, key)
+    if args.shard_remote is not None or args.max_shard_size is not None:
+        args.parser.error("--shard-remote and --max-shard-size are for --shard-by")
     found = repository.kind(path)
     if found is not None and args.bare and found != "bare":
         raise CommandError(f"{path}: is a repository with a working tree; --bare is for a new one")
@@ -80,6 +87,32 @@ def init(args: argparse.Namespace) -> int:
         output.status(f"recorded the store's configuration in {path}: {settings}")
     else:
         output.status(f"{path} is a store already: {settings}")
+    return 0
+
+
+def _init_sharded(args: argparse.Namespace, path: str, key: bytes | None) -> int:
+    """Make a sharded store: its catalog, and its shards as blobs come."""
+    if args.part_size is not None:
+        args.parser.error("--part-size is not for --shard-by; open the store with it")
+    size = args.max_shard_size
+    with init_sharded(
+        path,
+        shard_by=args.shard_by,
+        remote=None if args.remote is None else _remote_url(args.remote),
+        shard_remote=args.shard_remote,
+        max_shard_bytes=DEFAULT_MAX_SHARD_BYTES if size is None else (size or None),
+        layout=args.layout,
+        compression=args.compression,
+        cipher=args.cipher,
+        key=key,
+        push=not args.no_push,
+    ) as store:
+        assert isinstance(store, ShardedStore)
+        template = store.sharding.remote
+    output.status(
+        f"created a sharded store in {path}: a repository per {args.shard_by}, "
+        f"{'pushed to ' + template if template else 'without remotes'}"
+    )
     return 0
 
 
@@ -385,6 +418,7 @@ def status(args: argparse.Namespace) -> int:
         count = store.count()
         configured = store.configured
         path, branch = store.path, _short(store.branch)
+        shards = (len(store.shards), store.shard_by) if isinstance(store, ShardedStore) else None
     if args.json:
         output.document(
             {
@@ -408,6 +442,7 @@ def status(args: argparse.Namespace) -> int:
                 "compression": config.codec,
                 "cipher": config.cipher,
                 "configured": configured,
+                "shards": None if shards is None else {"count": shards[0], "by": shards[1]},
             }
         )
         return 0
@@ -436,6 +471,7 @@ def status(args: argparse.Namespace) -> int:
         ("compression", config.codec),
         ("cipher", config.cipher or NO_CIPHER),
         ("configured", "yes" if configured else "not yet (init or the first add)"),
+        *([("shards", f"{shards[0]}, one per {shards[1]}")] if shards is not None else []),
     ]
     for name, value in fields:
         output.line(f"{name + ':':<13}{value}")

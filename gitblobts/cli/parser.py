@@ -142,6 +142,25 @@ def build_parser() -> argparse.ArgumentParser:
     )
     init.add_argument("--bare", action="store_true", help="create a bare repository")
     init.add_argument("--no-push", action="store_true", help="do not push the configuration")
+    init.add_argument(
+        "--shard-by",
+        choices=("year", "month", "day"),
+        help="make a sharded store: a repository per UTC year, month or day, and a catalog "
+        "(--remote is the catalog's)",
+    )
+    init.add_argument(
+        "--shard-remote",
+        metavar="TEMPLATE",
+        help="each shard's remote, {shard} replaced by its name (default: --remote's URL "
+        "with -{shard} before .git)",
+    )
+    init.add_argument(
+        "--max-shard-size",
+        metavar="BYTES",
+        type=int,
+        help="a shard's repository size past which its period gets another shard (default: "
+        "4294967296, 4 GiB; 0: never)",
+    )
 
     clone = command(
         "clone",

@@ -164,6 +164,14 @@ class Backend(abc.ABC):
         if the server ignored the filter and sent everything. The default refuses."""
         raise PluginError(f"the {cls.name!r} backend cannot clone; use backend='git'")
 
+    @classmethod
+    def create_repository(cls, path: str, *, branch: str, origin: str | None) -> bool:
+        """Make the new bare repository ``path``, its ``HEAD`` the branch ``branch`` (a full
+        name), with the remote ``origin`` if given (a sharded store makes its shards so);
+        return ``False``, changing nothing, if ``path`` is there already and not an empty
+        folder. The default refuses."""
+        raise PluginError(f"the {cls.name!r} backend cannot create repositories")
+
     @abc.abstractmethod
     def write_blobs(self, contents: Iterable[bytes | bytearray]) -> list[str]:
         """Store blob objects, consuming ``contents`` as it goes (it may be a long

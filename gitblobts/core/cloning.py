@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import warnings
 
+from gitblobts.core import sharding
 from gitblobts.core.errors import ArgumentError, ArgumentTypeError, PartialCloneWarning
 from gitblobts.core.plugins import Plugins, default_plugins
 from gitblobts.core.redaction import redact
@@ -41,7 +42,10 @@ def clone(
         raise ArgumentTypeError(f"plugins is {type(plugins).__name__}, not a Plugins")
     if backend is not None and not isinstance(backend, str):
         raise ArgumentTypeError(f"backend is {type(backend).__name__}, not a str or None")
-    clone_repository(url, path, partial=partial, bare=bare, backend=backend, plugins=plugins)
+    is_partial = clone_repository(
+        url, path, partial=partial, bare=bare, backend=backend, plugins=plugins
+    )
+    sharding.adopt_clone(os.fspath(path), partial=is_partial, backend=backend, plugins=plugins)
     return Store(path, **store_options)  # type: ignore[arg-type]
 
 

@@ -21,6 +21,7 @@ import logging
 import math
 import time
 from collections.abc import Callable, Generator, Iterator
+from typing import Protocol
 
 from gitblobts.core.blob import Blob
 from gitblobts.core.errors import ArgumentTypeError, RemoteError
@@ -117,12 +118,21 @@ class Follower:
         return found
 
 
+class Steps(Protocol):
+    """What :class:`Following` takes its steps from: a :class:`Follower`, or a sharded
+    store's."""
+
+    def start(self, pull: bool) -> Iterator[Blob]: ...
+
+    def poll(self, pull: bool) -> Iterator[Blob]: ...
+
+
 class Following(Iterator[Blob]):
     """What :meth:`gitblobts.Store.follow` returns: the first step, then a step every
     ``interval`` seconds, sleeping in the consumer's thread, until :meth:`close`. Its
     :attr:`follower` lets an async store take the steps and wait between them itself."""
 
-    def __init__(self, follower: Follower, interval: float, pull: bool) -> None:
+    def __init__(self, follower: Steps, interval: float, pull: bool) -> None:
         self.follower = follower
         self._blobs = self._steps(interval, pull)
 

@@ -13,7 +13,7 @@ import math
 import os
 import weakref
 from collections.abc import Callable, Iterable, Iterator
-from typing import BinaryIO
+from typing import BinaryIO, ClassVar
 
 from gitblobts.core import following
 from gitblobts.core.adding import Adding, BlobSource, BytesLike, check_blobs
@@ -102,6 +102,15 @@ class Store:
     several threads add is all committed, none of it twice; a :meth:`getblobs` iterator may
     be consumed in another thread (by one at a time). Adding encodes and writes in parallel.
     """
+
+    sharded: ClassVar[list[Callable[[object], type[Store] | None]]] = []
+    """Says which class opens a sharded store's folder: :mod:`gitblobts.core.sharded`
+    adds it (it is imported with the package), so that ``Store(DIR)`` opens one."""
+
+    def __new__(cls, *args: object, **options: object) -> Store:
+        path = args[0] if args else options.get("path")
+        found = Store.sharded[0](path) if cls is Store and Store.sharded else None
+        return super().__new__(found or cls)
 
     def __init__(
         self,

@@ -12,7 +12,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 
 from gitblobts.core.backend import Backend, Identity, TreeEntry
-from gitblobts.gitfiles import trees
+from gitblobts.gitfiles import repository, trees
 from gitblobts.gitfiles.indexlock import IndexLockHolder
 
 DEFAULT_IDENTITY = Identity("gitblobts", "gitblobts@localhost")
@@ -28,6 +28,10 @@ class TreeReadingBackend(IndexLockHolder, Backend):
 
     _trees: OrderedDict[str, Mapping[str, TreeEntry]]
     _non_files: tuple[str, str, list[TreeEntry]] | None
+
+    @classmethod
+    def create_repository(cls, path: str, *, branch: str, origin: str | None) -> bool:
+        return repository.create_bare(path, branch=branch, origin=origin)
 
     def _start_reading(self) -> None:
         """Start with no tree parsed; ``__init__`` calls it."""

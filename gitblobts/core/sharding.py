@@ -1,0 +1,129 @@
+"""Making a sharded store (:func:`init_sharded`), and making a clone of one one
+(:func:`adopt_clone`). See :mod:`gitblobts.core.catalog` for what a sharded store is."""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+from gitblobts.core import periods
+from gitblobts.core.catalog import (
+    BRANCH,
+    DEFAULT_MAX_SHARD_BYTES,
+    PARTIAL_MARK,
+    SETTINGS_KEY,
+    SHARDS_FOLDER,
+    CatalogStore,
+    Sharding,
+    check_max_shard_bytes,
+    check_template,
+    local_path,
+    template_for,
+)
+from gitblobts.core.errors import (
+    ArgumentError,
+    ArgumentTypeError,
+    BlobNotFoundError,
+    KeyRequiredError,
+)
+from gitblobts.core.plugins import Plugins, default_plugins
+from gitblobts.core.settings import DEFAULT_CIPHER, DEFAULT_CODEC, DEFAULT_LAYOUT, NO_CIPHER
+from gitblobts.core.state import check_names
+from gitblobts.core.store import BACKEND_ENV, DEFAULT_BACKEND, Store
+
+
+def init_sharded(
+    path: str | os.PathLike[str],
+    *,
+    shard_by: str = "month",
+    remote: str | None = None,
+    shard_remote: str | None = None,
+    max_shard_bytes: int | None = DEFAULT_MAX_SHARD_BYTES,
+    layout: str | None = None,
+    compression: str | None = None,
+    cipher: str | None = None,
+    key: bytes | str | None = None,
+    backend: str | None = None,
+    plugins: Plugins | None = None,
+    push: bool | str = True,
+) -> Store:
+    """Make the sharded store ``path`` (a new or empty folder) and open it.
+
+    ``shard_by``: ``'year'``, ``'month'`` or ``'day'`` (UTC): each period's blobs go to a
+    repository of their own. ``remote``: the catalog's remote (a URL or path; a local path
+    that does not exist is made a bare repository). ``shard_remote``: each shard's remote,
+    ``{shard}`` (or ``{period}``) replaced by the shard's name (``2026-01``, or ``2026-01.2``
+    for the second shard of a period); by default ``remote`` with ``-{shard}`` before its
+    ``.git``, and no remote without ``remote``. ``max_shard_bytes``: size of a shard's
+    repository past which its period gets another shard (``None``: never).
+    ``layout``, ``compression``, ``cipher``, ``key``: those of every shard, as for a new
+    :class:`~gitblobts.Store`. ``push``: as for :class:`~gitblobts.Store`; the catalog is
+    pushed once made, if it has a remote and ``push`` is not ``False``."""
+    if not isinstance(path, (str, os.PathLike)):
+        raise ArgumentTypeError(f"path is {type(path).__name__}, not a str or path-like")
+    target = os.fspath(path)
+    if os.path.exists(target) and (not os.path.isdir(target) or os.listdir(target)):
+        raise ArgumentError(f"{target}: exists and is not an empty folder; make a new one")
+    check_names(layout=layout, compression=compression, cipher=cipher, backend=backend)
+    if remote is not None and not isinstance(remote, str):
+        raise ArgumentTypeError(f"remote is {type(remote).__name__}, not a str or None")
+    plugins = plugins if plugins is not None else default_plugins()
+    backend = backend or os.environ.get(BACKEND_ENV) or DEFAULT_BACKEND
+    if cipher not in (None, NO_CIPHER) and key is None:
+        raise KeyRequiredError(f"cipher {cipher!r} needs a key", remedy="pass key=")
+    sharding = Sharding(
+        shard_by=periods.check_shard_by(shard_by),
+        remote=check_template(shard_remote or (template_for(remote) if remote else None)),
+        max_shard_bytes=check_max_shard_bytes(max_shard_bytes),
+        layout=layout or DEFAULT_LAYOUT,
+        compression=compression or DEFAULT_CODEC,
+        cipher=None if key is None or cipher == NO_CIPHER else cipher or DEFAULT_CIPHER,
+    )
+    plugins.layouts.get(sharding.layout)
+    plugins.codecs.get(sharding.compression)
+    if sharding.cipher is not None:
+        plugins.ciphers.get(sharding.cipher)
+    repositories = plugins.backends.get(backend)
+    made = not os.path.exists(target)
+    try:
+        repositories.create_repository(target, branch=BRANCH, origin=remote)
+        os.mkdir(os.path.join(target, SHARDS_FOLDER))
+        with CatalogStore(target, backend=backend, plugins=plugins, compression="none") as catalog:
+            if remote is not None:
+                folder = local_path(remote)
+                if folder is not None and not os.path.isdir(folder):
+                    repositories.create_repository(folder, branch=BRANCH, origin=None)
+                catalog.pull()
+            if not _records_sharding(catalog):
+                catalog.addblob(sharding.to_bytes(), key=SETTINGS_KEY, push=push is not False)
+    except BaseException:
+        shutil.rmtree(target) if made else _empty(target)
+        raise
+    return Store(target, key=key, backend=backend, plugins=plugins, push=push)
+
+
+def adopt_clone(path: str, *, partial: bool, backend: str | None, plugins: Plugins | None) -> bool:
+    """Make the clone ``path`` a sharded store if its branch is a catalog (its shards are
+    then cloned as queries need them, partially if ``partial``); return whether it was."""
+    with CatalogStore(path, backend=backend, plugins=plugins, compression="none") as catalog:
+        if not _records_sharding(catalog):
+            return False
+    os.mkdir(os.path.join(path, SHARDS_FOLDER))
+    if partial:
+        with open(os.path.join(path, SHARDS_FOLDER, PARTIAL_MARK), "x"):
+            pass
+    return True
+
+
+def _records_sharding(catalog: Store) -> bool:
+    try:
+        catalog.getblob(SETTINGS_KEY)
+    except BlobNotFoundError:
+        return False
+    return True
+
+
+def _empty(folder: str) -> None:
+    for name in os.listdir(folder):
+        full = os.path.join(folder, name)
+        shutil.rmtree(full) if os.path.isdir(full) else os.remove(full)
