@@ -28,7 +28,7 @@ from gitblobts.core import following, periods
 from gitblobts.core.adding import BlobSource, BytesLike, as_source, check_blobs
 from gitblobts.core.addresses import is_address
 from gitblobts.core.blob import Blob, BlobInfo, BlobRef
-from gitblobts.core.catalog import Catalog, CatalogStore, ShardEntry, Sharding, is_sharded
+from gitblobts.core.catalog import BRANCH, Catalog, CatalogStore, ShardEntry, Sharding, is_sharded
 from gitblobts.core.config import StoreConfig
 from gitblobts.core.errors import ArgumentTypeError, BlobNotFoundError, RemoteError
 from gitblobts.core.formats.v1.migration import MigrationReport
@@ -83,7 +83,7 @@ class ShardedStore(Store):
         self._catalog = Catalog(
             CatalogStore(
                 self._path,
-                branch=branch,
+                branch=branch or BRANCH,
                 remote=remote,
                 backend=backend,
                 plugins=self._plugins,
@@ -115,7 +115,8 @@ class ShardedStore(Store):
 
     @property
     def branch(self) -> str:
-        """The full name of the catalog's branch (each shard's is its repository's HEAD)."""
+        """The full name of the catalog's branch (``refs/heads/main`` unless opened with
+        another); each shard's is ``refs/heads/main``."""
         return self._catalog.store.branch
 
     @property

@@ -88,7 +88,9 @@ def init_sharded(
     try:
         repositories.create_repository(target, branch=BRANCH, origin=remote)
         os.mkdir(os.path.join(target, SHARDS_FOLDER))
-        with CatalogStore(target, backend=backend, plugins=plugins, compression="none") as catalog:
+        with CatalogStore(
+            target, branch=BRANCH, backend=backend, plugins=plugins, compression="none"
+        ) as catalog:
             if remote is not None:
                 folder = local_path(remote)
                 if folder is not None and not os.path.isdir(folder):
@@ -105,7 +107,9 @@ def init_sharded(
 def adopt_clone(path: str, *, partial: bool, backend: str | None, plugins: Plugins | None) -> bool:
     """Make the clone ``path`` a sharded store if its branch is a catalog (its shards are
     then cloned as queries need them, partially if ``partial``); return whether it was."""
-    with CatalogStore(path, backend=backend, plugins=plugins, compression="none") as catalog:
+    with CatalogStore(
+        path, branch=BRANCH, backend=backend, plugins=plugins, compression="none"
+    ) as catalog:
         if not _records_sharding(catalog):
             return False
     os.mkdir(os.path.join(path, SHARDS_FOLDER))
@@ -113,6 +117,10 @@ def adopt_clone(path: str, *, partial: bool, backend: str | None, plugins: Plugi
         with open(os.path.join(path, SHARDS_FOLDER, PARTIAL_MARK), "x"):
             pass
     return True
+
+
+def _catalog(path: str, backend: str | None, plugins: Plugins | None) -> CatalogStore:
+    return CatalogStore(path, branch=BRANCH, backend=backend, plugins=plugins, compression="none")
 
 
 def _records_sharding(catalog: Store) -> bool:

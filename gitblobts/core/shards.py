@@ -110,7 +110,9 @@ class Shards:
                 plugins=self._plugins,
             )
         log.debug("opening shard %s", entry.name)
-        return Store(path, plugins=self._plugins, backend=self._backend, **self._options)
+        return Store(
+            path, branch=BRANCH, plugins=self._plugins, backend=self._backend, **self._options
+        )
 
     def _make(self, entry: ShardEntry, push: bool | None) -> None:
         """Make the shard's repository (and a local remote's, if missing), then record it."""
