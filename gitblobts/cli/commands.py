@@ -442,7 +442,7 @@ def status(args: argparse.Namespace) -> int:
                 "compression": config.codec,
                 "cipher": config.cipher,
                 "configured": configured,
-                "shards": None if shards is None else {"count": shards[0], "by": shards[1]},
+                **({} if shards is None else {"shards": {"count": shards[0], "by": shards[1]}}),
             }
         )
         return 0
