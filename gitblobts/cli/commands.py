@@ -31,7 +31,7 @@ from gitblobts.core.formats import registry
 from gitblobts.core.keys import generate_key
 from gitblobts.core.plugins import ENTRY_POINT_GROUP, default_plugins
 from gitblobts.core.sharded import ShardedStore
-from gitblobts.core.sharding import init_sharded
+from gitblobts.core.sharding import adopt_clone, init_sharded
 from gitblobts.core.store import NO_CIPHER, Store
 from gitblobts.core.timestamps import Nanoseconds
 
@@ -130,6 +130,7 @@ def clone(args: argparse.Namespace) -> int:
     key = opening.read_args_key(args)
     url = _remote_url(args.url)
     partial = cloning.clone_repository(url, path, partial=not args.full, bare=args.bare)
+    adopt_clone(path, partial=partial, backend=None, plugins=None)
     with Store(path, key=key) as store:
         blobs = store.count()
     kind = "partial: blob contents are fetched as queries read them" if partial else "whole"
