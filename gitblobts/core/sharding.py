@@ -109,10 +109,21 @@ def adopt_clone(path: str, *, partial: bool, backend: str | None, plugins: Plugi
         if not _records_sharding(catalog):
             return False
     os.mkdir(os.path.join(path, SHARDS_FOLDER))
+    _exclude_shards(path)
     if partial:
         with open(os.path.join(path, SHARDS_FOLDER, PARTIAL_MARK), "x"):
             pass
     return True
+
+
+def _exclude_shards(path: str) -> None:
+    """Keep :data:`SHARDS_FOLDER` out of ``git status`` of a clone with a working tree."""
+    git_dir = os.path.join(path, ".git")
+    if not os.path.isdir(git_dir):
+        return
+    os.makedirs(os.path.join(git_dir, "info"), exist_ok=True)
+    with open(os.path.join(git_dir, "info", "exclude"), "a", encoding="utf-8") as exclude:
+        exclude.write(f"\n/{SHARDS_FOLDER}/\n")
 
 
 def _records_sharding(catalog: Store) -> bool:
