@@ -188,3 +188,49 @@ def test_the_catalog_on_the_server_records_each_shard_once(
             server.url("blobs-2026-01.git"),
             server.url("blobs-2026-02.git"),
         ]
+
+
+def test_a_shard_in_the_catalog_whose_remote_is_still_empty_reads_as_empty_and_takes_adds(
+    server: GitServer, tmp_path: Path
+) -> None:
+    served_repositories(server, ["2026-01"])
+    url = make_catalog(server, tmp_path)
+    with Store(tmp_path / "admin", push=False) as admin:
+        admin.addblob(b"admin's", at(1, 5))
+    git(tmp_path / "admin", "push", "--quiet", "origin", "main")  # the catalog, not the shard
+    with bare_clone(url, tmp_path / "writer") as writer:
+        assert list(writer.getblobs()) == []
+        writer.addblob(b"writer's", at(1, 6))
+    with Store(tmp_path / "admin") as admin:
+        admin.push()
+    with bare_clone(url, tmp_path / "reader") as reader:
+        assert [blob.blob for blob in reader.getblobs()] == [b"admin's", b"writer's"]
+
+
+def test_a_clone_with_a_working_tree_is_a_sharded_store_too(
+    server: GitServer, tmp_path: Path
+) -> None:
+    served_repositories(server, ["2026-01"])
+    url = make_catalog(server, tmp_path)
+    with Store(tmp_path / "admin") as admin:
+        admin.addblob(b"jan", at(1, 5))
+    with gitblobts.clone(url, tmp_path / "clone", backend="git") as store:
+        assert isinstance(store, ShardedStore)
+        assert [blob.blob for blob in store.getblobs()] == [b"jan"]
+        store.addblob(b"jan too", at(1, 6))
+    assert git(tmp_path / "clone", "status", "--porcelain") == ""
+    with bare_clone(url, tmp_path / "reader") as reader:
+        assert [blob.blob for blob in reader.getblobs()] == [b"jan", b"jan too"]
+
+
+def test_a_writer_with_background_pushes_publishes_catalog_and_shards_on_close(
+    server: GitServer, tmp_path: Path
+) -> None:
+    served_repositories(server, ["2026-01", "2026-02"])
+    url = make_catalog(server, tmp_path)
+    with bare_clone(url, tmp_path / "writer", push="background") as writer:
+        writer.addblobs([b"jan", b"feb"], [at(1, 5), at(2, 5)])
+        writer.flush()
+        assert writer.unpushed == 0
+    with bare_clone(url, tmp_path / "reader") as reader:
+        assert [blob.blob for blob in reader.getblobs()] == [b"jan", b"feb"]
