@@ -129,11 +129,16 @@ def clone(args: argparse.Namespace) -> int:
     path = opening.store_path(args, args.path)
     key = opening.read_args_key(args)
     url = _remote_url(args.url)
-    partial = cloning.clone_repository(url, path, partial=not args.full, bare=args.bare)
+    partial = cloning.clone_store(url, path, partial=not args.full, bare=args.bare)
     with Store(path, key=key) as store:
-        blobs = store.count()
+        # a sharded store's shards are cloned as queries need them: counting would clone all
+        what = (
+            f"the catalog of a store sharded by {store.shard_by} ({_shards(len(store.shards))})"
+            if isinstance(store, ShardedStore)
+            else _blobs(store.count())
+        )
     kind = "partial: blob contents are fetched as queries read them" if partial else "whole"
-    output.status(f"cloned {_blobs(blobs)} into {path} ({kind})")
+    output.status(f"cloned {what} into {path} ({kind})")
     return 0
 
 
@@ -578,6 +583,10 @@ def _commits(count: int) -> str:
 
 def _blobs(count: int) -> str:
     return f"{count} blob" if count == 1 else f"{count} blobs"
+
+
+def _shards(count: int) -> str:
+    return f"{count} shard" if count == 1 else f"{count} shards"
 
 
 def _short(ref: str) -> str:
