@@ -131,12 +131,8 @@ def clone(args: argparse.Namespace) -> int:
     url = _remote_url(args.url)
     partial = cloning.clone_store(url, path, partial=not args.full, bare=args.bare)
     with Store(path, key=key) as store:
-        # a sharded store's shards are cloned as queries need them: counting would clone all
-        what = (
-            f"the catalog of a store sharded by {store.shard_by} ({_shards(len(store.shards))})"
-            if isinstance(store, ShardedStore)
-            else _blobs(store.count())
-        )
+        # counting a sharded store's blobs would clone every shard
+        what = _shards(store) if isinstance(store, ShardedStore) else _blobs(store.count())
     kind = "partial: blob contents are fetched as queries read them" if partial else "whole"
     output.status(f"cloned {what} into {path} ({kind})")
     return 0
@@ -362,6 +358,11 @@ def push(args: argparse.Namespace) -> int:
                 "commit": result.commit,
             }
         )
+    elif result.pushed and isinstance(store, ShardedStore):
+        output.status(
+            f"pushed {_commits(result.pushed)} of the catalog and its shards to their remotes "
+            f"in {result.pushes} pushes"
+        )
     elif result.pushed:
         pushes = (
             f" in {result.pushes} pushes, each within max_push_bytes" if result.pushes > 1 else ""
@@ -401,14 +402,18 @@ def pull(args: argparse.Namespace) -> int:
     return 0
 
 
-def _require_remote(store: Store, action: str) -> tuple[str, str]:
-    target = store.remote
-    if target is None:
+def _require_remote(store: Store, action: str) -> None:
+    if isinstance(store, ShardedStore):
+        if store.remote is None and store.sharding.remote is None:
+            raise RemoteError(
+                f"{store.path}: the sharded store has no remote to {action}: it was made "
+                "without --remote nor --shard-remote"
+            )
+    elif store.remote is None:
         raise RemoteError(
             f"{store.path}: the branch has no remote to {action}; add one with "
             "git remote add origin URL"
         )
-    return target
 
 
 def status(args: argparse.Namespace) -> int:
@@ -585,8 +590,9 @@ def _blobs(count: int) -> str:
     return f"{count} blob" if count == 1 else f"{count} blobs"
 
 
-def _shards(count: int) -> str:
-    return f"{count} shard" if count == 1 else f"{count} shards"
+def _shards(store: ShardedStore) -> str:
+    count = len(store.shards)
+    return f"the catalog of {count} shard{'' if count == 1 else 's'} by {store.shard_by}"
 
 
 def _short(ref: str) -> str:
