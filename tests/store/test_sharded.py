@@ -365,3 +365,13 @@ def test_local_shard_remotes_are_made_and_pushed_to(tmp_path: Path) -> None:
         assert contents(clone.getblobs(at(2, 1), at(2, 28))) == [b"feb"]
         assert clone.opened_shards == ["2026-02"]
     assert sorted(p.name for p in (tmp_path / "clone" / SHARDS_FOLDER).iterdir()) == ["2026-02"]
+
+
+def test_a_store_with_shard_remotes_only_pushes_and_pulls_its_shards(tmp_path: Path) -> None:
+    template = str(tmp_path / "remotes" / "shard-{shard}.git")
+    with gitblobts.init_sharded(tmp_path / "s", shard_remote=template, push=False) as store:
+        assert store.remote is None
+        store.addblobs([b"jan", b"feb"], [at(1), at(2)])
+        assert store.push().pushed == 2
+        assert store.pull().blobs == 0
+    assert commits(tmp_path / "remotes" / "shard-2026-02.git") == ["gitblobts: add 1 blob"]
