@@ -92,6 +92,8 @@ class ShardedStore(Store):
             )
         )
         sharding = self._catalog.sharding
+        if key is not None and sharding.key_check is not None:
+            sharding.check_key(self._path, key, cipher)  # a wrong key, as a single store
         self._shards = Shards(
             self._path,
             self._catalog,

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import os
 import shutil
+from dataclasses import replace
 
-from gitblobts.core import periods
+from gitblobts.core import keys, periods
 from gitblobts.core.catalog import (
     BRANCH,
     DEFAULT_MAX_SHARD_BYTES,
@@ -79,6 +80,8 @@ def init_sharded(
         compression=compression or DEFAULT_CODEC,
         cipher=None if key is None or cipher == NO_CIPHER else cipher or DEFAULT_CIPHER,
     )
+    if sharding.cipher is not None and key is not None:
+        sharding = replace(sharding, key_check=keys.key_check(keys.decode_key(key)))
     plugins.layouts.get(sharding.layout)
     plugins.codecs.get(sharding.compression)
     if sharding.cipher is not None:
