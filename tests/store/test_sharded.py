@@ -17,7 +17,14 @@ from pathlib import Path
 import pytest
 
 import gitblobts
-from gitblobts import ArgumentError, AsyncStore, BlobNotFoundError, Store
+from gitblobts import (
+    ArgumentError,
+    AsyncStore,
+    BlobNotFoundError,
+    KeyRequiredError,
+    Store,
+    WrongKeyError,
+)
 from gitblobts.core import shards as shards_module
 from gitblobts.core.catalog import SHARDS_FOLDER
 from gitblobts.core.sharded import ShardedStore
@@ -316,6 +323,59 @@ def test_a_shard_under_its_size_keeps_its_months_blobs(tmp_path: Path) -> None:
         store.addblobs([b"a", b"b", b"c"], [at(1, 1), at(1, 2), at(1, 3)])
         store.addblob(b"d", at(1, 4))
         assert [entry.name for entry in store.shards] == ["2026-01"]
+
+
+# Encryption
+
+KEY = gitblobts.generate_key()
+
+
+@pytest.fixture
+def encrypted(tmp_path: Path) -> Path:
+    """A store sharded by month, encrypted, holding a blob in January."""
+    with gitblobts.init_sharded(tmp_path / "s", key=KEY, push=False) as store:
+        store.addblob(b"secret", at(1))
+    return tmp_path / "s"
+
+
+def test_an_encrypted_store_reads_back_with_its_key(encrypted: Path) -> None:
+    with Store(encrypted, key=KEY, push=False) as store:
+        store.addblob(b"february", at(2))
+        assert contents(store.getblobs()) == [b"secret", b"february"]
+    assert b"february" not in git_object_bytes(shard_repo(encrypted, "2026-02"))
+
+
+def test_an_encrypted_store_makes_no_new_shard_without_its_key(encrypted: Path) -> None:
+    with Store(encrypted, push=False) as store:
+        with pytest.raises(KeyRequiredError, match="encrypts its shards with 'aes256gcm'"):
+            store.addblob(b"plain", at(2))
+        assert [entry.name for entry in store.shards] == ["2026-01"]
+    assert not shard_repo(encrypted, "2026-02").exists()
+
+
+def test_an_encrypted_store_refuses_another_key(encrypted: Path) -> None:
+    with pytest.raises(WrongKeyError, match="sharded store"):
+        Store(encrypted, key=gitblobts.generate_key())
+
+
+def test_a_store_without_encryption_makes_no_shard_with_a_key(store_dir: Path) -> None:
+    with (
+        Store(store_dir, key=KEY, push=False) as store,
+        pytest.raises(gitblobts.ConfigError, match="without encryption"),
+    ):
+        store.addblob(b"june", at(6))
+    assert not shard_repo(store_dir, "2026-06").exists()
+
+
+def git_object_bytes(repo: Path) -> bytes:
+    """Every object of ``repo``, as ``git cat-file`` prints them."""
+    listed = git(repo, "cat-file", "--batch-all-objects", "--batch-check=%(objectname)")
+    return b"".join(
+        subprocess.run(
+            ["git", "-C", str(repo), "cat-file", "-p", oid], capture_output=True, check=True
+        ).stdout
+        for oid in listed.split()
+    )
 
 
 # Bad input
