@@ -234,3 +234,37 @@ def test_a_writer_with_background_pushes_publishes_catalog_and_shards_on_close(
         assert writer.unpushed == 0
     with bare_clone(url, tmp_path / "reader") as reader:
         assert [blob.blob for blob in reader.getblobs()] == [b"jan", b"feb"]
+
+
+def test_follow_in_a_clone_sees_a_blob_in_a_month_another_writer_made(
+    server: GitServer, tmp_path: Path
+) -> None:
+    served_repositories(server, ["2026-01", "2026-02"])
+    url = make_catalog(server, tmp_path)
+    with Store(tmp_path / "admin") as admin:
+        admin.addblob(b"jan", at(1, 5))
+    with bare_clone(url, tmp_path / "reader") as reader:
+        following = reader.follow(at(1, 1), interval=0.01, pull=True)
+        seen = iter(following)
+        assert next(seen).blob == b"jan"
+        with Store(tmp_path / "admin") as admin:
+            admin.addblob(b"feb", at(2, 5))
+        assert next(seen).blob == b"feb"
+        following.close()
+
+
+def test_a_shard_whose_remote_is_missing_is_an_error_naming_it(
+    server: GitServer, tmp_path: Path
+) -> None:
+    served_repositories(server, [])
+    url = make_catalog(server, tmp_path)
+    with (
+        Store(tmp_path / "admin", strict=True) as admin,
+        pytest.raises(gitblobts.RemoteError),
+    ):
+        admin.addblob(b"jan", at(1, 5))
+    with (
+        bare_clone(url, tmp_path / "reader") as reader,
+        pytest.raises(gitblobts.GitBlobTSError, match="blobs-2026-01"),
+    ):
+        list(reader.getblobs())
