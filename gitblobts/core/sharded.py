@@ -143,9 +143,9 @@ class ShardedStore(Store):
     @property
     def config(self) -> StoreConfig:
         """The configuration of the newest shard here, or that a new shard would record."""
-        newest = list(self._shards.local())[-1:]
-        if newest:
-            return newest[0].config
+        for entry in reversed(self.shards):  # opening the newest, not every one
+            if os.path.isdir(self._shards.path_of(entry.name)):
+                return self._shards.get(entry).config
         sharding = self._catalog.sharding
         return StoreConfig(layout=sharding.layout, codec=sharding.compression)
 
