@@ -299,6 +299,26 @@ def test_an_async_store_adds_and_queries_a_sharded_store(store_dir: Path) -> Non
     assert commits(shard_repo(store_dir, "2026-07")) == ["gitblobts: add 1 blob"]
 
 
+def test_an_async_store_follows_a_sharded_store_into_a_new_month(store_dir: Path) -> None:
+    async def run() -> list[bytes]:
+        async with AsyncStore(store_dir, push=False) as store:
+            seen: list[bytes] = []
+            async for blob in store.follow(at(5, 15), interval=0.01, pull=False):
+                seen.append(blob.blob)
+                if len(seen) == 1:
+                    await store.addblob(b"june", at(6))
+                if len(seen) == 2:
+                    break
+            return seen
+
+    assert asyncio.run(run()) == [b"20th of 5", b"june"]
+
+
+def test_config_is_the_newest_shards(store: ShardedStore) -> None:
+    assert store.config.layout == "20-second"
+    assert store.opened_shards == ["2026-05"]
+
+
 # Shards made by size
 
 
