@@ -11,7 +11,7 @@ import math
 import os
 import shutil
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -455,3 +455,35 @@ def test_a_store_with_shard_remotes_only_pushes_and_pulls_its_shards(tmp_path: P
         assert store.push().pushed == 2
         assert store.pull().blobs == 0
     assert commits(tmp_path / "remotes" / "shard-2026-02.git") == ["gitblobts: add 1 blob"]
+
+
+def test_init_with_the_remote_of_a_sharded_store_joins_it(tmp_path: Path) -> None:
+    url = str(tmp_path / "remotes" / "blobs.git")
+    (tmp_path / "remotes").mkdir()
+    with gitblobts.init_sharded(tmp_path / "first", remote=url) as first:
+        first.addblob(b"jan", at(1))
+    with gitblobts.init_sharded(tmp_path / "second", remote=url) as second:
+        assert contents(second.getblobs()) == [b"jan"]
+
+
+def test_init_with_the_remote_of_a_sharded_store_made_otherwise_is_refused(
+    tmp_path: Path,
+) -> None:
+    url = str(tmp_path / "remotes" / "blobs.git")
+    (tmp_path / "remotes").mkdir()
+    gitblobts.init_sharded(tmp_path / "first", remote=url).close()
+    with pytest.raises(ArgumentError, match="shard_by 'month', not 'day': clone it"):
+        gitblobts.init_sharded(tmp_path / "second", shard_by="day", remote=url)
+    assert not (tmp_path / "second").exists()
+
+
+def test_init_with_the_remote_of_a_store_that_is_not_sharded_is_refused(
+    new_repo: Callable[[str], Path], tmp_path: Path
+) -> None:
+    single = new_repo("bare")
+    with Store(single) as store:
+        store.addblob(b"single", at(1))
+    with pytest.raises(ArgumentError, match="holds a store that is not sharded"):
+        gitblobts.init_sharded(tmp_path / "s", remote=str(single))
+    assert not (tmp_path / "s").exists()
+    assert "sharding" not in git(single, "ls-tree", "-r", "--name-only", "HEAD")
