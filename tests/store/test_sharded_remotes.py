@@ -268,3 +268,24 @@ def test_a_shard_whose_remote_is_missing_is_an_error_naming_it(
         pytest.raises(gitblobts.GitBlobTSError, match="blobs-2026-01"),
     ):
         list(reader.getblobs())
+
+
+def test_a_partial_clone_of_a_store_by_day_clones_only_the_days_it_reads(
+    server: GitServer, tmp_path: Path
+) -> None:
+    days = ["2026-01-30", "2026-01-31", "2026-02-01"]
+    served_repositories(server, days)
+    url = server.url("blobs.git")
+    with gitblobts.init_sharded(tmp_path / "admin", shard_by="day", remote=url) as admin:
+        admin.addblobs([b"30th", b"31st", b"1st"], [at(1, 30), at(1, 31), at(2, 1)])
+    with bare_clone(url, tmp_path / "clone") as store:
+        assert [entry.name for entry in store.shards] == days
+        before = fetches(server)
+        assert [blob.blob for blob in store.getblobs(at(1, 31, 0), at(1, 31, 59))] == [b"31st"]
+        # the shard's clone, its .gitblobts.json as it opens, the day's blobs in one fetch
+        assert fetches(server) - before <= 3
+        assert store.opened_shards == ["2026-01-31"]
+    assert sorted(p.name for p in (tmp_path / "clone" / SHARDS_FOLDER).iterdir()) == [
+        "2026-01-31",
+        "partial",
+    ]
