@@ -289,8 +289,9 @@ class Catalog:
                 entry = ShardEntry.from_bytes(blob.blob, blob.key)
                 shards.setdefault(entry.name, entry)  # equal versions are one shard
         ordered = sorted(shards.values(), key=lambda entry: (entry.start, entry.number))
-        self._head, self._sharding = head, sharding
         self._shards = {entry.name: entry for entry in ordered}
+        self._sharding = sharding
+        self._head = head  # last: another thread that sees it sees the shards read at it
 
 
 def _json(document: Mapping[str, Any]) -> bytes:
