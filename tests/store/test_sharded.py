@@ -214,6 +214,12 @@ def test_the_latest_version_of_a_key_wins_across_months(store: ShardedStore) -> 
     assert list(store.keys("sen")) == ["sensor"]
 
 
+def test_a_keys_versions_come_from_every_month_of_the_range(store: ShardedStore) -> None:
+    store.addblobs([b"v1", b"v2", b"v3"], [at(1, 5), at(3, 5), at(5, 5)], key="sensor")
+    assert contents(store.getblobs(key="sensor")) == [b"v1", b"v2", b"v3"]
+    assert contents(store.getblobs(at(5, 31), at(2, 1), key="sensor")) == [b"v3", b"v2"]
+
+
 def test_getblob_of_a_key_at_a_time_opens_no_later_month(store: ShardedStore) -> None:
     store.addblob(b"v1", at(1, 5), key="sensor")
     with Store(store.path) as again:
