@@ -493,3 +493,41 @@ def test_init_with_the_remote_of_a_store_that_is_not_sharded_is_refused(
         gitblobts.init_sharded(tmp_path / "s", remote=str(single))
     assert not (tmp_path / "s").exists()
     assert "sharding" not in git(single, "ls-tree", "-r", "--name-only", "HEAD")
+
+
+def test_a_batch_out_of_time_order_is_one_commit_per_shard_and_refs_in_its_order(
+    tmp_path: Path,
+) -> None:
+    with gitblobts.init_sharded(tmp_path / "s", push=False) as store:
+        refs = store.addblobs([b"jan", b"feb", b"jan too"], [at(1), at(2), at(1, 20)])
+        assert [ref.timestamp_ns for ref in refs] == [
+            int(t.timestamp()) * 10**9 for t in (at(1), at(2), at(1, 20))
+        ]
+        assert contents(store.getblobs()) == [b"jan", b"jan too", b"feb"]
+    assert commits(shard_repo(tmp_path / "s", "2026-01")) == ["gitblobts: add 2 blobs"]
+
+
+@pytest.mark.parametrize(
+    ("blobs", "times", "error"),
+    [
+        ([b"jan", b"feb"], [at(1), at(2), at(3)], ArgumentError),
+        ([b"jan", "feb"], [at(1), at(2)], gitblobts.BlobTypeError),
+        ([b"jan", b"feb"], [at(1), "not a time"], gitblobts.TimeError),
+    ],
+    ids=["counts", "blob", "time"],
+)
+def test_a_bad_batch_adds_nothing_to_any_shard(
+    tmp_path: Path, blobs: list[object], times: list[object], error: type[Exception]
+) -> None:
+    with gitblobts.init_sharded(tmp_path / "s", push=False) as store:
+        with pytest.raises(error):
+            store.addblobs(blobs, times)  # type: ignore[arg-type]
+        assert store.shards == []
+
+
+def test_a_bad_blob_in_an_iterator_is_named_by_its_place_in_the_batch(tmp_path: Path) -> None:
+    with (
+        gitblobts.init_sharded(tmp_path / "s", push=False) as store,
+        pytest.raises(gitblobts.BlobTypeError, match="blob 2 is str"),
+    ):
+        store.addblobs(iter([b"jan", b"feb", "mar"]), [at(1), at(2), at(3)])  # type: ignore[list-item]
