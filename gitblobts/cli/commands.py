@@ -31,7 +31,7 @@ from gitblobts.core.formats import registry
 from gitblobts.core.keys import generate_key
 from gitblobts.core.plugins import ENTRY_POINT_GROUP, default_plugins
 from gitblobts.core.sharded import ShardedStore
-from gitblobts.core.sharding import adopt_clone, init_sharded
+from gitblobts.core.sharding import init_sharded
 from gitblobts.core.store import NO_CIPHER, Store
 from gitblobts.core.timestamps import Nanoseconds
 
@@ -129,12 +129,12 @@ def clone(args: argparse.Namespace) -> int:
     path = opening.store_path(args, args.path)
     key = opening.read_args_key(args)
     url = _remote_url(args.url)
-    partial = cloning.clone_repository(url, path, partial=not args.full, bare=args.bare)
-    adopt_clone(path, partial=partial, backend=None, plugins=None)
+    partial = cloning.clone_store(url, path, partial=not args.full, bare=args.bare)
     with Store(path, key=key) as store:
-        blobs = store.count()
+        # counting a sharded store's blobs would clone every shard
+        what = _shards(store) if isinstance(store, ShardedStore) else _blobs(store.count())
     kind = "partial: blob contents are fetched as queries read them" if partial else "whole"
-    output.status(f"cloned {_blobs(blobs)} into {path} ({kind})")
+    output.status(f"cloned {what} into {path} ({kind})")
     return 0
 
 
@@ -358,6 +358,11 @@ def push(args: argparse.Namespace) -> int:
                 "commit": result.commit,
             }
         )
+    elif result.pushed and isinstance(store, ShardedStore):
+        output.status(
+            f"pushed {_commits(result.pushed)} of the catalog and its shards to their remotes "
+            f"in {result.pushes} pushes"
+        )
     elif result.pushed:
         pushes = (
             f" in {result.pushes} pushes, each within max_push_bytes" if result.pushes > 1 else ""
@@ -397,14 +402,18 @@ def pull(args: argparse.Namespace) -> int:
     return 0
 
 
-def _require_remote(store: Store, action: str) -> tuple[str, str]:
-    target = store.remote
-    if target is None:
+def _require_remote(store: Store, action: str) -> None:
+    if isinstance(store, ShardedStore):
+        if store.remote is None and store.sharding.remote is None:
+            raise RemoteError(
+                f"{store.path}: the sharded store has no remote to {action}: it was made "
+                "without --remote nor --shard-remote"
+            )
+    elif store.remote is None:
         raise RemoteError(
             f"{store.path}: the branch has no remote to {action}; add one with "
             "git remote add origin URL"
         )
-    return target
 
 
 def status(args: argparse.Namespace) -> int:
@@ -579,6 +588,11 @@ def _commits(count: int) -> str:
 
 def _blobs(count: int) -> str:
     return f"{count} blob" if count == 1 else f"{count} blobs"
+
+
+def _shards(store: ShardedStore) -> str:
+    count = len(store.shards)
+    return f"the catalog of {count} shard{'' if count == 1 else 's'} by {store.shard_by}"
 
 
 def _short(ref: str) -> str:

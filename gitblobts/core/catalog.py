@@ -27,9 +27,16 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from gitblobts.core import periods
-from gitblobts.core.errors import ArgumentError, ArgumentTypeError, ConfigError
+from gitblobts.core import keys, periods
+from gitblobts.core.errors import (
+    ArgumentError,
+    ArgumentTypeError,
+    ConfigError,
+    KeyRequiredError,
+    WrongKeyError,
+)
 from gitblobts.core.keyed import EVERY_KEY
+from gitblobts.core.settings import NO_CIPHER
 from gitblobts.core.store import Store
 
 SHARDS_FOLDER = "gitblobts-shards"
@@ -109,7 +116,9 @@ class Sharding:
     shard's remote, ``{shard}`` (or ``{period}``) replaced by the shard's name, or ``None``
     for shards without remotes. ``max_shard_bytes``: the size of a shard's repository past
     which its period gets another shard (``None``: never). ``layout``, ``compression``,
-    ``cipher``: what a new shard is created with, unless the store is opened with others."""
+    ``cipher``: what a new shard is created with, unless the store is opened with others.
+    ``key_check``: the fingerprint of the key of an encrypted store
+    (:func:`gitblobts.core.keys.key_check`), so that no shard is made with another key."""
 
     shard_by: str
     remote: str | None
@@ -117,6 +126,7 @@ class Sharding:
     layout: str
     compression: str
     cipher: str | None
+    key_check: str | None = None
     version: int = 1
     format: str = FORMAT_NAME
 
@@ -138,6 +148,28 @@ class Sharding:
         except (TypeError, ArgumentError) as error:
             raise ConfigError(f"the catalog's sharding is damaged: {error}") from None
         return sharding
+
+    def check_key(self, path: str, key: bytes | str | None, cipher: str | None) -> None:
+        """Refuse what would make a shard unlike the others, as a single store refuses to
+        add: a key that is not the store's, no key for a store that encrypts (unless
+        ``cipher`` is ``'none'``), a key for one that does not."""
+        if key is None:
+            if self.cipher is not None and cipher != NO_CIPHER:
+                raise KeyRequiredError(
+                    f"{path}: the sharded store encrypts its shards with {self.cipher!r}",
+                    remedy=f"pass its key, or cipher={NO_CIPHER!r} to add unencrypted blobs",
+                )
+        elif self.key_check is None:
+            raise ConfigError(
+                f"{path}: the sharded store was made without encryption, so no shard of it "
+                "is made with a key: a store holds one key or none",
+                remedy="add without the key",
+            )
+        elif not keys.matches(keys.decode_key(key), self.key_check):
+            raise WrongKeyError(
+                f"{path}: the key does not match the key this sharded store was made with "
+                "(key_check in the catalog's sharding)"
+            )
 
     def entry(self, name: str) -> ShardEntry:
         """The catalog entry of the shard ``name``, its remote from the template."""
@@ -257,8 +289,9 @@ class Catalog:
                 entry = ShardEntry.from_bytes(blob.blob, blob.key)
                 shards.setdefault(entry.name, entry)  # equal versions are one shard
         ordered = sorted(shards.values(), key=lambda entry: (entry.start, entry.number))
-        self._head, self._sharding = head, sharding
         self._shards = {entry.name: entry for entry in ordered}
+        self._sharding = sharding
+        self._head = head  # last: another thread that sees it sees the shards read at it
 
 
 def _json(document: Mapping[str, Any]) -> bytes:

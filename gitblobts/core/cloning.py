@@ -42,11 +42,26 @@ def clone(
         raise ArgumentTypeError(f"plugins is {type(plugins).__name__}, not a Plugins")
     if backend is not None and not isinstance(backend, str):
         raise ArgumentTypeError(f"backend is {type(backend).__name__}, not a str or None")
+    clone_store(url, path, partial=partial, bare=bare, backend=backend, plugins=plugins)
+    return Store(path, **store_options)  # type: ignore[arg-type]
+
+
+def clone_store(
+    url: str,
+    path: str | os.PathLike[str],
+    *,
+    partial: bool,
+    bare: bool,
+    backend: str | None = None,
+    plugins: Plugins | None = None,
+) -> bool:
+    """:func:`clone`'s store, not opened: the repository, made a sharded store if it is a
+    catalog; return whether it is partial."""
     is_partial = clone_repository(
         url, path, partial=partial, bare=bare, backend=backend, plugins=plugins
     )
     sharding.adopt_clone(os.fspath(path), partial=is_partial, backend=backend, plugins=plugins)
-    return Store(path, **store_options)  # type: ignore[arg-type]
+    return is_partial
 
 
 def clone_repository(
@@ -58,8 +73,9 @@ def clone_repository(
     backend: str | None = None,
     plugins: Plugins | None = None,
 ) -> bool:
-    """:func:`clone`'s repository, not opened: return whether it is partial (a server that
-    ignores the filter makes a whole one, with a :class:`~gitblobts.PartialCloneWarning`)."""
+    """:func:`clone`'s repository, not opened nor made a sharded store (a shard's clone):
+    return whether it is partial (a server that ignores the filter makes a whole one, with
+    a :class:`~gitblobts.PartialCloneWarning`)."""
     if not isinstance(url, str):
         raise ArgumentTypeError(f"url is {type(url).__name__}, not a str")
     if not isinstance(path, (str, os.PathLike)):

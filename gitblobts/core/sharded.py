@@ -3,9 +3,10 @@ period of time, listed in a catalog (see :mod:`gitblobts.core.catalog`).
 
 ``Store(DIR)`` opens one when ``DIR`` is a sharded store (:func:`gitblobts.init_sharded`
 makes them). An add goes to the shard of its blob's time, made when the period has none; a
-batch is cut into runs of one period, one add (one commit, or more past
-``max_push_bytes``) per run. A query opens the shards whose period overlaps its range, one
-period after the other, and yields their blobs in time order. What is atomic: each add to
+batch is one add (one commit, or more past ``max_push_bytes``) per period, made once the
+whole batch is checked; a batch given as an iterator streams, one add per run of one
+period. A query opens the shards whose period overlaps its range, one period after the
+other, and yields their blobs in time order. What is atomic: each add to
 one shard, as in any store; a batch over several periods is several adds, and an
 interrupted one may leave the first periods' blobs added and the rest not (what an
 :class:`~gitblobts.AddInterrupted` reports is the shard's add it interrupted). The catalog
@@ -20,12 +21,19 @@ import itertools
 import math
 import os
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from decimal import Decimal
 from typing import Any, BinaryIO, TypeVar
 
 from gitblobts.core import following, periods
-from gitblobts.core.adding import BlobSource, BytesLike, as_source, check_blobs
+from gitblobts.core.adding import (
+    BlobSource,
+    BytesLike,
+    as_source,
+    check_blobs,
+    check_bytes_like,
+    is_file,
+)
 from gitblobts.core.addresses import is_address
 from gitblobts.core.blob import Blob, BlobInfo, BlobRef
 from gitblobts.core.catalog import BRANCH, Catalog, CatalogStore, ShardEntry, Sharding, is_sharded
@@ -92,6 +100,8 @@ class ShardedStore(Store):
             )
         )
         sharding = self._catalog.sharding
+        if key is not None and sharding.key_check is not None:
+            sharding.check_key(self._path, key, cipher)  # a wrong key, as a single store
         self._shards = Shards(
             self._path,
             self._catalog,
@@ -142,9 +152,9 @@ class ShardedStore(Store):
     @property
     def config(self) -> StoreConfig:
         """The configuration of the newest shard here, or that a new shard would record."""
-        newest = list(self._shards.local())[-1:]
-        if newest:
-            return newest[0].config
+        for entry in reversed(self.shards):  # opening the newest, not every one
+            if os.path.isdir(self._shards.path_of(entry.name)):
+                return self._shards.get(entry).config
         sharding = self._catalog.sharding
         return StoreConfig(layout=sharding.layout, codec=sharding.compression)
 
@@ -180,14 +190,30 @@ class ShardedStore(Store):
         push: bool | None = None,
         key: str | None = None,
     ) -> list[BlobRef]:
-        pairs = ((blob, Nanoseconds(self._to_ns(t))) for blob, t in check_blobs(blobs, timestamps))
+        """As :meth:`Store.addblobs`, one add per shard. A sequence of blobs is checked whole
+        (times, counts) before the first add; an iterator is added a run of one period at a
+        time, as it streams, so that a bad blob or time leaves the runs before it added."""
+        checked = check_blobs(blobs, timestamps)
+        pairs = ((blob, Nanoseconds(self._to_ns(t))) for blob, t in _checked(checked))
         shard_by = self.shard_by
-        refs: list[BlobRef] = []
-        runs = itertools.groupby(pairs, lambda pair: periods.period_of(pair[1], shard_by))
-        for period, run in runs:
+        if not isinstance(blobs, Sequence):
+            refs: list[BlobRef] = []
+            runs = itertools.groupby(pairs, lambda pair: periods.period_of(pair[1], shard_by))
+            for period, run in runs:
+                shard = self._shards.for_writing(period, push)
+                refs += shard._adding.add(run, push, key=shard._keyed.keying(key))
+            return refs
+        by_period: dict[periods.Period, list[tuple[int, tuple[object, Nanoseconds]]]] = {}
+        for index, pair in enumerate(pairs):
+            by_period.setdefault(periods.period_of(pair[1], shard_by), []).append((index, pair))
+        placed: dict[int, BlobRef] = {}
+        for period, members in by_period.items():
             shard = self._shards.for_writing(period, push)
-            refs += shard._adding.add(run, push, key=shard._keyed.keying(key))
-        return refs
+            added = shard._adding.add(
+                (pair for _, pair in members), push, key=shard._keyed.keying(key)
+            )
+            placed.update(zip((index for index, _ in members), added, strict=True))
+        return [placed[index] for index in range(len(placed))]
 
     def putblob(self, blob: BlobSource, *, push: bool | None = None) -> str:
         """Store ``blob`` under its content address in the shard of now; contents that
@@ -403,6 +429,15 @@ class ShardedStore(Store):
 
     def _every_store(self) -> list[Store]:
         return [self._catalog.store, *self._shards.local()]
+
+
+def _checked(pairs: Iterator[tuple[object, object]]) -> Iterator[tuple[object, object]]:
+    """``pairs``, each blob that is no file checked as it comes, named by its place in the
+    whole batch (a shard's add would name it by its place in its run)."""
+    for position, (blob, timestamp) in enumerate(pairs):
+        if not (is_file(blob) or isinstance(blob, (bytes, bytearray, memoryview))):
+            check_bytes_like(blob, position)  # raises, naming the blob
+        yield blob, timestamp
 
 
 def _offset(

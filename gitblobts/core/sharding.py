@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import os
 import shutil
+from dataclasses import replace
 
-from gitblobts.core import periods
+from gitblobts.core import keys, periods
 from gitblobts.core.catalog import (
     BRANCH,
     DEFAULT_MAX_SHARD_BYTES,
@@ -27,6 +28,7 @@ from gitblobts.core.errors import (
     KeyRequiredError,
 )
 from gitblobts.core.plugins import Plugins, default_plugins
+from gitblobts.core.redaction import redact
 from gitblobts.core.settings import DEFAULT_CIPHER, DEFAULT_CODEC, DEFAULT_LAYOUT, NO_CIPHER
 from gitblobts.core.state import check_names
 from gitblobts.core.store import BACKEND_ENV, DEFAULT_BACKEND, Store
@@ -79,6 +81,8 @@ def init_sharded(
         compression=compression or DEFAULT_CODEC,
         cipher=None if key is None or cipher == NO_CIPHER else cipher or DEFAULT_CIPHER,
     )
+    if sharding.cipher is not None and key is not None:
+        sharding = replace(sharding, key_check=keys.key_check(keys.decode_key(key)))
     plugins.layouts.get(sharding.layout)
     plugins.codecs.get(sharding.compression)
     if sharding.cipher is not None:
@@ -88,16 +92,18 @@ def init_sharded(
     try:
         repositories.create_repository(target, branch=BRANCH, origin=remote)
         os.mkdir(os.path.join(target, SHARDS_FOLDER))
-        with CatalogStore(
-            target, branch=BRANCH, backend=backend, plugins=plugins, compression="none"
-        ) as catalog:
+        with _catalog(target, backend, plugins) as catalog:
             if remote is not None:
                 folder = local_path(remote)
                 if folder is not None and not os.path.isdir(folder):
                     repositories.create_repository(folder, branch=BRANCH, origin=None)
                 catalog.pull()
-            if not _records_sharding(catalog):
+            recorded = _recorded_sharding(catalog)
+            if recorded is None:
+                _check_not_a_store(catalog, remote)
                 catalog.addblob(sharding.to_bytes(), key=SETTINGS_KEY, push=push is not False)
+            else:
+                _check_joined(recorded, sharding, remote, same_remote=shard_remote is not None)
     except BaseException:
         shutil.rmtree(target) if made else _empty(target)
         raise
@@ -107,12 +113,11 @@ def init_sharded(
 def adopt_clone(path: str, *, partial: bool, backend: str | None, plugins: Plugins | None) -> bool:
     """Make the clone ``path`` a sharded store if its branch is a catalog (its shards are
     then cloned as queries need them, partially if ``partial``); return whether it was."""
-    with CatalogStore(
-        path, branch=BRANCH, backend=backend, plugins=plugins, compression="none"
-    ) as catalog:
-        if not _records_sharding(catalog):
+    with _catalog(path, backend, plugins) as catalog:
+        if _recorded_sharding(catalog) is None:
             return False
     os.mkdir(os.path.join(path, SHARDS_FOLDER))
+    _exclude_shards(path)
     if partial:
         with open(os.path.join(path, SHARDS_FOLDER, PARTIAL_MARK), "x"):
             pass
@@ -123,12 +128,48 @@ def _catalog(path: str, backend: str | None, plugins: Plugins | None) -> Catalog
     return CatalogStore(path, branch=BRANCH, backend=backend, plugins=plugins, compression="none")
 
 
-def _records_sharding(catalog: Store) -> bool:
+def _exclude_shards(path: str) -> None:
+    """Keep :data:`SHARDS_FOLDER` out of ``git status`` of a clone with a working tree."""
+    git_dir = os.path.join(path, ".git")
+    if not os.path.isdir(git_dir):
+        return
+    os.makedirs(os.path.join(git_dir, "info"), exist_ok=True)
+    with open(os.path.join(git_dir, "info", "exclude"), "a", encoding="utf-8") as exclude:
+        exclude.write(f"\n/{SHARDS_FOLDER}/\n")
+
+
+def _recorded_sharding(catalog: Store) -> Sharding | None:
     try:
-        catalog.getblob(SETTINGS_KEY)
+        return Sharding.from_bytes(catalog.getblob(SETTINGS_KEY).blob)
     except BlobNotFoundError:
-        return False
-    return True
+        return None
+
+
+def _check_not_a_store(catalog: Store, remote: str | None) -> None:
+    """Refuse to make a catalog of a remote store that is not sharded."""
+    if catalog.configured:
+        raise ArgumentError(
+            f"{redact(remote or catalog.path)} holds a store that is not sharded: a sharded "
+            "store needs a remote of its own"
+        )
+
+
+def _check_joined(
+    recorded: Sharding, asked: Sharding, remote: str | None, *, same_remote: bool
+) -> None:
+    """Refuse to join a remote sharded store made with other choices than those asked (its
+    shards' remotes only if asked for: the catalog's URL may be another name of the same)."""
+    fields = ["shard_by", "max_shard_bytes", "layout", "compression", "cipher"]
+    differences = [
+        f"{field} {getattr(recorded, field)!r}, not {getattr(asked, field)!r}"
+        for field in fields + (["remote"] if same_remote else [])
+        if getattr(recorded, field) != getattr(asked, field)
+    ]
+    if differences:
+        raise ArgumentError(
+            f"{redact(remote or '')} is a sharded store already, with "
+            f"{'; '.join(differences)}: clone it to join it (gitblobts.clone)"
+        )
 
 
 def _empty(folder: str) -> None:

@@ -115,12 +115,15 @@ class Shards:
         )
 
     def _make(self, entry: ShardEntry, push: bool | None) -> None:
-        """Make the shard's repository (and a local remote's, if missing), then record it."""
+        """Make the shard's repository (and a local remote's, if missing), then record it;
+        not with a key (or none) that is not the store's."""
+        path = self.path_of(entry.name)
+        sharding = self._catalog.sharding
+        sharding.check_key(path, self._options.get("key"), self._options.get("cipher"))
         backend = self._plugins.backends.get(self._backend)
         remote = local_path(entry.remote) if entry.remote is not None else None
         if remote is not None and not os.path.isdir(remote):
             backend.create_repository(remote, branch=BRANCH, origin=None)
-        path = self.path_of(entry.name)
         if not os.path.isdir(path):
             backend.create_repository(path, branch=BRANCH, origin=entry.remote)
         self._catalog.add(entry, push)
