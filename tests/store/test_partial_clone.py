@@ -108,6 +108,20 @@ def test_listing_counting_and_verifying_work_on_a_partial_clone(
         assert store.verify().ok
 
 
+def test_verify_fetches_every_folder_a_partial_clone_lacks_in_one_request(
+    git_daemon: GitDaemon, kind: tuple[str, bool], tmp_path: Path
+) -> None:
+    served = served_store(git_daemon)
+    clone = tmp_path / "clone"
+    with partial_clone(git_daemon.url("blobs.git"), clone, kind) as store:
+        before = fetches(git_daemon)
+        report = store.verify()
+        assert fetches(git_daemon) == before + 1
+    assert report.ok
+    assert report.checked == DAYS * PER_DAY + 1  # and the configuration
+    assert all(present(clone, oid) for oid in served.values())
+
+
 def test_a_server_without_filters_makes_a_whole_clone_with_a_warning(
     server: GitServer, kind: tuple[str, bool], tmp_path: Path
 ) -> None:
