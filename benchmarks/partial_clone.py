@@ -81,9 +81,12 @@ def wait_for(port: int, timeout: float = 10.0) -> None:
     raise RuntimeError(f"nothing listens on port {port}")
 
 
-def build_remote(served: Path, blobs: int) -> tuple[Path, list[int], dict[int, bytes], float]:
-    """A bare store of ``blobs`` blobs as ``served/blobs.git``; its times, the contents of the
-    middle hour's blobs by time, and how long the build took."""
+def build_remote(
+    served: Path, blobs: int, layout: str | None
+) -> tuple[Path, list[int], dict[int, bytes], float]:
+    """A bare store of ``blobs`` blobs as ``served/blobs.git`` (in ``layout``, ``None``: the
+    default); its times, the contents of the middle hour's blobs by time, and how long the
+    build took."""
     repo = served / "blobs.git"
     subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(repo)], check=True)
     subprocess.run(["git", "-C", str(repo), "config", "uploadpack.allowFilter", "true"], check=True)
@@ -92,7 +95,7 @@ def build_remote(served: Path, blobs: int) -> tuple[Path, list[int], dict[int, b
     middle = times[len(times) // 2]
     kept = {t: p for t, p in zip(times, payload, strict=True) if middle <= t < middle + HOUR}
     began = time.perf_counter()
-    with Store(repo, push=False, backend="dulwich") as store:
+    with Store(repo, push=False, backend="dulwich", layout=layout) as store:
         store.addblobs(payload, [Nanoseconds(t) for t in times])
     return repo, times, kept, time.perf_counter() - began
 
@@ -184,14 +187,17 @@ def run_side(remote: Remote, clone: Path, backend: str, partial: bool, url: str)
     return side
 
 
-def measure(remote: Remote, port: int, work: Path, backend: str, rounds: int) -> None:
+def measure(remote: Remote, port: int, work: Path, backend: str, rounds: int, state: str) -> None:
+    """Both sides on ``backend``, taking turns, then once each through the proxy; print the
+    figures of the remote in ``state``."""
+    label = f"{state}, {backend}"
     url = f"git://127.0.0.1:{port}/blobs.git"
     sides: dict[bool, list[Side]] = {False: [], True: []}
     for number in range(rounds):
         order = (False, True) if number % 2 == 0 else (True, False)
         for partial in order:
             sides[partial].append(run_side(remote, work / "clone", backend, partial, url))
-            print(f"  {backend} round {number + 1}: {name(partial)} "
+            print(f"  {label} round {number + 1}: {name(partial)} "
                   f"{sides[partial][-1].seconds:.2f} s", file=sys.stderr)  # fmt: skip
     sent: dict[bool, int] = {}
     for partial in (False, True):
@@ -209,24 +215,24 @@ def measure(remote: Remote, port: int, work: Path, backend: str, rounds: int) ->
         runs = sides[partial]
         correct = all(s.correct and s.blobs_read == len(remote.expected) for s in runs)
         objects = sorted({s.blob_objects for s in runs})
-        print(f"{backend} {name(partial)}: {len(remote.expected)} blobs of the hour read, "
+        print(f"{label} {name(partial)}: {len(remote.expected)} blobs of the hour read, "
               f"{'all correct' if correct else 'WRONG'} in {len(runs)} runs; "
               f"blob objects in the clone after the query: "
               f"{'/'.join(str(n) for n in objects)} of {remote.blobs}")  # fmt: skip
-        print(f"{backend} {name(partial)}: median {times[partial]:.2f} s "
+        print(f"{label} {name(partial)}: median {times[partial]:.2f} s "
               f"(runs {', '.join(f'{s.seconds:.2f}' for s in runs[:rounds])}); "
               f"server sent {sent[partial] / 2**20:.2f} MiB")  # fmt: skip
-    verdict(backend, "bytes", sent[True] / sent[False], BYTES_GOAL)
-    verdict(backend, "time", times[True] / times[False], TIME_GOAL)
+    verdict(label, "bytes", sent[True] / sent[False], BYTES_GOAL)
+    verdict(label, "time", times[True] / times[False], TIME_GOAL)
 
 
 def name(partial: bool) -> str:
     return "partial" if partial else "full"
 
 
-def verdict(backend: str, what: str, ratio: float, goal: float) -> None:
+def verdict(label: str, what: str, ratio: float, goal: float) -> None:
     met = "met" if ratio <= goal else "NOT met"
-    print(f"{backend} {what} partial/full = {ratio:.3f} (goal <= {goal}): {met}")
+    print(f"{label}: {what} partial/full = {ratio:.3f} (goal <= {goal}): {met}")
 
 
 def main() -> None:
@@ -234,6 +240,10 @@ def main() -> None:
     parser.add_argument("--blobs", type=int, default=100_000)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--backends", default="dulwich,git")
+    parser.add_argument("--layout", help="the remote store's layout (default: the default's)")
+    parser.add_argument(
+        "--no-gc", action="store_true", help="measure the remote as written only, not after gc"
+    )
     args = parser.parse_args()
     installed = load_plugins(only=()).backends
     backends = [b for b in args.backends.split(",") if b in installed]
@@ -241,16 +251,25 @@ def main() -> None:
         root = Path(folder)
         served = root / "served"
         served.mkdir()
-        _, times, kept, build = build_remote(served, args.blobs)
+        repo, times, kept, build = build_remote(served, args.blobs, args.layout)
         middle = times[len(times) // 2]
-        remote = Remote(Nanoseconds(middle), Nanoseconds(middle + HOUR - 1),
-                        [kept[t] for t in sorted(kept)], args.blobs)  # fmt: skip
-        print(f"{args.blobs} x 1 KiB blobs, one every 20 s, zstd, no key, bare remote; "
-              f"built with one addblobs in {build:.1f} s; the query reads "
-              f"{len(remote.expected)} blobs; {args.rounds} rounds")  # fmt: skip
+        expected = [kept[t] for t in sorted(kept)]
+        remote = Remote(Nanoseconds(middle), Nanoseconds(middle + HOUR - 1), expected, args.blobs)
+        print(
+            f"{args.blobs} x 1 KiB blobs, one every 20 s, zstd, no key, layout "
+            f"{args.layout or 'default'}, bare remote; built with one addblobs in {build:.1f} s; "
+            f"the query reads {len(expected)} blobs; {args.rounds} rounds"
+        )
+        states = ["as written"] if args.no_gc else ["as written", "after git gc"]
         with git_daemon(served) as port:
-            for backend in backends:
-                measure(remote, port, root, backend, args.rounds)
+            for state in states:
+                if state == "after git gc":
+                    began = time.perf_counter()
+                    subprocess.run(["git", "-C", str(repo), "gc", "--quiet"], check=True)
+                    print(f"git gc of the remote (a pack with bitmaps, as hosts keep): "
+                          f"{time.perf_counter() - began:.1f} s")  # fmt: skip
+                for backend in backends:
+                    measure(remote, port, root, backend, args.rounds, state)
 
 
 if __name__ == "__main__":
