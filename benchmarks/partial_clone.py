@@ -146,10 +146,10 @@ class CountingProxy:
     def _copy(self, source: socket.socket, sink: socket.socket, counted: bool) -> None:
         with contextlib.suppress(OSError):
             while data := source.recv(1 << 20):
-                sink.sendall(data)
-                if counted:
+                if counted:  # before passing it on: a client may hang up once it has all
                     with self._lock:
                         self.received += len(data)
+                sink.sendall(data)
         with contextlib.suppress(OSError):
             sink.shutdown(socket.SHUT_WR)
 
