@@ -159,9 +159,6 @@ class CountingProxy:
             thread.join(timeout=30)
         return self.received
 
-    def close(self) -> None:
-        self._listener.close()
-
 
 def blob_objects(clone: Path) -> int:
     """How many blob objects ``clone`` holds (git asked without letting it fetch)."""
@@ -187,7 +184,15 @@ def run_side(remote: Remote, clone: Path, backend: str, partial: bool, url: str)
     return side
 
 
-def measure(remote: Remote, port: int, work: Path, backend: str, rounds: int, state: str) -> None:
+def measure(
+    remote: Remote,
+    port: int,
+    proxy: CountingProxy,
+    work: Path,
+    backend: str,
+    rounds: int,
+    state: str,
+) -> None:
     """Both sides on ``backend``, taking turns, then once each through the proxy; print the
     figures of the remote in ``state``."""
     label = f"{state}, {backend}"
@@ -201,13 +206,10 @@ def measure(remote: Remote, port: int, work: Path, backend: str, rounds: int, st
                   f"{sides[partial][-1].seconds:.2f} s", file=sys.stderr)  # fmt: skip
     sent: dict[bool, int] = {}
     for partial in (False, True):
-        proxy = CountingProxy(port)
-        side = run_side(
-            remote, work / "clone", backend, partial, f"git://127.0.0.1:{proxy.port}/blobs.git"
-        )
-        sent[partial] = proxy.settled()
-        proxy.close()
-        sides[partial].append(side)
+        before = proxy.settled()
+        via_proxy = f"git://127.0.0.1:{proxy.port}/blobs.git"
+        sides[partial].append(run_side(remote, work / "clone", backend, partial, via_proxy))
+        sent[partial] = proxy.settled() - before
     times = {
         partial: statistics.median(s.seconds for s in sides[partial][:rounds]) for partial in sides
     }
@@ -262,6 +264,7 @@ def main() -> None:
         )
         states = ["as written"] if args.no_gc else ["as written", "after git gc"]
         with git_daemon(served) as port:
+            proxy = CountingProxy(port)  # one for the run: each side counts what it adds
             for state in states:
                 if state == "after git gc":
                     began = time.perf_counter()
@@ -269,7 +272,7 @@ def main() -> None:
                     print(f"git gc of the remote (a pack with bitmaps, as hosts keep): "
                           f"{time.perf_counter() - began:.1f} s")  # fmt: skip
                 for backend in backends:
-                    measure(remote, port, root, backend, args.rounds, state)
+                    measure(remote, port, proxy, root, backend, args.rounds, state)
 
 
 if __name__ == "__main__":
