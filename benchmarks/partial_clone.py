@@ -2,19 +2,24 @@
 same query in a fresh full clone, both over ``git daemon`` on loopback (issue 18, benchmark
 (b)).
 
-The remote is a bare store of ``--blobs`` 1 KiB blobs (``os.urandom``, zstd, no key), one
-every 20 seconds going back from a fixed moment, written with one ``addblobs`` call; the
-daemon serves it with ``uploadpack.allowFilter``. Each side clones it bare into a new folder
-(``gitblobts.clone(url, dir, partial=...)``) and reads the middle hour
-(``list(store.getblobs(start, end))``), clone included in its time. The two sides take
-turns, ``--rounds`` times, for each backend; times are medians. The bytes the server sends
-are counted once per side by a byte-counting TCP proxy between the client and the daemon
-(timed runs go to the daemon directly). Every read is checked against the blobs written.
+The remote is a bare store of ``--blobs`` 1 KiB blobs (``os.urandom``, zstd, no key, in
+``--layout``, by default the default layout), one every 20 seconds going back from a fixed
+moment, written with one ``addblobs`` call; the daemon serves it with
+``uploadpack.allowFilter``. It is measured as written, then (unless ``--no-gc``) after a
+``git gc``, which packs it with reachability bitmaps as hosting services keep theirs.
+
+Each side clones it bare into a new folder (``gitblobts.clone(url, dir, partial=...)``) and
+reads the middle hour (``list(store.getblobs(start, end))``), clone included in its time.
+The two sides take turns, ``--rounds`` times, for each backend; times are medians. The bytes
+the server sends are counted once per side by a byte-counting TCP proxy between the client
+and the daemon (timed runs go to the daemon directly). Every read is checked against the
+blobs written.
 
 Goals: the partial side's bytes at most 10% of the full side's, its time at most 0.25×.
 
-Run: ``python benchmarks/partial_clone.py [--blobs N] [--rounds N] [--backends dulwich,git]``.
-Needs ``git daemon`` (Debian: git).
+Run: ``python benchmarks/partial_clone.py [--blobs N] [--rounds N] [--backends dulwich,git]
+[--layout NAME] [--no-gc]``. Needs ``git daemon`` (Debian: git). Figures and what they mean:
+``docs/performance.md``, "Partial clones".
 """
 
 from __future__ import annotations
