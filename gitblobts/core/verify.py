@@ -54,6 +54,7 @@ from gitblobts.core.errors import (
 )
 from gitblobts.core.layout import Layout
 from gitblobts.core.naming import BlobName
+from gitblobts.core.reading import FETCH_BATCH
 from gitblobts.core.timestamps import MAX_NS, MIN_NS
 
 NOT_BLOBS = frozenset({".gitkeep"})
@@ -175,7 +176,7 @@ def verify_tree(
     checked = total - sum(len(batch) for batch in work)
     if progress is not None:
         progress(checked, total)
-    for batch in work:  # a folder's objects are read in one batch
+    for batch in _fetched(backend, work):  # a folder's objects are read in one batch
         for (path, entry, name), data in zip(batch, _read(backend, batch, problems), strict=True):
             if data is not None:
                 check = check_blob
@@ -359,14 +360,32 @@ def _entries(
         yield from _entries(backend, commit, subfolder, problems)
 
 
+def _fetched(backend: Backend, work: list[_Work]) -> Iterator[_Work]:
+    """The folders' batches of ``work``, each once the objects of its files are in the
+    repository: in a partial clone, those it lacks are fetched for up to
+    :data:`~gitblobts.core.reading.FETCH_BATCH` files of several folders at once (as a
+    query's, :meth:`~gitblobts.core.reading.Reading.fetched`), not one request per folder."""
+    if not backend.may_lack_objects():
+        yield from work
+        return
+    start = 0
+    while start < len(work):
+        end, files = start, 0
+        while end < len(work) and files < FETCH_BATCH:
+            files += len(work[end])
+            end += 1
+        missing = backend.missing(entry.oid for batch in work[start:end] for _, entry, _ in batch)
+        if missing:
+            backend.fetch_objects(missing)
+        yield from work[start:end]
+        start = end
+
+
 def _read(backend: Backend, batch: _Work, problems: list[Problem]) -> Iterator[bytes | None]:
     """The contents of ``batch``'s objects, lazily; ``None``, and a problem, for each one
-    that cannot be read."""
+    that cannot be read. In a partial clone :func:`_fetched` fetched what they lack."""
     done = 0
     oids = [entry.oid for _, entry, _ in batch]
-    missing = backend.missing(oids) if backend.may_lack_objects() else []
-    if missing:  # a partial clone's: all of the batch's in one request
-        backend.fetch_objects(missing)
     try:
         for data in backend.read_blobs(oids):
             yield data

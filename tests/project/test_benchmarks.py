@@ -126,3 +126,30 @@ def test_the_background_pushing_benchmark_delivers_every_blob_in_few_pushes() ->
     assert "a fresh clone holds all 30" in printed
     assert "1 push(es) received (at most 1." in printed  # flush's: the interval held the rest
     assert "3 push(es) received;" in printed  # push=True: one per add
+
+
+def test_the_partial_clone_benchmark_reads_the_hour_right_and_fetches_only_its_blobs() -> None:
+    printed = run("partial_clone.py", "--blobs", "1000", "--rounds", "1")
+
+    assert "1000 x 1 KiB blobs" in printed
+    for state in ("as written", "after git gc"):
+        for backend in ("dulwich", "git"):
+            label = f"{state}, {backend}"
+            assert re.search(
+                rf"^{label} full: 180 blobs of the hour read, all correct in 2 runs; "
+                r"blob objects in the clone after the query: 1001 of 1000$",
+                printed,
+                re.MULTILINE,
+            ), printed
+            assert re.search(
+                rf"^{label} partial: 180 blobs of the hour read, all correct in 2 runs; "
+                r"blob objects in the clone after the query: 181 of 1000$",
+                printed,
+                re.MULTILINE,
+            ), printed  # the hour's and the configuration
+            for what in ("bytes", "time"):
+                assert re.search(
+                    rf"^{label}: {what} partial/full = [\d.]+ \(goal <= [\d.]+\): (met|NOT met)$",
+                    printed,
+                    re.MULTILINE,
+                ), printed

@@ -61,6 +61,17 @@ def test_a_partial_clone_answers_a_day_in_one_fetch_and_lacks_the_other_days(
         assert present(clone, oid) == (path in fetched), path
 
 
+def test_a_partial_clone_of_a_remote_packed_with_bitmaps_reads_every_blob(
+    git_daemon: GitDaemon, kind: tuple[str, bool], tmp_path: Path
+) -> None:
+    served_store(git_daemon)
+    git(git_daemon.root / "blobs.git", "gc", "--quiet")  # as a host keeps it: a bitmap
+    assert list((git_daemon.root / "blobs.git" / "objects" / "pack").glob("*.bitmap"))
+    with partial_clone(git_daemon.url("blobs.git"), tmp_path / "clone", kind) as store:
+        blobs = query_day(store, 2)
+    assert [blob.blob for blob in blobs] == [b"blob at %d" % t for t in day_times(2)]
+
+
 def test_a_second_query_of_the_same_day_fetches_nothing(
     server: GitServer, kind: tuple[str, bool], tmp_path: Path
 ) -> None:
@@ -106,6 +117,20 @@ def test_listing_counting_and_verifying_work_on_a_partial_clone(
             assert info.stored_size == int(git(repo, "cat-file", "-s", served[info.path]))
         assert store.count() == DAYS * PER_DAY
         assert store.verify().ok
+
+
+def test_verify_fetches_every_folder_a_partial_clone_lacks_in_one_request(
+    git_daemon: GitDaemon, kind: tuple[str, bool], tmp_path: Path
+) -> None:
+    served = served_store(git_daemon)
+    clone = tmp_path / "clone"
+    with partial_clone(git_daemon.url("blobs.git"), clone, kind) as store:
+        before = fetches(git_daemon)
+        report = store.verify()
+        assert fetches(git_daemon) == before + 1
+    assert report.ok
+    assert report.checked == DAYS * PER_DAY + 1  # and the configuration
+    assert all(present(clone, oid) for oid in served.values())
 
 
 def test_a_server_without_filters_makes_a_whole_clone_with_a_warning(

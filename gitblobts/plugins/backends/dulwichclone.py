@@ -17,11 +17,13 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import tempfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 
 from dulwich import porcelain
 from dulwich.client import GitClient
 from dulwich.errors import GitProtocolError, HangupException, NotGitRepository
+from dulwich.object_store import ObjectStoreGraphWalker
 from dulwich.objects import ObjectID, ShaFile, Tree
 from dulwich.refs import Ref
 from dulwich.repo import Repo
@@ -33,6 +35,8 @@ from gitblobts.plugins.backends.promisor import FILTER, NO_PROMISOR, PromisorRea
 
 _TRUE = (b"", b"true", b"yes", b"on", b"1")
 _ERRORS = (OSError, GitProtocolError, HangupException, NotGitRepository)
+_SPOOL = 16 << 20
+"""Fetched packs up to this size are held in memory before they are indexed."""
 
 
 class DulwichClones(PromisorReads):
@@ -86,12 +90,23 @@ class DulwichClones(PromisorReads):
         ) -> list[ObjectID]:
             return wants
 
+        # No haves: the objects are reachable from the clone's own commits, and a server
+        # that walks with reachability bitmaps would leave out everything those reach,
+        # the very blobs wanted (git's promisor fetch negotiates nothing either).
+        no_haves = ObjectStoreGraphWalker([], lambda oid: [])
+        store = self._repo.object_store
         try:
-            with exchanging(self._repo.commondir()):
+            with (
+                exchanging(self._repo.commondir()),
+                tempfile.SpooledTemporaryFile(_SPOOL, dir=os.fspath(store.path)) as pack,
+            ):
                 before = _packs(self._repo)
-                client.fetch(
-                    path, self._repo, determine_wants=determine_wants, filter_spec=FILTER.encode()
+                client.fetch_pack(
+                    path, determine_wants, no_haves, pack.write, filter_spec=FILTER.encode()
                 )
+                if pack.tell():
+                    pack.seek(0)
+                    store.add_thin_pack(pack.read, None)
                 _mark_promisor_packs(self._repo, _packs(self._repo) - before)
         except _ERRORS as error:
             raise RemoteError(

@@ -27,6 +27,7 @@ from collections.abc import Callable, Iterable, Sequence
 
 from gitblobts.core.errors import RemoteError, RepositoryError
 from gitblobts.core.redaction import redact
+from gitblobts.gitfiles.presence import ObjectPresence
 from gitblobts.plugins.backends import gitprocesses as processes
 from gitblobts.plugins.backends.promisor import FILTER, NO_PROMISOR, PromisorReads
 
@@ -190,15 +191,27 @@ def _run(cwd: str, env: dict[str, str], *args: str, check: bool = True) -> str:
 
 
 def _sent_blobs(cwd: str, env: dict[str, str], bare: bool) -> bool:
-    """Whether a clone made with a filter holds blobs it should lack: more than the files at
-    the root of its ``HEAD``, which a sparse checkout fetched."""
-    present = _run(cwd, env, "cat-file", "--batch-all-objects", "--batch-check=%(objecttype)")
-    blobs = present.split().count("blob")
-    if not blobs:
+    """Whether a clone made with a filter holds the blobs it should lack: the first file
+    below the root of its ``HEAD`` (the root's files a sparse checkout fetched). A server
+    that ignores the filter sends every blob, one that honours it none of them; so one look,
+    a few ``ls-tree`` down one path, rather than a listing of every object of the clone."""
+    if not _has_head(cwd, env):
         return False
-    root = _run(cwd, env, "ls-tree", "HEAD") if _has_head(cwd, env) else ""
-    checked_out = sum(line.split()[1] == "blob" for line in root.splitlines() if line)
-    return blobs > (0 if bare else checked_out)
+    tree, depth = "HEAD", 0
+    while True:
+        entries = [line.split(None, 3) for line in _run(cwd, env, "ls-tree", tree).splitlines()]
+        files = [oid for _, kind, oid, _ in entries if kind == "blob"]
+        if depth and files:
+            git_dir = cwd if bare else os.path.join(cwd, ".git")
+            presence = ObjectPresence(os.path.join(git_dir, "objects"))
+            try:
+                return presence.has(files[0])
+            finally:
+                presence.close()
+        folders = [oid for _, kind, oid, _ in entries if kind == "tree"]
+        if not folders:
+            return False
+        tree, depth = folders[0], depth + 1
 
 
 def _has_head(cwd: str, env: dict[str, str]) -> bool:
