@@ -3,8 +3,8 @@ same query in a fresh full clone, both over ``git daemon`` on loopback (issue 18
 (b)).
 
 The remote is a bare store of ``--blobs`` 1 KiB blobs (``os.urandom``, zstd, no key, in
-``--layout``, by default the default layout), one every 20 seconds going back from a fixed
-moment, written with one ``addblobs`` call; the daemon serves it with
+``--layout``, by default the default layout), one every ``--every`` seconds (default 20)
+going back from a fixed moment, written with one ``addblobs`` call; the daemon serves it with
 ``uploadpack.allowFilter``. It is measured as written, then (unless ``--no-gc``) after a
 ``git gc``, which packs it with reachability bitmaps as hosting services keep theirs.
 
@@ -44,7 +44,7 @@ from gitblobts import Nanoseconds, Store, load_plugins
 
 SECOND = 10**9
 STEP = 20 * SECOND
-"""One blob every 20 seconds."""
+"""One blob every 20 seconds, unless ``--every`` says otherwise."""
 HOUR = 3600 * SECOND
 END = Nanoseconds(1_790_000_000 * SECOND)
 """The newest blob's time (2026-09-21), fixed so that runs are alike."""
@@ -87,7 +87,7 @@ def wait_for(port: int, timeout: float = 10.0) -> None:
 
 
 def build_remote(
-    served: Path, blobs: int, layout: str | None
+    served: Path, blobs: int, layout: str | None, step: int = STEP
 ) -> tuple[Path, list[int], dict[int, bytes], float]:
     """A bare store of ``blobs`` blobs as ``served/blobs.git`` (in ``layout``, ``None``: the
     default); its times, the contents of the middle hour's blobs by time, and how long the
@@ -95,7 +95,7 @@ def build_remote(
     repo = served / "blobs.git"
     subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(repo)], check=True)
     subprocess.run(["git", "-C", str(repo), "config", "uploadpack.allowFilter", "true"], check=True)
-    times = [END - (blobs - 1 - i) * STEP for i in range(blobs)]
+    times = [END - (blobs - 1 - i) * step for i in range(blobs)]
     payload = [os.urandom(1024) for _ in times]
     middle = times[len(times) // 2]
     kept = {t: p for t, p in zip(times, payload, strict=True) if middle <= t < middle + HOUR}
@@ -249,6 +249,9 @@ def main() -> None:
     parser.add_argument("--backends", default="dulwich,git")
     parser.add_argument("--layout", help="the remote store's layout (default: the default's)")
     parser.add_argument(
+        "--every", type=float, default=20.0, help="seconds between two blobs (default 20)"
+    )
+    parser.add_argument(
         "--no-gc", action="store_true", help="measure the remote as written only, not after gc"
     )
     args = parser.parse_args()
@@ -258,12 +261,14 @@ def main() -> None:
         root = Path(folder)
         served = root / "served"
         served.mkdir()
-        repo, times, kept, build = build_remote(served, args.blobs, args.layout)
+        repo, times, kept, build = build_remote(
+            served, args.blobs, args.layout, round(args.every * SECOND)
+        )
         middle = times[len(times) // 2]
         expected = [kept[t] for t in sorted(kept)]
         remote = Remote(Nanoseconds(middle), Nanoseconds(middle + HOUR - 1), expected, args.blobs)
         print(
-            f"{args.blobs} x 1 KiB blobs, one every 20 s, zstd, no key, layout "
+            f"{args.blobs} x 1 KiB blobs, one every {args.every:g} s, zstd, no key, layout "
             f"{args.layout or 'default'}, bare remote; built with one addblobs in {build:.1f} s; "
             f"the query reads {len(expected)} blobs; {args.rounds} rounds"
         )
