@@ -153,3 +153,29 @@ def test_the_partial_clone_benchmark_reads_the_hour_right_and_fetches_only_its_b
                     printed,
                     re.MULTILINE,
                 ), printed
+
+
+def test_the_sharded_store_benchmark_reads_every_blob_of_its_hours_and_reports_both_goals(
+    tmp_path: Path,
+) -> None:
+    kept = tmp_path / "sharded"
+    arguments = ("--blobs", "20000", "--small", "50", "--queries", "4", "--adds", "2")
+    arguments += ("--fresh", "1", "--keep", str(kept))
+
+    first = run("sharded.py", *arguments)
+    again = run("sharded.py", *arguments)  # reuses the kept store; the checks still hold
+
+    assert "sharded store: 20,000 blobs" in first, first
+    assert "built now" in first
+    assert "built now" not in again
+    assert "of push" in again
+    for printed in (first, again):
+        assert re.search(r"^  one-hour getblobs \(\d+(-\d+)? blobs an hour", printed, re.M)
+        assert re.search(r"^  addblob \(push=False, now\): .* (met|NOT met)$", printed, re.M)
+        assert "  first query on a freshly opened store" in printed
+        assert re.search(r"^goals \(dulwich decides\): (all met|NOT all met)$", printed, re.M)
+    assert len(list((kept / "store" / "gitblobts-shards").iterdir())) == 12  # monthly
+    remotes = sorted((kept / "remotes").glob("blobs-*.git"))
+    assert len(remotes) == 12
+    for remote in remotes:  # the build's push reached every shard's remote
+        subprocess.run(["git", "-C", remote, "rev-parse", "--verify", "main"], check=True)
