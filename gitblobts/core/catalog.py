@@ -238,7 +238,9 @@ class Catalog:
 
     @property
     def sharding(self) -> Sharding:
-        self.refresh()
+        """The catalog's sharding: written once, when the store was made, so read once."""
+        if self._sharding is None:
+            self.refresh()
         if self._sharding is None:
             raise ConfigError(
                 f"{self.store.path}: the catalog records no sharding: it is not a sharded store"

@@ -45,6 +45,9 @@ class Shards:
         self._options = options
         self._open: dict[str, Store] = {}
         self._sizes: dict[str, tuple[float, int]] = {}
+        self._writing: dict[str, ShardEntry] = {}
+        """The shard each period's blobs last went to: the next go there too, until it is
+        full (even if another writer has made a newer shard of the period meanwhile)."""
         self._lock = threading.RLock()
         self.opened: list[str] = []
         """The names of the shards opened so far, in the order they were first opened."""
@@ -76,6 +79,9 @@ class Shards:
         """The store new blobs of ``period`` go to: its newest shard, made if there is none
         or if the newest is full."""
         with self._lock:
+            entry = self._writing.get(period.name)
+            if entry is not None and not self._full(entry):
+                return self.get(entry)  # shards are never removed: no need to read the catalog
             entry = self._catalog.last_of(period.name)
             sharding = self._catalog.sharding
             if entry is None:
@@ -84,6 +90,7 @@ class Shards:
                 entry = sharding.entry(shard_name(period.name, entry.number + 1))
             if entry.name not in self._catalog.shards():
                 self._make(entry, push)
+            self._writing[period.name] = entry
             return self.get(entry)
 
     def close(self) -> int:
