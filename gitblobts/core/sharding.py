@@ -33,6 +33,11 @@ from gitblobts.core.settings import DEFAULT_CIPHER, DEFAULT_CODEC, DEFAULT_LAYOU
 from gitblobts.core.state import check_names
 from gitblobts.core.store import BACKEND_ENV, DEFAULT_BACKEND, Store
 
+CATALOG_LAYOUT = "flat"
+"""The layout of a new catalog: each key holds a version or two, in its own folder (keys
+fan out on their own), so that the catalog reads in a few trees rather than a path of
+folders per key."""
+
 
 def init_sharded(
     path: str | os.PathLike[str],
@@ -92,7 +97,7 @@ def init_sharded(
     try:
         repositories.create_repository(target, branch=BRANCH, origin=remote)
         os.mkdir(os.path.join(target, SHARDS_FOLDER))
-        with _catalog(target, backend, plugins) as catalog:
+        with _catalog(target, backend, plugins, layout=CATALOG_LAYOUT) as catalog:
             if remote is not None:
                 folder = local_path(remote)
                 if folder is not None and not os.path.isdir(folder):
@@ -124,8 +129,12 @@ def adopt_clone(path: str, *, partial: bool, backend: str | None, plugins: Plugi
     return True
 
 
-def _catalog(path: str, backend: str | None, plugins: Plugins | None) -> CatalogStore:
-    return CatalogStore(path, branch=BRANCH, backend=backend, plugins=plugins, compression="none")
+def _catalog(
+    path: str, backend: str | None, plugins: Plugins | None, layout: str | None = None
+) -> CatalogStore:
+    return CatalogStore(
+        path, branch=BRANCH, backend=backend, plugins=plugins, compression="none", layout=layout
+    )
 
 
 def _exclude_shards(path: str) -> None:
