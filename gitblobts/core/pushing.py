@@ -87,7 +87,9 @@ class Pushing:
     ) -> None:
         self._state = state
         self._remotes = remotes
-        self._worker = _Worker(state, remotes, float(interval)) if push == BACKGROUND else None
+        self._worker = None
+        if push == BACKGROUND:
+            self._worker = _Worker(state, remotes, float(interval), _ahead(state, remotes))
         if self._worker is not None:
             remotes.on_publish = self._worker.request
 
@@ -143,16 +145,32 @@ class Pushing:
             self._worker.stop(_STOP_WAIT)
 
 
+def _ahead(state: StoreState, remotes: Remotes) -> bool:
+    """Whether the branch holds commits its remote lacks (as last seen) as the store opens:
+    those are pushed at once. Only those: an add made after the open waits for the interval,
+    even if it commits before the worker first looks (which made the pushes of a burst of
+    adds one more, at random). ``True`` when it cannot tell: the worker looks again."""
+    try:
+        with state.repository_errors("push from"):
+            target = remotes.target()
+            if target is None:
+                return False
+            local = state.backend.resolve(state.branch)
+            return local is not None and local != state.backend.tracking(*target)
+    except GitBlobTSError:
+        return True
+
+
 class _Worker:
     """The thread pushing a background store, and what it and its callers share."""
 
-    def __init__(self, state: StoreState, remotes: Remotes, interval: float) -> None:
+    def __init__(self, state: StoreState, remotes: Remotes, interval: float, resume: bool) -> None:
         self._state = state
         self._remotes = remotes
         self._interval = interval
         self._changed = threading.Condition(threading.Lock())
         # Guarded by _changed:
-        self._requested = 1  # requests made: adds and flushes (the first: resume on open)
+        self._requested = int(resume)  # requests made: adds and flushes (and resume on open)
         self._pushed = 0  # the last request a push that started after it delivered
         self._refused = 0  # the last request a refused push (PushRejectedError) covered
         self._urgent = 0  # the last flush's request: push at once, not at the interval

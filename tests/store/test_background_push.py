@@ -89,6 +89,20 @@ def test_pushes_are_coalesced(server: GitServer, tmp_path: Path) -> None:
     assert pushes(served) < 10
 
 
+def test_adds_right_after_opening_wait_for_the_interval_and_go_in_one_push(
+    server: GitServer, tmp_path: Path
+) -> None:
+    served = served_repo(server)
+    with Store(clone(server, tmp_path / "w"), push="background", push_interval=60) as store:
+        for n in range(5):  # before the worker first looks, or after: the same
+            store.addblob(b"blob %d" % n, n + 1)
+        time.sleep(0.5)  # time for a worker that wrongly pushes at once to do it
+        assert served_blobs(served) == 0  # nothing pushed yet: the branch is not there
+        store.flush(timeout=30)
+    assert pushes(served) == 1
+    assert served_blobs(served) == 5
+
+
 def test_an_add_returns_before_its_push(server: GitServer, tmp_path: Path) -> None:
     served = served_repo(server)
     with Store(clone(server, tmp_path / "w"), push="background", push_interval=60) as store:
