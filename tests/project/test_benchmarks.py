@@ -99,6 +99,16 @@ def test_only_the_default_backends_goals_decide_the_summary(performance: ModuleT
     )
 
 
+def test_the_git_backends_own_goals_decide_the_summary_too(performance: ModuleType) -> None:
+    met = performance.Row("G1", "dulwich", "addblobs", "1 s", "3 s", 0.3, 0.5)
+    own = performance.Row(
+        "G10", "git", "addblob vs dulwich", "3 ms", "1 ms", 3.0, 2.0, decides=True
+    )
+
+    assert own.verdict == "NOT MET"
+    assert performance.summary([met, own]).startswith("1 of 2 goals met")
+
+
 def test_the_plot_is_a_png(performance: ModuleType, tmp_path: Path) -> None:
     pytest.importorskip("matplotlib")
     series = {"dulwich": {1000: (0.004, 0.006), 10000: (0.004, 0.006), 100000: (0.005, 0.007)}}
