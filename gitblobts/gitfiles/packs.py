@@ -3,7 +3,8 @@
 The dulwich backend reads most blobs here: each pack (version 2 or 3) and its index
 (version 2) are memory-mapped; an object is found in the index's sorted table of ids (in
 a small pack the ids with one first byte are read into a dictionary when first needed; in
-a large one the table is searched in place, where the id's bytes say it should be), and
+a large one only their second bytes are, and the few ids sharing the first two bytes are
+searched in the table), and
 its contents are inflated in one call from the mapped pack. That is a fraction of what a
 general object store spends per object, which matters when a read is thousands of small
 blobs.
@@ -27,7 +28,6 @@ from __future__ import annotations
 
 import contextlib
 import itertools
-import math
 import mmap
 import os
 import re
@@ -57,8 +57,11 @@ _LARGE = 0x80000000
 _PACK_VERSIONS = (2, 3)
 _BUCKET_LIMIT = 1024
 """Most ids with one first byte that lookups keep in a dictionary (a pack of up to about
-a quarter of a million objects); more are searched in the index, which costs no memory but
-is a few times slower."""
+a quarter of a million objects); more are searched in the index: a lookup is a few times
+slower, but what is read of the bucket on first use takes a byte an object rather than
+some hundred, and a hundred times less time (5 µs against 0.5 ms for 4,000 ids)."""
+_ONE_BYTE = [bytes([byte]) for byte in range(256)]
+"""Each byte value as a bytes object of length 1."""
 _IN_PLACE: dict[bytes, int] = {}
 """The bucket of ids too many to hold in a dictionary: they are searched in the index."""
 _MAX_PACKS = 256
@@ -90,6 +93,7 @@ class _Pack:
         "_large",
         "_offsets",
         "_pack",
+        "_seconds",
         "_view",
         "name",
     )
@@ -101,6 +105,8 @@ class _Pack:
         self._buckets: list[dict[bytes, int] | None] = [None] * 256
         """Per first byte, the ids and offsets of the objects, read on first use (or
         :data:`_IN_PLACE`)."""
+        self._seconds: list[bytes | None] = [None] * 256
+        """Per first byte whose ids are searched in place, the second bytes of the ids."""
         self._index = _map(base + ".idx")
         try:
             self._pack = _map(base + ".pack")
@@ -157,73 +163,38 @@ class _Pack:
         return bucket
 
     def _search(self, oid: bytes) -> int:
-        """:meth:`find`, for a bucket too large to hold in a dictionary, in the index itself,
-        touching a few hundred bytes of it: in a pack of millions of objects, reading the
-        index is mostly waiting for memory.
+        """:meth:`find`, for a bucket too large to hold in a dictionary: in the index itself.
 
-        Ids are hashes, spread evenly, so the id's bytes say about where it is: the id
-        there is read, and the distance between the two ids says how many ids lie between
-        them, within a few square roots of that number. Those are scanned in one call. Only
-        if ``oid`` is not among them (absent, or rarely, outside them) do the ids at either
-        end of the window say whether to bisect the bucket."""
-        index = self._index
+        The second bytes of the bucket's ids, one byte an object, are read on first use;
+        they are sorted, so those equal to ``oid``'s are together: about 1/256 of the
+        bucket (15 ids in a pack of a million objects), found in the table in C, then
+        scanned in the index in one call. Once the bucket is read a lookup touches a few
+        hundred bytes of the index: in a pack of millions of objects, reading the index
+        is mostly waiting for memory, and a window around where the id's bytes say it is
+        (the previous way) touched ten times as many."""
         first = oid[0]
         low = self._fanout[first]
-        high = self._fanout[first + 1]
-        count = high - low
-        if not count:
+        seconds = self._seconds[first]
+        if seconds is None:
+            start = _INDEX_HEADER + low * _ID_BYTES + 1
+            end = _INDEX_HEADER + self._fanout[first + 1] * _ID_BYTES
+            seconds = self._seconds[first] = self._index[start:end:_ID_BYTES]
+        second = _ONE_BYTE[oid[1]]
+        start = seconds.find(second)
+        if start < 0:
             return -1
-        target = int.from_bytes(oid[1:5], "big")
-        guess = low + (count * target >> 32)
-        at = _INDEX_HEADER + guess * _ID_BYTES
-        there = index[at : at + _ID_BYTES]
-        if there == oid:
-            position = guess
-        else:
-            distance = count * (target - int.from_bytes(there[1:5], "big")) >> 32
-            margin = 3 * math.isqrt(abs(distance)) + 4
-            middle = guess + distance
-            start = low if middle - margin < low else min(middle - margin, high)
-            end = high if middle + margin > high else max(middle + margin, low)
-            position = self._scan(oid, start, end, low, high) if start < end else -2
-            if position == -2:
-                position = self._bisect(oid, low, high)
-            if position < 0:
-                return -1
-        (offset,) = _OFFSET.unpack_from(index, self._offsets + 4 * position)
-        return self._large_offset(offset) if offset & _LARGE else offset
-
-    def _scan(self, oid: bytes, start: int, end: int, low: int, high: int) -> int:
-        """The position of ``oid`` among the ids from ``start`` to ``end`` (excluded) of the
-        bucket from ``low`` to ``high``; -1 if it is not in the bucket, -2 if it may be
-        elsewhere in it."""
         index = self._index
-        before = _INDEX_HEADER + start * _ID_BYTES
-        after = _INDEX_HEADER + end * _ID_BYTES
+        before = _INDEX_HEADER + (low + start) * _ID_BYTES
+        after = _INDEX_HEADER + (low + seconds.rfind(second) + 1) * _ID_BYTES
         found = index.find(oid, before, after)
         while found >= 0 and (found - _INDEX_HEADER) % _ID_BYTES:
             found = index.find(oid, found + 1, after)  # across two ids: not one
-        if found >= 0:
-            return (found - _INDEX_HEADER) // _ID_BYTES
-        if (start == low or index[before : before + _ID_BYTES] < oid) and (
-            end == high or index[after : after + _ID_BYTES] > oid
-        ):
-            return -1  # where it would be, it is not
-        return -2
-
-    def _bisect(self, oid: bytes, low: int, high: int) -> int:
-        """The position of ``oid`` among the ids from ``low`` to ``high`` (excluded) of the
-        index, by bisection, or -1."""
-        index = self._index
-        while low < high:
-            middle = (low + high) >> 1
-            start = _INDEX_HEADER + middle * _ID_BYTES
-            if index[start : start + _ID_BYTES] < oid:
-                low = middle + 1
-            else:
-                high = middle
-        start = _INDEX_HEADER + low * _ID_BYTES
-        return low if index[start : start + _ID_BYTES] == oid else -1
+        if found < 0:
+            return -1
+        (offset,) = _OFFSET.unpack_from(
+            index, self._offsets + 4 * ((found - _INDEX_HEADER) // _ID_BYTES)
+        )
+        return self._large_offset(offset) if offset & _LARGE else offset
 
     def _large_offset(self, offset: int) -> int:
         """The offset an offset-table entry with :data:`_LARGE` set stands for, or -1."""

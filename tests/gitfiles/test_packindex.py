@@ -2,8 +2,8 @@
 other, however many ids it holds and however they fall among its 256 first bytes.
 
 Small buckets (the ids with one first byte) are read into a dictionary; large ones, as in a
-pack of millions of objects, are searched in the index where the id's bytes say it should
-be. The indexes here are written directly (a pack of 300,000 objects would take git a
+pack of millions of objects, are searched in the index among the ids that share the id's
+second byte too. The indexes here are written directly (a pack of 300,000 objects would take git a
 while); :class:`~gitblobts.gitfiles.packs._Pack` reads only the pack's header and trailer
 until an object is read.
 """
