@@ -196,12 +196,24 @@ def order(entry: TreeEntry) -> bytes:
     return entry.name.encode("utf-8", "surrogateescape") + (b"/" if entry.is_folder else b"")
 
 
-def serialize(entries: Iterable[TreeEntry]) -> bytes:
-    """The bytes of the tree object of ``entries``, in git's order."""
+def serialize(entries: Iterable[TreeEntry], *, ordered: bool = False) -> bytes:
+    """The bytes of the tree object of ``entries``, in git's order; ``ordered``: they are
+    in it already (as :func:`edit` writes them), and are not sorted again."""
     return b"".join(
-        b"%o %s\0%s" % (e.mode, e.name.encode("utf-8", "surrogateescape"), bytes.fromhex(e.oid))
-        for e in sorted(entries, key=order)
+        [
+            b"%s %s\0%s"
+            % (
+                _MODE_TEXT.get(e.mode) or b"%o" % e.mode,
+                e.name.encode("utf-8", "surrogateescape"),
+                bytes.fromhex(e.oid),
+            )
+            for e in (entries if ordered else sorted(entries, key=order))
+        ]
     )
+
+
+_MODE_TEXT = {mode: text for text, mode in _MODES.items()}
+"""Each mode git writes, as it writes it."""
 
 
 Changes = Iterable[tuple[list[str], str | None]]
