@@ -89,14 +89,9 @@ def _deflate(out: BinaryIO, data: BytesLike, level: int, prefix: bytes = b"", cr
 def _stored(data: BytesLike) -> bytes:
     """``zlib.compress(data, 0)`` for up to 64 KiB, without zlib's setup: a zlib header, one
     final stored block and the Adler-32 checksum."""
-    return b"".join(_stored_parts(data))
-
-
-def _stored_parts(data: BytesLike) -> tuple[bytes, bytes, BytesLike, bytes]:
-    """The pieces of :func:`_stored`, for the caller to join with what precedes them."""
     size = len(data)
     lengths = (size | (size ^ 0xFFFF) << 16).to_bytes(4, "little")
-    return _STORED_HEADER, lengths, data, zlib.adler32(data).to_bytes(4, "big")
+    return b"".join((_STORED_HEADER, lengths, data, zlib.adler32(data).to_bytes(4, "big")))
 
 
 def write_loose(objects_dir: str, kind: bytes, data: BytesLike, *, durable: bool = False) -> str:
@@ -226,7 +221,7 @@ class PackWriter:
         self._level = level
         self._durable = durable
         fd, self._temporary = tempfile.mkstemp(prefix="tmp_pack_", dir=self._folder)
-        self._out = os.fdopen(fd, "w+b")
+        self._out = os.fdopen(fd, "w+b", buffering=_CHUNK)  # small objects, few writes
         self._out.write(b"PACK" + struct.pack(">II", 2, 0))
         self._offset = 12
         # Per object: binary id, CRC-32 of its entry, offset. Kept compact, as plain values
@@ -261,8 +256,10 @@ class PackWriter:
         header = _pack_header(_PACK_TYPES[kind], size)
         if level == 0 and size <= _STORED_MAX:
             # The common case of a batch (small encrypted blobs, small trees): the entry
-            # whole, in one write.
-            entry = b"".join((header, *_stored_parts(data)))
+            # whole (:func:`_stored`, after the header), in one write.
+            lengths = (size | (size ^ 0xFFFF) << 16).to_bytes(4, "little")
+            adler = zlib.adler32(data).to_bytes(4, "big")
+            entry = b"".join((header, _STORED_HEADER, lengths, data, adler))
             self._out.write(entry)
             crc = zlib.crc32(entry)
             self._offsets.append(self._offset)
