@@ -14,7 +14,7 @@ import math
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import BinaryIO, TypeAlias
 
-from gitblobts.core import addresses, retry
+from gitblobts.core import addresses, collector, retry
 from gitblobts.core.blob import BlobRef
 from gitblobts.core.blobstream import open_stream
 from gitblobts.core.config import CONFIG_PATH, required_version, upgraded_to
@@ -82,6 +82,19 @@ class Adding:
         message: Callable[[int], str] | None = None,
         settings: Settings | None = None,
     ) -> list[BlobRef]:
+        """:meth:`_add`, with the cycle collector paused (:mod:`gitblobts.core.collector`)."""
+        with collector.paused():
+            return self._add(pairs, push, key, new_context, message, settings)
+
+    def _add(
+        self,
+        pairs: Iterator[tuple[object, object]],
+        push: bool | None,
+        key: Keying,
+        new_context: NewContext | None,
+        message: Callable[[int], str] | None,
+        settings: Settings | None,
+    ) -> list[BlobRef]:
         """Add the blobs of ``pairs`` with their times in one commit per at most
         ``max_push_bytes`` stored bytes (see :mod:`gitblobts.core.pushlimit`); push if
         ``push`` (or by default the store) says so. ``key``: called with the settings,
@@ -121,6 +134,7 @@ class Adding:
                     yield file
                     del file  # the backend has it: hold no part while the next is cut
                 written += count
+                collector.tick()
                 added.append((context.timestamp_ns, context.path, count))
                 split.blob(written, position, context.path)
 

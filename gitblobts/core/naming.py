@@ -54,8 +54,13 @@ class BlobName:
         return _identity(self.timestamp_ns, self.nonce)
 
     def __str__(self) -> str:
-        suffixes = "".join(f".{suffix}" for suffix in self.suffixes)
-        return f"{self.identity}.v{self.version}{suffixes}"
+        return self.identity + _tail(self.version, self.suffixes)
+
+
+@functools.lru_cache(maxsize=64)
+def _tail(version: int, suffixes: tuple[str, ...]) -> str:
+    """``.v<version>[.<suffix>]...``: what follows the identity (names share a few)."""
+    return f".v{version}" + "".join(f".{suffix}" for suffix in suffixes)
 
 
 def new_nonce() -> str:
@@ -73,8 +78,7 @@ _THREE_BITS = bytes(_BASE32[(byte & 7) << 2] for byte in range(256))
 def _identity(timestamp_ns: int, nonce: str) -> str:
     seconds, nanos = divmod(timestamp_ns, timestamps.NS_PER_SECOND)
     hours, second_of_hour = divmod(seconds, 3600)
-    minute, second = divmod(second_of_hour, 60)
-    return f"{_hour_text(hours)}{minute:02d}{second:02d}.{nanos:09d}Z_{nonce}"
+    return f"{_hour_text(hours)}{_MMSS[second_of_hour]}.{nanos:09d}Z_{nonce}"
 
 
 @functools.lru_cache(maxsize=1024)
@@ -135,7 +139,9 @@ def parse_parts(filename: str) -> tuple[int, Tail] | None:
 
 
 _SHORTEST = len("YYYYMMDDThhmmss.nnnnnnnnnZ_") + 26 + len(".v1")
-_SECONDS_OF_HOUR = {f"{s // 60:02d}{s % 60:02d}": s for s in range(3600)}
+_MMSS = tuple(f"{s // 60:02d}{s % 60:02d}" for s in range(3600))
+"""``mmss`` of each second of an hour."""
+_SECONDS_OF_HOUR = {text: s for s, text in enumerate(_MMSS)}
 """``mmss`` to seconds since the hour."""
 _HOUR = re.compile(r"\d{8}T\d{2}")
 _MIDDLE = re.compile(r"\d{4}\.\d{9}Z_[a-z2-7]{26}")

@@ -88,13 +88,25 @@ class Pipeline:
         self._core_seal = is_core("gitblobts_compress") and is_core("gitblobts_encrypt")
         self._core_decode = is_core("gitblobts_decode")
         self._core_data_writes = self._core_seal and is_core("gitblobts_encode")
+        self._core_writes = self._core_data_writes and is_core("gitblobts_place")
         self._told = _listeners(hook.gitblobts_committed)
 
     def write(self, blob: BlobContext, data: bytes) -> bytes | bytearray:
         """Run encode, compress, encrypt and place; set ``blob.path``; return the file's
         bytes."""
-        data = _stage_result("encode", self._encode(blob=blob, data=data))
         stored: bytes | bytearray
+        if self._core_writes and len(data) < STREAM_THRESHOLD:
+            # No plugin takes part: core's stages, called as they are (a batch writes
+            # thousands of small blobs, and each call through a stage costs).
+            compressed = blob.codec.encode(data)
+            if type(compressed) is not bytes:
+                compressed = _stage_result("compress", compressed)
+            stored = compressed
+            if blob.cipher is not None:
+                stored = _stored_result(blob.cipher.encrypt(compressed, blob.cipher_context))
+            blob.path = CORE_STAGES.gitblobts_place(blob)
+            return stored
+        data = _stage_result("encode", self._encode(blob=blob, data=data))
         if self._core_seal and blob.cipher is not None and len(data) >= STREAM_THRESHOLD:
             # A large blob through core's own stages: compressed and encrypted piece by
             # piece, so that memory holds the blob and its stored file, not a third copy.

@@ -5,7 +5,8 @@ Loose objects for small additions; for batches, one pack (version 2) with its in
 (version 2) per :class:`PackWriter`, streamed to disk object by object so that a batch of any
 size costs constant memory. Blob contents that do not shrink (compressed or encrypted, judged
 from a sample) are stored at deflate level 0, which is still valid zlib and costs a tenth of
-level 1; trees and commits are deflated at level 1.
+level 1; so are trees and commits of up to :data:`SMALL_TREE` bytes (a few entries, mostly
+ids that do not shrink); larger ones are deflated at level 1.
 
 Writing objects makes nothing visible: an object is only reachable once a ref points at a
 commit that reaches it, so a crash here leaves at most unreferenced objects or ``tmp_`` files,
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import array
 import contextlib
+import functools
 import hashlib
 import io
 import os
@@ -38,6 +40,9 @@ _HEADER_MAX = 32
 """Most bytes of a header (``commit <size>\\0``, sizes of up to 20 digits) inflated."""
 _CREATE = os.O_CREAT | os.O_EXCL | os.O_WRONLY
 _STORED_MAX = 0xFFFF
+SMALL_TREE = 1024
+"""Trees (and commits) of at most this many bytes are stored at deflate level 0: deflating
+one of a few entries saves a few bytes and costs five times the rest of writing it."""
 _STORED_HEADER = b"\x78\x01\x01"
 """A zlib header (deflate, 32 KiB window, level 0) and a final stored block's first byte."""
 
@@ -85,11 +90,8 @@ def _stored(data: BytesLike) -> bytes:
     """``zlib.compress(data, 0)`` for up to 64 KiB, without zlib's setup: a zlib header, one
     final stored block and the Adler-32 checksum."""
     size = len(data)
-    return b"".join((_STORED_HEADER, struct.pack("<HH", size, size ^ 0xFFFF), data, _adler(data)))
-
-
-def _adler(data: BytesLike) -> bytes:
-    return zlib.adler32(data).to_bytes(4, "big")
+    lengths = (size | (size ^ 0xFFFF) << 16).to_bytes(4, "little")
+    return b"".join((_STORED_HEADER, lengths, data, zlib.adler32(data).to_bytes(4, "big")))
 
 
 def write_loose(objects_dir: str, kind: bytes, data: BytesLike, *, durable: bool = False) -> str:
@@ -219,7 +221,7 @@ class PackWriter:
         self._level = level
         self._durable = durable
         fd, self._temporary = tempfile.mkstemp(prefix="tmp_pack_", dir=self._folder)
-        self._out = os.fdopen(fd, "w+b")
+        self._out = os.fdopen(fd, "w+b", buffering=_CHUNK)  # small objects, few writes
         self._out.write(b"PACK" + struct.pack(">II", 2, 0))
         self._offset = 12
         # Per object: binary id, CRC-32 of its entry, offset. Kept compact, as plain values
@@ -239,24 +241,37 @@ class PackWriter:
 
     def add(self, kind: bytes, data: BytesLike) -> str:
         """Append an object (once: a repeat is skipped) and return its id."""
-        digest = hashlib.sha1(b"%s %d\0" % (kind, len(data)))  # noqa: S324 - git's object id
+        size = len(data)
+        digest = hashlib.sha1(b"%s %d\0" % (kind, size))  # noqa: S324 - git's object id
         digest.update(data)
         binary = digest.digest()
-        if binary not in self._seen:
-            if kind != BLOB:
-                level = 1
-            elif self._level is None:
-                level = self._level = 1 if shrinks(data) else 0
-            else:
-                level = self._level
-            header = _pack_header(_PACK_TYPES[kind], len(data))
+        if binary in self._seen:
+            return binary.hex()
+        if kind != BLOB:
+            level = 0 if size <= SMALL_TREE else 1
+        elif self._level is None:
+            level = self._level = 1 if shrinks(data) else 0
+        else:
+            level = self._level
+        header = _pack_header(_PACK_TYPES[kind], size)
+        if level == 0 and size <= _STORED_MAX:
+            # The common case of a batch (small encrypted blobs, small trees): the entry
+            # whole (:func:`_stored`, after the header), in one write.
+            lengths = (size | (size ^ 0xFFFF) << 16).to_bytes(4, "little")
+            adler = zlib.adler32(data).to_bytes(4, "big")
+            entry = b"".join((header, _STORED_HEADER, lengths, data, adler))
+            self._out.write(entry)
+            crc = zlib.crc32(entry)
+            self._offsets.append(self._offset)
+            self._offset += len(entry)
+        else:
             self._out.write(header)
             crc = _deflate(self._out, data, level, crc=zlib.crc32(header))
-            self._seen.add(binary)
-            self._ids.append(binary)
-            self._crcs.append(crc)
             self._offsets.append(self._offset)
             self._offset = self._out.tell()
+        self._seen.add(binary)
+        self._ids.append(binary)
+        self._crcs.append(crc)
         return binary.hex()
 
     def finish(self) -> str | None:
@@ -313,6 +328,7 @@ class PackWriter:
             self.abort()
 
 
+@functools.lru_cache(maxsize=4096)
 def _pack_header(type_number: int, size: int) -> bytes:
     """A pack entry's header: type and size, the size in little-endian 7-bit groups."""
     byte = (type_number << 4) | (size & 0x0F)

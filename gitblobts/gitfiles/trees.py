@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import functools
 import re
-from collections import defaultdict
 from collections.abc import Callable, ItemsView, Iterable, Iterator, Mapping, ValuesView
 
 from gitblobts.core.backend import FILE_MODE, TreeEntry
@@ -197,12 +196,24 @@ def order(entry: TreeEntry) -> bytes:
     return entry.name.encode("utf-8", "surrogateescape") + (b"/" if entry.is_folder else b"")
 
 
-def serialize(entries: Iterable[TreeEntry]) -> bytes:
-    """The bytes of the tree object of ``entries``, in git's order."""
+def serialize(entries: Iterable[TreeEntry], *, ordered: bool = False) -> bytes:
+    """The bytes of the tree object of ``entries``, in git's order; ``ordered``: they are
+    in it already (as :func:`edit` writes them), and are not sorted again."""
     return b"".join(
-        b"%o %s\0%s" % (e.mode, e.name.encode("utf-8", "surrogateescape"), bytes.fromhex(e.oid))
-        for e in sorted(entries, key=order)
+        [
+            b"%s %s\0%s"
+            % (
+                _MODE_TEXT.get(e.mode) or b"%o" % e.mode,
+                e.name.encode("utf-8", "surrogateescape"),
+                bytes.fromhex(e.oid),
+            )
+            for e in (entries if ordered else sorted(entries, key=order))
+        ]
     )
+
+
+_MODE_TEXT = {mode: text for text, mode in _MODES.items()}
+"""Each mode git writes, as it writes it."""
 
 
 Changes = Iterable[tuple[list[str], str | None]]
@@ -221,34 +232,43 @@ def edit(
     ``write`` writes a tree of entries in git's order and returns its id. A file is never
     overwritten by a different one, nor removed where there is none, nor a folder made
     where another entry stands: each raises ``RepositoryError`` naming the path."""
-    return _edit(read, write, tree_id, changes, "") or write([])
+    return _edit(read, write, tree_id, list(changes), 0) or write([])
 
 
 def _edit(
     read: Callable[[str], Mapping[str, TreeEntry]],
     write: Callable[[list[TreeEntry]], str],
     tree_id: str | None,
-    changes: Changes,
-    prefix: str,
+    changes: list[tuple[list[str], str | None]],
+    depth: int,
 ) -> str | None:
-    """:func:`edit` of the folder ``prefix``; ``None`` if the folder is left empty."""
+    """:func:`edit` of the folder at ``depth`` along the changes' paths (each path's first
+    ``depth`` parts name it); ``None`` if the folder is left empty."""
+    if tree_id is None and all(len(parts) == depth + 1 for parts, _ in changes):
+        return _new_folder(write, changes, depth)  # a batch makes many such: kept lean
     # items(): copied at C speed, whatever the mapping (a LargeTree too).
     entries = dict(read(tree_id).items()) if tree_id is not None else {}
-    nested: defaultdict[str, list[tuple[list[str], str | None]]] = defaultdict(list)
-    for parts, oid in changes:
-        if len(parts) > 1:
-            nested[parts[0]].append((parts[1:], oid))
+    nested: dict[str, list[tuple[list[str], str | None]]] = {}
+    below = depth + 1
+    for change in changes:
+        parts, oid = change
+        if len(parts) > below:
+            name = parts[depth]
+            if name in nested:
+                nested[name].append(change)
+            else:
+                nested[name] = [change]
             continue
-        name = parts[0]
+        name = parts[depth]
         existing = entries.get(name)
         if oid is None:
             if existing is None or existing.is_folder:
-                raise RepositoryError(f"{prefix}{name}: no file there to remove")
+                raise RepositoryError(f"{_folder(parts, depth)}{name}: no file there to remove")
             del entries[name]
             continue
         if existing is not None and (existing.mode, existing.oid) != (FILE_MODE, oid):
             raise RepositoryError(
-                f"{prefix}{name}: a different file already exists there; "
+                f"{_folder(parts, depth)}{name}: a different file already exists there; "
                 "blobs are never overwritten"
             )
         entries[name] = TreeEntry(name, oid, FILE_MODE)
@@ -256,11 +276,11 @@ def _edit(
         existing = entries.get(name)
         if existing is not None and not existing.is_folder:
             raise RepositoryError(
-                f"{prefix}{name}: {existing.kind} stands where a folder is needed; move it "
-                "away to add blobs there"
+                f"{_folder(subchanges[0][0], depth)}{name}: {existing.kind} stands where a "
+                "folder is needed; move it away to add blobs there"
             )
         old = existing.oid if existing is not None else None
-        sub_id = _edit(read, write, old, subchanges, f"{prefix}{name}/")
+        sub_id = _edit(read, write, old, subchanges, below)
         if sub_id is None:
             entries.pop(name, None)
         else:
@@ -268,3 +288,36 @@ def _edit(
     if not entries:
         return None
     return write(sorted(entries.values(), key=order))
+
+
+def _new_folder(
+    write: Callable[[list[TreeEntry]], str],
+    changes: list[tuple[list[str], str | None]],
+    depth: int,
+) -> str | None:
+    """:func:`_edit` of a folder that does not exist yet and gains only files (the
+    ``depth``-th part of each path): their entries, each name once, in git's order."""
+    files: dict[str, str] = {}
+    for parts, oid in changes:
+        name = parts[depth]
+        if oid is None:
+            raise RepositoryError(f"{_folder(parts, depth)}{name}: no file there to remove")
+        if files.setdefault(name, oid) != oid:
+            raise RepositoryError(
+                f"{_folder(parts, depth)}{name}: a different file already exists there; "
+                "blobs are never overwritten"
+            )
+    if not files:
+        return None
+    # Files alone: git's order is that of the names' bytes.
+    names = sorted(files, key=_name_bytes) if len(files) > 1 else list(files)
+    return write([TreeEntry(name, files[name], FILE_MODE) for name in names])
+
+
+def _name_bytes(name: str) -> bytes:
+    return name.encode("utf-8", "surrogateescape")
+
+
+def _folder(parts: list[str], depth: int) -> str:
+    """The folder at ``depth`` along ``parts``, as an error names it (``a/b/``, or ``""``)."""
+    return "".join(f"{part}/" for part in parts[:depth])

@@ -53,11 +53,19 @@ def _hour_folder(hours: int) -> str:
     return f"{year:04d}/{month:02d}/{day:02d}/{hour:02d}"
 
 
-@functools.lru_cache(maxsize=1024)
+_BUCKETS_PER_HOUR = 3600 // BUCKET_SECONDS
+_BUCKET_NAMES = tuple(
+    f"{seconds // 60:02d}{seconds % 60:02d}" for seconds in range(0, 3600, BUCKET_SECONDS)
+)
+"""``MMSS`` of each 20-second bucket of an hour, in order."""
+
+
 def _bucket_folder(buckets: int) -> str:
-    """``YYYY/MM/DD/HH/MMSS`` of the 20-second bucket ``buckets`` after the epoch."""
-    *_, minute, second, _ = utc_fields(buckets * _NS_PER_BUCKET)
-    return f"{_hour_folder(buckets * _NS_PER_BUCKET // _NS_PER_HOUR)}/{minute:02d}{second:02d}"
+    """``YYYY/MM/DD/HH/MMSS`` of the 20-second bucket ``buckets`` after the epoch: its
+    hour's folder (remembered) and its place in the hour (a batch of a blob a minute makes
+    a new bucket every blob)."""
+    hours, bucket = divmod(buckets, _BUCKETS_PER_HOUR)
+    return f"{_hour_folder(hours)}/{_BUCKET_NAMES[bucket]}"
 
 
 class _CalendarLayout(Layout):

@@ -209,7 +209,8 @@ def test_aes256gcm_version_1_files_still_decrypt() -> None:
 def test_a_tampered_version_1_file_fails_to_decrypt() -> None:
     salt, nonce = os.urandom(16), os.urandom(12)
     version_1 = b"\x01" + salt + nonce + file_key(salt, 1).encrypt(nonce, MESSAGE, CONTEXT)
-    assert "not authentic" in str(failure("aes256gcm", version_1[:-1] + b"\0"))
+    tampered = version_1[:-1] + bytes((version_1[-1] ^ 1,))  # b"\0" was a no-op 1 in 256
+    assert "not authentic" in str(failure("aes256gcm", tampered))
 
 
 def three_segments() -> tuple[bytes, bytes]:

@@ -222,7 +222,7 @@ class DulwichBackend(DulwichClones, TreeReadingBackend):
         new_objects: list[tuple[bytes, bytes | bytearray]] = []
 
         def write_tree(entries: list[TreeEntry]) -> str:
-            raw = trees.serialize(entries)
+            raw = trees.serialize(entries, ordered=True)  # as edit writes them
             new_objects.append((TREE, raw))
             return object_id(TREE, raw)
 
