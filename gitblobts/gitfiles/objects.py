@@ -259,6 +259,17 @@ class PackWriter:
             self._offset = self._out.tell()
         return binary.hex()
 
+    def add_stored(self, binary: bytes, stored: BytesLike) -> None:
+        """Append an object given as a pack entry's bytes (header and zlib stream) and its
+        id (20 bytes), as they are, once; the caller vouches that they match."""
+        if binary not in self._seen:
+            self._out.write(stored)
+            self._seen.add(binary)
+            self._ids.append(binary)
+            self._crcs.append(zlib.crc32(stored))
+            self._offsets.append(self._offset)
+            self._offset += len(stored)
+
     def finish(self) -> str | None:
         """Complete the pack and its index; return the pack's name (``pack-<sha>``), or
         ``None`` if no object was added (nothing is kept then)."""

@@ -7,7 +7,9 @@ are inflated in one call from the mapped pack. That is a fraction of what a gene
 store spends per object, which matters when a read is thousands of small blobs.
 
 :meth:`PackReader.size` gives an object's size from its entry's header, or a delta's from
-the delta's first bytes, without the contents: what a listing needs.
+the delta's first bytes, without the contents: what a listing needs. :meth:`PackReader.stored`
+gives a whole object's entry as it is stored, for another pack
+(:mod:`gitblobts.gitfiles.packsend`).
 
 Only what is simple and common is read here; for anything else :meth:`PackReader.read`
 returns ``None`` and the caller asks its general object store: an object stored as a delta
@@ -23,6 +25,7 @@ its checksum), and is let go when a look at the directory no longer finds it.
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import itertools
 import math
@@ -81,6 +84,7 @@ class _Pack:
     __slots__ = (
         "_buckets",
         "_count",
+        "_ends",
         "_fanout",
         "_index",
         "_large",
@@ -96,6 +100,8 @@ class _Pack:
         self.name = os.path.basename(base)
         self._buckets: list[dict[bytes, int] | None] = [None] * 256
         """Per first byte, the ids and offsets of the objects, read on first use."""
+        self._ends: list[int] | None = None
+        """Every entry's offset, sorted, then the trailer's: where each entry ends."""
         self._index = _map(base + ".idx")
         try:
             self._pack = _map(base + ".pack")
@@ -256,6 +262,27 @@ class _Pack:
             with contextlib.suppress(OSError, ValueError):
                 self._pack.madvise(mmap.MADV_DONTNEED, start, end - start)
 
+    def stored(self, offset: int) -> tuple[int, bytes] | None:
+        """The type and the stored bytes (header and zlib stream, as they would go into
+        another pack) of the entry at ``offset``, if it is a whole object; ``None`` for a
+        delta. Nothing is inflated: the entry ends where the next one starts."""
+        kind = (self._pack[offset] >> 4) & 7
+        if kind not in (COMMIT, TREE, BLOB, TAG):
+            return None
+        ends = self._ends
+        if ends is None:
+            ends = self._ends = self._entry_ends()
+        end = ends[bisect.bisect_right(ends, offset)]
+        return kind, self._pack[offset:end]
+
+    def _entry_ends(self) -> list[int]:
+        """The offsets of all entries, sorted, and of the trailer."""
+        small = struct.unpack_from(f">{self._count}I", self._index, self._offsets)
+        ends = [self._large_offset(o) if o & _LARGE else o for o in small]
+        ends.append(len(self._pack) - _ID_BYTES)
+        ends.sort()
+        return ends
+
     def _entry(self, offset: int) -> tuple[int, int, int]:
         """The type and size of the pack entry at ``offset``, and where its data starts."""
         pack = self._pack
@@ -363,6 +390,11 @@ class PackReader:
         """The size of object ``oid`` (hexadecimal) if it is a ``kind`` object in a pack,
         whole or deltified (see :meth:`_Pack.size`); ``None`` for anything else."""
         return self._at(oid, lambda pack, offset: pack.size(offset, kind))
+
+    def stored(self, oid: str) -> tuple[int, bytes] | None:
+        """The type and stored bytes of object ``oid`` (hexadecimal) if a pack holds it
+        whole (see :meth:`_Pack.stored`)."""
+        return self._at(oid, lambda pack, offset: pack.stored(offset))
 
     def has(self, oid: str) -> bool:
         """Whether object ``oid`` (hexadecimal) is in a pack this reader maps."""
