@@ -292,7 +292,7 @@ class PackWriter:
         out.close()
         name = f"pack-{checksum.hex()}"
         base = os.path.join(self._folder, name)
-        index = _index_bytes(self._ids, self._crcs, self._offsets, checksum)
+        index = index_bytes(self._ids, self._crcs, self._offsets, checksum)
         try:
             os.chmod(self._temporary, 0o444)
             os.replace(self._temporary, base + ".pack")
@@ -336,7 +336,7 @@ def _pack_header(type_number: int, size: int) -> bytes:
     return bytes(header)
 
 
-def _index_bytes(
+def index_bytes(
     ids: list[bytes], crcs: array.array[int], offsets: array.array[int], pack_checksum: bytes
 ) -> bytes:
     """A version-2 pack index for the objects ``ids`` with their CRC-32s and offsets."""
