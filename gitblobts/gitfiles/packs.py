@@ -394,15 +394,17 @@ class PackReader:
     def stored(self, oid: str) -> tuple[int, bytes] | None:
         """The type and stored bytes of object ``oid`` (hexadecimal) if a pack holds it
         whole (see :meth:`_Pack.stored`)."""
-        return self._at(oid, lambda pack, offset: pack.stored(offset))
+        return self._at(oid, lambda pack, offset: pack.stored(offset), reorder=False)
 
     def has(self, oid: str) -> bool:
         """Whether object ``oid`` (hexadecimal) is in a pack this reader maps."""
         return self._at(oid, lambda pack, offset: True) is not None
 
-    def _at(self, oid: str, get: Callable[[_Pack, int], _T | None]) -> _T | None:
+    def _at(
+        self, oid: str, get: Callable[[_Pack, int], _T | None], *, reorder: bool = True
+    ) -> _T | None:
         """``get(pack, offset)`` of the pack holding ``oid``; ``None`` if none does, or it
-        fails."""
+        fails. ``reorder``: try that pack first from now on."""
         if len(oid) != 2 * _ID_BYTES:
             return None
         try:
@@ -411,7 +413,7 @@ class PackReader:
             for pack in packs:
                 offset = pack.find(binary)
                 if offset >= 0:
-                    if pack is not packs[0]:
+                    if reorder and pack is not packs[0]:
                         self._first(pack)
                     return get(pack, offset)
             if self._closed or self._is_loose(oid) or not self.rescan():

@@ -27,7 +27,7 @@ from dulwich.repo import Repo
 from gitblobts.core.backend import Identity
 from gitblobts.core.errors import PushRejectedError, RemoteError
 from gitblobts.core.redaction import redact
-from gitblobts.gitfiles import packs, packsend, refs
+from gitblobts.gitfiles import packs, packsend, refs, trees
 from gitblobts.gitfiles.objects import PackWriter
 from gitblobts.plugins.backends.base import TreeReadingBackend
 from gitblobts.plugins.backends.dulwichexchange import (
@@ -147,7 +147,7 @@ class DulwichPushes(TreeReadingBackend):
         """The ids of the objects ``commit`` reaches and ``theirs`` (``None``: nothing)
         does not, commits first; ``None`` unless the commits from ``theirs`` to ``commit``
         are one line, each with one parent (the first may have none if ``theirs`` is
-        ``None``)."""
+        ``None``), and their trees of the forms git writes."""
         line: list[tuple[str, str, str | None]] = []  # commit, its tree, its parent's
         current = commit
         while current != theirs:
@@ -161,8 +161,12 @@ class DulwichPushes(TreeReadingBackend):
             current = parent
         oids = [oid for oid, _, _ in line]
         seen: set[str] = set()
-        for _, tree, parent in reversed(line):
-            self._new_objects(self._root(parent) if parent is not None else None, tree, seen, oids)
+        try:
+            for _, tree, parent in reversed(line):
+                base = self._root(parent) if parent is not None else None
+                self._new_objects(base, tree, seen, oids)
+        except _Unusual:
+            return None
         return oids
 
     def _new_objects(self, old: str | None, new: str, seen: set[str], oids: list[str]) -> None:
@@ -172,6 +176,9 @@ class DulwichPushes(TreeReadingBackend):
             return
         seen.add(new)
         oids.append(new)
+        if old is None:
+            self._all_objects(new, seen, oids)
+            return
         before = self._tree(old) if old is not None else {}
         for name, entry in self._tree(new).items():
             previous = before.get(name)
@@ -183,6 +190,28 @@ class DulwichPushes(TreeReadingBackend):
             elif entry.oid not in seen:
                 seen.add(entry.oid)
                 oids.append(entry.oid)
+
+    def _all_objects(self, tree: str, seen: set[str], oids: list[str]) -> None:
+        """Add to ``oids`` what tree ``tree`` (already added) holds, each object once, from
+        the trees' bytes (no entry objects, nothing cached); :class:`_Unusual` if a tree
+        has an entry of a form git does not write."""
+        pending = [tree]
+        while pending:
+            entries = trees.split(self._read_tree(pending.pop()))
+            if entries is None:
+                raise _Unusual
+            files, others = entries
+            for _, blob in files:
+                if blob not in seen:
+                    seen.add(blob)
+                    oids.append(blob)
+            for _, other, mode in others:
+                if mode == _GITLINK or other in seen:
+                    continue
+                seen.add(other)
+                oids.append(other)
+                if mode == trees.FOLDER_MODE:
+                    pending.append(other)
 
     def _push_to_path(self, path: str, commit: str, remote_ref: str, expected: str | None) -> bool:
         """Push to the repository at ``path`` as dulwich's local transport would, but under
@@ -231,6 +260,10 @@ class DulwichPushes(TreeReadingBackend):
                 pack.finish()
         except ValueError as error:
             raise RemoteError(f"{self._path}: cannot push: {error}") from None
+
+
+class _Unusual(Exception):
+    """A tree with an entry of a form git does not write: dulwich's generation sends it."""
 
 
 def _record(entry: packsend.Entry, piece: bytes) -> UnpackedObject:
