@@ -15,6 +15,10 @@ side in the same run, so that a verdict holds on any machine (absolute times do 
       Store.addblob(file)) and store to file (gitblobts get --output, and blob.open()),
       each: peak memory growth <= 64 MiB (this process's, or a git process's it runs), and
       the file read back equal to the original
+  G9  over git:// (a git daemon on loopback), 10,000 x 1 KiB new blobs (one addblobs batch,
+      zstd + key): Store.push() <= 1.5 x git push of the same commit to an empty remote, and
+      Store.pull() into an empty clone <= 1.5 x git fetch of them with the fast-forward of
+      the branch (git fetch origin main:main) into another
 
 The default backend's rows decide the summary; the other backend's rows are printed beside
 them, and gitblobts 0.0.7 (the seed's package, installed from PyPI into its own virtual
@@ -40,6 +44,7 @@ import os
 import platform
 import resource
 import shutil
+import socket
 import statistics
 import subprocess
 import sys
@@ -77,7 +82,7 @@ LEGACY_VERSION = "0.0.7"
 LEGACY_DRIVER = HERE / "legacy_0_0_7.py"
 RESULTS_START = "<!-- results:start -->"
 RESULTS_END = "<!-- results:end -->"
-GOALS = ("G1", "G2", "G3", "G4", "G5", "G6", "G7", "G8", "G10", LEGACY_VERSION)
+GOALS = ("G1", "G2", "G3", "G4", "G5", "G6", "G7", "G8", "G9", "G10", LEGACY_VERSION)
 GIT_BACKEND = "git"
 """G10 measures this backend against the default one: its goals count whatever the default."""
 STARTED = time.perf_counter()
@@ -891,6 +896,82 @@ def streaming_goal(bench: Bench, backend: str, folder: Path) -> list[Row]:
     return rows
 
 
+def served_by_git_daemon(root: Path) -> tuple[subprocess.Popen[bytes], str]:
+    """A ``git daemon`` serving (and accepting pushes to) the repositories under ``root`` on
+    a free loopback port, once it accepts connections; and its base URL."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = int(probe.getsockname()[1])
+    daemon = subprocess.Popen(
+        ["git", "daemon", "--reuseaddr", f"--base-path={root}", "--export-all",
+         "--enable=receive-pack", "--listen=127.0.0.1", f"--port={port}", str(root)],
+        stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return daemon, f"git://127.0.0.1:{port}"
+        time.sleep(0.02)
+    daemon.terminate()
+    daemon.wait(timeout=10)
+    raise Unavailable(f"git daemon did not start on port {port}")
+
+
+def push_pull_goal(bench: Bench, backend: str, folder: Path) -> list[Row]:
+    """G9: Store.push() of the medium batch over git:// to an empty remote, against git push
+    of the same commit to another; then Store.pull() of it into an empty clone, against git
+    fetch (with the branch's fast-forward) into another; alternating, at least three rounds,
+    medians."""
+    count = bench.plan.medium
+    payload = [os.urandom(KIB) for _ in range(count)]
+    times = blob_times(bench.now_ns, count)
+    served = folder / "served"
+    served.mkdir()
+    daemon, base = served_by_git_daemon(served)
+    pushes: tuple[list[float], list[float]] = ([], [])
+    pulls: tuple[list[float], list[float]] = ([], [])
+    try:
+        for round_ in range(max(3, bench.plan.rounds)):
+            progress(f"G9 {backend}: round {round_ + 1}")
+            local = new_bare(folder / f"pushing-{round_}")
+            with open_store(local, backend, bench.key) as store:
+                store.addblobs(payload, times)
+            clones = []
+            for side in ("ours", "git"):
+                new_bare(served / f"{side}-{round_}.git")
+                url = f"{base}/{side}-{round_}.git"
+                git("-C", str(local), "remote", "add", side, url)
+                clone = new_bare(folder / f"pulling-{side}-{round_}")
+                git("-C", str(clone), "remote", "add", "origin", url)
+                clones.append(clone)
+            with Store(local, key=bench.key, backend=backend, remote="ours", push=False) as store:
+                pushes[0].append(timed(store.push))
+            plain = ("-C", str(local), "push", "-q", "git", "main:refs/heads/main")
+            pushes[1].append(timed(partial(git, *plain)))
+            with open_store(clones[0], backend, bench.key) as store:
+                pulls[0].append(timed(store.pull))
+            fetch = ("-C", str(clones[1]), "fetch", "-q", "origin", "main:main")
+            pulls[1].append(timed(partial(git, *fetch)))
+            for path in (local, *clones):
+                shutil.rmtree(path)
+    finally:
+        daemon.terminate()
+        daemon.wait(timeout=10)
+        shutil.rmtree(served, ignore_errors=True)
+    blobs = f"{count:,} × 1 KiB (zstd + key) over git://"
+    return [
+        timing(
+            "G9", backend, f"push of {blobs} vs git push",
+            statistics.median(pushes[0]), statistics.median(pushes[1]), 1.5,
+        ),
+        timing(
+            "G9", backend, f"pull of {blobs} vs git fetch origin main:main",
+            statistics.median(pulls[0]), statistics.median(pulls[1]), 1.5,
+        ),
+    ]  # fmt: skip
+
+
 def guarded(goal: str, backend: str, workload: Callable[[], list[Row]]) -> list[Row]:
     """The workload's rows, or one ERROR row: a failure is reported and the others still run."""
     try:
@@ -920,6 +1001,7 @@ def measure_backend(
     rows += guarded("G5", backend, lambda: big_blob_goal(bench, backend, folder))
     rows += guarded("G7", backend, lambda: listing_goal(bench, backend, folder))
     rows += guarded("G8", backend, lambda: streaming_goal(bench, backend, folder))
+    rows += guarded("G9", backend, lambda: push_pull_goal(bench, backend, folder))
     shutil.rmtree(folder, ignore_errors=True)
     return rows, series
 

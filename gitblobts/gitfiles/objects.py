@@ -274,6 +274,17 @@ class PackWriter:
         self._crcs.append(crc)
         return binary.hex()
 
+    def add_stored(self, binary: bytes, stored: BytesLike) -> None:
+        """Append an object given as a pack entry's bytes (header and zlib stream) and its
+        id (20 bytes), as they are, once; the caller vouches that they match."""
+        if binary not in self._seen:
+            self._out.write(stored)
+            self._seen.add(binary)
+            self._ids.append(binary)
+            self._crcs.append(zlib.crc32(stored))
+            self._offsets.append(self._offset)
+            self._offset += len(stored)
+
     def finish(self) -> str | None:
         """Complete the pack and its index; return the pack's name (``pack-<sha>``), or
         ``None`` if no object was added (nothing is kept then)."""
@@ -296,7 +307,7 @@ class PackWriter:
         out.close()
         name = f"pack-{checksum.hex()}"
         base = os.path.join(self._folder, name)
-        index = _index_bytes(self._ids, self._crcs, self._offsets, checksum)
+        index = index_bytes(self._ids, self._crcs, self._offsets, checksum)
         try:
             os.chmod(self._temporary, 0o444)
             os.replace(self._temporary, base + ".pack")
@@ -341,7 +352,7 @@ def _pack_header(type_number: int, size: int) -> bytes:
     return bytes(header)
 
 
-def _index_bytes(
+def index_bytes(
     ids: list[bytes], crcs: array.array[int], offsets: array.array[int], pack_checksum: bytes
 ) -> bytes:
     """A version-2 pack index for the objects ``ids`` with their CRC-32s and offsets."""

@@ -359,7 +359,7 @@ def test_offsets_from_2_gib_go_to_the_table_of_large_offsets() -> None:
     offsets = array.array("Q", [12, 2**31, 2**31 - 1, 5 * 2**32 + 7])
     checksum = bytes(range(20))
 
-    index = objects._index_bytes(ids, crcs, offsets, checksum)
+    index = objects.index_bytes(ids, crcs, offsets, checksum)
 
     assert index[:8] == b"\377tOc" + struct.pack(">I", 2)
     fanout = struct.unpack_from(">256I", index, 8)
@@ -381,7 +381,7 @@ def test_offsets_from_2_gib_go_to_the_table_of_large_offsets() -> None:
 def test_git_show_index_reads_the_large_offsets(tmp_path: Path) -> None:
     ids = [hashlib.sha1(b"%d" % i).digest() for i in range(3)]
     offsets = array.array("Q", [12, 3 * 2**31, 2**40])
-    index = objects._index_bytes(ids, array.array("I", [7, 8, 9]), offsets, bytes(20))
+    index = objects.index_bytes(ids, array.array("I", [7, 8, 9]), offsets, bytes(20))
 
     result = subprocess.run(
         ["git", "show-index"], input=index, capture_output=True, check=True, cwd=tmp_path

@@ -14,7 +14,7 @@ from types import ModuleType
 import pytest
 
 BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
-GOALS = ("G1", "G2", "G3", "G4", "G5", "G6", "G7", "G8")
+GOALS = ("G1", "G2", "G3", "G4", "G5", "G6", "G7", "G8", "G9")
 
 
 def run(script: str, *args: str, env: dict[str, str] | None = None) -> str:

@@ -129,8 +129,9 @@ def test_a_writer_killed_while_pushing_to_a_path_blocks_no_later_push(served: Pa
     writer = clone_of(served, "writer")
     Store(writer).addblobs([b"one", b"two", b"three"], push=False)
 
-    kill_during(writer, "push", served)
-    assert index_locks(served)  # the killed push left the remote's lock
+    pending = served / "objects" / "pack" / "tmp_pack_"
+    kill_during(writer, "push", pending, suffix="")  # holding the exchange lock, writing a pack
+    assert list(pending.parent.glob("tmp_pack_*"))  # what the killed push was writing
 
     Store(writer).push()
     with warnings.catch_warnings():

@@ -159,6 +159,8 @@ class TreeReadingBackend(IndexLockHolder, Backend):
         differ."""
         if base == tip:
             return
+        if base is None and self._all_files(tip, prefix, added):
+            return
         before = {} if base is None else self._tree(base)
         for name, entry in self._tree(tip).items():
             old = before.get(name)
@@ -170,6 +172,28 @@ class TreeReadingBackend(IndexLockHolder, Backend):
                 self._diff_trees(old_tree, entry.oid, path + "/", added)
             else:
                 added[path] = entry.oid
+
+    def _all_files(self, tree: str, prefix: str, added: dict[str, str]) -> bool:
+        """:meth:`_diff_trees` of ``tree`` against nothing, from the trees' bytes, a column
+        at a time (no entry objects, nothing cached: a whole store's trees are read once);
+        ``False``, with nothing added, if a tree has an entry of a form it leaves to
+        :meth:`_diff_trees`."""
+        found: dict[str, str] = {}
+        pending = [(tree, prefix)]
+        while pending:
+            oid, folder = pending.pop()
+            entries = trees.split(self._read_tree(oid), len(oid) // 2)
+            if entries is None:
+                return False
+            files, others = entries
+            found.update((folder + name, blob) for name, blob in files)
+            for name, other, mode in others:
+                if mode == trees.FOLDER_MODE:
+                    pending.append((other, folder + name + "/"))
+                else:
+                    found[folder + name] = other
+        added.update(found)
+        return True
 
     def first_parent_chain(self, tip: str, stop: str | None) -> list[str]:
         chain: list[str] = []

@@ -14,28 +14,24 @@ import contextlib
 import os
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from collections.abc import Set as AbstractSet
-from typing import BinaryIO, TypeVar
+from typing import TYPE_CHECKING, BinaryIO, TypeVar
 
 from dulwich.client import (
+    FetchPackResult,
     GitClient,
-    HTTPProxyUnauthorized,
-    HTTPUnauthorized,
     LocalGitClient,
     get_transport_and_path,
 )
 from dulwich.config import ConfigFile
-from dulwich.errors import GitProtocolError, NotGitRepository, SendPackError
-from dulwich.file import FileLocked
+from dulwich.errors import NotGitRepository
 from dulwich.graph import find_merge_base
 from dulwich.index import IndexEntry
 from dulwich.objects import Blob, Commit, ObjectID, ShaFile, Tree
-from dulwich.pack import UnpackedObject
 from dulwich.refs import Ref
 from dulwich.repo import Repo
 
 from gitblobts.core.backend import FILE_MODE, Backend, Identity, TreeEntry
-from gitblobts.core.errors import PushRejectedError, RemoteError, RepositoryError
+from gitblobts.core.errors import RemoteError, RepositoryError
 from gitblobts.core.hookspecs import hookimpl
 from gitblobts.core.redaction import redact
 from gitblobts.gitfiles import checkouts, locks, objects, packs, refs, trees, worktree
@@ -49,37 +45,24 @@ from gitblobts.gitfiles.objects import (
     object_id,
     write_loose,
 )
-from gitblobts.plugins.backends.base import DEFAULT_IDENTITY, TREE_CACHE, TreeReadingBackend
+from gitblobts.gitfiles.packreceive import PackReceiver
+from gitblobts.plugins.backends.base import DEFAULT_IDENTITY, TREE_CACHE
 from gitblobts.plugins.backends.dulwichclone import DulwichClones
-from gitblobts.plugins.backends.dulwichexchange import (
-    LOCK_TIMEOUT,
-    check_current_branch,
-    exchanging,
-    refused_push,
-)
+from gitblobts.plugins.backends.dulwichexchange import LOCK_TIMEOUT, TRANSPORT_ERRORS, exchanging
 from gitblobts.plugins.backends.dulwichindex import read_index, rewrite_index
+from gitblobts.plugins.backends.dulwichpush import DulwichPushes
 from gitblobts.plugins.backends.packing import Packing
+
+if TYPE_CHECKING:
+    from dulwich.client import DetermineWantsFunc
 
 _Kind = TypeVar("_Kind", bound=ShaFile)
 """A kind of git object, as dulwich reads it."""
 _LOOSE_LIMIT, _LOOSE_BYTES = 16, 16 << 20
 """Batches of at most this many objects and bytes are written loose rather than packed."""
-_TRANSPORT_ERRORS = (
-    OSError,
-    GitProtocolError,
-    NotGitRepository,
-    HTTPUnauthorized,
-    HTTPProxyUnauthorized,
-)
-"""What dulwich raises when a remote cannot be reached, or refuses us (credentials too)."""
-_MOVED_ON = ("non-fast-forward", "fetch first", "stale", "unable to set")
-"""Push statuses meaning the remote moved on (the last: a local remote's, as dulwich set it)."""
-_MOVED_MEANWHILE = b"cannot lock ref"
-"""What git's remote says when another push moved (or was moving) its branch: moved on too."""
-_ZERO_ID = ObjectID(b"0" * 40)
 
 
-class DulwichBackend(DulwichClones, TreeReadingBackend):
+class DulwichBackend(DulwichClones, DulwichPushes):
     """Git plumbing through dulwich."""
 
     name = "dulwich"
@@ -417,10 +400,13 @@ class DulwichBackend(DulwichClones, TreeReadingBackend):
         return url.decode("utf-8", "surrogateescape")
 
     def _client(self, url: str) -> tuple[GitClient, str]:
-        """A transport for ``url``; ssh runs ``GIT_SSH_COMMAND`` (or ``GIT_SSH``) as git does."""
+        """A transport for ``url``; ssh runs ``GIT_SSH_COMMAND`` (or ``GIT_SSH``) as git does.
+        Fetches ask for whole packs, not thin ones: :class:`PackReceiver` indexes them."""
         ssh_command = os.environ.get("GIT_SSH_COMMAND") or os.environ.get("GIT_SSH")
         config = self._repo.get_config_stack()
-        return get_transport_and_path(url, config=config, ssh_command=ssh_command or None)
+        return get_transport_and_path(
+            url, config=config, ssh_command=ssh_command or None, thin_packs=False
+        )
 
     def fetch(self, remote: str, remote_ref: str) -> str | None:
         url = self._url(remote)
@@ -435,8 +421,11 @@ class DulwichBackend(DulwichClones, TreeReadingBackend):
 
         try:
             with exchanging(self._repo.commondir()), self._promised(remote) as spec:
-                result = client.fetch(path, self._repo, determine_wants=wants, filter_spec=spec)
-        except _TRANSPORT_ERRORS as error:
+                if isinstance(client, LocalGitClient):
+                    result = client.fetch(path, self._repo, determine_wants=wants, filter_spec=spec)
+                else:
+                    result = self._fetch_pack(client, path, wants, spec)
+        except TRANSPORT_ERRORS as error:
             raise RemoteError(
                 f"cannot fetch from {remote} ({redact(url)}): {redact(str(error))}"
             ) from None
@@ -448,92 +437,20 @@ class DulwichBackend(DulwichClones, TreeReadingBackend):
         self._set_tracking(remote, remote_ref, oid)
         return str(oid.decode("ascii"))
 
-    def push(self, remote: str, commit: str, remote_ref: str, expected: str | None) -> bool:
-        url = self._url(remote)
-        client, path = self._client(url)
-        ref = Ref(remote_ref.encode())
-        moved = False
-        said: list[bytes] = []  # what the remote said while receiving the push
-
-        def update_refs(refs: dict[Ref, ObjectID]) -> dict[Ref, ObjectID]:
-            nonlocal moved
-            current = refs.get(ref)
-            if (current.decode("ascii") if current is not None else None) != expected:
-                moved = True
-                return {}
-            return {ref: ObjectID(commit.encode())}
-
-        def pack_data(
-            have: AbstractSet[ObjectID],
-            want: AbstractSet[ObjectID],
-            *,
-            ofs_delta: bool = False,
-            progress: Callable[[bytes], None] | None = None,
-        ) -> tuple[int, Iterator[UnpackedObject]]:
-            return self._repo.generate_pack_data(set(have), set(want), ofs_delta=ofs_delta)
-
-        if isinstance(client, LocalGitClient):
-            check_current_branch(path, remote_ref, f"{remote} ({redact(url)})")
-            if not self._push_to_path(path, commit, remote_ref, expected):
-                return False
-            self._set_tracking(remote, remote_ref, ObjectID(commit.encode()))
-            return True
-        try:
-            result = client.send_pack(
-                path.encode(), update_refs, generate_pack_data=pack_data, progress=said.append
-            )
-        except FileLocked:
-            return False  # a local remote's branch, being moved by another writer right now
-        except SendPackError as error:  # the remote refused the pack (receive.maxInputSize)
-            reason = error.args[0] if error.args else b""
-            raise refused_push(f"{remote} ({redact(url)})", reason, said) from None
-        except _TRANSPORT_ERRORS as error:
-            message = redact(str(error))
-            if "declined" in message or "rejected" in message or "denied" in message:
-                raise PushRejectedError(
-                    f"{remote} ({redact(url)}) refused the push: {message}"
-                ) from None
-            raise RemoteError(f"cannot push to {remote} ({redact(url)}): {message}") from None
-        if moved:
-            return False
-        status = (result.ref_status or {}).get(ref)
-        if status is not None:
-            if any(word in status for word in _MOVED_ON) or _MOVED_MEANWHILE in b"".join(said):
-                return False
-            raise refused_push(f"{remote} ({redact(url)})", status, said)
-        self._set_tracking(remote, remote_ref, ObjectID(commit.encode()))
-        return True
-
-    def _push_to_path(self, path: str, commit: str, remote_ref: str, expected: str | None) -> bool:
-        """Push to the repository at ``path`` as dulwich's local transport would, but under
-        gitblobts' locks, whose holders' deaths are told apart: the objects under the
-        remote's exchange lock, the ref by compare-and-swap. ``False`` if it moved on."""
-        try:
-            target = Repo(path)
-        except (NotGitRepository, OSError) as error:
-            raise RemoteError(f"cannot push to {redact(path)}: {redact(str(error))}") from None
-        with target, exchanging(target.commondir()):
-            common = target.commondir()
-            if refs.read_ref(common, remote_ref) != expected:
-                return False
-            have = {oid for oid in target.get_refs().values() if oid != _ZERO_ID}
-            want = {ObjectID(commit.encode())}
-            count, objects = self._repo.generate_pack_data(have, want, ofs_delta=True)
-            if count:
-                target.object_store.add_pack_data(count, objects)
+    def _fetch_pack(
+        self, client: GitClient, path: str, wants: DetermineWantsFunc, spec: bytes | None
+    ) -> FetchPackResult:
+        """Fetch from ``path`` through ``client`` the objects ``wants`` names, as one pack
+        that :class:`PackReceiver` writes and indexes (dulwich would index it in Python
+        objects, several times slower). ``RemoteError`` if the pack is not valid."""
+        walker = self._repo.get_graph_walker()
+        with PackReceiver(os.fspath(self._store.path), durable=self._durable) as received:
+            result = client.fetch_pack(path, wants, walker, received.write, filter_spec=spec)
             try:
-                setting = target.get_config().get((b"core",), b"logallrefupdates").decode()
-            except KeyError:
-                setting = None
-            log = refs.keeps_log(common, remote_ref, setting, target.bare)
-            return refs.compare_and_swap(
-                common,
-                remote_ref,
-                expected,
-                commit,
-                log_as=(self._identity(), "gitblobts: push") if log else None,
-                durable=self._durable,
-            )
+                received.finish()
+            except ValueError as error:
+                raise RemoteError(f"{self._path}: the pack fetched from {path}: {error}") from None
+        return result
 
     def _set_tracking(self, remote: str, remote_ref: str, oid: ObjectID) -> None:
         """Point the remote-tracking ref at ``oid``, under gitblobts' lock (a dead writer's

@@ -9,7 +9,8 @@ import logging
 import os
 from collections.abc import Iterator
 
-from dulwich.errors import NotGitRepository
+from dulwich.client import HTTPProxyUnauthorized, HTTPUnauthorized
+from dulwich.errors import GitProtocolError, NotGitRepository
 from dulwich.refs import Ref
 from dulwich.repo import Repo
 
@@ -21,6 +22,14 @@ EXCHANGE_LOCK = "gitblobts-exchange.lock"
 """gitblobts' lock over fetches and pushes in a repository (see :func:`exchanging`)."""
 LOCK_TIMEOUT = 60.0
 """Seconds to wait for a live writer's exchange, tracking ref or configuration lock."""
+TRANSPORT_ERRORS = (
+    OSError,
+    GitProtocolError,
+    NotGitRepository,
+    HTTPUnauthorized,
+    HTTPProxyUnauthorized,
+)
+"""What dulwich raises when a remote cannot be reached, or refuses us (credentials too)."""
 _log = logging.getLogger("gitblobts")
 
 
