@@ -24,7 +24,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import ClassVar, TypeVar
 
-from gitblobts.core.backend import Backend, Identity, TreeEntry
+from gitblobts.core.backend import Backend, Identity, Listing, TreeEntry
 from gitblobts.core.errors import RepositoryError
 
 _Item = TypeVar("_Item")
@@ -85,6 +85,13 @@ class LockedBackend(Backend):
         with self._lock:
             self._check_open()
             return self.backend.list_non_files(commit, folder)
+
+    def list_folders(self, commit: str, folders: Iterable[str]) -> Iterator[Listing]:
+        folders = list(folders)  # taken first: a lazy walk would call the backend mid-step
+        with self._lock:
+            self._check_open()
+            listings = self.backend.list_folders(commit, folders)
+        return self._stepped(listings)
 
     def read_blobs(self, oids: Iterable[str]) -> Iterator[bytes]:
         with self._lock:

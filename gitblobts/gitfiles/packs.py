@@ -443,3 +443,27 @@ class PackReader:
             packs, self._packs = self._packs, ()
         for pack in packs:
             pack.close()
+
+
+def read_each(reader: PackReader, oids: Iterable[str], kind: int) -> Iterator[bytes | None]:
+    """:meth:`PackReader.read` of each of ``oids`` in turn, lazily, for reads of thousands
+    of objects: the pack that held the last object is tried first, without the reader's
+    bookkeeping per object (objects read together are stored together). Anything that pack
+    does not hold whole goes to :meth:`PackReader.read`, which looks everywhere."""
+    last: _Pack | None = None
+    read = reader.read
+    for oid in oids:
+        data: bytes | None = None
+        offset = -1
+        if last is not None and len(oid) == 2 * _ID_BYTES:
+            try:
+                offset = last.find(bytes.fromhex(oid))
+                if offset >= 0:
+                    data = last.read(offset, kind)
+            except (ValueError, IndexError, OSError, struct.error, zlib.error):
+                offset = -1  # not an id, the pack unmapped meanwhile, or corrupt: see below
+        if offset < 0:
+            data = read(oid, kind)
+            packs = reader._packs
+            last = packs[0] if data is not None and packs else None
+        yield data

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import abc
 import functools
+import math
 from collections.abc import Callable, Iterator
 from typing import ClassVar
 
@@ -82,34 +83,42 @@ class _CalendarLayout(Layout):
         high = self._key(min(end_ns, MAX_NS))
         if low > high:
             return
-        yield from self._descend(tree.subfolders, "", (), low, high, descending)
+        # Depth first, in query order, without a generator per folder: a read of a sparse
+        # store walks a leaf folder per blob.
+        last = len(self._widths) - 1
+        pending: list[tuple[str, _Key]] = [("", ())]  # the next to descend into at the end
+        while pending:
+            folder, prefix = pending.pop()
+            children = self._children(tree.subfolders(folder), prefix, low, high, descending)
+            if len(prefix) == last:
+                for _, name in children:
+                    yield f"{folder}/{name}" if folder else name
+            else:
+                pending += [
+                    (f"{folder}/{name}" if folder else name, (*prefix, value))
+                    for value, name in reversed(children)
+                ]
 
-    def _descend(
-        self,
-        subfolders: Callable[[str], list[str]],
-        folder: str,
-        prefix: _Key,
-        low: _Key,
-        high: _Key,
-        descending: bool,
-    ) -> Iterator[str]:
+    def _children(
+        self, names: list[str], prefix: _Key, low: _Key, high: _Key, descending: bool
+    ) -> list[tuple[int, str]]:
+        """The values and names of the folders ``names`` inside the folder ``prefix`` that
+        overlap the range from ``low`` to ``high``, in query order."""
         depth = len(prefix)
-        if depth == len(self._widths):
-            yield folder
-            return
         width = self._widths[depth]
+        # The folder overlaps the range: only on its edges do the ends bound its children.
+        least = low[depth] if prefix == low[:depth] else 0
+        most = high[depth] if prefix == high[:depth] else math.inf
+        accepts = self._accepts
         children: list[tuple[int, str]] = []
-        for name in subfolders(folder):
+        for name in names:
             if len(name) != width or not (name.isascii() and name.isdigit()):
                 continue  # not one of ours
             value = int(name)
-            key = (*prefix, value)
-            if low[: depth + 1] <= key <= high[: depth + 1] and self._accepts(depth, value):
+            if least <= value <= most and accepts(depth, value):
                 children.append((value, name))
         children.sort(reverse=descending)
-        for value, name in children:
-            child = f"{folder}/{name}" if folder else name
-            yield from self._descend(subfolders, child, (*prefix, value), low, high, descending)
+        return children
 
 
 class HourlyLayout(_CalendarLayout):
