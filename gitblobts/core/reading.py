@@ -3,7 +3,6 @@ can overlap the range, and decodes only the files whose names fall in it."""
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import logging
 import math
@@ -179,12 +178,14 @@ class Reading:
                 if stages is not None and path.isascii():
                     # Core's stages, as read_context and the pipeline run them; a failure
                     # is read again the whole way, which says what went wrong.
-                    with contextlib.suppress(Exception):
+                    try:
                         context = (bound + path[path.rfind("/") + 1 :][:53]).encode("ascii")
                         plain = stages[1].decrypt(data, context)
                         if type(plain) is bytes:
                             plain = decompress(stages[0], path, plain, max_size)
                             blob = new_blob(timestamp_ns, path, plain)
+                    except Exception:  # noqa: S110 - read again below, to say what failed
+                        pass
                 if blob is None:
                     blob = self._read_blob(settings, timestamp_ns, path, tail, data, key_id)
                 yield blob

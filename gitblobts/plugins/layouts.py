@@ -72,9 +72,9 @@ class _CalendarLayout(Layout):
     def _key(self, timestamp_ns: int) -> _Key:
         """The value of each level's name for ``timestamp_ns`` (one per width)."""
 
-    def _accepts(self, depth: int, value: int) -> bool:
-        """Whether ``value`` could be the name of a folder at ``depth``."""
-        return True
+    _values: ClassVar[tuple[frozenset[int] | None, ...]] = ()
+    """Per level, coarsest first, the values its names can have, if not every value of
+    their width (``()``: every level's)."""
 
     def folders(
         self, tree: FolderLister, start_ns: int, end_ns: int, *, descending: bool = False
@@ -109,13 +109,13 @@ class _CalendarLayout(Layout):
         # The folder overlaps the range: only on its edges do the ends bound its children.
         least = low[depth] if prefix == low[:depth] else 0
         most = high[depth] if prefix == high[:depth] else math.inf
-        accepts = self._accepts
+        values = self._values[depth] if depth < len(self._values) else None
         children: list[tuple[int, str]] = []
         for name in names:
             if len(name) != width or not (name.isascii() and name.isdigit()):
                 continue  # not one of ours
             value = int(name)
-            if least <= value <= most and accepts(depth, value):
+            if least <= value <= most and (values is None or value in values):
                 children.append((value, name))
         children.sort(reverse=descending)
         return children
@@ -159,6 +159,13 @@ class TwentySecondLayout(_CalendarLayout):
 
     name = "20-second"
     _widths = (4, 2, 2, 2, 4)  # year, month, day, hour, minute and second
+    _values = (
+        None,
+        None,
+        None,
+        None,
+        frozenset(minute * 100 + second for minute in range(60) for second in (0, 20, 40)),
+    )
 
     def folder(self, timestamp_ns: int) -> str:
         return _bucket_folder(timestamp_ns // _NS_PER_BUCKET)
@@ -166,12 +173,6 @@ class TwentySecondLayout(_CalendarLayout):
     def _key(self, timestamp_ns: int) -> _Key:
         year, month, day, hour, minute, second, _ = utc_fields(timestamp_ns)
         return year, month, day, hour, minute * 100 + second // BUCKET_SECONDS * BUCKET_SECONDS
-
-    def _accepts(self, depth: int, value: int) -> bool:
-        if depth < len(self._widths) - 1:
-            return True
-        minute, second = divmod(value, 100)
-        return minute < 60 and second < 60 and second % BUCKET_SECONDS == 0
 
 
 @hookimpl

@@ -175,7 +175,7 @@ class TreeReadingBackend(IndexLockHolder, Backend):
                 found = trees.split(raw, len(tree_id) // 2) if raw is not None else None
                 if found is not None:
                     files, others = found
-                    yield files, [TreeEntry(*other) for other in others]
+                    yield files, [TreeEntry(*other) for other in others] if others else []
                     continue
                 tree = self._tree(tree_id)
             yield (
@@ -198,7 +198,7 @@ class TreeReadingBackend(IndexLockHolder, Backend):
                 parent = None if parent_id is None else self._tree(parent_id)
                 parent_path = head
             entry = None if parent is None else parent.get(name)
-            yield entry.oid if entry is not None and entry.is_folder else None
+            yield entry.oid if entry is not None and entry.mode == trees.FOLDER_MODE else None
 
     def _diff_trees(self, base: str | None, tip: str, prefix: str, added: dict[str, str]) -> None:
         """Put in ``added`` the files tree ``tip`` has and tree ``base`` (``None``: none)
