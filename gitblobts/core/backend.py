@@ -29,6 +29,8 @@ from gitblobts.core.errors import PluginError
 
 FILE_MODE = 0o100644
 """The mode of every file the store writes."""
+FOLDER_MODE = 0o040000
+"""The mode of a tree's entry that is a folder (a tree)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +44,7 @@ class TreeEntry:
     @property
     def is_folder(self) -> bool:
         """Whether the entry is a tree (a folder)."""
-        return self.mode == 0o040000
+        return self.mode == FOLDER_MODE
 
     @property
     def is_file(self) -> bool:

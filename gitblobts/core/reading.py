@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import TypeAlias
 
 from gitblobts.core import foreign, naming
-from gitblobts.core.backend import Backend, TreeEntry
+from gitblobts.core.backend import FOLDER_MODE, Backend, TreeEntry
 from gitblobts.core.blob import Blob, new_blob
 from gitblobts.core.blobstream import PartedBlob, decoded
 from gitblobts.core.cipher import Cipher
@@ -157,38 +157,51 @@ class Reading:
         """The blobs of the files ``found`` in commit ``head``, in that order, lazily;
         ``key_id``: of the key whose folder they are in, if any. In a partial clone the
         caller fetches what they lack first (:meth:`fetched`, :meth:`fetch_missing`)."""
-        decompress, max_size = self._state.pipeline.decompress, self._state.max_blob_size
-        plain_codecs, sealed_stages = settings.plain_codecs, settings.sealed_stages
-        bound = "" if key_id is None else f"key:{key_id}/"  # what a cipher binds, before the name
         with self._state.repository_errors("read"):
-            contents = self._state.backend.read_blobs(
-                [oid for *_, oid in found if not isinstance(oid, PartsId)]
-            )
+            oids = [entry[3] for entry in found if type(entry[3]) is str]
+            contents = self._state.backend.read_blobs(oids)
+            if len(oids) == len(found):  # no parted blob: the common case, read in one loop
+                yield from self._decoded(settings, zip(found, contents, strict=True), key_id)
+                return
             for timestamp_ns, path, tail, oid in found:
                 if isinstance(oid, PartsId):
                     yield self._parted_blob(settings, head, timestamp_ns, path, tail, key_id)
-                    continue
-                data = next(contents)
-                codec = plain_codecs.get(tail)
+                else:
+                    entry = (timestamp_ns, path, tail, oid)
+                    yield from self._decoded(settings, [(entry, next(contents))], key_id)
+
+    def _decoded(
+        self, settings: Settings, stored: Iterable[tuple[Found, bytes]], key_id: str | None
+    ) -> Iterator[Blob]:
+        """The blobs of blob files found, each with its stored bytes. Files that read
+        through core's stages alone (see :attr:`Settings.plain_codecs` and
+        :attr:`Settings.sealed_stages`) are decoded here, calling the codec and cipher
+        directly; a failure, and every other file, is read the whole way
+        (:meth:`_read_blob`), which says what went wrong."""
+        decompress, max_size = self._state.pipeline.decompress, self._state.max_blob_size
+        plain_codecs, sealed_stages = settings.plain_codecs, settings.sealed_stages
+        bound = "" if key_id is None else f"key:{key_id}/"  # what a cipher binds, before the name
+        for (timestamp_ns, path, tail, _), data in stored:
+            plain: bytes | None = None
+            codec = plain_codecs.get(tail)
+            try:
                 if codec is not None:
-                    yield new_blob(timestamp_ns, path, decompress(codec, path, data, max_size))
-                    continue
-                stages = sealed_stages.get(tail)
-                blob = None
-                if stages is not None and path.isascii():
-                    # Core's stages, as read_context and the pipeline run them; a failure
-                    # is read again the whole way, which says what went wrong.
-                    try:
+                    plain = codec.decode(data, max_size=max_size)
+                else:
+                    stages = sealed_stages.get(tail)
+                    if stages is not None and path.isascii():
                         context = (bound + path[path.rfind("/") + 1 :][:53]).encode("ascii")
-                        plain = stages[1].decrypt(data, context)
-                        if type(plain) is bytes:
-                            plain = decompress(stages[0], path, plain, max_size)
-                            blob = new_blob(timestamp_ns, path, plain)
-                    except Exception:  # noqa: S110 - read again below, to say what failed
-                        pass
-                if blob is None:
-                    blob = self._read_blob(settings, timestamp_ns, path, tail, data, key_id)
-                yield blob
+                        opened = stages[1].decrypt(data, context)
+                        if type(opened) is bytes:
+                            plain = stages[0].decode(opened, max_size=max_size)
+            except Exception:
+                plain = None
+            if type(plain) is bytes:
+                yield new_blob(timestamp_ns, path, plain)
+            elif codec is not None:
+                yield new_blob(timestamp_ns, path, decompress(codec, path, data, max_size))
+            else:
+                yield self._read_blob(settings, timestamp_ns, path, tail, data, key_id)
 
     def _read_blob(
         self,
@@ -412,7 +425,8 @@ class _FolderLister:
     def subfolders(self, folder: str) -> list[str]:
         if self._root:
             folder = f"{self._root}/{folder}" if folder else self._root
-        return [e.name for e in self._backend.list_folder(self._commit, folder) if e.is_folder]
+        entries = self._backend.list_folder(self._commit, folder)
+        return [entry.name for entry in entries if entry.mode == FOLDER_MODE]
 
 
 _FIRST_BATCH = 16
