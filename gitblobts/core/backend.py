@@ -29,6 +29,8 @@ from gitblobts.core.errors import PluginError
 
 FILE_MODE = 0o100644
 """The mode of every file the store writes."""
+FOLDER_MODE = 0o040000
+"""The mode of a tree's entry that is a folder (a tree)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +44,7 @@ class TreeEntry:
     @property
     def is_folder(self) -> bool:
         """Whether the entry is a tree (a folder)."""
-        return self.mode == 0o040000
+        return self.mode == FOLDER_MODE
 
     @property
     def is_file(self) -> bool:
@@ -62,6 +64,11 @@ _KINDS = {
     0o120000: "a symbolic link",
     0o160000: "a submodule",
 }
+
+
+Listing = tuple[list[tuple[str, str]], list[TreeEntry]]
+"""A folder as :meth:`Backend.list_folders` lists it: ``(name, object id)`` of its files,
+and its other entries."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +130,14 @@ class Backend(abc.ABC):
         the same folder, to warn of such entries named like blobs, so a backend may
         override it to reuse that listing."""
         return [entry for entry in self.list_folder(commit, folder) if not entry.is_file]
+
+    def list_folders(self, commit: str, folders: Iterable[str]) -> Iterator[Listing]:
+        """:meth:`list_files` and :meth:`list_non_files` of each of ``folders`` in
+        ``commit``'s tree, in order, lazily. A read of many folders calls this, so a backend
+        should override it to find each folder from its parent's tree and to read the
+        folders' trees in bulk; the default lists each folder by itself."""
+        for folder in folders:
+            yield self.list_files(commit, folder), self.list_non_files(commit, folder)
 
     @abc.abstractmethod
     def read_blobs(self, oids: Iterable[str]) -> Iterator[bytes]:

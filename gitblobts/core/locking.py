@@ -3,8 +3,9 @@
 A :class:`~gitblobts.Store` may be used by many threads at once, but a backend keeps state that is
 not safe to share (caches of trees and commits, a ``git cat-file`` pipe, dulwich's list of packs,
 what it knows of the index). :class:`LockedBackend` runs every call of the backend it wraps under
-one lock, the store's, and each step of a :meth:`read_blobs` or :meth:`blob_sizes` iterator
-separately, so that a query's generator never holds the lock while its caller's loop runs. The store
+one lock, the store's, and the steps of a :meth:`read_blobs`, :meth:`list_folders` or
+:meth:`blob_sizes` iterator a short run at a time, so that a query's generator never holds the
+lock while its caller's loop runs. The store
 takes the same lock around sequences that must not interleave (a commit: resolve, write,
 compare-and-swap, check out).
 
@@ -24,10 +25,16 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import ClassVar, TypeVar
 
-from gitblobts.core.backend import Backend, Identity, TreeEntry
+from gitblobts.core.backend import Backend, Identity, Listing, TreeEntry
 from gitblobts.core.errors import RepositoryError
 
 _Item = TypeVar("_Item")
+RUN_ITEMS = 64
+"""Most items of a backend's iterator read in one hold of the lock (see
+:meth:`LockedBackend._stepped`): a lock's hold per blob costs as much as the read of a small
+blob from a pack."""
+RUN_BYTES = 1 << 20
+"""Blob bytes after which a run ends."""
 
 
 class LockedBackend(Backend):
@@ -86,11 +93,18 @@ class LockedBackend(Backend):
             self._check_open()
             return self.backend.list_non_files(commit, folder)
 
+    def list_folders(self, commit: str, folders: Iterable[str]) -> Iterator[Listing]:
+        folders = list(folders)  # taken first: a lazy walk would call the backend mid-step
+        with self._lock:
+            self._check_open()
+            listings = self.backend.list_folders(commit, folders)
+        return self._stepped(listings)
+
     def read_blobs(self, oids: Iterable[str]) -> Iterator[bytes]:
         with self._lock:
             self._check_open()
             contents = self.backend.read_blobs(oids)
-        return self._stepped(contents)
+        return self._stepped(contents, len)
 
     def blob_sizes(self, oids: Iterable[str]) -> Iterator[int]:
         with self._lock:
@@ -112,16 +126,41 @@ class LockedBackend(Backend):
         with self._networking() as backend:
             backend.fetch_objects(oids)
 
-    def _stepped(self, items: Iterator[_Item]) -> Iterator[_Item]:
-        """``items``, each read under the lock and yielded outside it."""
+    def _stepped(
+        self, items: Iterator[_Item], weigh: Callable[[_Item], int] | None = None
+    ) -> Iterator[_Item]:
+        """``items``, read under the lock a run at a time and yielded outside it: a run is
+        up to :data:`RUN_ITEMS` items, and ends early once they weigh :data:`RUN_BYTES`
+        (by ``weigh``, if given), so that it holds little more than its last item. What an
+        item raises is raised once the items before it are yielded; none is yielded once the
+        backend is closed."""
         lock = self._lock
         while True:
+            run: list[_Item] = []
+            failure: Exception | None = None
+            ended = False
             with lock:
                 self._check_open()
-                item = next(items, None)
-            if item is None:
+                weight = 0
+                try:
+                    for item in items:
+                        run.append(item)
+                        if weigh is not None:
+                            weight += weigh(item)
+                        if len(run) >= RUN_ITEMS or weight >= RUN_BYTES:
+                            break
+                    else:
+                        ended = True
+                except Exception as error:
+                    failure = error
+            for item in run:
+                if self._closed:  # closed meanwhile: a run read ahead is not handed out
+                    self._check_open()
+                yield item
+            if failure is not None:
+                raise failure
+            if ended:
                 return
-            yield item
 
     def write_blobs(self, contents: Iterable[bytes | bytearray]) -> list[str]:
         self._check_open()

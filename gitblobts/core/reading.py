@@ -3,6 +3,7 @@ can overlap the range, and decodes only the files whose names fall in it."""
 
 from __future__ import annotations
 
+import itertools
 import logging
 import math
 import time
@@ -11,7 +12,7 @@ from decimal import Decimal
 from typing import TypeAlias
 
 from gitblobts.core import foreign, naming
-from gitblobts.core.backend import Backend
+from gitblobts.core.backend import FOLDER_MODE, Backend, TreeEntry
 from gitblobts.core.blob import Blob, new_blob
 from gitblobts.core.blobstream import PartedBlob, decoded
 from gitblobts.core.cipher import Cipher
@@ -34,6 +35,10 @@ from gitblobts.core.timestamps import MAX_NS, MIN_NS, is_open_bound, to_ns
 Found: TypeAlias = "tuple[int, str, naming.Tail, str]"
 """A blob file a query found: its time, path, name tail and object id (a :class:`PartsId`
 for a parted blob's folder)."""
+READ_BATCH = 256
+"""Most files of consecutive folders whose blobs one backend call reads, and most folders
+one call lists (the first calls of a query take fewer, so that its first blobs come
+soon)."""
 FETCH_BATCH = 10_000
 """Most files of a query whose missing blob objects one request fetches (see
 :meth:`Reading.fetched`)."""
@@ -110,7 +115,7 @@ class Reading:
         of the key whose id is ``key_id`` if given."""
         with self._state.repository_errors("read"):
             folders = self.iter_folders(settings, head, low, high, descending, root)
-            for found in self.fetched(folders):
+            for found in _joined(self.fetched(folders)):
                 assert head is not None  # files were found in a commit
                 yield from self.read_found(settings, head, found, key_id)
 
@@ -152,22 +157,51 @@ class Reading:
         """The blobs of the files ``found`` in commit ``head``, in that order, lazily;
         ``key_id``: of the key whose folder they are in, if any. In a partial clone the
         caller fetches what they lack first (:meth:`fetched`, :meth:`fetch_missing`)."""
-        decompress, max_size = self._state.pipeline.decompress, self._state.max_blob_size
-        plain_codecs = settings.plain_codecs
         with self._state.repository_errors("read"):
-            contents = self._state.backend.read_blobs(
-                [oid for *_, oid in found if not isinstance(oid, PartsId)]
-            )
+            oids = [entry[3] for entry in found if type(entry[3]) is str]
+            contents = self._state.backend.read_blobs(oids)
+            if len(oids) == len(found):  # no parted blob: the common case, read in one loop
+                yield from self._decoded(settings, zip(found, contents, strict=True), key_id)
+                return
             for timestamp_ns, path, tail, oid in found:
                 if isinstance(oid, PartsId):
                     yield self._parted_blob(settings, head, timestamp_ns, path, tail, key_id)
-                    continue
-                data = next(contents)
-                codec = plain_codecs.get(tail)
-                if codec is not None:
-                    yield new_blob(timestamp_ns, path, decompress(codec, path, data, max_size))
                 else:
-                    yield self._read_blob(settings, timestamp_ns, path, tail, data, key_id)
+                    entry = (timestamp_ns, path, tail, oid)
+                    yield from self._decoded(settings, [(entry, next(contents))], key_id)
+
+    def _decoded(
+        self, settings: Settings, stored: Iterable[tuple[Found, bytes]], key_id: str | None
+    ) -> Iterator[Blob]:
+        """The blobs of blob files found, each with its stored bytes. Files that read
+        through core's stages alone (see :attr:`Settings.plain_codecs` and
+        :attr:`Settings.sealed_stages`) are decoded here, calling the codec and cipher
+        directly; a failure, and every other file, is read the whole way
+        (:meth:`_read_blob`), which says what went wrong."""
+        decompress, max_size = self._state.pipeline.decompress, self._state.max_blob_size
+        plain_codecs, sealed_stages = settings.plain_codecs, settings.sealed_stages
+        bound = "" if key_id is None else f"key:{key_id}/"  # what a cipher binds, before the name
+        for (timestamp_ns, path, tail, _), data in stored:
+            plain: bytes | None = None
+            codec = plain_codecs.get(tail)
+            try:
+                if codec is not None:
+                    plain = codec.decode(data, max_size=max_size)
+                else:
+                    stages = sealed_stages.get(tail)
+                    if stages is not None and path.isascii():
+                        context = (bound + path[path.rfind("/") + 1 :][:53]).encode("ascii")
+                        opened = stages[1].decrypt(data, context)
+                        if type(opened) is bytes:
+                            plain = stages[0].decode(opened, max_size=max_size)
+            except Exception:
+                plain = None
+            if type(plain) is bytes:
+                yield new_blob(timestamp_ns, path, plain)
+            elif codec is not None:
+                yield new_blob(timestamp_ns, path, decompress(codec, path, data, max_size))
+            else:
+                yield self._read_blob(settings, timestamp_ns, path, tail, data, key_id)
 
     def _read_blob(
         self,
@@ -229,40 +263,52 @@ class Reading:
         high_ns = MAX_NS if high == math.inf else min(max(int(high), MIN_NS), MAX_NS)
         if low_ns > high_ns:
             return
-        lister = _FolderLister(self._state.backend, head, root)
-        for folder in settings.layout.folders(lister, low_ns, high_ns, descending=descending):
-            folder = f"{root}/{folder}".rstrip("/") if root else folder
-            yield self._read_folder(settings, head, folder, low, high, descending)
+        backend = self._state.backend
+        walk = settings.layout.folders(
+            _FolderLister(backend, head, root), low_ns, high_ns, descending=descending
+        )
+        if root:
+            walk = (f"{root}/{folder}".rstrip("/") for folder in walk)
+        for folders in _batches(walk):
+            for folder, (files, others) in zip(
+                folders, backend.list_folders(head, folders), strict=True
+            ):
+                yield self._found_in(settings, head, folder, files, others, low, high, descending)
 
-    def _read_folder(
+    def _found_in(
         self,
         settings: Settings,
         head: str,
         folder: str,
+        files: list[tuple[str, str]],
+        others: list[TreeEntry],
         low: float | int,
         high: float | int,
         descending: bool,
     ) -> list[Found]:
+        """The blob files in the range of ``folder``, listed as ``files`` and ``others``
+        (:meth:`~gitblobts.core.backend.Backend.list_folders`), in query order."""
         found: list[Found] = []
         parse = settings.names.parse_parts
         prefix = f"{folder}/" if folder else ""
-        for filename, oid in self._state.backend.list_files(head, folder):
+        for filename, oid in files:
             parts = parse(filename)
             if parts is not None and low <= parts[0] <= high:
                 found.append((parts[0], prefix + filename, parts[1], oid))
-        others = self._state.backend.list_non_files(head, folder)
-        if others and self.holds_parts(settings, head):
-            for entry in others:
-                parts = parse(entry.name) if entry.is_folder else None
-                if parts is not None and low <= parts[0] <= high:
-                    found.append((parts[0], prefix + entry.name, parts[1], PartsId(entry.oid)))
-            others = [entry for entry in others if not entry.is_folder]
-        foreign.warn_of_skipped(
-            self._state.backend, head, folder, settings.parse, low, high, others
-        )
+        if others:
+            if self.holds_parts(settings, head):
+                for entry in others:
+                    parts = parse(entry.name) if entry.is_folder else None
+                    if parts is not None and low <= parts[0] <= high:
+                        found.append((parts[0], prefix + entry.name, parts[1], PartsId(entry.oid)))
+                others = [entry for entry in others if not entry.is_folder]
+            foreign.warn_of_skipped(
+                self._state.backend, head, folder, settings.parse, low, high, others
+            )
         # By time, then path: for names of one time in one folder, the order of the names
         # (of their random parts, for time names). Paths differ, so tails are never compared.
-        found.sort(reverse=descending)
+        if len(found) > 1:
+            found.sort(reverse=descending)
         return found
 
     def holds_parts(self, settings: Settings, head: str) -> bool:
@@ -313,8 +359,11 @@ class Reading:
             stages = self._stages_for(settings, name.suffixes, path)
             settings.suffix_stages[name.suffixes] = stages
         codec, cipher = stages
-        if cipher is None and self._state.pipeline.reads_plain:
-            settings.plain_codecs[name.version, name.suffixes] = codec
+        if self._state.pipeline.reads_plain:
+            if cipher is None:
+                settings.plain_codecs[name.version, name.suffixes] = codec
+            else:
+                settings.sealed_stages[name.version, name.suffixes] = codec, cipher
         found = folder_of(path) if key_id is not None else None
         root = found[0] if found is not None else ""  # keys/ab/sensor%2F7~<id>
         return BlobContext(
@@ -376,4 +425,34 @@ class _FolderLister:
     def subfolders(self, folder: str) -> list[str]:
         if self._root:
             folder = f"{self._root}/{folder}" if folder else self._root
-        return [e.name for e in self._backend.list_folder(self._commit, folder) if e.is_folder]
+        entries = self._backend.list_folder(self._commit, folder)
+        return [entry.name for entry in entries if entry.mode == FOLDER_MODE]
+
+
+_FIRST_BATCH = 16
+"""The files or folders of a query's first batch (see :data:`READ_BATCH`), doubling after."""
+
+
+def _batches(folders: Iterator[str]) -> Iterator[list[str]]:
+    """``folders`` in lists of :data:`_FIRST_BATCH`, then twice as many each time, up to
+    :data:`READ_BATCH`."""
+    size = _FIRST_BATCH
+    while batch := list(itertools.islice(folders, size)):
+        yield batch
+        size = min(2 * size, READ_BATCH)
+
+
+def _joined(folders: Iterable[list[Found]]) -> Iterator[list[Found]]:
+    """The files of consecutive ``folders`` joined, in order, into lists of
+    :data:`_FIRST_BATCH` files or more, then twice as many each time, up to
+    :data:`READ_BATCH` (a larger folder's alone)."""
+    size = _FIRST_BATCH
+    joined: list[Found] = []
+    for found in folders:
+        if joined and len(joined) + len(found) > size:
+            yield joined
+            joined = []
+            size = min(2 * size, READ_BATCH)
+        joined += found
+    if joined:
+        yield joined

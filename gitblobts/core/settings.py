@@ -82,6 +82,9 @@ class Settings:
     plain_codecs: dict[naming.Tail, Codec] = field(default_factory=dict, repr=False)
     """Name tails whose files read as their codec's decode alone (see
     :attr:`Pipeline.reads_plain`): the common case, read without a context per blob."""
+    sealed_stages: dict[naming.Tail, tuple[Codec, Cipher]] = field(default_factory=dict, repr=False)
+    """Name tails whose files read as their cipher's decrypt, then their codec's decode, all
+    core's stages: an encrypted store's files, read without a context per blob."""
 
     def __post_init__(self) -> None:
         self.codecs.setdefault(self.codec.extension, self.codec)

@@ -491,3 +491,47 @@ class PackReader:
             self._recent = {}
         for pack in packs:
             pack.close()
+
+
+def read_each(reader: PackReader, oids: Iterable[str], kind: int) -> Iterator[bytes | None]:
+    """:meth:`PackReader.read` of each of ``oids`` in turn, lazily, for reads of thousands
+    of small objects: the pack that held the last object is tried first, without the
+    reader's bookkeeping per object (objects read together are stored together), and an
+    object of less than :data:`_RELEASED_SIZE` stored whole is found and inflated here, as
+    :meth:`_Pack.find` and :meth:`_Pack.read` do, without their calls. Anything else goes
+    to :meth:`PackReader.read`, which looks everywhere."""
+    last: _Pack | None = None
+    read = reader.read
+    for oid in oids:
+        data: bytes | None = None
+        offset = -1
+        if last is not None and len(oid) == 2 * _ID_BYTES:
+            try:
+                binary = bytes.fromhex(oid)
+                bucket = last._buckets[binary[0]]
+                offset = -1 if bucket is None else bucket.get(binary, -1)
+                if bucket is None or (offset > 0 and offset & _LARGE):
+                    offset = last.find(binary)
+                if offset >= 0:
+                    pack = last._pack
+                    byte = pack[offset]
+                    size, shift, start = byte & 15, 4, offset + 1
+                    while byte & 0x80:
+                        byte = pack[start]
+                        size |= (byte & 0x7F) << shift
+                        shift += 7
+                        start += 1
+                    if (pack[offset] >> 4) & 7 != kind or size >= _RELEASED_SIZE:
+                        data = last.read(offset, kind)
+                    else:
+                        end = start + size + (size >> 10) + 64  # _inflate_bound(size)
+                        data = zlib.decompress(last._view[start:end], 15, size)
+                        if len(data) != size:
+                            data = None
+            except (ValueError, IndexError, OSError, struct.error, zlib.error):
+                offset = -1  # not an id, the pack unmapped meanwhile, or corrupt: see below
+        if offset < 0:
+            data = read(oid, kind)
+            packs = reader._packs
+            last = packs[0] if data is not None and packs else None
+        yield data

@@ -25,6 +25,7 @@ FOLDER_MODE = 0o040000
 """The mode of a tree's entry that is a folder."""
 
 _FILE_MODES = (b"100644", b"100755")
+_FILE_PREFIXES = (b"100644 ", b"100755 ")
 _MODES = {mode: int(mode, 8) for mode in (*_FILE_MODES, b"40000", b"120000", b"160000")}
 """The modes of :attr:`~gitblobts.core.backend.TreeEntry.is_file`, as git writes them."""
 
@@ -34,6 +35,18 @@ def _entry(id_size: int) -> re.Pattern[bytes]:
     """One entry of a tree with ids of ``id_size`` bytes: mode, name, id."""
     entry = rb"(100644|100755|40000|120000|160000) ([^\0]*)\0(.{%d})" % id_size
     return re.compile(entry, re.DOTALL)
+
+
+@functools.cache
+def _file_entry(id_size: int) -> re.Pattern[bytes]:
+    """One entry of a tree that is a regular file: name, id."""
+    return re.compile(rb"(?:100644|100755) ([^\0]*)\0(.{%d})" % id_size, re.DOTALL)
+
+
+@functools.cache
+def _files_only(id_size: int) -> re.Pattern[bytes]:
+    """A tree of regular files alone: each entry a match of :func:`_file_entry`, in turn."""
+    return re.compile(rb"(?:(?:100644|100755) [^\0]*\0.{%d})*" % id_size, re.DOTALL)
 
 
 def files(raw: bytes, id_size: int = 20) -> list[tuple[str, str]] | None:
@@ -49,6 +62,17 @@ def split(
     """:func:`files` of the tree object ``raw``, and its other entries (folders, symbolic
     links, submodules) as ``(name, hexadecimal id, mode)``; ``None`` if the tree has an
     entry of another form."""
+    end = raw.find(b"\0") + 1 + id_size
+    if end == len(raw) and raw[:7] in _FILE_PREFIXES and end > 8 + id_size:
+        # One file, as a sparse store's folders hold: mode, space, name, NUL, id.
+        return [
+            (raw[7 : -1 - id_size].decode("utf-8", "surrogateescape"), raw[-id_size:].hex())
+        ], []
+    if _files_only(id_size).fullmatch(raw) is not None:  # a folder of blobs: the common case
+        return [
+            (name.decode("utf-8", "surrogateescape"), oid.hex())
+            for name, oid in _file_entry(id_size).findall(raw)
+        ], []
     # Split into (gap, mode, name, id) fours: a tree of such entries alone leaves no gap.
     # Each column is then handled in one call, not entry by entry. Names hold no NUL, so
     # they decode joined as they would one by one.

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import abc
 import functools
+import math
 from collections.abc import Callable, Iterator
 from typing import ClassVar
 
@@ -79,9 +80,9 @@ class _CalendarLayout(Layout):
     def _key(self, timestamp_ns: int) -> _Key:
         """The value of each level's name for ``timestamp_ns`` (one per width)."""
 
-    def _accepts(self, depth: int, value: int) -> bool:
-        """Whether ``value`` could be the name of a folder at ``depth``."""
-        return True
+    _values: ClassVar[tuple[frozenset[int] | None, ...]] = ()
+    """Per level, coarsest first, the values its names can have, if not every value of
+    their width (``()``: every level's)."""
 
     def folders(
         self, tree: FolderLister, start_ns: int, end_ns: int, *, descending: bool = False
@@ -90,34 +91,42 @@ class _CalendarLayout(Layout):
         high = self._key(min(end_ns, MAX_NS))
         if low > high:
             return
-        yield from self._descend(tree.subfolders, "", (), low, high, descending)
+        # Depth first, in query order, without a generator per folder: a read of a sparse
+        # store walks a leaf folder per blob.
+        last = len(self._widths) - 1
+        pending: list[tuple[str, _Key]] = [("", ())]  # the next to descend into at the end
+        while pending:
+            folder, prefix = pending.pop()
+            children = self._children(tree.subfolders(folder), prefix, low, high, descending)
+            if len(prefix) == last:
+                for _, name in children:
+                    yield f"{folder}/{name}" if folder else name
+            else:
+                pending += [
+                    (f"{folder}/{name}" if folder else name, (*prefix, value))
+                    for value, name in reversed(children)
+                ]
 
-    def _descend(
-        self,
-        subfolders: Callable[[str], list[str]],
-        folder: str,
-        prefix: _Key,
-        low: _Key,
-        high: _Key,
-        descending: bool,
-    ) -> Iterator[str]:
+    def _children(
+        self, names: list[str], prefix: _Key, low: _Key, high: _Key, descending: bool
+    ) -> list[tuple[int, str]]:
+        """The values and names of the folders ``names`` inside the folder ``prefix`` that
+        overlap the range from ``low`` to ``high``, in query order."""
         depth = len(prefix)
-        if depth == len(self._widths):
-            yield folder
-            return
         width = self._widths[depth]
+        # The folder overlaps the range: only on its edges do the ends bound its children.
+        least = low[depth] if prefix == low[:depth] else 0
+        most = high[depth] if prefix == high[:depth] else math.inf
+        values = self._values[depth] if depth < len(self._values) else None
         children: list[tuple[int, str]] = []
-        for name in subfolders(folder):
+        for name in names:
             if len(name) != width or not (name.isascii() and name.isdigit()):
                 continue  # not one of ours
             value = int(name)
-            key = (*prefix, value)
-            if low[: depth + 1] <= key <= high[: depth + 1] and self._accepts(depth, value):
+            if least <= value <= most and (values is None or value in values):
                 children.append((value, name))
         children.sort(reverse=descending)
-        for value, name in children:
-            child = f"{folder}/{name}" if folder else name
-            yield from self._descend(subfolders, child, (*prefix, value), low, high, descending)
+        return children
 
 
 class HourlyLayout(_CalendarLayout):
@@ -158,6 +167,13 @@ class TwentySecondLayout(_CalendarLayout):
 
     name = "20-second"
     _widths = (4, 2, 2, 2, 4)  # year, month, day, hour, minute and second
+    _values = (
+        None,
+        None,
+        None,
+        None,
+        frozenset(minute * 100 + second for minute in range(60) for second in (0, 20, 40)),
+    )
 
     def folder(self, timestamp_ns: int) -> str:
         return _bucket_folder(timestamp_ns // _NS_PER_BUCKET)
@@ -165,12 +181,6 @@ class TwentySecondLayout(_CalendarLayout):
     def _key(self, timestamp_ns: int) -> _Key:
         year, month, day, hour, minute, second, _ = utc_fields(timestamp_ns)
         return year, month, day, hour, minute * 100 + second // BUCKET_SECONDS * BUCKET_SECONDS
-
-    def _accepts(self, depth: int, value: int) -> bool:
-        if depth < len(self._widths) - 1:
-            return True
-        minute, second = divmod(value, 100)
-        return minute < 60 and second < 60 and second % BUCKET_SECONDS == 0
 
 
 @hookimpl

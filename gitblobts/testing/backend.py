@@ -373,6 +373,20 @@ class BackendContract:
             assert sorted(files) == sorted((e.name, e.oid) for e in entries if e.is_file)
             assert sorted(others, key=str) == sorted((e for e in entries if not e.is_file), key=str)
 
+    def test_list_folders_lists_each_folder_as_list_files_and_list_non_files_do(
+        self, backend: Backend
+    ) -> None:
+        files = {"a/f": b"1", "a/b/g": b"2", "a/c/h": b"3", "top": b"4"}
+        commit = self.commit(backend, None, files, "c")
+        folders = ["a/b", "a/c", "", "nowhere", "a/nowhere", "a", "a/f", "a/b", "top/x"]
+        listed = list(backend.list_folders(commit, iter(folders)))
+        assert len(listed) == len(folders)
+        for folder, (found, others) in zip(folders, listed, strict=True):
+            assert found == backend.list_files(commit, folder)
+            assert sorted(others, key=str) == sorted(
+                backend.list_non_files(commit, folder), key=str
+            )
+
     def test_added_files_are_those_the_tip_has_and_the_base_lacks(self, backend: Backend) -> None:
         base = self.commit(backend, None, {"a/f": b"1"}, "base")
         tip = self.commit(backend, base, {"a/g": b"2", "b/h": b"3"}, "tip")

@@ -401,3 +401,20 @@ def test_a_large_damaged_object_is_left_to_dulwich(tmp_path: Path) -> None:
     pack.chmod(0o644)
     pack.write_bytes(bytes(data))
     assert PackReader(str(repo / "objects")).read(oid, BLOB) is None
+
+
+@pytest.mark.usefixtures("lookup")
+def test_read_each_reads_what_read_reads_object_by_object(
+    tmp_path: Path, sample: list[bytes]
+) -> None:
+    repo = bare(tmp_path)
+    commit_blobs(repo, sample)
+    commit_blobs(repo, [b"second " * 100, random.Random(3).randbytes((1 << 20) + 5)], "other")
+    loose = git(repo, "hash-object", "-w", "--stdin", input=b"loose").strip()
+    packed = [oid for oid, _ in all_objects(repo) if oid != loose]
+    oids = [*packed, loose, "0" * 40, "z" * 40, packed[0][:-1], *reversed(packed)]
+    reader = PackReader(str(repo / "objects"))
+    for kind in (COMMIT, TREE, BLOB):
+        expected = [reader.read(oid, kind) for oid in oids]
+        assert list(packs.read_each(reader, iter(oids), kind)) == expected
+    assert any(len(data or b"") > 1 << 20 for data in packs.read_each(reader, oids, BLOB))

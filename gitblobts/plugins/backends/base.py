@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import abc
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 
-from gitblobts.core.backend import Backend, Identity, TreeEntry
+from gitblobts.core.backend import Backend, Identity, Listing, TreeEntry
 from gitblobts.gitfiles import repository, trees
 from gitblobts.gitfiles.indexlock import IndexLockHolder
 
@@ -52,6 +52,13 @@ class TreeReadingBackend(IndexLockHolder, Backend):
     def _packed_tree(self, oid: str) -> bytes | None:
         """The bytes of tree ``oid`` if they come cheaply, else ``None``."""
         return self._read_tree(oid)
+
+    def _packed_trees(self, oids: Iterable[str]) -> Iterator[bytes | None]:
+        """:meth:`_packed_tree` of each of ``oids`` in turn, lazily (``None`` for a tree
+        parsed already): a backend that reads many objects at less cost than one at a time
+        overrides it."""
+        for oid in oids:
+            yield None if oid in self._trees else self._packed_tree(oid)
 
     def _tree(self, oid: str) -> Mapping[str, TreeEntry]:
         """Tree ``oid``'s entries by name, in the tree's order (not to be modified); a
@@ -152,6 +159,46 @@ class TreeReadingBackend(IndexLockHolder, Backend):
         if listed is not None and listed[0] == commit and listed[1] == folder:
             return listed[2]  # what list_files found, parsing the tree without keeping it
         return [entry for entry in self.list_folder(commit, folder) if not entry.is_file]
+
+    def list_folders(self, commit: str, folders: Iterable[str]) -> Iterator[Listing]:
+        # Each folder's tree id comes from its parent's tree (consecutive folders share
+        # one), and the folders' trees are read in one pass, split without making entries.
+        tree_ids = list(self._folder_ids(commit, folders))
+        raws = self._packed_trees(oid for oid in tree_ids if oid is not None)
+        for tree_id in tree_ids:
+            if tree_id is None:
+                yield [], []
+                continue
+            raw = next(raws)
+            tree = self._trees.get(tree_id)
+            if tree is None:
+                found = trees.split(raw, len(tree_id) // 2) if raw is not None else None
+                if found is not None:
+                    files, others = found
+                    yield files, [TreeEntry(*other) for other in others] if others else []
+                    continue
+                tree = self._tree(tree_id)
+            yield (
+                [(entry.name, entry.oid) for entry in tree.values() if entry.is_file],
+                [entry for entry in tree.values() if not entry.is_file],
+            )
+
+    def _folder_ids(self, commit: str, folders: Iterable[str]) -> Iterator[str | None]:
+        """:meth:`_folder_id` of each of ``folders``, looked up in the parent's tree of the
+        folder before when they share it."""
+        parent_path: str | None = None
+        parent: Mapping[str, TreeEntry] | None = None
+        for folder in folders:
+            if not folder:
+                yield self._root(commit)
+                continue
+            head, _, name = folder.rpartition("/")
+            if head != parent_path:
+                parent_id = self._folder_id(commit, head)
+                parent = None if parent_id is None else self._tree(parent_id)
+                parent_path = head
+            entry = None if parent is None else parent.get(name)
+            yield entry.oid if entry is not None and entry.mode == trees.FOLDER_MODE else None
 
     def _diff_trees(self, base: str | None, tip: str, prefix: str, added: dict[str, str]) -> None:
         """Put in ``added`` the files tree ``tip`` has and tree ``base`` (``None``: none)

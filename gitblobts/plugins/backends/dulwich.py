@@ -133,6 +133,9 @@ class DulwichBackend(DulwichClones, DulwichPushes):
     def _packed_tree(self, oid: str) -> bytes | None:
         return self._packs.read(oid, packs.TREE)
 
+    def _packed_trees(self, oids: Iterable[str]) -> Iterator[bytes | None]:
+        return packs.read_each(self._packs, oids, packs.TREE)
+
     def _read_tree(self, oid: str) -> bytes:
         raw = self._packs.read(oid, packs.TREE)
         if raw is not None:
@@ -149,9 +152,8 @@ class DulwichBackend(DulwichClones, DulwichPushes):
         return raw
 
     def read_blobs(self, oids: Iterable[str]) -> Iterator[bytes]:
-        read = self._packs.read
-        for oid in oids:
-            data = read(oid, packs.BLOB)
+        oids = list(oids)
+        for oid, data in zip(oids, packs.read_each(self._packs, oids, packs.BLOB), strict=True):
             if data is None:  # not whole in a pack: loose, or dulwich finds it (or says why not)
                 data = objects.read_loose(os.fspath(self._store.path), oid, BLOB)
             yield data if data is not None else self._object(oid, Blob).as_raw_string()
