@@ -39,14 +39,15 @@ import weakref
 from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
 
-from gitblobts.core.backend import FILE_MODE, Backend, Identity
+from gitblobts.core.backend import FILE_MODE, Backend, Identity, TreeEntry
 from gitblobts.core.errors import PluginError, PushRejectedError, RemoteError, RepositoryError
 from gitblobts.core.hookspecs import hookimpl
 from gitblobts.core.redaction import redact
 from gitblobts.gitfiles import checkouts, commits, locks, refs, trees, worktree
 from gitblobts.gitfiles.objects import shrinks
 from gitblobts.plugins.backends import gitprocesses as processes
-from gitblobts.plugins.backends.base import DEFAULT_IDENTITY, TreeReadingBackend
+from gitblobts.plugins.backends import gitsession, gitwrites
+from gitblobts.plugins.backends.base import TreeReadingBackend
 from gitblobts.plugins.backends.gitpartial import PartialClones
 
 _COMMIT_CACHE = 4096
@@ -60,15 +61,6 @@ _DURABLE_SETTINGS = (("core.fsync", "added"), ("core.fsyncMethod", "fsync"))
 """What makes git sync objects, packs, refs and the index before it goes on."""
 _FSYNC_SINCE = (2, 36)
 """The git release that has ``core.fsync``."""
-_IDENTITY_VARIABLES = {
-    "GIT_AUTHOR_NAME": ("author.name", "user.name"),
-    "GIT_AUTHOR_EMAIL": ("author.email", "user.email"),
-    "GIT_COMMITTER_NAME": ("committer.name", "user.name"),
-    "GIT_COMMITTER_EMAIL": ("committer.email", "user.email"),
-}
-"""Each identity variable, and the configuration keys git falls back on, in order."""
-_NO_IDENTITY = (b"auto-detection is disabled", b"empty ident name")
-"""What git says when it has no identity to commit with."""
 _MOVED_ON = ("stale info", "fetch first", "non-fast-forward")
 """Push rejections that mean the remote has moved on."""
 _MOVED_MEANWHILE = "cannot lock ref"
@@ -97,7 +89,13 @@ class GitCommandBackend(PartialClones, TreeReadingBackend):
         )
         self._reader = processes.ObjectReader(self._command, self._cwd)
         self._sizes = processes.ObjectReader(self._command, self._cwd, sizes=True)
-        self._finalizer = weakref.finalize(self, processes.stop, self._reader, self._sizes)
+        self._updater = gitsession.RefUpdater(
+            self._command, self._cwd, self._settings, "gitblobts: commit"
+        )
+        self._writer = gitwrites.LooseWriter(self._git_dir, self._config_values)
+        self._finalizer = weakref.finalize(
+            self, processes.stop, self._reader, self._sizes, self._updater
+        )
         self._working_trees = checkouts.WorkingTrees(
             self._git_dir, own_work_tree=self._work_tree is not None
         )
@@ -147,26 +145,30 @@ class GitCommandBackend(PartialClones, TreeReadingBackend):
         return processes.line(result.stdout)
 
     def resolve(self, ref: str) -> str | None:
-        result = self._git(
-            "rev-parse", "-q", "--verify", "--end-of-options", f"{ref}^{{commit}}", check=False
-        )
-        if result.returncode == 0:
-            return processes.line(result.stdout)
+        # The long-lived cat-file --batch-check resolves names as rev-parse does, anew each
+        # time: the ref's file, packed-refs if it changed.
+        commit = self._named(f"{ref}^{{commit}}")
+        if commit is not None:
+            return commit
         # No such ref, or one whose commit git cannot read: that is no empty branch.
-        pointed = self._git("rev-parse", "-q", "--verify", "--end-of-options", ref, check=False)
-        if pointed.returncode != 0:
+        target = self._named(ref)
+        if target is None:
             return None
-        target = processes.line(pointed.stdout)
         # Or a ref that another writer made meanwhile: its commit decides.
-        again = self._git(
-            "rev-parse", "-q", "--verify", "--end-of-options", f"{target}^{{commit}}", check=False
-        )
-        if again.returncode == 0:
-            return processes.line(again.stdout)
+        again = self._named(f"{target}^{{commit}}")
+        if again is not None:
+            return again
         raise RepositoryError(
             f"{self._path}: {ref} points at {target}, which cannot be read as a commit: the "
             "repository is damaged (git fsck tells more)"
         )
+
+    def _named(self, name: str) -> str | None:
+        """The id git resolves ``name`` to, ``None`` if none (``rev-parse --verify``)."""
+        if name.startswith("-"):
+            return None
+        (request,) = self._sizes.send([name], named=True)
+        return None if self._sizes.receive(request) is None else request.oid
 
     # Reading
 
@@ -195,10 +197,13 @@ class GitCommandBackend(PartialClones, TreeReadingBackend):
         commit = self._commits.get(oid)
         if commit is None:
             commit = commits.parse(self._object(oid, "commit"), oid)
-            self._commits[oid] = commit
-            if len(self._commits) > _COMMIT_CACHE:
-                self._commits.popitem(last=False)
+            self._remember_commit(oid, commit)
         return commit
+
+    def _remember_commit(self, oid: str, commit: commits.Commit) -> None:
+        self._commits[oid] = commit
+        if len(self._commits) > _COMMIT_CACHE:
+            self._commits.popitem(last=False)
 
     def read_blobs(self, oids: Iterable[str]) -> Iterator[bytes]:
         source = iter(oids)
@@ -222,6 +227,8 @@ class GitCommandBackend(PartialClones, TreeReadingBackend):
         if first is None:
             return []
         second = next(stream, None)
+        if second is None and self._writer.usable:  # loose, stored as is if it won't shrink
+            return [self._writer.write(b"blob", first, durable=self._durable)]
         if second is None:  # one blob, loose: one light process, stored as is if it won't shrink
             level = () if shrinks(first) else ("-c", "core.looseCompression=0")
             result = self._git(*level, "hash-object", "-w", "--no-filters", "--stdin", input=first)
@@ -284,41 +291,31 @@ class GitCommandBackend(PartialClones, TreeReadingBackend):
         self, parent: str | None, changes: trees.Changes, message: str, author: Identity | None
     ) -> str:
         base = self._commit(parent).tree if parent is not None else None
+        if self._writer.usable:  # no process: loose objects, as git writes them
+            durable = self._durable
+
+            def write_tree(entries: list[TreeEntry]) -> str:
+                return self._writer.write(b"tree", trees.serialize(entries), durable=durable)
+
+            root = self._edit_tree(base, changes, write_tree)
+            oid, when = self._writer.commit(root, parent, message, author, durable)
+            self._remember_commit(oid, commits.Commit(root, parent, message, when))
+            return oid
         with processes.TreeWriter(self._command, self._cwd, self._path) as writer:
             root = self._edit_tree(base, changes, writer.write)
-        # git takes the identity from the environment, else its configuration, and must not
-        # guess one: where neither says, DEFAULT_IDENTITY fills in, as with dulwich.
-        args = ["-c", "user.useConfigOnly=true", "commit-tree", "--no-gpg-sign", root]
+        args = ["commit-tree", "--no-gpg-sign", root]
         if parent is not None:
             args += ["-p", parent]
         env = self._environment()
-        if author is not None:
-            for role in ("AUTHOR", "COMMITTER"):
-                env[f"GIT_{role}_NAME"], env[f"GIT_{role}_EMAIL"] = author.name, author.email
-        text = message.encode("utf-8")
-        result = self._git(*args, input=text, env=env, check=False)
-        if result.returncode != 0 and any(s in result.stderr for s in _NO_IDENTITY):
-            env.update(self._default_identity())
-            result = self._git(*args, input=text, env=env, check=False)
-        if result.returncode != 0:
-            raise RepositoryError(
-                f"{self._path}: git commit-tree failed: {processes.text(result.stderr)}"
-            )
+        for role in ("AUTHOR", "COMMITTER"):  # git's rules, and DEFAULT_IDENTITY where none
+            who = author or self._writer.identity(role)
+            env[f"GIT_{role}_NAME"], env[f"GIT_{role}_EMAIL"] = who.name, who.email
+        result = self._git(*args, input=message.encode("utf-8"), env=env)
         return processes.line(result.stdout)
 
-    def _default_identity(self) -> dict[str, str]:
-        """:data:`DEFAULT_IDENTITY` for each identity variable neither the environment nor
-        git's configuration sets."""
-        unset = [name for name in _IDENTITY_VARIABLES if not os.environ.get(name)]
-        if not unset:
-            return {}
-        config = self._config_values(r"^(user|author|committer)\.(name|email)$")
-        defaults: dict[str, str] = {}
-        for variable in unset:
-            if not any(config.get(key) for key in _IDENTITY_VARIABLES[variable]):
-                default = DEFAULT_IDENTITY.name if variable.endswith("NAME") else None
-                defaults[variable] = default or DEFAULT_IDENTITY.email
-        return defaults
+    @property
+    def _durable(self) -> bool:
+        return "core.fsync" in self._settings
 
     def _config_values(self, pattern: str) -> dict[str, str]:
         """Configuration keys matching ``pattern`` and their (last) values."""
@@ -353,12 +350,11 @@ class GitCommandBackend(PartialClones, TreeReadingBackend):
     def compare_and_swap(self, ref: str, old: str | None, new: str) -> bool:
         self._working_trees.refuse_if_checked_out_elsewhere(ref)
         expected = old if old is not None else "0" * len(new)
-        result = self._git(
-            "update-ref", "-m", "gitblobts: commit", "--", ref, new, expected, check=False
-        )
-        if result.returncode == 0:
+        try:
+            self._updater.swap(ref, new, expected)
             return True
-        message = processes.text(result.stderr)
+        except gitsession.RefMoveFailed as failure:
+            message = str(failure)
         lock = processes.taken_lock(message)
         if lock is not None:
             locks.clear_if_dead(lock)  # and raises for a lock no gitblobts writer holds
@@ -439,7 +435,7 @@ class GitCommandBackend(PartialClones, TreeReadingBackend):
                 return
             with open(copy, "rb") as written:
                 shutil.copyfileobj(written, lock.file)
-            lock.commit(index, durable="core.fsync" in self._settings)
+            lock.commit(index, durable=self._durable)
         finally:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(copy)
