@@ -37,6 +37,9 @@ for a parted blob's folder)."""
 FETCH_BATCH = 10_000
 """Most files of a query whose missing blob objects one request fetches (see
 :meth:`Reading.fetched`)."""
+READ_TOGETHER = 64
+"""Most files of consecutive folders whose blobs a query asks its backend for at once (a
+folder of more is asked for alone): a backend that reads through a process pipelines them."""
 _log = logging.getLogger("gitblobts")
 
 
@@ -110,7 +113,7 @@ class Reading:
         of the key whose id is ``key_id`` if given."""
         with self._state.repository_errors("read"):
             folders = self.iter_folders(settings, head, low, high, descending, root)
-            for found in self.fetched(folders):
+            for found in _together(self.fetched(folders), READ_TOGETHER):
                 assert head is not None  # files were found in a commit
                 yield from self.read_found(settings, head, found, key_id)
 
@@ -377,3 +380,16 @@ class _FolderLister:
         if self._root:
             folder = f"{self._root}/{folder}" if folder else self._root
         return [e.name for e in self._backend.list_folder(self._commit, folder) if e.is_folder]
+
+
+def _together(folders: Iterable[list[Found]], most: int) -> Iterator[list[Found]]:
+    """The files of consecutive ``folders``, in order, in lists of up to ``most`` files (or
+    one folder's, if more)."""
+    batch: list[Found] = []
+    for found in folders:
+        if batch and len(batch) + len(found) > most:
+            yield batch
+            batch = []
+        batch.extend(found)
+    if batch:
+        yield batch

@@ -1,17 +1,21 @@
 """The ``git`` backend: git plumbing through the git command.
 
-Objects are read by one long-lived ``git cat-file --batch`` process per backend, and their sizes by
-one ``git cat-file --batch-check``, started on first use and stopped by
-:meth:`~GitCommandBackend.close` or when the backend is collected; trees and commits are parsed here
-and cached by id (they never change). A batch of blobs streams into one ``git fast-import``. A
-commit rebuilds only the trees along the changed paths with one ``git mktree --batch``, then ``git
-commit-tree``. The branch moves by ``git update-ref`` with the expected old value: git's own locked
-compare-and-swap. The working tree and index follow through ``git update-index`` and ``git
-checkout-index``, so git's index extensions and attributes all apply; they work on a copy of the
-index (``GIT_INDEX_FILE``), which is installed under git's ``index.lock``, taken as
-:mod:`~gitblobts.gitfiles.locks` says and held from before the branch moves (see
-:meth:`~gitblobts.core.backend.Backend.holding_index`). A lock git finds taken is cleared if a
-gitblobts writer that died left it, and named in the error once it is old otherwise (see
+Git runs as a few long-lived processes per backend, started on first use, started anew if
+one dies or in a forked child, and stopped by :meth:`~GitCommandBackend.close` or when the
+backend is collected: ``git cat-file --batch`` reads objects (trees a listed folder's
+subfolders need are asked for together, see :mod:`.gitreadahead`), ``git cat-file
+--batch-check`` their sizes and the ids refs resolve to, and ``git update-ref --stdin``
+moves the branch, one transaction per compare-and-swap under git's own ref lock (see
+:mod:`.gitsession`). Trees and commits are parsed here and cached by id (they never change).
+A batch of blobs streams into one ``git fast-import``; a single blob, the trees along the
+changed paths and the commit are written as loose objects without a process (see
+:mod:`.gitwrites`; git writes them, with ``git mktree`` and ``git commit-tree``, where that
+cannot follow git exactly). The working tree and index follow through ``git update-index``
+and ``git checkout-index``, so git's index extensions and attributes all apply; they work on
+a copy of the index (``GIT_INDEX_FILE``), which is installed under git's ``index.lock``,
+taken as :mod:`~gitblobts.gitfiles.locks` says and held from before the branch moves (see
+:meth:`~gitblobts.core.backend.Backend.holding_index`). A lock git finds taken is cleared if
+a gitblobts writer that died left it, and named in the error once it is old otherwise (see
 :mod:`gitblobts.gitfiles.locks`).
 
 A writer killed outright (SIGKILL) does not take its git processes with it: they see the end
@@ -46,16 +50,15 @@ from gitblobts.core.redaction import redact
 from gitblobts.gitfiles import checkouts, commits, locks, refs, trees, worktree
 from gitblobts.gitfiles.objects import shrinks
 from gitblobts.plugins.backends import gitprocesses as processes
-from gitblobts.plugins.backends import gitsession, gitwrites
+from gitblobts.plugins.backends import gitreadahead, gitsession, gitwrites
 from gitblobts.plugins.backends.base import TreeReadingBackend
 from gitblobts.plugins.backends.gitpartial import PartialClones
 
 _COMMIT_CACHE = 4096
-_MALLOC_TUNING = "glibc.malloc.top_pad=16777216"
 _INDEX_COPY = "gitblobts-index-"
 """How the copies of the index that git writes begin; any one found by the holder of the
 index lock was left by a writer that died."""
-_WINDOW = 32
+_WINDOW = 64
 """Blob requests one read sends ahead of the reply it waits for."""
 _DURABLE_SETTINGS = (("core.fsync", "added"), ("core.fsyncMethod", "fsync"))
 """What makes git sync objects, packs, refs and the index before it goes on."""
@@ -93,6 +96,7 @@ class GitCommandBackend(PartialClones, TreeReadingBackend):
             self._command, self._cwd, self._settings, "gitblobts: commit"
         )
         self._writer = gitwrites.LooseWriter(self._git_dir, self._config_values)
+        self._ahead = gitreadahead.TreeReadAhead(self._reader)
         self._finalizer = weakref.finalize(
             self, processes.stop, self._reader, self._sizes, self._updater
         )
@@ -191,7 +195,14 @@ class GitCommandBackend(PartialClones, TreeReadingBackend):
         return self._commit(commit).tree
 
     def _read_tree(self, oid: str) -> bytes:
-        return self._object(oid, "tree")
+        found = self._ahead.take(oid)
+        return self._object(oid, "tree") if found is None else self._checked(oid, found, "tree")
+
+    def list_folder(self, commit: str, folder: str) -> list[TreeEntry]:
+        entries = super().list_folder(commit, folder)
+        # The layout reads subfolders next: all asked for in one round trip.
+        self._ahead.request(e.oid for e in entries if e.is_folder and e.oid not in self._trees)
+        return entries
 
     def _commit(self, oid: str) -> commits.Commit:
         commit = self._commits.get(oid)
@@ -238,54 +249,15 @@ class GitCommandBackend(PartialClones, TreeReadingBackend):
         with tempfile.TemporaryDirectory(prefix="gitblobts-") as scratch:
             marks = os.path.join(scratch, "marks")
             blobs = itertools.chain((ahead.pop(0) for _ in range(2)), stream)
-            count = self._fast_import(blobs, marks, tuning)
+            count = gitwrites.fast_import(
+                self._command, self._cwd, self._path, blobs, marks, tuning
+            )
             with open(marks, "rb") as f:
                 ids = dict(line.split() for line in f.read().splitlines())
         try:
             return [ids[b":%d" % mark].decode("ascii") for mark in range(1, count + 1)]
         except KeyError:
             raise RepositoryError(f"{self._path}: git fast-import lost a blob") from None
-
-    def _fast_import(
-        self, contents: Iterator[bytes | bytearray], marks: str, tuning: tuple[str, ...]
-    ) -> int:
-        """Stream blobs into ``git fast-import`` run with ``tuning`` (see
-        :func:`~gitblobts.plugins.backends.gitprocesses.fast_import_tuning`), one mark each;
-        return how many. A blob over 1 MiB (a part, say) streams through, never held whole."""
-        flags = ("--quiet", "--big-file-threshold=1m", f"--export-marks={marks}")
-        argv, env = self._command(*tuning, "fast-import", *flags)
-        # glibc otherwise returns memory to the system after each object and asks for it
-        # again for the next: two system calls per object, half of all the time taken.
-        tunables = env.get("GLIBC_TUNABLES")
-        env["GLIBC_TUNABLES"] = f"{tunables}:{_MALLOC_TUNING}" if tunables else _MALLOC_TUNING
-        with tempfile.TemporaryFile() as errors:
-            process = processes.start(
-                argv, env, self._cwd, stdout=subprocess.DEVNULL, stderr=errors
-            )
-            assert process.stdin is not None
-            count = 0
-            broken = False
-            try:
-                for content in contents:
-                    count += 1
-                    header = b"blob\nmark :%d\ndata %d\n" % (count, len(content))
-                    try:
-                        process.stdin.write(header)
-                        process.stdin.write(content)
-                        process.stdin.write(b"\n")
-                    except BrokenPipeError:
-                        broken = True
-                        break
-            finally:
-                # Also on an error from ``contents``: what was sent is stored (unreachable,
-                # as a failed dulwich add leaves it), and the process ends cleanly.
-                processes.close_quietly(process.stdin)
-                code = process.wait()
-            if broken or code != 0:
-                errors.seek(0)
-                message = processes.text(errors.read()) or f"exit status {code}"
-                raise RepositoryError(f"{self._path}: git fast-import failed: {message}")
-        return count
 
     def _commit_changes(
         self, parent: str | None, changes: trees.Changes, message: str, author: Identity | None
@@ -581,6 +553,7 @@ class GitCommandBackend(PartialClones, TreeReadingBackend):
         self._finalizer()
         self._close_presence()
         self._trees.clear()
+        self._ahead.clear()
         self._commits.clear()
 
 

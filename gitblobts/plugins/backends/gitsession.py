@@ -6,14 +6,16 @@ The process starts on first use, with the backend's settings of the moment (``gi
 is started anew when those settings change (durability), when it died (git ends it when a
 transaction fails to prepare: the ref moved, or its lock was taken), and in a forked child,
 which never writes to its parent's pipes. :meth:`RefUpdater.stop` ends it; it exits at the
-end of its input. A writer killed outright leaves it to see the end of its input between two
-transactions, or in one, which git then aborts (the ref does not move) or has committed.
+end of its input. A transaction is sent in one write, and the audit event
+``gitblobts.git.update_ref`` (ref, new, old) raised once it is: a writer killed before that
+leaves git nothing to do, one killed after it leaves git to commit the transaction alone.
 """
 
 from __future__ import annotations
 
 import os
 import subprocess
+import sys
 import tempfile
 import threading
 from collections.abc import Callable, Mapping
@@ -68,6 +70,7 @@ class RefUpdater:
             try:
                 process.stdin.write(request)
                 process.stdin.flush()
+                sys.audit("gitblobts.git.update_ref", ref, new, old)  # git goes on alone now
                 replies = [process.stdout.readline() for _ in range(3)]
             except OSError:
                 replies = []
