@@ -110,6 +110,7 @@ class ObjectReader:
         does, each time anew); :meth:`receive` each request for its reply."""
         requests = [Request(oid, named=named) for oid in oids]
         with self._lock:
+            self._restart_if_ended()
             for request in requests:
                 if not (_NAME if named else _OBJECT_ID).fullmatch(request.oid):
                     request.done = True  # no such object: git would say "missing"
@@ -175,6 +176,13 @@ class ObjectReader:
         request.oid = fields[0].decode("ascii")
         request.size = size
         request.done = True
+
+    def _restart_if_ended(self) -> None:
+        """Let a process that ended (killed, say) go, failing what it left unanswered: the
+        next request starts a new one."""
+        process = self._process
+        if process is not None and self._owner == os.getpid() and process.poll() is not None:
+            self._fail(f"git cat-file ended (exit status {process.returncode})")
 
     def _running(self) -> subprocess.Popen[bytes]:
         if self._stopped:
