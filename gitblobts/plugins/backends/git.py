@@ -59,6 +59,8 @@ _INDEX_COPY = "gitblobts-index-"
 """How the copies of the index that git writes begin; any one found by the holder of the
 index lock was left by a writer that died."""
 _WINDOW = 64
+_SHARED_REFS = ("refs/heads/", "refs/remotes/")
+"""Refs every working tree shares, in files of the common git directory."""
 """Blob requests one read sends ahead of the reply it waits for."""
 _DURABLE_SETTINGS = (("core.fsync", "added"), ("core.fsyncMethod", "fsync"))
 """What makes git sync objects, packs, refs and the index before it goes on."""
@@ -149,8 +151,13 @@ class GitCommandBackend(PartialClones, TreeReadingBackend):
         return processes.line(result.stdout)
 
     def resolve(self, ref: str) -> str | None:
-        # The long-lived cat-file --batch-check resolves names as rev-parse does, anew each
-        # time: the ref's file, packed-refs if it changed.
+        # A branch's file (or packed-refs) read here, if it holds a commit read before;
+        # else the long-lived cat-file --batch-check resolves it as rev-parse does.
+        if ref.startswith(_SHARED_REFS) and self._writer.reads_refs:
+            held = refs.read_ref(self._writer.common_dir, ref)
+            if held is not None and held in self._commits:
+                self._commits.move_to_end(held)
+                return held
         commit = self._named(f"{ref}^{{commit}}")
         if commit is not None:
             return commit
@@ -219,9 +226,12 @@ class GitCommandBackend(PartialClones, TreeReadingBackend):
     def read_blobs(self, oids: Iterable[str]) -> Iterator[bytes]:
         source = iter(oids)
         pending: deque[processes.Request] = deque()
+        more = True
         while True:
-            if len(pending) <= _WINDOW // 2:
-                pending.extend(self._reader.send(itertools.islice(source, _WINDOW - len(pending))))
+            if more and len(pending) <= _WINDOW // 2:
+                sent = self._reader.send(itertools.islice(source, _WINDOW - len(pending)))
+                more = len(sent) == _WINDOW - len(pending)
+                pending.extend(sent)
             if not pending:
                 return
             request = pending.popleft()

@@ -35,7 +35,7 @@ _ROLES = {
     "COMMITTER": ("committer", "user"),
 }
 """Each role, and the configuration sections git takes its name and email from, in order."""
-CONFIG_PATTERN = r"^(user|author|committer)\.(name|email)$|^extensions\.objectformat$"
+CONFIG_PATTERN = r"^(user|author|committer)\.(name|email)$|^extensions\.(objectformat|refstorage)$"
 """The configuration keys the writer needs."""
 _DATE_VARIABLES = ("GIT_AUTHOR_DATE", "GIT_COMMITTER_DATE")
 _MALLOC_TUNING = "glibc.malloc.top_pad=16777216"
@@ -67,7 +67,8 @@ class LooseWriter:
     """Loose objects of one repository, and the commits' identities."""
 
     def __init__(self, git_dir: str, read_config: Callable[[str], dict[str, str]]) -> None:
-        self._objects = os.path.join(common_dir(git_dir), "objects")
+        self.common_dir = common_dir(git_dir)
+        self._objects = os.path.join(self.common_dir, "objects")
         self._files = _config_files(git_dir)
         self._read_config = read_config
         self._config: tuple[tuple[object, ...], dict[str, str]] | None = None
@@ -95,6 +96,11 @@ class LooseWriter:
         if any(os.environ.get(name) for name in _DATE_VARIABLES):
             return False
         return self.config().get("extensions.objectformat", "sha1").lower() == "sha1"
+
+    @property
+    def reads_refs(self) -> bool:
+        """Whether refs are files (and ``packed-refs``) :mod:`gitblobts.gitfiles.refs` reads."""
+        return self.config().get("extensions.refstorage", "files").lower() == "files"
 
     def write(self, kind: bytes, data: bytes | bytearray, *, durable: bool) -> str:
         """Write one object of ``kind``; return its id."""
