@@ -48,7 +48,7 @@ from gitblobts.core.errors import PluginError, PushRejectedError, RemoteError, R
 from gitblobts.core.hookspecs import hookimpl
 from gitblobts.core.redaction import redact
 from gitblobts.gitfiles import checkouts, commits, locks, refs, trees, worktree
-from gitblobts.gitfiles.objects import shrinks
+from gitblobts.gitfiles.objects import object_id, shrinks
 from gitblobts.plugins.backends import gitprocesses as processes
 from gitblobts.plugins.backends import gitreadahead, gitsession, gitwrites
 from gitblobts.plugins.backends.base import TreeReadingBackend
@@ -179,7 +179,14 @@ class GitCommandBackend(PartialClones, TreeReadingBackend):
         if name.startswith("-"):
             return None
         (request,) = self._sizes.send([name], named=True)
-        return None if self._sizes.receive(request) is None else request.oid
+        try:
+            found = self._sizes.receive(request)
+        except RepositoryError:
+            # Its git ended meanwhile (a Ctrl-C at a terminal reaches it too): once more,
+            # with a new one, as a process started for this request would have been.
+            (request,) = self._sizes.send([name], named=True)
+            found = self._sizes.receive(request)
+        return None if found is None else request.oid
 
     # Reading
 
@@ -274,13 +281,15 @@ class GitCommandBackend(PartialClones, TreeReadingBackend):
     ) -> str:
         base = self._commit(parent).tree if parent is not None else None
         if self._writer.usable:  # no process: loose objects, as git writes them
-            durable = self._durable
+            new_trees: list[bytes] = []
 
             def write_tree(entries: list[TreeEntry]) -> str:
-                return self._writer.write(b"tree", trees.serialize(entries), durable=durable)
+                new_trees.append(trees.serialize(entries))
+                return object_id(b"tree", new_trees[-1])
 
             root = self._edit_tree(base, changes, write_tree)
-            oid, when = self._writer.commit(root, parent, message, author, durable)
+            self._writer.write_trees(new_trees, durable=self._durable)
+            oid, when = self._writer.commit(root, parent, message, author, self._durable)
             self._remember_commit(oid, commits.Commit(root, parent, message, when))
             return oid
         with processes.TreeWriter(self._command, self._cwd, self._path) as writer:

@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterator
 from gitblobts.core.backend import Identity
 from gitblobts.core.errors import RepositoryError
 from gitblobts.gitfiles import refs
-from gitblobts.gitfiles.objects import write_loose
+from gitblobts.gitfiles.objects import PackWriter, write_loose
 from gitblobts.plugins.backends import gitprocesses as processes
 from gitblobts.plugins.backends.base import DEFAULT_IDENTITY
 
@@ -38,6 +38,8 @@ _ROLES = {
 CONFIG_PATTERN = r"^(user|author|committer)\.(name|email)$|^extensions\.(objectformat|refstorage)$"
 """The configuration keys the writer needs."""
 _DATE_VARIABLES = ("GIT_AUTHOR_DATE", "GIT_COMMITTER_DATE")
+LOOSE_TREES = 16
+"""Most trees of one commit written as loose objects."""
 _MALLOC_TUNING = "glibc.malloc.top_pad=16777216"
 
 
@@ -105,6 +107,18 @@ class LooseWriter:
     def write(self, kind: bytes, data: bytes | bytearray, *, durable: bool) -> str:
         """Write one object of ``kind``; return its id."""
         return write_loose(self._objects, kind, data, durable=durable)
+
+    def write_trees(self, raw_trees: list[bytes], *, durable: bool) -> None:
+        """Write trees: loose, or in one pack if there are more than :data:`LOOSE_TREES`
+        (a batch's commit makes a folder per blob in sparse stores)."""
+        if len(raw_trees) <= LOOSE_TREES:
+            for raw in raw_trees:
+                self.write(b"tree", raw, durable=durable)
+            return
+        with PackWriter(self._objects, durable=durable) as pack:
+            for raw in raw_trees:
+                pack.add(b"tree", raw)
+            pack.finish()
 
     def identity(self, role: str) -> Identity:
         """Who ``role`` (``AUTHOR`` or ``COMMITTER``) is, by git's rules (see the module)."""
