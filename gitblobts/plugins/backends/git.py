@@ -4,11 +4,12 @@ Git runs as a few long-lived processes per backend, started on first use, starte
 one dies or in a forked child, and stopped by :meth:`~GitCommandBackend.close` or when the
 backend is collected: ``git cat-file --batch`` reads objects (trees a listed folder's
 subfolders need are asked for together, see :mod:`.gitreadahead`), ``git cat-file
---batch-check`` their sizes and the ids refs resolve to, and ``git update-ref --stdin``
-moves the branch, one transaction per compare-and-swap under git's own ref lock (see
-:mod:`.gitsession`). Trees and commits are parsed here and cached by id (they never change).
+--batch-check`` their sizes and the ids refs resolve to (a branch whose file still holds a
+commit read or written before is read here, :mod:`gitblobts.gitfiles.refs`), and ``git
+update-ref --stdin`` moves the branch, one transaction per compare-and-swap under git's own
+ref lock (see :mod:`.gitsession`). Trees and commits are parsed here and cached by id (they never change).
 A batch of blobs streams into one ``git fast-import``; a single blob, the trees along the
-changed paths and the commit are written as loose objects without a process (see
+changed paths (in one pack if many) and the commit are written without a process (see
 :mod:`.gitwrites`; git writes them, with ``git mktree`` and ``git commit-tree``, where that
 cannot follow git exactly). The working tree and index follow through ``git update-index``
 and ``git checkout-index``, so git's index extensions and attributes all apply; they work on
@@ -20,7 +21,8 @@ a gitblobts writer that died left it, and named in the error once it is old othe
 
 A writer killed outright (SIGKILL) does not take its git processes with it: they see the end
 of their input and finish, releasing git's locks, or fail and remove them. ``update-ref`` may
-so move the branch after the writer died; ``fast-import`` cut short in a blob keeps the
+so commit a transaction sent before the writer died; a loose object cut short stays a
+``tmp_obj_*`` file, which ``git gc`` removes; ``fast-import`` cut short in a blob keeps the
 blobs before it (unreachable) and leaves a ``fast_import_crash_<pid>`` report in the git
 directory.
 
