@@ -7,14 +7,15 @@ subfolders need are asked for together, see :mod:`.gitreadahead`), ``git cat-fil
 --batch-check`` their sizes and the ids refs resolve to (a branch whose file still holds a
 commit read or written before is read here, :mod:`gitblobts.gitfiles.refs`), and ``git
 update-ref --stdin`` moves the branch, one transaction per compare-and-swap under git's own
-ref lock (see :mod:`.gitsession`). Trees and commits are parsed here and cached by id (they never change).
-A batch of blobs streams into one ``git fast-import``; a single blob, the trees along the
-changed paths (in one pack if many) and the commit are written without a process (see
-:mod:`.gitwrites`; git writes them, with ``git mktree`` and ``git commit-tree``, where that
-cannot follow git exactly). The working tree and index follow through ``git update-index``
-and ``git checkout-index``, so git's index extensions and attributes all apply; they work on
-a copy of the index (``GIT_INDEX_FILE``), which is installed under git's ``index.lock``,
-taken as :mod:`~gitblobts.gitfiles.locks` says and held from before the branch moves (see
+ref lock (see :mod:`.gitsession`). Trees and commits are parsed here and cached by id (they
+never change). A batch of blobs streams into one ``git fast-import``; a single blob, the
+trees along the changed paths (in one pack if many) and the commit are written without a
+process (see :mod:`.gitwrites`; git writes them, with ``git mktree`` and ``git
+commit-tree``, where that cannot follow git exactly). The working tree and index follow
+through ``git update-index`` and ``git checkout-index``, so git's index extensions and
+attributes all apply; they work on a copy of the index (``GIT_INDEX_FILE``), which is
+installed under git's ``index.lock``, taken as :mod:`~gitblobts.gitfiles.locks` says and
+held from before the branch moves (see
 :meth:`~gitblobts.core.backend.Backend.holding_index`). A lock git finds taken is cleared if
 a gitblobts writer that died left it, and named in the error once it is old otherwise (see
 :mod:`gitblobts.gitfiles.locks`).
