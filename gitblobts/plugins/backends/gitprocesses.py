@@ -121,7 +121,7 @@ class ObjectReader:
                 assert process.stdin is not None
                 self._queue.append(request)
                 try:
-                    process.stdin.write(request.oid.encode("ascii") + b"\n")
+                    process.stdin.write(request.oid.encode("utf-8", "surrogateescape") + b"\n")
                 except OSError as error:
                     self._fail(str(error))  # fails this request too; the next starts afresh
             if self._process is not None and self._process.stdin is not None:
@@ -160,8 +160,10 @@ class ObjectReader:
             if len(fields) == 2 and fields[1] == b"missing":
                 request.done = True
                 return
-            if (len(fields) != 3 or fields[0] != request.oid.encode("ascii")) and not (
-                request.named and len(fields) == 3 and _OBJECT_ID_BYTES.fullmatch(fields[0])
+            if len(fields) != 3 or not (
+                _OBJECT_ID_BYTES.fullmatch(fields[0])  # what a name resolved to
+                if request.named
+                else fields[0] == request.oid.encode("ascii")
             ):
                 raise OSError(f"unexpected reply {header!r}")
             size = int(fields[2])

@@ -66,7 +66,9 @@ class RefUpdater:
             process = self._running()
             assert process.stdin is not None
             assert process.stdout is not None
-            request = f"start\nupdate {ref} {new} {old}\nprepare\ncommit\n".encode()
+            request = f"start\nupdate {ref} {new} {old}\nprepare\ncommit\n".encode(
+                "utf-8", "surrogateescape"
+            )
             try:
                 process.stdin.write(request)
                 process.stdin.flush()
