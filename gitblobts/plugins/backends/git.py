@@ -164,10 +164,12 @@ class GitCommandBackend(PartialClones, TreeReadingBackend):
         commit = self._named(f"{ref}^{{commit}}")
         if commit is not None:
             return commit
-        # No such ref, or one whose commit git cannot read: that is no empty branch.
-        target = self._named(ref)
-        if target is None:
+        # No such ref, or one whose commit git cannot read (cat-file calls that missing
+        # too; rev-parse names what the ref holds): that is no empty branch.
+        pointed = self._git("rev-parse", "-q", "--verify", "--end-of-options", ref, check=False)
+        if pointed.returncode != 0:
             return None
+        target = processes.line(pointed.stdout)
         # Or a ref that another writer made meanwhile: its commit decides.
         again = self._named(f"{target}^{{commit}}")
         if again is not None:
