@@ -170,7 +170,7 @@ class ObjectReader:
             data = b"" if self._sizes else process.stdout.read(size)
             if not self._sizes and (len(data) != size or process.stdout.read(1) != b"\n"):
                 raise OSError("reply cut short")
-        except (OSError, ValueError) as error:
+        except (OSError, ValueError, MemoryError) as error:  # a damaged object's size, say
             self._queue.appendleft(request)
             self._fail(str(error))
             return
