@@ -94,6 +94,10 @@ def watch(event, args):
         hit()
     elif event == "os.rename" and point == "index-locked" and str(args[1]).endswith("/index"):
         hit()
+    elif event == "gitblobts.git.update_ref" and point == "git-update-ref":
+        hits += 1
+        if hits > skip:  # the transaction is sent: git commits it alone
+            threading.Timer(0.002, die).start()
     elif event == "subprocess.Popen" and point.startswith("git-") and point[4:] in args[1]:
         hits += 1
         if hits > skip:  # die just after the git command starts: it goes on alone
@@ -331,7 +335,8 @@ POINTS = {
 """Where a writer is killed: in the middle of a batch's blobs; just after the branch's lock
 is taken; just before the lock is renamed over the branch; after that, before the lock's
 temporary is removed; just before the index's lock is renamed over the index; just after
-git fast-import, update-ref or update-index started."""
+git fast-import or update-index started, or once the long-lived git update-ref has been sent
+a transaction."""
 CHOSEN_TRIALS = [
     (kind, point)
     for point in POINTS.get(BACKEND, [])

@@ -1,22 +1,29 @@
 """The ``git`` backend: git plumbing through the git command.
 
-Objects are read by one long-lived ``git cat-file --batch`` process per backend, and their sizes by
-one ``git cat-file --batch-check``, started on first use and stopped by
-:meth:`~GitCommandBackend.close` or when the backend is collected; trees and commits are parsed here
-and cached by id (they never change). A batch of blobs streams into one ``git fast-import``. A
-commit rebuilds only the trees along the changed paths with one ``git mktree --batch``, then ``git
-commit-tree``. The branch moves by ``git update-ref`` with the expected old value: git's own locked
-compare-and-swap. The working tree and index follow through ``git update-index`` and ``git
-checkout-index``, so git's index extensions and attributes all apply; they work on a copy of the
-index (``GIT_INDEX_FILE``), which is installed under git's ``index.lock``, taken as
-:mod:`~gitblobts.gitfiles.locks` says and held from before the branch moves (see
-:meth:`~gitblobts.core.backend.Backend.holding_index`). A lock git finds taken is cleared if a
-gitblobts writer that died left it, and named in the error once it is old otherwise (see
+Git runs as a few long-lived processes per backend, started on first use, started anew if
+one dies or in a forked child, and stopped by :meth:`~GitCommandBackend.close` or when the
+backend is collected: ``git cat-file --batch`` reads objects (trees a listed folder's
+subfolders need are asked for together, see :mod:`.gitreadahead`), ``git cat-file
+--batch-check`` their sizes and the ids refs resolve to (a branch whose file still holds a
+commit read or written before is read here, :mod:`gitblobts.gitfiles.refs`), and ``git
+update-ref --stdin`` moves the branch, one transaction per compare-and-swap under git's own
+ref lock (see :mod:`.gitsession`). Trees and commits are parsed here and cached by id (they
+never change). A batch of blobs streams into one ``git fast-import``; a single blob, the
+trees along the changed paths (in one pack if many) and the commit are written without a
+process (see :mod:`.gitwrites`; git writes them, with ``git mktree`` and ``git
+commit-tree``, where that cannot follow git exactly). The working tree and index follow
+through ``git update-index`` and ``git checkout-index``, so git's index extensions and
+attributes all apply; they work on a copy of the index (``GIT_INDEX_FILE``), which is
+installed under git's ``index.lock``, taken as :mod:`~gitblobts.gitfiles.locks` says and
+held from before the branch moves (see
+:meth:`~gitblobts.core.backend.Backend.holding_index`). A lock git finds taken is cleared if
+a gitblobts writer that died left it, and named in the error once it is old otherwise (see
 :mod:`gitblobts.gitfiles.locks`).
 
 A writer killed outright (SIGKILL) does not take its git processes with it: they see the end
 of their input and finish, releasing git's locks, or fail and remove them. ``update-ref`` may
-so move the branch after the writer died; ``fast-import`` cut short in a blob keeps the
+so commit a transaction sent before the writer died; a loose object cut short stays a
+``tmp_obj_*`` file, which ``git gc`` removes; ``fast-import`` cut short in a blob keeps the
 blobs before it (unreachable) and leaves a ``fast_import_crash_<pid>`` report in the git
 directory.
 
@@ -39,36 +46,29 @@ import weakref
 from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
 
-from gitblobts.core.backend import FILE_MODE, Backend, Identity
+from gitblobts.core.backend import FILE_MODE, Backend, Identity, TreeEntry
 from gitblobts.core.errors import PluginError, PushRejectedError, RemoteError, RepositoryError
 from gitblobts.core.hookspecs import hookimpl
 from gitblobts.core.redaction import redact
 from gitblobts.gitfiles import checkouts, commits, locks, refs, trees, worktree
-from gitblobts.gitfiles.objects import shrinks
+from gitblobts.gitfiles.objects import object_id, shrinks
 from gitblobts.plugins.backends import gitprocesses as processes
-from gitblobts.plugins.backends.base import DEFAULT_IDENTITY, TreeReadingBackend
+from gitblobts.plugins.backends import gitreadahead, gitsession, gitwrites
+from gitblobts.plugins.backends.base import TreeReadingBackend
 from gitblobts.plugins.backends.gitpartial import PartialClones
 
 _COMMIT_CACHE = 4096
-_MALLOC_TUNING = "glibc.malloc.top_pad=16777216"
 _INDEX_COPY = "gitblobts-index-"
 """How the copies of the index that git writes begin; any one found by the holder of the
 index lock was left by a writer that died."""
-_WINDOW = 32
+_WINDOW = 64
+_SHARED_REFS = ("refs/heads/", "refs/remotes/")
+"""Refs every working tree shares, in files of the common git directory."""
 """Blob requests one read sends ahead of the reply it waits for."""
 _DURABLE_SETTINGS = (("core.fsync", "added"), ("core.fsyncMethod", "fsync"))
 """What makes git sync objects, packs, refs and the index before it goes on."""
 _FSYNC_SINCE = (2, 36)
 """The git release that has ``core.fsync``."""
-_IDENTITY_VARIABLES = {
-    "GIT_AUTHOR_NAME": ("author.name", "user.name"),
-    "GIT_AUTHOR_EMAIL": ("author.email", "user.email"),
-    "GIT_COMMITTER_NAME": ("committer.name", "user.name"),
-    "GIT_COMMITTER_EMAIL": ("committer.email", "user.email"),
-}
-"""Each identity variable, and the configuration keys git falls back on, in order."""
-_NO_IDENTITY = (b"auto-detection is disabled", b"empty ident name")
-"""What git says when it has no identity to commit with."""
 _MOVED_ON = ("stale info", "fetch first", "non-fast-forward")
 """Push rejections that mean the remote has moved on."""
 _MOVED_MEANWHILE = "cannot lock ref"
@@ -97,7 +97,14 @@ class GitCommandBackend(PartialClones, TreeReadingBackend):
         )
         self._reader = processes.ObjectReader(self._command, self._cwd)
         self._sizes = processes.ObjectReader(self._command, self._cwd, sizes=True)
-        self._finalizer = weakref.finalize(self, processes.stop, self._reader, self._sizes)
+        self._updater = gitsession.RefUpdater(
+            self._command, self._cwd, self._settings, "gitblobts: commit"
+        )
+        self._writer = gitwrites.LooseWriter(self._git_dir, self._config_values)
+        self._ahead = gitreadahead.TreeReadAhead(self._reader)
+        self._finalizer = weakref.finalize(
+            self, processes.stop, self._reader, self._sizes, self._updater
+        )
         self._working_trees = checkouts.WorkingTrees(
             self._git_dir, own_work_tree=self._work_tree is not None
         )
@@ -147,26 +154,44 @@ class GitCommandBackend(PartialClones, TreeReadingBackend):
         return processes.line(result.stdout)
 
     def resolve(self, ref: str) -> str | None:
-        result = self._git(
-            "rev-parse", "-q", "--verify", "--end-of-options", f"{ref}^{{commit}}", check=False
-        )
-        if result.returncode == 0:
-            return processes.line(result.stdout)
-        # No such ref, or one whose commit git cannot read: that is no empty branch.
+        # A branch's file (or packed-refs) read here, if it holds a commit read before;
+        # else the long-lived cat-file --batch-check resolves it as rev-parse does.
+        if ref.startswith(_SHARED_REFS) and self._writer.reads_refs:
+            held = refs.read_ref(self._writer.common_dir, ref)
+            if held is not None and held in self._commits:
+                self._commits.move_to_end(held)
+                return held
+        commit = self._named(f"{ref}^{{commit}}")
+        if commit is not None:
+            return commit
+        # No such ref, or one whose commit git cannot read (cat-file calls that missing
+        # too; rev-parse names what the ref holds): that is no empty branch.
         pointed = self._git("rev-parse", "-q", "--verify", "--end-of-options", ref, check=False)
         if pointed.returncode != 0:
             return None
         target = processes.line(pointed.stdout)
         # Or a ref that another writer made meanwhile: its commit decides.
-        again = self._git(
-            "rev-parse", "-q", "--verify", "--end-of-options", f"{target}^{{commit}}", check=False
-        )
-        if again.returncode == 0:
-            return processes.line(again.stdout)
+        again = self._named(f"{target}^{{commit}}")
+        if again is not None:
+            return again
         raise RepositoryError(
             f"{self._path}: {ref} points at {target}, which cannot be read as a commit: the "
             "repository is damaged (git fsck tells more)"
         )
+
+    def _named(self, name: str) -> str | None:
+        """The id git resolves ``name`` to, ``None`` if none (``rev-parse --verify``)."""
+        if name.startswith("-"):
+            return None
+        (request,) = self._sizes.send([name], named=True)
+        try:
+            found = self._sizes.receive(request)
+        except RepositoryError:
+            # Its git ended meanwhile (a Ctrl-C at a terminal reaches it too): once more,
+            # with a new one, as a process started for this request would have been.
+            (request,) = self._sizes.send([name], named=True)
+            found = self._sizes.receive(request)
+        return None if found is None else request.oid
 
     # Reading
 
@@ -189,23 +214,36 @@ class GitCommandBackend(PartialClones, TreeReadingBackend):
         return self._commit(commit).tree
 
     def _read_tree(self, oid: str) -> bytes:
-        return self._object(oid, "tree")
+        found = self._ahead.take(oid)
+        return self._object(oid, "tree") if found is None else self._checked(oid, found, "tree")
+
+    def list_folder(self, commit: str, folder: str) -> list[TreeEntry]:
+        entries = super().list_folder(commit, folder)
+        # The layout reads subfolders next: all asked for in one round trip.
+        self._ahead.request(e.oid for e in entries if e.is_folder and e.oid not in self._trees)
+        return entries
 
     def _commit(self, oid: str) -> commits.Commit:
         commit = self._commits.get(oid)
         if commit is None:
             commit = commits.parse(self._object(oid, "commit"), oid)
-            self._commits[oid] = commit
-            if len(self._commits) > _COMMIT_CACHE:
-                self._commits.popitem(last=False)
+            self._remember_commit(oid, commit)
         return commit
+
+    def _remember_commit(self, oid: str, commit: commits.Commit) -> None:
+        self._commits[oid] = commit
+        if len(self._commits) > _COMMIT_CACHE:
+            self._commits.popitem(last=False)
 
     def read_blobs(self, oids: Iterable[str]) -> Iterator[bytes]:
         source = iter(oids)
         pending: deque[processes.Request] = deque()
+        more = True
         while True:
-            if len(pending) <= _WINDOW // 2:
-                pending.extend(self._reader.send(itertools.islice(source, _WINDOW - len(pending))))
+            if more and len(pending) <= _WINDOW // 2:
+                sent = self._reader.send(itertools.islice(source, _WINDOW - len(pending)))
+                more = len(sent) == _WINDOW - len(pending)
+                pending.extend(sent)
             if not pending:
                 return
             request = pending.popleft()
@@ -222,6 +260,8 @@ class GitCommandBackend(PartialClones, TreeReadingBackend):
         if first is None:
             return []
         second = next(stream, None)
+        if second is None and self._writer.usable:  # loose, stored as is if it won't shrink
+            return [self._writer.write(b"blob", first, durable=self._durable)]
         if second is None:  # one blob, loose: one light process, stored as is if it won't shrink
             level = () if shrinks(first) else ("-c", "core.looseCompression=0")
             result = self._git(*level, "hash-object", "-w", "--no-filters", "--stdin", input=first)
@@ -231,7 +271,9 @@ class GitCommandBackend(PartialClones, TreeReadingBackend):
         with tempfile.TemporaryDirectory(prefix="gitblobts-") as scratch:
             marks = os.path.join(scratch, "marks")
             blobs = itertools.chain((ahead.pop(0) for _ in range(2)), stream)
-            count = self._fast_import(blobs, marks, tuning)
+            count = gitwrites.fast_import(
+                self._command, self._cwd, self._path, blobs, marks, tuning
+            )
             with open(marks, "rb") as f:
                 ids = dict(line.split() for line in f.read().splitlines())
         try:
@@ -239,86 +281,37 @@ class GitCommandBackend(PartialClones, TreeReadingBackend):
         except KeyError:
             raise RepositoryError(f"{self._path}: git fast-import lost a blob") from None
 
-    def _fast_import(
-        self, contents: Iterator[bytes | bytearray], marks: str, tuning: tuple[str, ...]
-    ) -> int:
-        """Stream blobs into ``git fast-import`` run with ``tuning`` (see
-        :func:`~gitblobts.plugins.backends.gitprocesses.fast_import_tuning`), one mark each;
-        return how many. A blob over 1 MiB (a part, say) streams through, never held whole."""
-        flags = ("--quiet", "--big-file-threshold=1m", f"--export-marks={marks}")
-        argv, env = self._command(*tuning, "fast-import", *flags)
-        # glibc otherwise returns memory to the system after each object and asks for it
-        # again for the next: two system calls per object, half of all the time taken.
-        tunables = env.get("GLIBC_TUNABLES")
-        env["GLIBC_TUNABLES"] = f"{tunables}:{_MALLOC_TUNING}" if tunables else _MALLOC_TUNING
-        with tempfile.TemporaryFile() as errors:
-            process = processes.start(
-                argv, env, self._cwd, stdout=subprocess.DEVNULL, stderr=errors
-            )
-            assert process.stdin is not None
-            count = 0
-            broken = False
-            try:
-                for content in contents:
-                    count += 1
-                    header = b"blob\nmark :%d\ndata %d\n" % (count, len(content))
-                    try:
-                        process.stdin.write(header)
-                        process.stdin.write(content)
-                        process.stdin.write(b"\n")
-                    except BrokenPipeError:
-                        broken = True
-                        break
-            finally:
-                # Also on an error from ``contents``: what was sent is stored (unreachable,
-                # as a failed dulwich add leaves it), and the process ends cleanly.
-                processes.close_quietly(process.stdin)
-                code = process.wait()
-            if broken or code != 0:
-                errors.seek(0)
-                message = processes.text(errors.read()) or f"exit status {code}"
-                raise RepositoryError(f"{self._path}: git fast-import failed: {message}")
-        return count
-
     def _commit_changes(
         self, parent: str | None, changes: trees.Changes, message: str, author: Identity | None
     ) -> str:
         base = self._commit(parent).tree if parent is not None else None
+        if self._writer.usable:  # no process: loose objects, as git writes them
+            new_trees: list[bytes] = []
+
+            def write_tree(entries: list[TreeEntry]) -> str:
+                new_trees.append(trees.serialize(entries))
+                return object_id(b"tree", new_trees[-1])
+
+            root = self._edit_tree(base, changes, write_tree)
+            self._writer.write_trees(new_trees, durable=self._durable)
+            oid, when = self._writer.commit(root, parent, message, author, self._durable)
+            self._remember_commit(oid, commits.Commit(root, parent, message, when))
+            return oid
         with processes.TreeWriter(self._command, self._cwd, self._path) as writer:
             root = self._edit_tree(base, changes, writer.write)
-        # git takes the identity from the environment, else its configuration, and must not
-        # guess one: where neither says, DEFAULT_IDENTITY fills in, as with dulwich.
-        args = ["-c", "user.useConfigOnly=true", "commit-tree", "--no-gpg-sign", root]
+        args = ["commit-tree", "--no-gpg-sign", root]
         if parent is not None:
             args += ["-p", parent]
         env = self._environment()
-        if author is not None:
-            for role in ("AUTHOR", "COMMITTER"):
-                env[f"GIT_{role}_NAME"], env[f"GIT_{role}_EMAIL"] = author.name, author.email
-        text = message.encode("utf-8")
-        result = self._git(*args, input=text, env=env, check=False)
-        if result.returncode != 0 and any(s in result.stderr for s in _NO_IDENTITY):
-            env.update(self._default_identity())
-            result = self._git(*args, input=text, env=env, check=False)
-        if result.returncode != 0:
-            raise RepositoryError(
-                f"{self._path}: git commit-tree failed: {processes.text(result.stderr)}"
-            )
+        for role in ("AUTHOR", "COMMITTER"):  # git's rules, and DEFAULT_IDENTITY where none
+            who = author or self._writer.identity(role)
+            env[f"GIT_{role}_NAME"], env[f"GIT_{role}_EMAIL"] = who.name, who.email
+        result = self._git(*args, input=message.encode("utf-8"), env=env)
         return processes.line(result.stdout)
 
-    def _default_identity(self) -> dict[str, str]:
-        """:data:`DEFAULT_IDENTITY` for each identity variable neither the environment nor
-        git's configuration sets."""
-        unset = [name for name in _IDENTITY_VARIABLES if not os.environ.get(name)]
-        if not unset:
-            return {}
-        config = self._config_values(r"^(user|author|committer)\.(name|email)$")
-        defaults: dict[str, str] = {}
-        for variable in unset:
-            if not any(config.get(key) for key in _IDENTITY_VARIABLES[variable]):
-                default = DEFAULT_IDENTITY.name if variable.endswith("NAME") else None
-                defaults[variable] = default or DEFAULT_IDENTITY.email
-        return defaults
+    @property
+    def _durable(self) -> bool:
+        return "core.fsync" in self._settings
 
     def _config_values(self, pattern: str) -> dict[str, str]:
         """Configuration keys matching ``pattern`` and their (last) values."""
@@ -353,12 +346,11 @@ class GitCommandBackend(PartialClones, TreeReadingBackend):
     def compare_and_swap(self, ref: str, old: str | None, new: str) -> bool:
         self._working_trees.refuse_if_checked_out_elsewhere(ref)
         expected = old if old is not None else "0" * len(new)
-        result = self._git(
-            "update-ref", "-m", "gitblobts: commit", "--", ref, new, expected, check=False
-        )
-        if result.returncode == 0:
+        try:
+            self._updater.swap(ref, new, expected)
             return True
-        message = processes.text(result.stderr)
+        except gitsession.RefMoveFailed as failure:
+            message = str(failure)
         lock = processes.taken_lock(message)
         if lock is not None:
             locks.clear_if_dead(lock)  # and raises for a lock no gitblobts writer holds
@@ -439,7 +431,7 @@ class GitCommandBackend(PartialClones, TreeReadingBackend):
                 return
             with open(copy, "rb") as written:
                 shutil.copyfileobj(written, lock.file)
-            lock.commit(index, durable="core.fsync" in self._settings)
+            lock.commit(index, durable=self._durable)
         finally:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(copy)
@@ -585,6 +577,7 @@ class GitCommandBackend(PartialClones, TreeReadingBackend):
         self._finalizer()
         self._close_presence()
         self._trees.clear()
+        self._ahead.clear()
         self._commits.clear()
 
 

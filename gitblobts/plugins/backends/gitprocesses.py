@@ -13,7 +13,7 @@ import tempfile
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from typing import IO
+from typing import IO, Protocol
 
 from gitblobts.core.backend import TreeEntry
 from gitblobts.core.errors import RepositoryError
@@ -27,6 +27,9 @@ _READER_TUNING = ("-c", "core.packedGitWindowSize=8m", "-c", "core.packedGitLimi
 blob's parts from one pack would otherwise keep all of it mapped, and resident."""
 """Most requests unanswered at once: their lines (at most 65 bytes each) fit any pipe."""
 _OBJECT_ID = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
+_OBJECT_ID_BYTES = re.compile(rb"[0-9a-f]{40}|[0-9a-f]{64}")
+_NAME = re.compile(r"[^\s\x00-\x1f\x7f]+")
+"""A name one line of a ``git cat-file`` request can hold (a ref never holds others)."""
 _REPOSITORY_VARIABLES = frozenset(
     {
         "GIT_DIR",
@@ -59,10 +62,13 @@ class Request:
     """One object asked of ``git cat-file``, and, once read, its type and contents (or,
     asked of a reader of sizes, its type and size)."""
 
-    __slots__ = ("done", "error", "oid", "reply", "size")
+    __slots__ = ("done", "error", "named", "oid", "reply", "size")
 
-    def __init__(self, oid: str) -> None:
+    def __init__(self, oid: str, *, named: bool = False) -> None:
         self.oid = oid
+        self.named = named
+        """Whether ``oid`` is a name git resolves (``refs/heads/main^{commit}``); once read,
+        :attr:`oid` is the id it resolved to."""
         self.done = False
         self.reply: tuple[str, bytes] | None = None
         self.size = -1
@@ -99,12 +105,14 @@ class ObjectReader:
         self._owner = os.getpid()
         self._stopped = False
 
-    def send(self, oids: Iterable[str]) -> list[Request]:
-        """Ask for objects ``oids``; :meth:`receive` each request for its reply."""
-        requests = [Request(oid) for oid in oids]
+    def send(self, oids: Iterable[str], *, named: bool = False) -> list[Request]:
+        """Ask for objects ``oids`` (``named``: names git resolves, as ``git rev-parse``
+        does, each time anew); :meth:`receive` each request for its reply."""
+        requests = [Request(oid, named=named) for oid in oids]
         with self._lock:
+            self._restart_if_ended()
             for request in requests:
-                if not _OBJECT_ID.fullmatch(request.oid):
+                if not (_NAME if named else _OBJECT_ID).fullmatch(request.oid):
                     request.done = True  # no such object: git would say "missing"
                     continue
                 while len(self._queue) >= _OUTSTANDING:
@@ -113,7 +121,7 @@ class ObjectReader:
                 assert process.stdin is not None
                 self._queue.append(request)
                 try:
-                    process.stdin.write(request.oid.encode("ascii") + b"\n")
+                    process.stdin.write(request.oid.encode("utf-8", "surrogateescape") + b"\n")
                 except OSError as error:
                     self._fail(str(error))  # fails this request too; the next starts afresh
             if self._process is not None and self._process.stdin is not None:
@@ -152,19 +160,31 @@ class ObjectReader:
             if len(fields) == 2 and fields[1] == b"missing":
                 request.done = True
                 return
-            if len(fields) != 3 or fields[0] != request.oid.encode("ascii"):
+            if len(fields) != 3 or not (
+                _OBJECT_ID_BYTES.fullmatch(fields[0])  # what a name resolved to
+                if request.named
+                else fields[0] == request.oid.encode("ascii")
+            ):
                 raise OSError(f"unexpected reply {header!r}")
             size = int(fields[2])
             data = b"" if self._sizes else process.stdout.read(size)
             if not self._sizes and (len(data) != size or process.stdout.read(1) != b"\n"):
                 raise OSError("reply cut short")
-        except (OSError, ValueError) as error:
+        except (OSError, ValueError, MemoryError) as error:  # a damaged object's size, say
             self._queue.appendleft(request)
             self._fail(str(error))
             return
         request.reply = fields[1].decode("ascii"), data
+        request.oid = fields[0].decode("ascii")
         request.size = size
         request.done = True
+
+    def _restart_if_ended(self) -> None:
+        """Let a process that ended (killed, say) go, failing what it left unanswered: the
+        next request starts a new one."""
+        process = self._process
+        if process is not None and self._owner == os.getpid() and process.poll() is not None:
+            self._fail(f"git cat-file ended (exit status {process.returncode})")
 
     def _running(self) -> subprocess.Popen[bytes]:
         if self._stopped:
@@ -246,7 +266,11 @@ def blob_sizes(reader: ObjectReader, oids: Iterable[str]) -> Iterator[int]:
         yield request.size
 
 
-def stop(*readers: ObjectReader) -> None:
+class Stoppable(Protocol):
+    def stop(self) -> None: ...
+
+
+def stop(*readers: Stoppable) -> None:
     """Stop ``readers`` (a backend's finalizer: it must not refer back to the backend)."""
     for reader in readers:
         reader.stop()

@@ -118,8 +118,8 @@ def test_both_backends_refuse_to_overwrite_a_file_with_the_same_message(
 # The git backend's process
 
 
-def cat_file_processes(repo: Path) -> list[int]:
-    """This process's children running ``git cat-file`` in ``repo`` (zombies included)."""
+def cat_file_processes(repo: Path, command: bytes = b"cat-file") -> list[int]:
+    """This process's children running ``git command`` in ``repo`` (zombies included)."""
     found = []
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
@@ -128,11 +128,11 @@ def cat_file_processes(repo: Path) -> list[int]:
             with open(f"/proc/{entry}/stat") as f:
                 parent = int(f.read().rsplit(")", 1)[1].split()[1])
             with open(f"/proc/{entry}/cmdline", "rb") as f:
-                command = f.read().split(b"\0")
+                argv = f.read().split(b"\0")
             cwd = os.path.realpath(f"/proc/{entry}/cwd")
         except OSError:
             continue
-        if parent == os.getpid() and b"cat-file" in command and cwd == os.path.realpath(repo):
+        if parent == os.getpid() and command in argv and cwd == os.path.realpath(repo):
             found.append(int(entry))
     return found
 
@@ -142,18 +142,22 @@ needs_proc = pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="needs /
 
 @needs_proc
 @pytest.mark.parametrize("kind", ["non-bare", "bare"])
-def test_the_cat_file_process_ends_with_close(new_repo: Callable[[str], Path], kind: str) -> None:
+def test_the_long_lived_processes_end_with_close(
+    new_repo: Callable[[str], Path], kind: str
+) -> None:
     path = new_repo(kind)
     store = Store(path, backend="git")
     store.addblob(b"x")
     assert [b.blob for b in store.getblobs()] == [b"x"]
-    assert len(cat_file_processes(path)) == 1
+    assert len(cat_file_processes(path)) == 2  # objects, and sizes and names
+    assert len(cat_file_processes(path, b"update-ref")) == 1
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         store.close()
         store.close()
     assert cat_file_processes(path) == []
+    assert cat_file_processes(path, b"update-ref") == []
     assert not [w for w in caught if issubclass(w.category, ResourceWarning)]
 
 
@@ -168,10 +172,12 @@ def test_the_cat_file_process_ends_when_the_store_is_collected(
         store.addblobs([b"a", b"b"])
         blobs = store.getblobs()
         next(blobs)  # a read left half done
-        assert len(cat_file_processes(path)) == 1
+        assert len(cat_file_processes(path)) == 2
+        assert len(cat_file_processes(path, b"update-ref")) == 1
         del store, blobs
         gc.collect()
         assert cat_file_processes(path) == []
+        assert cat_file_processes(path, b"update-ref") == []
     assert not [w for w in caught if issubclass(w.category, ResourceWarning)]
 
 
