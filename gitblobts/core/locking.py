@@ -123,7 +123,7 @@ class LockedBackend(Backend):
                 return
             yield item
 
-    def write_blobs(self, contents: Iterable[bytes | bytearray]) -> list[str]:
+    def write_blobs(self, contents: Iterable[bytes | bytearray]) -> Sequence[str]:
         self._check_open()
         return self.backend.write_blobs(contents)
 

@@ -12,7 +12,7 @@ import logging
 import math
 import os
 import weakref
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import BinaryIO, ClassVar
 
 from gitblobts.core import following
@@ -230,7 +230,7 @@ class Store:
         *,
         push: bool | None = None,
         key: str | None = None,
-    ) -> list[BlobRef]:
+    ) -> Sequence[BlobRef]:
         """Add blobs, one commit per at most ``max_push_bytes`` stored bytes (see :doc:`usage`);
         ``timestamps`` (default: now, as each is added) pairs with ``blobs`` one to one. Either
         may be a long iterator: blobs are written as they come; a binary file object streams.

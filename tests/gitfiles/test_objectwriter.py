@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import array
 import hashlib
+import io
 import os
 import re
 import struct
@@ -353,13 +354,22 @@ def test_a_blob_larger_than_a_deflate_chunk_in_a_pack_reads_back(bare: Path) -> 
     assert read_all(bare, oids) == [TEXT, data]
 
 
+def index_bytes(
+    ids: list[bytes], crcs: array.array[int], offsets: array.array[int], checksum: bytes
+) -> bytes:
+    """The pack index the pack writer writes for these objects."""
+    out = io.BytesIO()
+    objects._write_index(out, bytearray(b"".join(ids)), crcs, offsets, checksum)
+    return out.getvalue()
+
+
 def test_offsets_from_2_gib_go_to_the_table_of_large_offsets() -> None:
     ids = [bytes([first]) + bytes(19) for first in (0x30, 0x10, 0xF0, 0x20)]
     crcs = array.array("I", [1, 2, 3, 4])
     offsets = array.array("Q", [12, 2**31, 2**31 - 1, 5 * 2**32 + 7])
     checksum = bytes(range(20))
 
-    index = objects._index_bytes(ids, crcs, offsets, checksum)
+    index = index_bytes(ids, crcs, offsets, checksum)
 
     assert index[:8] == b"\377tOc" + struct.pack(">I", 2)
     fanout = struct.unpack_from(">256I", index, 8)
@@ -381,7 +391,7 @@ def test_offsets_from_2_gib_go_to_the_table_of_large_offsets() -> None:
 def test_git_show_index_reads_the_large_offsets(tmp_path: Path) -> None:
     ids = [hashlib.sha1(b"%d" % i).digest() for i in range(3)]
     offsets = array.array("Q", [12, 3 * 2**31, 2**40])
-    index = objects._index_bytes(ids, array.array("I", [7, 8, 9]), offsets, bytes(20))
+    index = index_bytes(ids, array.array("I", [7, 8, 9]), offsets, bytes(20))
 
     result = subprocess.run(
         ["git", "show-index"], input=index, capture_output=True, check=True, cwd=tmp_path
