@@ -35,7 +35,6 @@ class BatchFiles(MutableMapping[str, str]):
         self._positions = positions
         self._extra = dict(extra or {})
         self._dropped = set(dropped or ())
-        self._index: dict[str, str] | None = None
 
     def copy(self) -> BatchFiles:
         """The same files, whose additions and removals are the copy's own."""
@@ -73,11 +72,26 @@ class BatchFiles(MutableMapping[str, str]):
     def __getitem__(self, path: str) -> str:
         if path in self._extra:
             return self._extra[path]
-        if self._index is None:  # not on the way of a commit: built the first time asked
-            self._index = dict(self._batch())
-        if path in self._dropped:
-            raise KeyError(path)
-        return self._index[path]
+        if path not in self._dropped:
+            position = self._file_position(path)
+            if position is not None:
+                return self._oids[position]
+        raise KeyError(path)
+
+    def _file_position(self, path: str) -> int | None:
+        """Where the batch's file at ``path`` is among the files the add wrote; ``None`` if
+        the batch has no file there. Searches the paths: no index is kept."""
+        blobs = self._blobs
+        index = blobs.find(path)
+        if index is not None and blobs.file_count(index) == 1 and index in self._positions:
+            return blobs.first_file(index)
+        folder = path.rpartition("/")[0]
+        index = blobs.find(folder) if folder else None
+        if index is None or index not in self._positions:
+            return None
+        count = blobs.file_count(index)
+        names = stored_paths(folder, count) if count > 1 else []
+        return blobs.first_file(index) + names.index(path) if path in names else None
 
     def __setitem__(self, path: str, oid: str) -> None:
         self._extra[path] = oid

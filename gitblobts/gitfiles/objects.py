@@ -34,7 +34,7 @@ _PACK_TYPES = {COMMIT: 1, TREE: 2, BLOB: 3}
 _CHUNK = 1 << 20
 """Contents are deflated and hashed this many bytes at a time, so nothing is copied whole."""
 _LARGE_OFFSET = 1 << 31
-_INDEX_BATCH = 1 << 16
+_INDEX_BATCH = 1 << 14
 """Objects of a pack index written at a time."""
 _HEADER_READ = 512
 """Bytes of a loose object read for its header: far more than a deflated header takes."""
@@ -355,10 +355,9 @@ def _write_index(
         out.write(data)
 
     write(b"\377tOc" + struct.pack(">I", 2) + struct.pack(">256I", *fanout))
-    view = memoryview(ids)
     for start in range(0, count, _INDEX_BATCH):
         batch = order[start : start + _INDEX_BATCH]
-        write(b"".join(view[p * ID_SIZE : (p + 1) * ID_SIZE] for p in batch))
+        write(b"".join([ids[p * ID_SIZE : (p + 1) * ID_SIZE] for p in batch]))
     for start in range(0, count, _INDEX_BATCH):
         batch = order[start : start + _INDEX_BATCH]
         write(struct.pack(f">{len(batch)}I", *(crcs[p] for p in batch)))

@@ -20,14 +20,15 @@ class ObjectSink:
     nothing is readable before it. Use as a context manager: a block that raises aborts
     (an unfinished pack is removed; loose objects were never written)."""
 
-    def __init__(self, objects_dir: str, *, durable: bool = False) -> None:
+    def __init__(self, objects_dir: str, *, durable: bool = False, keep_ids: bool = True) -> None:
         self._objects_dir = objects_dir
         self._durable = durable
         self._held: list[tuple[bytes, BytesLike]] = []
         self._held_bytes = 0
         self._pack: PackWriter | None = None
         self.ids = ObjectIds()
-        """The id of every object added, in order."""
+        """The id of every object added, in order (none unless ``keep_ids``)."""
+        self._keep_ids = keep_ids
 
     def add(self, kind: bytes, data: BytesLike) -> str:
         """Write (or hold) an object; return its id."""
@@ -42,7 +43,8 @@ class ObjectSink:
                 for held_kind, held_data in self._held:
                     self._pack.add(held_kind, held_data)
                 self._held.clear()
-        self.ids.append_binary(bytes.fromhex(oid))
+        if self._keep_ids:
+            self.ids.append_binary(bytes.fromhex(oid))
         return oid
 
     def finish(self) -> ObjectIds:

@@ -184,14 +184,14 @@ class DulwichBackend(DulwichClones, TreeReadingBackend):
                 sink.add(BLOB, content)
             return sink.finish()
 
-    def _sink(self) -> ObjectSink:
-        return ObjectSink(os.fspath(self._store.path), durable=self._durable)
+    def _sink(self, *, keep_ids: bool = True) -> ObjectSink:
+        return ObjectSink(os.fspath(self._store.path), durable=self._durable, keep_ids=keep_ids)
 
     def _commit_changes(
         self, parent: str | None, changes: trees.Changes, message: str, author: Identity | None
     ) -> str:
         base = self._root(parent) if parent is not None else None
-        with self._sink() as sink:
+        with self._sink(keep_ids=False) as sink:
 
             def write_tree(entries: list[TreeEntry]) -> str:
                 return sink.add(TREE, trees.serialize(entries))
