@@ -10,6 +10,7 @@ from importlib.metadata import PackageNotFoundError, version
 
 from gitblobts.core.asyncstore import AsyncStore
 from gitblobts.core.blob import Blob, BlobInfo, BlobRef
+from gitblobts.core.blobrefs import BlobRefs
 from gitblobts.core.cloning import clone
 from gitblobts.core.errors import (
     AddInterrupted,
@@ -67,6 +68,7 @@ __all__ = [
     "BlobInfo",
     "BlobNotFoundError",
     "BlobRef",
+    "BlobRefs",
     "BlobTooLargeError",
     "BlobTypeError",
     "ConfigError",

@@ -16,7 +16,7 @@ import json
 import os
 import re
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 
 from gitblobts.cli import named, opening, output, repository, streams
 from gitblobts.cli.errors import CommandError
@@ -177,16 +177,20 @@ def add(args: argparse.Namespace) -> int:
                 on_done=progress.add_items,
             )
             # Ctrl-C may come as the add returns: what landed is known by then, since the
-            # list is extended in one step (no Python code runs, so no signal between).
-            refs: list[BlobRef] = []
-            args.interrupted = functools.partial(_interrupted_add, refs)
+            # result is appended in one step (no Python code runs, so no signal between; a
+            # list extended by the BlobRefs would run its iterator).
+            added: list[Sequence[BlobRef]] = []
+            args.interrupted = functools.partial(_interrupted_add, added)
             with contextlib.closing(inputs):
-                refs += store.addblobs(
-                    inputs,
-                    None if when is None else [when] * len(paths),
-                    push=False if args.no_push else None,
-                    key=key,
+                added.append(
+                    store.addblobs(
+                        inputs,
+                        None if when is None else [when] * len(paths),
+                        push=False if args.no_push else None,
+                        key=key,
+                    )
                 )
+        refs = added[0]
         if wait is not None:  # committed: say where, then wait for the push
             _print_refs(refs)
             output.flush()
@@ -196,7 +200,7 @@ def add(args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_refs(refs: list[BlobRef]) -> None:
+def _print_refs(refs: Sequence[BlobRef]) -> None:
     for ref in refs:
         output.line(f"{ref.iso} {ref.path}")
 
@@ -212,11 +216,13 @@ def _adding_progress(sizes: list[int | None]) -> Progress:
     return Progress("adding", total=len(sizes))
 
 
-def _interrupted_add(landed: list[BlobRef]) -> str:
-    """What an add interrupted once it returned ``landed`` (or before: empty) says."""
-    if not landed:
+def _interrupted_add(added: list[Sequence[BlobRef]]) -> str:
+    """What an add interrupted once it returned (``added`` holds its result; before:
+    empty) says."""
+    count = sum(len(refs) for refs in added)
+    if not count:
         return "interrupted: nothing was added"
-    return f"interrupted, but the {_blobs_were(len(landed))} added: do not add them again"
+    return f"interrupted, but the {_blobs_were(count)} added: do not add them again"
 
 
 def _blobs_were(count: int) -> str:

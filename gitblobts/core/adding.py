@@ -11,11 +11,13 @@ import functools
 import itertools
 import logging
 import math
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, MutableMapping, Sequence
 from typing import BinaryIO, TypeAlias
 
 from gitblobts.core import addresses, collector, retry
+from gitblobts.core.batchfiles import BatchFiles
 from gitblobts.core.blob import BlobRef
+from gitblobts.core.blobrefs import AddedBlobs, BlobRefs
 from gitblobts.core.blobstream import open_stream
 from gitblobts.core.config import CONFIG_PATH, required_version, upgraded_to
 from gitblobts.core.errors import (
@@ -31,7 +33,7 @@ from gitblobts.core.errors import (
 from gitblobts.core.formats.registry import unrecorded
 from gitblobts.core.keynames import KeyFolder
 from gitblobts.core.layout import Layout
-from gitblobts.core.parts import DEFAULT_PART_SIZE, SUMS, PartCutter, cut, part_name, sums_file
+from gitblobts.core.parts import DEFAULT_PART_SIZE, PartCutter, cut, sums_file
 from gitblobts.core.pipeline import BlobContext, CommitContext
 from gitblobts.core.pushlimit import CommitSplit
 from gitblobts.core.remotes import Remotes
@@ -81,7 +83,7 @@ class Adding:
         new_context: NewContext | None = None,
         message: Callable[[int], str] | None = None,
         settings: Settings | None = None,
-    ) -> list[BlobRef]:
+    ) -> BlobRefs:
         """:meth:`_add`, with the cycle collector paused (:mod:`gitblobts.core.collector`)."""
         with collector.paused():
             return self._add(pairs, push, key, new_context, message, settings)
@@ -94,7 +96,7 @@ class Adding:
         new_context: NewContext | None,
         message: Callable[[int], str] | None,
         settings: Settings | None,
-    ) -> list[BlobRef]:
+    ) -> BlobRefs:
         """Add the blobs of ``pairs`` with their times in one commit per at most
         ``max_push_bytes`` stored bytes (see :mod:`gitblobts.core.pushlimit`); push if
         ``push`` (or by default the store) says so. ``key``: called with the settings,
@@ -111,10 +113,10 @@ class Adding:
         message = message or commit_message
         layout = settings.layout
         part_size = self.part_size(settings)
-        added: list[tuple[int, str, int]] = []
-        """(time, path, files) of each blob written (files: 1, or its parts and SHA256SUMS):
-        plain values, which the cycle collector skips (a batch of 100,000 blobs must not
-        make every collection walk 100,000 objects)."""
+        name = place.key if place is not None else None
+        added = AddedBlobs(name)
+        """Each blob written: its time, path and files (1, or its parts and SHA256SUMS), in
+        columns: a batch of a million blobs holds no object per blob."""
         split = CommitSplit(self._state.max_push_bytes)
 
         def stored_files() -> Iterator[bytes | bytearray]:
@@ -135,29 +137,23 @@ class Adding:
                     del file  # the backend has it: hold no part while the next is cut
                 written += count
                 collector.tick()
-                added.append((context.timestamp_ns, context.path, count))
+                added.append(context.timestamp_ns, context.path, count)
                 split.blob(written, position, context.path)
 
         with self._state.repository_errors("add blobs to"):
             oids = self._state.backend.write_blobs(stored_files())
-        if not added:
-            return []
+        if not len(added):
+            return BlobRefs(added, range(0))
         landed: list[str] = []
         # If the store follows a migration meanwhile, the layout changes, and nothing commits.
         commit_files = functools.partial(self.commit_files, layout=layout, landed=landed)
-        name = place.key if place is not None else None
-        refs = [BlobRef(timestamp_ns, path, key=name) for timestamp_ns, path, _ in added]
+        refs = added.refs()
         if record is not None:
             (record_oid,) = self._state.backend.write_blobs([record[1]])
         commits = split.commits()
         try:
             for blobs in commits:
-                paths = [
-                    stored
-                    for _, path, count in added[blobs.start : blobs.stop]
-                    for stored in stored_paths(path, count)
-                ]
-                files = dict(zip(paths, oids[split.files(blobs)], strict=True))
+                files = BatchFiles(added, oids, blobs)
                 if record is not None and blobs.start == 0:
                     files[record[0]] = record_oid
                 text = message(len(blobs))
@@ -306,7 +302,11 @@ class Adding:
                 if layout is not None and layout is not settings.layout:
                     raise self._migrated_meanwhile(settings)
                 head = self._state.backend.resolve(self._state.branch)
-                files = dict(commit.files)
+                files: MutableMapping[str, str]
+                if isinstance(commit.files, BatchFiles):
+                    files = commit.files.copy()  # shares the batch's columns
+                else:
+                    files = dict(commit.files)
                 config = settings.config or self._state.read_config(head)
                 if config is not None and not settings.names.records_config:
                     self._state.adopt(config, settings.raw_key)
@@ -400,14 +400,6 @@ def check_blobs(
 def is_file(source: object) -> bool:
     """Whether ``source`` is a file object (something with a ``read`` method)."""
     return callable(getattr(source, "read", None))
-
-
-def stored_paths(path: str, files: int) -> list[str]:
-    """The paths of a blob stored at ``path`` as ``files`` files: itself, or its parts then
-    ``SHA256SUMS`` in its folder."""
-    if files == 1:
-        return [path]
-    return [f"{path}/{part_name(index)}" for index in range(files - 1)] + [f"{path}/{SUMS}"]
 
 
 def too_large(limit: int, what: str) -> BlobTooLargeError:

@@ -21,7 +21,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, MutableMapping
 from dataclasses import dataclass
 
 from gitblobts.core import keys, naming
@@ -154,7 +154,7 @@ def content_id_of(path: str) -> str | None:
     return name.file_id
 
 
-def drop_present(backend: Backend, commit: str | None, files: dict[str, str]) -> int:
+def drop_present(backend: Backend, commit: str | None, files: MutableMapping[str, str]) -> int:
     """Remove from ``files`` (path to object id) the content files, parts included, whose
     file id ``commit``'s tree holds already (two writers put the same contents: it is kept
     once); return how many paths were removed."""

@@ -22,7 +22,7 @@ import itertools
 import math
 import os
 import weakref
-from collections.abc import AsyncGenerator, Callable, Iterable, Iterator
+from collections.abc import AsyncGenerator, Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from types import TracebackType
 from typing import Any, BinaryIO, TypeVar
@@ -102,7 +102,7 @@ class AsyncStore:
         *,
         push: bool | None = None,
         key: str | None = None,
-    ) -> list[BlobRef]:
+    ) -> Sequence[BlobRef]:
         """:meth:`gitblobts.Store.addblobs` on the worker thread."""
         return await self._call(lambda store: store.addblobs(blobs, timestamps, push=push, key=key))
 

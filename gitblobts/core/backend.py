@@ -188,10 +188,11 @@ class Backend(abc.ABC):
         raise PluginError(f"the {cls.name!r} backend cannot create repositories")
 
     @abc.abstractmethod
-    def write_blobs(self, contents: Iterable[bytes | bytearray]) -> list[str]:
+    def write_blobs(self, contents: Iterable[bytes | bytearray]) -> Sequence[str]:
         """Store blob objects, consuming ``contents`` as it goes (it may be a long
-        generator), and return their ids in order. Objects need not be reachable yet. May
-        run in several threads at once, and alongside any other call."""
+        generator), and return their ids in order (a list, or a compact sequence such as
+        :class:`~gitblobts.gitfiles.objectids.ObjectIds`). Objects need not be reachable
+        yet. May run in several threads at once, and alongside any other call."""
 
     @abc.abstractmethod
     def write_commit(

@@ -6,7 +6,7 @@ a plugin's type hints) can import them.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -85,7 +85,7 @@ class CommitContext:
     branch, and the message. No hook receives it since ``gitblobts_commit`` was withdrawn;
     plugins are told of commits by ``gitblobts_committed`` (:class:`Committed`)."""
 
-    files: dict[str, str]
+    files: MutableMapping[str, str]
     message: str
     commit_files: Callable[[CommitContext], str]
     """Core's way of committing: compare-and-swap of the branch, with retries."""

@@ -162,7 +162,7 @@ class LockedBackend(Backend):
             if ended:
                 return
 
-    def write_blobs(self, contents: Iterable[bytes | bytearray]) -> list[str]:
+    def write_blobs(self, contents: Iterable[bytes | bytearray]) -> Sequence[str]:
         self._check_open()
         return self.backend.write_blobs(contents)
 

@@ -11,6 +11,7 @@ recognises a host's refusal of a push for its size (:func:`size_remedy`)."""
 
 from __future__ import annotations
 
+import itertools
 import os
 
 from gitblobts.core.errors import ArgumentError, ArgumentTypeError
@@ -73,7 +74,9 @@ def read_max_push_bytes(given: object) -> int:
 class CommitSplit:
     """An add's blobs, split into consecutive commits of at most ``limit`` stored bytes
     each. The add reports each stored file's size (:meth:`file`) and the end of each blob
-    (:meth:`blob`): a blob's files always go in one commit. Costs two integers per blob."""
+    (:meth:`blob`): a blob's files always go in one commit. A commit ends before the blob
+    that would take it past the limit; what is held is where each commit starts, never
+    anything per blob."""
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
@@ -81,10 +84,10 @@ class CommitSplit:
         """Stored bytes of the files so far."""
         self._blob_start = 0
         """``_bytes`` when the current blob began."""
-        self._files_at: list[int] = []
-        """Per blob: how many files the add has written at its end."""
-        self._bytes_at: list[int] = []
-        """Per blob: ``_bytes`` at its end (ints, not tuples: nothing for the collector)."""
+        self._blobs = 0
+        """Blobs so far."""
+        self._starts: list[tuple[int, int]] = [(0, 0)]
+        """Per commit: its first blob, and the stored bytes before it."""
 
     def file(self, size: int) -> None:
         """A stored file of ``size`` bytes, of the current blob."""
@@ -103,29 +106,19 @@ class CommitSplit:
                 "raise max_push_bytes (or "
                 f"${MAX_PUSH_BYTES_ENV}) if the remote takes pushes that large"
             )
-        self._files_at.append(files)
-        self._bytes_at.append(self._bytes)
+        first, start_bytes = self._starts[-1]
+        if self._bytes - start_bytes > self.limit and self._blobs > first:
+            self._starts.append((self._blobs, self._blob_start))
+        self._blobs += 1
         self._blob_start = self._bytes
 
     def commits(self) -> list[range]:
         """The blobs of each commit, in order, as ranges of their positions: one commit
         when all fit within the limit."""
-        count = len(self._bytes_at)
-        if self._bytes <= self.limit:
-            return [range(count)] if count else []
-        commits: list[range] = []
-        start, start_bytes = 0, 0
-        for position, end_bytes in enumerate(self._bytes_at):
-            if end_bytes - start_bytes > self.limit and position > start:
-                commits.append(range(start, position))
-                start, start_bytes = position, self._bytes_at[position - 1]
-        commits.append(range(start, count))
-        return commits
-
-    def files(self, blobs: range) -> slice:
-        """The positions of the files of ``blobs``, one of :meth:`commits`."""
-        first = self._files_at[blobs.start - 1] if blobs.start else 0
-        return slice(first, self._files_at[blobs.stop - 1])
+        if not self._blobs:
+            return []
+        firsts = [first for first, _ in self._starts] + [self._blobs]
+        return [range(start, stop) for start, stop in itertools.pairwise(firsts)]
 
 
 def size_remedy(message: str, limit: int) -> str | None:

@@ -14,7 +14,7 @@ import contextlib
 import logging
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 
 from gitblobts.core import addresses, interrupts, keys, parts, refname
 from gitblobts.core.backend import Backend
@@ -102,7 +102,7 @@ class StoreState:
         self,
         old: str | None,
         new: str,
-        files: dict[str, str],
+        files: Mapping[str, str],
         removed: list[str] | None = None,
         landed: list[str] | None = None,
     ) -> bool:
@@ -142,7 +142,9 @@ class StoreState:
             return registry.is_blob_path(path.rpartition("/")[0])
         return registry.is_blob_path(path)
 
-    def _check_out_committed(self, files: dict[str, str], removed: list[str], commit: str) -> None:
+    def _check_out_committed(
+        self, files: Mapping[str, str], removed: list[str], commit: str
+    ) -> None:
         """Bring the working tree and index in step with ``commit``, which is already on the
         branch: a failure here must not read as if the blobs were not added."""
         try:

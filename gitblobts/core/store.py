@@ -12,7 +12,7 @@ import logging
 import math
 import os
 import weakref
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import BinaryIO, ClassVar
 
 from gitblobts.core import following
@@ -230,13 +230,14 @@ class Store:
         *,
         push: bool | None = None,
         key: str | None = None,
-    ) -> list[BlobRef]:
+    ) -> Sequence[BlobRef]:
         """Add blobs, one commit per at most ``max_push_bytes`` stored bytes (see :doc:`usage`);
         ``timestamps`` (default: now, as each is added) pairs with ``blobs`` one to one. Either
         may be a long iterator: blobs are written as they come; a binary file object streams.
         Nothing is committed unless every blob is written. Then push, as :meth:`addblob` says;
-        if the push fails the blobs stay committed locally, and the add returns them with a
-        :class:`~gitblobts.PushFailedWarning` (see ``strict``). ``key``: all to that key."""
+        if it fails the blobs stay committed, with a :class:`~gitblobts.PushFailedWarning`
+        (see ``strict``). ``key``: all to that key. Returns a :class:`~gitblobts.BlobRefs`,
+        equal to the list of the blobs' references (a list from a sharded store)."""
         # Argument errors first: they are the caller's whatever the store's state.
         return self._adding.add(check_blobs(blobs, timestamps), push, key=self._keyed.keying(key))
 

@@ -25,7 +25,10 @@ import secrets
 import struct
 import tempfile
 import zlib
+from collections.abc import Sequence
 from typing import BinaryIO, TypeAlias
+
+from gitblobts.gitfiles.objectids import ID_SIZE, IdSet
 
 BytesLike: TypeAlias = "bytes | bytearray | memoryview"
 
@@ -34,6 +37,8 @@ _PACK_TYPES = {COMMIT: 1, TREE: 2, BLOB: 3}
 _CHUNK = 1 << 20
 """Contents are deflated and hashed this many bytes at a time, so nothing is copied whole."""
 _LARGE_OFFSET = 1 << 31
+_INDEX_BATCH = 1 << 14
+"""Objects of a pack index written at a time."""
 _HEADER_READ = 512
 """Bytes of a loose object read for its header: far more than a deflated header takes."""
 _HEADER_MAX = 32
@@ -224,15 +229,15 @@ class PackWriter:
         self._out = os.fdopen(fd, "w+b", buffering=_CHUNK)  # small objects, few writes
         self._out.write(b"PACK" + struct.pack(">II", 2, 0))
         self._offset = 12
-        # Per object: binary id, CRC-32 of its entry, offset. Kept compact, as plain values
-        # and arrays: a pack may hold millions of objects.
-        self._seen: set[bytes] = set()
-        self._ids: list[bytes] = []
+        # Per object: binary id, CRC-32 of its entry, offset. Kept compact, in a bytearray
+        # and arrays (about 60 bytes an object): a pack may hold millions of objects.
+        self._ids = bytearray()
+        self._seen = IdSet(self._ids)
         self._crcs = array.array("I")
         self._offsets = array.array("Q")
 
     def __len__(self) -> int:
-        return len(self._ids)
+        return len(self._ids) // ID_SIZE
 
     @property
     def size(self) -> int:
@@ -269,8 +274,8 @@ class PackWriter:
             crc = _deflate(self._out, data, level, crc=zlib.crc32(header))
             self._offsets.append(self._offset)
             self._offset = self._out.tell()
-        self._seen.add(binary)
-        self._ids.append(binary)
+        self._ids += binary
+        self._seen.add_last()
         self._crcs.append(crc)
         return binary.hex()
 
@@ -279,8 +284,8 @@ class PackWriter:
         id (20 bytes), as they are, once; the caller vouches that they match."""
         if binary not in self._seen:
             self._out.write(stored)
-            self._seen.add(binary)
-            self._ids.append(binary)
+            self._ids += binary
+            self._seen.add_last()
             self._crcs.append(zlib.crc32(stored))
             self._offsets.append(self._offset)
             self._offset += len(stored)
@@ -293,7 +298,7 @@ class PackWriter:
             return None
         out = self._out
         out.seek(8)
-        out.write(struct.pack(">I", len(self._ids)))
+        out.write(struct.pack(">I", len(self)))
         out.seek(0)
         digest = hashlib.sha1()  # noqa: S324 - git's pack checksum
         while chunk := out.read(_CHUNK):
@@ -307,13 +312,12 @@ class PackWriter:
         out.close()
         name = f"pack-{checksum.hex()}"
         base = os.path.join(self._folder, name)
-        index = index_bytes(self._ids, self._crcs, self._offsets, checksum)
         try:
             os.chmod(self._temporary, 0o444)
             os.replace(self._temporary, base + ".pack")
             fd, temporary_index = tempfile.mkstemp(prefix="tmp_idx_", dir=self._folder)
             with os.fdopen(fd, "wb") as index_file:
-                index_file.write(index)
+                _write_index(index_file, self._ids, self._crcs, self._offsets, checksum)
                 if self._durable:
                     index_file.flush()
                     os.fsync(index_file.fileno())
@@ -353,39 +357,60 @@ def _pack_header(type_number: int, size: int) -> bytes:
 
 
 def index_bytes(
-    ids: list[bytes], crcs: array.array[int], offsets: array.array[int], pack_checksum: bytes
+    ids: Sequence[bytes], crcs: array.array[int], offsets: array.array[int], pack_checksum: bytes
 ) -> bytes:
-    """A version-2 pack index for the objects ``ids`` with their CRC-32s and offsets."""
-    order = sorted(range(len(ids)), key=ids.__getitem__)
-    fanout = [0] * 256
-    for binary in ids:
-        fanout[binary[0]] += 1
-    total = 0
-    for first in range(256):
-        total += fanout[first]
-        fanout[first] = total
-    small: list[int] = []
+    """A version-2 pack index for the objects ``ids`` with their CRC-32s and offsets, whole
+    in memory (a pack being written writes its index a section at a time instead)."""
+    out = io.BytesIO()
+    _write_index(out, bytearray(b"".join(ids)), crcs, offsets, pack_checksum)
+    return out.getvalue()
+
+
+def _write_index(
+    out: BinaryIO,
+    ids: bytearray,
+    crcs: array.array[int],
+    offsets: array.array[int],
+    pack_checksum: bytes,
+) -> None:
+    """Write the version-2 pack index of the objects ``ids`` (20 bytes each) with their
+    CRC-32s and offsets to ``out``, a section at a time: the objects are sorted a first
+    byte at a time, so that what is held besides ``ids`` is 4 bytes an object."""
+    count = len(ids) // ID_SIZE
+    buckets: list[array.array[int]] = [array.array("I") for _ in range(256)]
+    for position in range(count):
+        buckets[ids[position * ID_SIZE]].append(position)
+    order = array.array("I")
+    fanout: list[int] = []
+    for bucket in buckets:
+        order.extend(sorted(bucket, key=lambda p: bytes(ids[p * ID_SIZE : (p + 1) * ID_SIZE])))
+        fanout.append(len(order))
+    del buckets
+    digest = hashlib.sha1()  # noqa: S324 - git's index checksum
+
+    def write(data: bytes) -> None:
+        digest.update(data)
+        out.write(data)
+
+    write(b"\377tOc" + struct.pack(">I", 2) + struct.pack(">256I", *fanout))
+    for start in range(0, count, _INDEX_BATCH):
+        batch = order[start : start + _INDEX_BATCH]
+        write(b"".join([ids[p * ID_SIZE : (p + 1) * ID_SIZE] for p in batch]))
+    for start in range(0, count, _INDEX_BATCH):
+        batch = order[start : start + _INDEX_BATCH]
+        write(struct.pack(f">{len(batch)}I", *(crcs[p] for p in batch)))
     large: list[int] = []
-    for offset in (offsets[i] for i in order):
-        if offset < _LARGE_OFFSET:
-            small.append(offset)
-        else:
-            small.append(_LARGE_OFFSET | len(large))
-            large.append(offset)
-    count = len(ids)
-    body = b"".join(
-        (
-            b"\377tOc",
-            struct.pack(">I", 2),
-            struct.pack(">256I", *fanout),
-            b"".join(ids[i] for i in order),
-            struct.pack(f">{count}I", *(crcs[i] for i in order)),
-            struct.pack(f">{count}I", *small),
-            struct.pack(f">{len(large)}Q", *large),
-            pack_checksum,
-        )
-    )
-    return body + hashlib.sha1(body).digest()  # noqa: S324 - git's index checksum
+    for start in range(0, count, _INDEX_BATCH):
+        small: list[int] = []
+        for offset in (offsets[p] for p in order[start : start + _INDEX_BATCH]):
+            if offset < _LARGE_OFFSET:
+                small.append(offset)
+            else:
+                small.append(_LARGE_OFFSET | len(large))
+                large.append(offset)
+        write(struct.pack(f">{len(small)}I", *small))
+    write(struct.pack(f">{len(large)}Q", *large) + pack_checksum)
+    out.write(digest.digest())
 
 
 def _remove(path: str) -> None:

@@ -10,7 +10,7 @@ import os
 import subprocess
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import ClassVar
 
@@ -155,7 +155,7 @@ class BackendContract:
     ) -> None:
         # A store's threads write blobs at once, one blob or a batch each, without its lock.
         batches = [[b"%d-%d" % (n, i) for i in range(1 + 20 * (n % 2))] for n in range(6)]
-        written: dict[int, list[str]] = {}
+        written: dict[int, Sequence[str]] = {}
         errors: list[BaseException] = []
 
         def write(number: int) -> None:

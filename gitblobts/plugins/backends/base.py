@@ -12,7 +12,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping
 
 from gitblobts.core.backend import Backend, Identity, Listing, TreeEntry
-from gitblobts.gitfiles import repository, trees
+from gitblobts.gitfiles import repository, treebuild, trees
 from gitblobts.gitfiles.indexlock import IndexLockHolder
 
 DEFAULT_IDENTITY = Identity("gitblobts", "gitblobts@localhost")
@@ -96,6 +96,8 @@ class TreeReadingBackend(IndexLockHolder, Backend):
             return oid
 
         read: Callable[[str], Mapping[str, TreeEntry]] = self._tree
+        if isinstance(changes, treebuild.Grouped):
+            return treebuild.edit(read, written, base, changes)
         return trees.edit(read, written, base, changes)
 
     def write_commit(
@@ -107,6 +109,9 @@ class TreeReadingBackend(IndexLockHolder, Backend):
         *,
         remove: Iterable[str] = (),
     ) -> str:
+        if isinstance(files, treebuild.GroupedFiles) and not remove:
+            grouped = treebuild.Grouped(files.grouped_items())
+            return self._commit_changes(parent, grouped, message, author)
         # Removals first, so that a path both removed and given is replaced.
         changes: list[tuple[list[str], str | None]] = [(path.split("/"), None) for path in remove]
         changes += [(path.split("/"), oid) for path, oid in files.items()]

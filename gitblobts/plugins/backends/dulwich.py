@@ -36,15 +36,14 @@ from gitblobts.core.hookspecs import hookimpl
 from gitblobts.core.redaction import redact
 from gitblobts.gitfiles import checkouts, locks, objects, packs, refs, trees, worktree
 from gitblobts.gitfiles.index import IndexWriter, NewEntry, Unreadable, Unsupported
+from gitblobts.gitfiles.objectids import ObjectIds
 from gitblobts.gitfiles.objects import (
     BLOB,
     COMMIT,
     TREE,
-    PackWriter,
     loose_size,
-    object_id,
-    write_loose,
 )
+from gitblobts.gitfiles.objectsink import ObjectSink
 from gitblobts.gitfiles.packreceive import PackReceiver
 from gitblobts.plugins.backends.base import DEFAULT_IDENTITY, TREE_CACHE
 from gitblobts.plugins.backends.dulwichclone import DulwichClones
@@ -58,8 +57,6 @@ if TYPE_CHECKING:
 
 _Kind = TypeVar("_Kind", bound=ShaFile)
 """A kind of git object, as dulwich reads it."""
-_LOOSE_LIMIT, _LOOSE_BYTES = 16, 16 << 20
-"""Batches of at most this many objects and bytes are written loose rather than packed."""
 
 
 class DulwichBackend(DulwichClones, DulwichPushes):
@@ -171,54 +168,33 @@ class DulwichBackend(DulwichClones, DulwichPushes):
 
     # Writing
 
-    def write_blobs(self, contents: Iterable[bytes | bytearray]) -> list[str]:
-        return self._write_objects((BLOB, content) for content in contents)
+    def write_blobs(self, contents: Iterable[bytes | bytearray]) -> ObjectIds:
+        with self._sink() as sink:
+            for content in contents:
+                sink.add(BLOB, content)
+            return sink.finish()
 
-    def _write_objects(self, objects: Iterable[tuple[bytes, bytes | bytearray]]) -> list[str]:
-        """Write ``(kind, contents)`` objects as they come: a few small ones loose, as git
-        does, more into one pack streamed to disk. Return their ids in order."""
-        oids: list[str] = []
-        held: list[tuple[bytes, bytes | bytearray]] = []
-        held_bytes = 0
-        iterator = iter(objects)
-        for kind, content in iterator:
-            held.append((kind, content))
-            held_bytes += len(content)
-            if len(held) > _LOOSE_LIMIT or held_bytes > _LOOSE_BYTES:
-                break
-        else:
-            objects_dir = os.fspath(self._store.path)
-            return [
-                write_loose(objects_dir, kind, content, durable=self._durable)
-                for kind, content in held
-            ]
-        del kind, content  # held has them: keep no other reference (a part can be large)
-        with PackWriter(os.fspath(self._store.path), durable=self._durable) as pack:
-            oids = [pack.add(kind, content) for kind, content in held]
-            held.clear()
-            oids.extend(pack.add(kind, content) for kind, content in iterator)
-            pack.finish()
-        return oids
+    def _sink(self, *, keep_ids: bool = True) -> ObjectSink:
+        return ObjectSink(os.fspath(self._store.path), durable=self._durable, keep_ids=keep_ids)
 
     def _commit_changes(
         self, parent: str | None, changes: trees.Changes, message: str, author: Identity | None
     ) -> str:
         base = self._root(parent) if parent is not None else None
-        new_objects: list[tuple[bytes, bytes | bytearray]] = []
+        with self._sink(keep_ids=False) as sink:
 
-        def write_tree(entries: list[TreeEntry]) -> str:
-            raw = trees.serialize(entries, ordered=True)  # as edit writes them
-            new_objects.append((TREE, raw))
-            return object_id(TREE, raw)
+            def write_tree(entries: list[TreeEntry]) -> str:
+                return sink.add(TREE, trees.serialize(entries, ordered=True))  # as edit writes them
 
-        root = self._edit_tree(base, changes, write_tree)
-        stamp = refs.signature(author or self._identity(), int(time.time())).encode()
-        lines = [b"tree " + root.encode("ascii")]
-        if parent is not None:
-            lines.append(b"parent " + parent.encode("ascii"))
-        lines += [b"author " + stamp, b"committer " + stamp, b"", message.encode("utf-8")]
-        new_objects.append((COMMIT, b"\n".join(lines)))
-        return self._write_objects(new_objects)[-1]
+            root = self._edit_tree(base, changes, write_tree)
+            stamp = refs.signature(author or self._identity(), int(time.time())).encode()
+            lines = [b"tree " + root.encode("ascii")]
+            if parent is not None:
+                lines.append(b"parent " + parent.encode("ascii"))
+            lines += [b"author " + stamp, b"committer " + stamp, b"", message.encode("utf-8")]
+            commit = sink.add(COMMIT, b"\n".join(lines))
+            sink.finish()
+        return commit
 
     def _identity(self) -> Identity:
         name = os.environ.get("GIT_AUTHOR_NAME")
