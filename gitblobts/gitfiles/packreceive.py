@@ -26,6 +26,7 @@ import zlib
 from collections.abc import Callable
 
 from gitblobts.gitfiles.objects import fsync_folder, index_bytes
+from gitblobts.gitfiles.packs import entry_header
 
 _KINDS = {1: b"commit", 2: b"tree", 3: b"blob", 4: b"tag"}
 _OFS_DELTA, _REF_DELTA = 6, 7
@@ -120,7 +121,7 @@ def _index(
     offset = 12
     try:
         for position in range(count):
-            kind, size, start = _header(pack, offset)
+            kind, size, start = entry_header(pack, offset)
             base: int | bytes = 0
             if kind == _OFS_DELTA:
                 base, start = _distance(pack, start)
@@ -200,7 +201,7 @@ class _Resolver:
             return found
         if depth > _MAX_CHAIN:
             raise ValueError(f"a delta chain too long at offset {offset}")
-        kind, size, start = _header(self._pack, offset)
+        kind, size, start = entry_header(self._pack, offset)
         if offset not in self._delta_at:
             result = (kind, _inflated(self._view, start, self._end, size))
         else:
@@ -217,19 +218,6 @@ class _Resolver:
             self._by_id[digest.digest()] = offset
         self._contents[offset] = result
         return result
-
-
-def _header(pack: mmap.mmap | bytes, offset: int) -> tuple[int, int, int]:
-    """The type and size of the entry at ``offset``, and where what follows starts."""
-    byte = pack[offset]
-    kind, size, shift = (byte >> 4) & 7, byte & 15, 4
-    offset += 1
-    while byte & 0x80:
-        byte = pack[offset]
-        size |= (byte & 0x7F) << shift
-        shift += 7
-        offset += 1
-    return kind, size, offset
 
 
 def _distance(pack: mmap.mmap, start: int) -> tuple[int, int]:

@@ -294,16 +294,7 @@ class _Pack:
 
     def _entry(self, offset: int) -> tuple[int, int, int]:
         """The type and size of the pack entry at ``offset``, and where its data starts."""
-        pack = self._pack
-        byte = pack[offset]
-        kind, size, shift = (byte >> 4) & 7, byte & 15, 4
-        offset += 1
-        while byte & 0x80:
-            byte = pack[offset]
-            size |= (byte & 0x7F) << shift
-            shift += 7
-            offset += 1
-        return kind, size, offset
+        return entry_header(self._pack, offset)
 
     def size(self, offset: int, kind: int) -> int | None:
         """The size of the object at ``offset`` if it is a ``kind`` object, stored whole or
@@ -535,3 +526,17 @@ def read_each(reader: PackReader, oids: Iterable[str], kind: int) -> Iterator[by
             packs = reader._packs
             last = packs[0] if data is not None and packs else None
         yield data
+
+
+def entry_header(pack: mmap.mmap | bytes, offset: int) -> tuple[int, int, int]:
+    """The type and size of the pack entry at ``offset`` of ``pack``, and where its data
+    (or a delta's base reference) starts."""
+    byte = pack[offset]
+    kind, size, shift = (byte >> 4) & 7, byte & 15, 4
+    offset += 1
+    while byte & 0x80:
+        byte = pack[offset]
+        size |= (byte & 0x7F) << shift
+        shift += 7
+        offset += 1
+    return kind, size, offset

@@ -15,9 +15,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Protocol, runtime_checkable
 
-from gitblobts.core.backend import FILE_MODE, TreeEntry
+from gitblobts.core.backend import TreeEntry
 from gitblobts.core.errors import RepositoryError
-from gitblobts.gitfiles.trees import FOLDER_MODE, order
+from gitblobts.gitfiles.trees import FOLDER_MODE, order, put_file
 
 
 @runtime_checkable
@@ -71,7 +71,7 @@ def edit(
                 )
             opened.append(_entries(read, existing.oid if existing is not None else None))
             names.append(folder)
-        _change(opened[-1], parts[depth], oid, names)
+        put_file(opened[-1], parts[depth], oid, names)
     while names:
         _close(names, opened, write)
     return write(sorted(opened[0].values(), key=order))
@@ -82,22 +82,6 @@ def _entries(
 ) -> dict[str, TreeEntry]:
     # items(): copied at C speed, whatever the mapping (a LargeTree too).
     return dict(read(tree_id).items()) if tree_id is not None else {}
-
-
-def _change(entries: dict[str, TreeEntry], name: str, oid: str | None, names: list[str]) -> None:
-    """Put the file ``oid`` at ``name`` in a folder's ``entries`` (remove it: ``None``)."""
-    existing = entries.get(name)
-    if oid is None:
-        if existing is None or existing.is_folder:
-            raise RepositoryError(f"{_prefix(names)}{name}: no file there to remove")
-        del entries[name]
-        return
-    if existing is not None and (existing.mode, existing.oid) != (FILE_MODE, oid):
-        raise RepositoryError(
-            f"{_prefix(names)}{name}: a different file already exists there; "
-            "blobs are never overwritten"
-        )
-    entries[name] = TreeEntry(name, oid, FILE_MODE)
 
 
 def _close(

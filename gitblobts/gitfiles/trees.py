@@ -283,19 +283,7 @@ def _edit(
             else:
                 nested[name] = [change]
             continue
-        name = parts[depth]
-        existing = entries.get(name)
-        if oid is None:
-            if existing is None or existing.is_folder:
-                raise RepositoryError(f"{_folder(parts, depth)}{name}: no file there to remove")
-            del entries[name]
-            continue
-        if existing is not None and (existing.mode, existing.oid) != (FILE_MODE, oid):
-            raise RepositoryError(
-                f"{_folder(parts, depth)}{name}: a different file already exists there; "
-                "blobs are never overwritten"
-            )
-        entries[name] = TreeEntry(name, oid, FILE_MODE)
+        put_file(entries, parts[depth], oid, parts[:depth])
     for name, subchanges in nested.items():
         existing = entries.get(name)
         if existing is not None and not existing.is_folder:
@@ -340,6 +328,24 @@ def _new_folder(
 
 def _name_bytes(name: str) -> bytes:
     return name.encode("utf-8", "surrogateescape")
+
+
+def put_file(entries: dict[str, TreeEntry], name: str, oid: str | None, folder: list[str]) -> None:
+    """Put the file ``oid`` at ``name`` in the ``entries`` of the folder whose path is
+    ``folder`` (remove it: ``None``). A file is never overwritten by a different one, nor
+    removed where there is none: either raises ``RepositoryError`` naming the path."""
+    existing = entries.get(name)
+    if oid is None:
+        if existing is None or existing.is_folder:
+            raise RepositoryError(f"{_folder(folder, len(folder))}{name}: no file there to remove")
+        del entries[name]
+        return
+    if existing is not None and (existing.mode, existing.oid) != (FILE_MODE, oid):
+        raise RepositoryError(
+            f"{_folder(folder, len(folder))}{name}: a different file already exists there; "
+            "blobs are never overwritten"
+        )
+    entries[name] = TreeEntry(name, oid, FILE_MODE)
 
 
 def _folder(parts: list[str], depth: int) -> str:
