@@ -177,19 +177,12 @@ def add(args: argparse.Namespace) -> int:
                 on_done=progress.add_items,
             )
             # Ctrl-C may come as the add returns: what landed is known by then, since the
-            # result is appended in one step (no Python code runs, so no signal between; a
-            # list extended by the BlobRefs would run its iterator).
+            # result is appended in one step (no Python code runs, so no signal between).
             added: list[Sequence[BlobRef]] = []
             args.interrupted = functools.partial(_interrupted_add, added)
+            times, push = None if when is None else [when] * len(paths), not args.no_push
             with contextlib.closing(inputs):
-                added.append(
-                    store.addblobs(
-                        inputs,
-                        None if when is None else [when] * len(paths),
-                        push=False if args.no_push else None,
-                        key=key,
-                    )
-                )
+                added.append(store.addblobs(inputs, times, push=None if push else False, key=key))
         refs = added[0]
         if wait is not None:  # committed: say where, then wait for the push
             _print_refs(refs)

@@ -33,7 +33,9 @@ class AddedBlobs:
     def __init__(self, key: str | None = None) -> None:
         self.key = key
         """The key whose versions the blobs are; ``None`` for keyless blobs."""
-        self._times = array.array("q")
+        self._times: array.array[int] | list[int] = array.array("q")
+        """Per blob, its time; a list once one is outside what 64 bits of nanoseconds hold
+        (before 1677 or after 2262)."""
         self._files = array.array("Q")
         """Per blob: how many files the blobs up to it, it included, were stored as."""
         self._blocks: list[bytes] = []
@@ -58,7 +60,10 @@ class AddedBlobs:
             elif self.order == _DESCENDING and encoded > self._last:
                 self.order = _UNORDERED
         self._last = encoded
-        self._times.append(timestamp_ns)
+        try:
+            self._times.append(timestamp_ns)
+        except OverflowError:
+            self._times = [*self._times, timestamp_ns]
         self._files.append((self._files[-1] if self._files else 0) + files)
         self._block.append(encoded)
         if len(self._block) == BLOCK:

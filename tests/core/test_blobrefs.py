@@ -56,6 +56,15 @@ def test_blob_refs_equal_the_list_of_refs_they_stand_for() -> None:
         refs[3]
 
 
+def test_refs_keep_times_beyond_what_64_bits_of_nanoseconds_hold() -> None:
+    year_1, year_9999 = -62_135_596_800 * 10**9, 253_402_300_799 * 10**9  # past 1677, 2262
+    blobs = AddedBlobs()
+    for at, path in [(START, "a/1"), (year_1, "b/2"), (year_9999, "c/3")]:
+        blobs.append(at, path, 1)
+
+    assert [ref.timestamp_ns for ref in blobs.refs()] == [START, year_1, year_9999]
+
+
 def test_the_repr_of_many_refs_is_short() -> None:
     refs = added([f"a/{n:06d}" for n in range(100_000)]).refs()
     assert len(repr(refs)) < 300
