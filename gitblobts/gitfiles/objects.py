@@ -258,7 +258,7 @@ class PackWriter:
             level = self._level = 1 if shrinks(data) else 0
         else:
             level = self._level
-        header = _pack_header(_PACK_TYPES[kind], size)
+        header = pack_header(_PACK_TYPES[kind], size)
         if level == 0 and size <= _STORED_MAX:
             # The common case of a batch (small encrypted blobs, small trees): the entry
             # whole (:func:`_stored`, after the header), in one write.
@@ -344,7 +344,7 @@ class PackWriter:
 
 
 @functools.lru_cache(maxsize=4096)
-def _pack_header(type_number: int, size: int) -> bytes:
+def pack_header(type_number: int, size: int) -> bytes:
     """A pack entry's header: type and size, the size in little-endian 7-bit groups."""
     byte = (type_number << 4) | (size & 0x0F)
     size >>= 4

@@ -22,6 +22,7 @@ import struct
 import zlib
 from collections.abc import Callable, Iterable, Iterator
 
+from gitblobts.gitfiles.objects import pack_header
 from gitblobts.gitfiles.packs import BLOB, COMMIT, TAG, TREE, PackReader
 
 KINDS = {COMMIT: b"commit", TREE: b"tree", BLOB: b"blob", TAG: b"tag"}
@@ -45,21 +46,9 @@ class Entry:
         self.stored = stored
 
 
-def entry_header(kind: int, size: int) -> bytes:
-    """A pack entry's header: type and size, the size in little-endian 7-bit groups."""
-    byte = (kind << 4) | (size & 0x0F)
-    size >>= 4
-    header = bytearray()
-    while size:
-        header.append(byte | 0x80)
-        byte, size = size & 0x7F, size >> 7
-    header.append(byte)
-    return bytes(header)
-
-
 def deflated(kind: int, data: bytes) -> bytes:
     """A pack entry holding ``data`` whole as a ``kind`` object."""
-    return entry_header(kind, len(data)) + zlib.compress(data, 1)
+    return pack_header(kind, len(data)) + zlib.compress(data, 1)
 
 
 class Outgoing:
